@@ -1,0 +1,53 @@
+// What the catalog reader hands to the dump writer: the database's objects already ordered and
+// rendered as SQL, split into pg_dump's sections, plus what is needed to stream each table's rows.
+
+/** One object the archive creates, named so that a restore and a preview can compare databases. */
+export interface ObjectRef {
+  /** e.g. schema, extension, type, table, view, sequence, function, index, constraint, trigger, comment */
+  kind: string;
+  /** Schema of the object ("" for schemas and extensions themselves). */
+  schema: string;
+  /** Name as PostgreSQL shows it; functions carry their argument types: `f(integer, text)`. */
+  name: string;
+}
+
+/** A table whose rows are dumped with COPY. */
+export interface TableData {
+  schema: string;
+  name: string;
+  /** Quoted, schema-qualified name: `"public"."users"`. */
+  qualifiedName: string;
+  /** Quoted column names in attnum order, generated columns excluded. */
+  columns: string[];
+  /** `COPY "public"."users" ("id", "name") FROM stdin;` as written in the archive. */
+  copyIn: string;
+  /** The statement that streams the rows out in text format, e.g. `COPY "public"."users" ("id", "name") TO STDOUT`. */
+  copyOut: string;
+}
+
+export interface SequenceValue {
+  /** Quoted, schema-qualified name. */
+  qualifiedName: string;
+  /** `SELECT pg_catalog.setval('"public"."users_id_seq"', 42, true);` */
+  setval: string;
+}
+
+export interface ExtensionRef {
+  name: string;
+  version: string;
+  schema: string;
+}
+
+export interface SchemaDump {
+  /** Complete statements, each ending in `;`, in dependency order: schemas, extensions, types, functions, tables, views, … */
+  preData: string[];
+  /** Tables in a dependency-respecting order (referenced tables first where possible). */
+  tables: TableData[];
+  /** Sequence positions, applied after the data. */
+  sequences: SequenceValue[];
+  /** Indexes, primary/unique keys, foreign keys, triggers, … in pg_dump's post-data order. */
+  postData: string[];
+  /** Everything the archive creates, for manifests, previews and in-place restores. */
+  objects: ObjectRef[];
+  extensions: ExtensionRef[];
+}

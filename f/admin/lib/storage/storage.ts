@@ -1,0 +1,39 @@
+// The one small interface every place that keeps backups implements (local disk now, S3 next).
+// Storage knows files and bytes only: nothing about gzip, manifests or PostgreSQL.
+import type { Readable } from "node:stream";
+
+export interface StoredFile {
+  /** File name inside the storage (no directories): `family_brain_daily_20251208_020000.sql.gz`. */
+  name: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface Listing {
+  files: StoredFile[];
+  /** False when the listing may have missed files (an error halfway): never delete on an incomplete listing. */
+  complete: boolean;
+}
+
+/** Inclusive start, exclusive end, in bytes. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface Storage {
+  readonly kind: "local" | "s3";
+  /** Where the files are, for people: a directory or `s3://bucket/prefix`. Never contains secrets. */
+  readonly location: string;
+  list(): Promise<Listing>;
+  stat(name: string): Promise<StoredFile | undefined>;
+  /** Stream a file, or one byte range of it. */
+  read(name: string, range?: ByteRange): Readable;
+  /**
+   * Write a new file from a stream, atomically: readers see the whole file under its final name or
+   * nothing. Never overwrites: `nameFor(0)`, then `nameFor(1)`, … are tried until one is free, and
+   * the name used is returned.
+   */
+  create(nameFor: (attempt: number) => string, body: Readable): Promise<StoredFile>;
+  remove(name: string): Promise<void>;
+}
