@@ -1,0 +1,175 @@
+// Backup file names: `{prefix}_{type}_{YYYYMMDD}_{HHMMSS}[_{n}].sql.gz`, stamped with the local time
+// of the configured zone, and the manifest name beside each archive. Pure: the name is how we
+// recognise our own files, so anything that does not parse is never ours to touch.
+import { BackupError } from "../errors.ts";
+
+export const BACKUP_TYPES = ["daily", "weekly", "monthly", "manual", "pre_restore"] as const;
+export type BackupType = (typeof BACKUP_TYPES)[number];
+
+export const DEFAULT_BACKUP_PREFIX = "family_brain";
+export const DEFAULT_TIME_ZONE = "America/Toronto";
+
+const ARCHIVE_SUFFIX = ".sql.gz";
+const MANIFEST_SUFFIX = ".manifest.json";
+const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+export interface BackupNameParts {
+  prefix: string;
+  type: BackupType;
+  at: Date;
+  timeZone: string;
+  /** Collision sequence, 2 or more; absent for the first backup of a local second. */
+  sequence?: number;
+}
+
+export interface ParsedBackupName {
+  prefix: string;
+  type: BackupType;
+  /** Local wall-clock time of the zone the backup was named in: `YYYYMMDD_HHMMSS`. */
+  localStamp: string;
+  /** 1 for a name without a collision sequence. */
+  sequence: number;
+}
+
+/** Wall-clock reading of an instant in a time zone. */
+export interface LocalDateTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+export function assertBackupPrefix(prefix: string): void {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new BackupError(
+      `Invalid backup name prefix "${prefix}": use letters, digits, "_" and "-", starting with a letter or digit ` +
+        `(e.g. "${DEFAULT_BACKUP_PREFIX}"); fix the prefix in the f/admin/backup_settings resource.`,
+    );
+  }
+}
+
+// One formatter per zone: constructing Intl.DateTimeFormat is costly and retention reads many dates.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    try {
+      formatter = new Intl.DateTimeFormat("en-US", {
+        timeZone,
+        // h23, not hour12: false, which some engines render as "24" at midnight.
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      });
+    } catch (error) {
+      throw new BackupError(
+        `Unknown time zone "${timeZone}": use an IANA zone name such as "${DEFAULT_TIME_ZONE}" ` +
+          `(the time zone setting of the f/admin/backup_settings resource).`,
+        { cause: error },
+      );
+    }
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** The wall-clock date and time of `at` in `timeZone`. Throws a BackupError for an unknown zone. */
+export function localDateTime(at: Date, timeZone: string): LocalDateTime {
+  if (Number.isNaN(at.getTime())) throw new BackupError(`Cannot read the local time of an invalid date (${String(at)}).`);
+  const fields = new Map(formatterFor(timeZone).formatToParts(at).map((part) => [part.type, Number(part.value)]));
+  const field = (type: Intl.DateTimeFormatPartTypes): number => fields.get(type) ?? Number.NaN;
+  return {
+    year: field("year"),
+    month: field("month"),
+    day: field("day"),
+    hour: field("hour"),
+    minute: field("minute"),
+    second: field("second"),
+  };
+}
+
+const pad = (value: number, width: number): string => String(value).padStart(width, "0");
+
+export function formatBackupName({ prefix, type, at, timeZone, sequence }: BackupNameParts): string {
+  assertBackupPrefix(prefix);
+  if (!(BACKUP_TYPES as readonly string[]).includes(type)) {
+    throw new BackupError(`Unknown backup type "${type}": expected one of ${BACKUP_TYPES.join(", ")}.`);
+  }
+  if (sequence !== undefined && !(Number.isSafeInteger(sequence) && sequence >= 2)) {
+    throw new BackupError(`Invalid backup name sequence ${sequence}: it must be an integer of 2 or more.`);
+  }
+  const t = localDateTime(at, timeZone);
+  const stamp = `${pad(t.year, 4)}${pad(t.month, 2)}${pad(t.day, 2)}_${pad(t.hour, 2)}${pad(t.minute, 2)}${pad(t.second, 2)}`;
+  return `${prefix}_${type}_${stamp}${sequence === undefined ? "" : `_${sequence}`}${ARCHIVE_SUFFIX}`;
+}
+
+/**
+ * The `nameFor` of `Storage.create`: attempt 0 is the plain name, attempt n gets sequence n + 1,
+ * so a second backup in the same local second (or in the repeated hour when DST ends) is `_2`.
+ */
+export function backupNameCandidates(parts: Omit<BackupNameParts, "sequence">): (attempt: number) => string {
+  return (attempt) => formatBackupName({ ...parts, sequence: attempt === 0 ? undefined : attempt + 1 });
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Our archive names only: `undefined` for other prefixes, other extensions, temp files, manifests.
+ * The prefix is matched literally, so prefixes containing `_` stay unambiguous: a date must follow
+ * the type, and no type is followed by digits.
+ */
+export function parseBackupName(name: string, prefix: string): ParsedBackupName | undefined {
+  const pattern = new RegExp(
+    `^(${escapeRegExp(prefix)})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?${escapeRegExp(ARCHIVE_SUFFIX)}$`,
+  );
+  const match = pattern.exec(name);
+  if (match === null) return undefined;
+  const [, matchedPrefix, type, localStamp, sequenceText] = match;
+  if (matchedPrefix === undefined || type === undefined || localStamp === undefined) return undefined;
+  const sequence = sequenceText === undefined ? 1 : Number(sequenceText);
+  // `_1` is never written, so a name carrying it was not made by us.
+  if (sequenceText !== undefined && sequence < 2) return undefined;
+  if (!isWallClockStamp(localStamp)) return undefined;
+  return { prefix: matchedPrefix, type: type as BackupType, localStamp, sequence };
+}
+
+function isWallClockStamp(stamp: string): boolean {
+  const [year, month, day, hour, minute, second] = [
+    stamp.slice(0, 4),
+    stamp.slice(4, 6),
+    stamp.slice(6, 8),
+    stamp.slice(9, 11),
+    stamp.slice(11, 13),
+    stamp.slice(13, 15),
+  ].map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60
+  );
+}
+
+/** `x.sql.gz` → `x.manifest.json`, written beside the archive once it is complete. */
+export function manifestNameFor(archiveName: string): string {
+  if (!archiveName.endsWith(ARCHIVE_SUFFIX) || archiveName.length === ARCHIVE_SUFFIX.length) {
+    throw new BackupError(`"${archiveName}" is not a backup archive name: archives end in ${ARCHIVE_SUFFIX}.`);
+  }
+  return archiveName.slice(0, -ARCHIVE_SUFFIX.length) + MANIFEST_SUFFIX;
+}
+
+/** `x.manifest.json` → `x.sql.gz`; `undefined` for a name that is not a manifest (a listing holds both). */
+export function archiveNameForManifest(manifestName: string): string | undefined {
+  if (!manifestName.endsWith(MANIFEST_SUFFIX) || manifestName.length === MANIFEST_SUFFIX.length) return undefined;
+  return manifestName.slice(0, -MANIFEST_SUFFIX.length) + ARCHIVE_SUFFIX;
+}
