@@ -1,0 +1,107 @@
+// The local runner under Node, Bun and Deno: arguments map to main by name, missing ones take their
+// defaults, a thrown error exits 1 with `error: <message>`, unknown names are refused, and
+// windmill-client serves resources from WM_MOCKED_API_FILE in every runtime.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const runtimes = ["node", "bun", "deno"] as const;
+
+let dir: string;
+let script: string;
+let resourceScript: string;
+let mockFile: string;
+
+before(() => {
+  mkdirSync(join(repoRoot, "test", ".tmp"), { recursive: true });
+  dir = mkdtempSync(join(repoRoot, "test", ".tmp", "wm-"));
+  // Logs on stdout must not reach the runner's stdout, so this script logs on purpose.
+  writeFileSync(
+    join(dir, "echo.ts"),
+    `export async function main(a: string, b = 2, c?: { x: number }) {
+  console.log("a log line");
+  if (a === "fail") throw new Error("asked to fail");
+  const g = globalThis as Record<string, unknown>;
+  const runtime = g.Bun ? "bun" : g.Deno ? "deno" : "node";
+  return { a, b, c: c ?? "no c", runtime };
+}
+`,
+  );
+  writeFileSync(
+    join(dir, "resource.ts"),
+    `import * as wmill from "windmill-client";
+export async function main(path: string) {
+  return await wmill.getResource(path);
+}
+`,
+  );
+  mockFile = join(dir, "mock.json");
+  writeFileSync(mockFile, JSON.stringify({ resources: { "f/test/db": { host: "db.example", port: 5433 } }, variables: {} }));
+  script = relative(repoRoot, join(dir, "echo"));
+  resourceScript = relative(repoRoot, join(dir, "resource"));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function wm(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const out = spawnSync(process.execPath, ["--import", "tsx", "tools/wm.ts", ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...process.env, WM_RUNTIME: undefined, ...env },
+  });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+for (const runtime of runtimes) {
+  describe(`under ${runtime}`, () => {
+    test("maps arguments by name, not by their order in the JSON", () => {
+      const out = wm(["--runtime", runtime, script, JSON.stringify({ c: { x: 7 }, b: 5, a: "hi" })]);
+      assert.equal(out.status, 0, out.stderr);
+      assert.deepEqual(JSON.parse(out.stdout), { a: "hi", b: 5, c: { x: 7 }, runtime });
+    });
+
+    test("missing arguments take main's defaults; logs go to stderr; output is pretty JSON", () => {
+      const out = wm(["--runtime", runtime, script, '{"a":"x"}']);
+      assert.equal(out.status, 0, out.stderr);
+      assert.equal(out.stdout, JSON.stringify({ a: "x", b: 2, c: "no c", runtime }, null, 2) + "\n");
+      assert.match(out.stderr, /a log line/);
+    });
+
+    test("a thrown error exits 1 with `error: <message>` on stderr and nothing on stdout", () => {
+      const out = wm(["--runtime", runtime, script, '{"a":"fail"}']);
+      assert.equal(out.status, 1);
+      assert.equal(out.stdout, "");
+      assert.match(out.stderr, /^error: asked to fail$/m);
+    });
+
+    test("windmill-client reads resources from WM_MOCKED_API_FILE", () => {
+      const out = wm(["--runtime", runtime, resourceScript, '{"path":"f/test/db"}'], { WM_MOCKED_API_FILE: mockFile });
+      assert.equal(out.status, 0, out.stderr);
+      assert.deepEqual(JSON.parse(out.stdout), { host: "db.example", port: 5433 });
+    });
+  });
+}
+
+test("WM_RUNTIME chooses the runtime when --runtime is absent", () => {
+  const out = wm([script, '{"a":"x"}'], { WM_RUNTIME: "bun" });
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal((JSON.parse(out.stdout) as { runtime: string }).runtime, "bun");
+});
+
+test("an unknown argument is refused, naming the accepted ones, before main runs", () => {
+  const out = wm([script, '{"a":"x","colour":"red"}']);
+  assert.equal(out.status, 1);
+  assert.equal(out.stdout, "");
+  assert.match(out.stderr, /^error: unknown argument\(s\) colour; main accepts: a, b, c$/m);
+  assert.doesNotMatch(out.stderr, /a log line/);
+});
+
+test("an unknown runtime is refused", () => {
+  const out = wm(["--runtime", "python", script, '{"a":"x"}']);
+  assert.equal(out.status, 1);
+  assert.match(out.stderr, /^error: unknown runtime python; use one of node, bun, deno$/m);
+});
