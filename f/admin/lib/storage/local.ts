@@ -1,0 +1,256 @@
+// Backups in a local directory, behind the Storage contract. A file appears under its final name
+// only whole and synced (temp file, fsync, link, directory fsync); link() fails on an existing name,
+// so a backup is never overwritten, even by a concurrent run picking the same name.
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, createReadStream, mkdirSync } from "node:fs";
+import { link, open, readdir, stat, statfs, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { BackupError } from "../errors.ts";
+import type { ByteRange, Listing, Storage, StoredFile } from "./storage.ts";
+
+/** How many names `create` tries before giving up (`nameFor(0)` … `nameFor(99)`). */
+const MAX_NAME_ATTEMPTS = 100;
+const DEFAULT_STALE_TEMP_AGE_MS = 6 * 60 * 60 * 1000;
+/** `.<name>.tmp-<host>-<pid>-<random>`: hidden, so listings skip it, and traceable to the run that wrote it. */
+const TEMP_NAME = /^\.(.+)\.tmp-(.+)-(\d+)-([0-9a-f]{12})$/;
+
+// Hostnames are plain in practice; keep the temp name a plain file name whatever the OS reports.
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "_") || "localhost";
+
+const errorCode = (error: unknown): string | undefined =>
+  error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
+
+/**
+ * Names come from users (a restore's backup_filename): only plain, visible file names, so no name
+ * can reach outside the backup directory or collide with our temp files.
+ */
+export function assertPlainFileName(name: string): void {
+  if (
+    name.length === 0 ||
+    Buffer.byteLength(name) > 255 ||
+    name.startsWith(".") ||
+    /[/\\\0]/.test(name)
+  ) {
+    throw new BackupError(
+      `Invalid backup file name ${JSON.stringify(name)}: give a plain file name as list_backups shows it, ` +
+        `e.g. family_brain_manual_20251208_023807.sql.gz (no directories, not starting with ".").`,
+    );
+  }
+}
+
+function assertByteRange({ start, end }: ByteRange): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+    throw new BackupError(`Invalid byte range [${start}, ${end}): expected whole numbers with 0 <= start <= end.`);
+  }
+}
+
+/** Bytes available to this (unprivileged) process on the file system holding `directory`. */
+export async function freeBytes(directory: string): Promise<number> {
+  const stats = await statfs(directory);
+  return Number(stats.bavail) * Number(stats.bsize);
+}
+
+export class LocalStorage implements Storage {
+  readonly kind = "local" as const;
+  readonly location: string;
+
+  constructor(directory: string) {
+    this.location = resolve(directory);
+    try {
+      mkdirSync(this.location, { recursive: true, mode: 0o700 });
+      accessSync(this.location, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      throw new BackupError(
+        `Cannot use the backup directory ${this.location} (${error instanceof Error ? error.message : String(error)}): ` +
+          `mount a writable volume there, or set backup_dir in the f/admin/backup_settings resource to a writable directory.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private pathOf(name: string): string {
+    assertPlainFileName(name);
+    return join(this.location, name);
+  }
+
+  async list(): Promise<Listing> {
+    let entries;
+    try {
+      entries = await readdir(this.location, { withFileTypes: true });
+    } catch (error) {
+      throw new BackupError(`Cannot list the backup directory ${this.location}: ${(error as Error).message}`, { cause: error });
+    }
+    let complete = true;
+    const files: StoredFile[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.startsWith(".")) continue;
+      try {
+        files.push(await this.statPath(entry.name));
+      } catch (error) {
+        // Removed since readdir (a concurrent cleanup): it is rightly absent. Anything else means we
+        // may be hiding a backup, so the listing must not be trusted for deletion.
+        if (errorCode(error) !== "ENOENT") complete = false;
+      }
+    }
+    return { files, complete };
+  }
+
+  async stat(name: string): Promise<StoredFile | undefined> {
+    const path = this.pathOf(name);
+    try {
+      const stats = await stat(path);
+      return stats.isFile() ? { name, size: stats.size, modifiedAt: stats.mtime } : undefined;
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  private async statPath(name: string): Promise<StoredFile> {
+    const stats = await stat(join(this.location, name));
+    return { name, size: stats.size, modifiedAt: stats.mtime };
+  }
+
+  read(name: string, range?: ByteRange): Readable {
+    const path = this.pathOf(name);
+    if (range === undefined) return createReadStream(path);
+    assertByteRange(range);
+    // createReadStream's end is inclusive and cannot express an empty range.
+    if (range.end === range.start) return Readable.from([]);
+    return createReadStream(path, { start: range.start, end: range.end - 1 });
+  }
+
+  async create(nameFor: (attempt: number) => string, body: Readable): Promise<StoredFile> {
+    const firstName = nameFor(0);
+    assertPlainFileName(firstName);
+    const tempPath = join(this.location, `.${firstName}.tmp-${HOST}-${process.pid}-${randomBytes(6).toString("hex")}`);
+    let finalName: string | undefined;
+    try {
+      await writeSynced(tempPath, body);
+      finalName = await this.linkUnderFreeName(tempPath, nameFor);
+      await unlink(tempPath);
+      await this.syncDirectory();
+      return await this.statPath(finalName);
+    } catch (error) {
+      // Stop the producer (e.g. a COPY) and leave nothing behind: no temp, and no final name unless
+      // we returned it, so the caller's view and the directory agree.
+      // A failing cleanup must not hide the error that caused it.
+      body.destroy();
+      await removeIfPresent(tempPath).catch(() => false);
+      if (finalName !== undefined) await removeIfPresent(join(this.location, finalName)).catch(() => false);
+      throw error;
+    }
+  }
+
+  private async linkUnderFreeName(tempPath: string, nameFor: (attempt: number) => string): Promise<string> {
+    for (let attempt = 0; attempt < MAX_NAME_ATTEMPTS; attempt++) {
+      const name = nameFor(attempt);
+      try {
+        await link(tempPath, this.pathOf(name));
+        return name;
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === "EEXIST") continue;
+        if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP") {
+          throw new BackupError(
+            `The file system of ${this.location} does not support hard links, which backups need to be written without ` +
+              `overwriting: use a local file system (ext4, xfs, btrfs, a Docker volume) for backup_dir.`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    }
+    throw new BackupError(
+      `No free backup name in ${this.location} after ${MAX_NAME_ATTEMPTS} attempts (${nameFor(0)} … ${nameFor(MAX_NAME_ATTEMPTS - 1)}): ` +
+        `too many backups in the same second; retry in a moment.`,
+    );
+  }
+
+  /** Makes the new directory entry durable, not only the file's bytes. */
+  private async syncDirectory(): Promise<void> {
+    const directory = await open(this.location, "r");
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(name));
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") {
+        throw new BackupError(`Cannot remove ${name} from ${this.location}: no such file (already removed by another run?).`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Removes temp files that killed runs left behind: those of this host whose process is gone, and
+   * any older than `olderThanMs` (another host's, or a reused pid). Returns the names removed.
+   */
+  async sweepStaleTemps({ olderThanMs = DEFAULT_STALE_TEMP_AGE_MS }: { olderThanMs?: number } = {}): Promise<string[]> {
+    const removed: string[] = [];
+    for (const entry of await readdir(this.location, { withFileTypes: true })) {
+      const temp = TEMP_NAME.exec(entry.name);
+      if (!entry.isFile() || temp === null) continue;
+      const path = join(this.location, entry.name);
+      const ownerGone = temp[2] === HOST && !isProcessAlive(Number(temp[3]));
+      if (ownerGone || (await ageMs(path)) > olderThanMs) {
+        if (await removeIfPresent(path)) removed.push(entry.name);
+      }
+    }
+    return removed;
+  }
+}
+
+async function writeSynced(path: string, body: Readable): Promise<void> {
+  // "wx": the random suffix makes a clash unlikely; this makes it impossible.
+  const file = await open(path, "wx", 0o600);
+  try {
+    // Awaiting each write is the backpressure: the body is not read faster than the disk takes it.
+    for await (const chunk of body) {
+      const bytes: Uint8Array = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      // A write may be short (e.g. just before the disk fills): loop until the chunk is on disk.
+      for (let offset = 0; offset < bytes.length; ) offset += (await file.write(bytes, offset)).bytesWritten;
+    }
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** True if the file was there to remove; a concurrent sweep may have won. */
+async function removeIfPresent(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return false;
+    throw error;
+  }
+}
+
+async function ageMs(path: string): Promise<number> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return 0;
+    throw error;
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return errorCode(error) === "EPERM";
+  }
+}
