@@ -45,7 +45,7 @@ export function assertBackupPrefix(prefix: string): void {
   if (!PREFIX_PATTERN.test(prefix)) {
     throw new BackupError(
       `Invalid backup name prefix "${prefix}": use letters, digits, "_" and "-", starting with a letter or digit ` +
-        `(e.g. "${DEFAULT_BACKUP_PREFIX}"); fix the prefix in the f/admin/backup_settings resource.`,
+        `(e.g. "${DEFAULT_BACKUP_PREFIX}"); set "prefix" in the f/admin/backup_settings resource.`,
     );
   }
 }
@@ -71,7 +71,7 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
     } catch (error) {
       throw new BackupError(
         `Unknown time zone "${timeZone}": use an IANA zone name such as "${DEFAULT_TIME_ZONE}" ` +
-          `(the time zone setting of the f/admin/backup_settings resource).`,
+          `("time_zone" in the f/admin/backup_settings resource).`,
         { cause: error },
       );
     }
