@@ -21,7 +21,6 @@ export const PINNED_SETTINGS: ReadonlyArray<readonly [string, string]> = [
 export function settingsPreamble(): string[] {
   return [
     "SET statement_timeout = 0;",
-    "SET lock_timeout = 0;",
     "SET idle_in_transaction_session_timeout = 0;",
     "SET client_encoding = 'UTF8';",
     "SET standard_conforming_strings = on;",

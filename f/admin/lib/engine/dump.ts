@@ -1,0 +1,139 @@
+// The dump: one snapshot, the catalog rendered as SQL, and every table's rows streamed by COPY into
+// its own gzip member, counted and digested on the way. Returns what the manifest needs to say.
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import type { ByteRange } from "../archive/manifest.ts";
+import type { ArchiveWriter, MemberPart } from "../archive/writer.ts";
+import { TOOL } from "../version.ts";
+import { readSchema } from "./catalog.ts";
+import { RowDigest } from "./digest.ts";
+import type { ExtensionRef, ObjectRef, TableData } from "./model.ts";
+import { beginSnapshot, settingsPreamble } from "./session.ts";
+
+export interface ServerInfo {
+  version: string;
+  version_num: number;
+  encoding: string;
+  lc_collate: string;
+  lc_ctype: string;
+  locale_provider: string;
+  icu_locale: string | null;
+}
+
+export interface DumpedTable {
+  schema: string;
+  name: string;
+  columns: string[];
+  rows: number;
+  bytes: number;
+  range: ByteRange;
+  digest: string;
+}
+
+export interface DumpResult {
+  database: string;
+  server: ServerInfo;
+  sections: { pre_data: ByteRange; sequences: ByteRange; post_data: ByteRange };
+  tables: DumpedTable[];
+  objects: ObjectRef[];
+  extensions: ExtensionRef[];
+}
+
+export interface DumpOptions {
+  lockTimeoutMs?: number;
+  /** Called after each table's rows are written (for progress). */
+  onTable?: (table: DumpedTable, index: number, total: number) => void;
+}
+
+export async function readServerInfo(client: pg.ClientBase): Promise<{ database: string; server: ServerInfo }> {
+  const { rows } = await client.query<{
+    database: string; version: string; version_num: string; encoding: string;
+    lc_collate: string; lc_ctype: string; locale_provider: string; icu_locale: string | null;
+  }>(
+    `SELECT d.datname AS database, pg_catalog.current_setting('server_version') AS version,
+            pg_catalog.current_setting('server_version_num') AS version_num,
+            pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS lc_collate, d.datctype AS lc_ctype,
+            ${await hasColumn(client, "pg_database", "datlocprovider") ? "d.datlocprovider::text" : "'c'"} AS locale_provider,
+            ${await hasColumn(client, "pg_database", "daticulocale") ? "d.daticulocale" : await hasColumn(client, "pg_database", "datlocale") ? "d.datlocale" : "NULL"} AS icu_locale
+       FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
+  );
+  const row = rows[0]!;
+  const { database, version_num, ...rest } = row;
+  return { database, server: { ...rest, version_num: Number(version_num) } };
+}
+
+async function hasColumn(client: pg.ClientBase, table: string, column: string): Promise<boolean> {
+  const { rows } = await client.query(
+    `SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`,
+    [`pg_catalog.${table}`, column],
+  );
+  return rows.length > 0;
+}
+
+/** Dump the database `client` is connected to into `writer`. The client is left outside any transaction. */
+export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter, options: DumpOptions = {}): Promise<DumpResult> {
+  await beginSnapshot(client);
+  try {
+    const { database, server } = await readServerInfo(client);
+    const schema = await readSchema(client, { lockTimeoutMs: options.lockTimeoutMs });
+
+    const pre_data = await writer.member([
+      header(database, server),
+      settingsPreamble().join("\n") + "\n\n",
+      ...schema.preData.map((statement) => statement + "\n\n"),
+    ]);
+
+    const tables: DumpedTable[] = [];
+    for (const [index, table] of schema.tables.entries()) {
+      const digest = new RowDigest();
+      const range = await writer.member(tableMember(client, table, digest));
+      const dumped: DumpedTable = {
+        schema: table.schema, name: table.name, columns: table.columns,
+        rows: digest.rows, bytes: digest.bytes, range, digest: digest.hex(),
+      };
+      tables.push(dumped);
+      options.onTable?.(dumped, index, schema.tables.length);
+    }
+
+    const sequences = await writer.member([
+      "\n-- Sequence values\n\n",
+      ...schema.sequences.map((sequence) => sequence.setval + "\n"),
+    ]);
+    const post_data = await writer.member([
+      "\n-- Indexes, constraints, triggers\n\n",
+      ...schema.postData.map((statement) => statement + "\n\n"),
+      "-- End of archive: every section above was written.\n",
+    ]);
+    await client.query("COMMIT");
+    return {
+      database, server, sections: { pre_data, sequences, post_data }, tables,
+      objects: schema.objects, extensions: schema.extensions,
+    };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+function header(database: string, server: ServerInfo): string {
+  return [
+    `-- ${TOOL.name} ${TOOL.version} archive of database ${JSON.stringify(database)} (PostgreSQL ${server.version})`,
+    "-- Restore with psql into an empty database:",
+    "--   gunzip -c THIS_FILE.sql.gz | psql -X -1 -v ON_ERROR_STOP=1 -d TARGET",
+    "",
+    "",
+  ].join("\n");
+}
+
+function* tableMember(client: pg.ClientBase, table: TableData, digest: RowDigest): Generator<MemberPart> {
+  yield `\n-- Data for ${table.qualifiedName}\n\n${table.copyIn}\n`;
+  yield digested(client.query(copyTo(table.copyOut)), digest);
+  yield "\\.\n\n";
+}
+
+async function* digested(rows: AsyncIterable<Buffer>, digest: RowDigest): AsyncGenerator<Buffer> {
+  for await (const chunk of rows) {
+    digest.update(chunk);
+    yield chunk;
+  }
+}

@@ -1,0 +1,200 @@
+// Applies an archive inside the caller's transaction: clears the target's own objects, runs the
+// schema sections through the server's own parser, streams each table's rows with COPY FROM, and
+// checks the rows against the manifest before the caller commits.
+import { once } from "node:events";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import type { Manifest, TableEntry } from "../archive/manifest.ts";
+import { readMember, readMemberText } from "../archive/reader.ts";
+import { ArchiveIntegrityError, BackupError } from "../errors.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { ObjectRef } from "./model.ts";
+import { qualify, quoteIdent } from "./quote.ts";
+import { tableDigest } from "./verify.ts";
+
+const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
+const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+
+interface OwnObject extends ObjectRef {
+  drop: string;
+}
+
+/**
+ * Everything in non-system schemas that does not belong to an extension, with the statement that
+ * drops it. Schemas are dropped whole unless the archive has them or an extension lives in them.
+ */
+async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): Promise<OwnObject[]> {
+  const schemas = await client.query<{ name: string; pinned: boolean }>(
+    `SELECT n.nspname AS name,
+            (EXISTS (SELECT 1 FROM pg_catalog.pg_extension x WHERE x.extnamespace = n.oid)
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_class c ON e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid = c.oid WHERE e.deptype = 'e' AND c.relnamespace = n.oid)
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_proc p ON e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid WHERE e.deptype = 'e' AND p.pronamespace = n.oid)
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_type t ON e.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND e.objid = t.oid WHERE e.deptype = 'e' AND t.typnamespace = n.oid)
+             OR NOT ${NOT_EXTENSION_MEMBER("pg_catalog.pg_namespace", "n.oid")}) AS pinned
+       FROM pg_catalog.pg_namespace n WHERE ${SYSTEM_SCHEMAS} ORDER BY 1`,
+  );
+  const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
+  const objects: OwnObject[] = dropWhole.map((name) => ({
+    kind: "schema", schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`,
+  }));
+  const inside = schemas.rows.map((s) => s.name).filter((name) => !dropWhole.includes(name));
+  if (inside.length === 0) return objects;
+
+  const relations = await client.query<{ schema: string; name: string; relkind: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition
+        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_class", "c.oid")}
+      ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END, 1, 2`,
+    [inside],
+  );
+  const relationKinds: Record<string, [kind: string, keyword: string]> = {
+    r: ["table", "TABLE"], p: ["table", "TABLE"], v: ["view", "VIEW"], m: ["materialized view", "MATERIALIZED VIEW"],
+    f: ["foreign table", "FOREIGN TABLE"], S: ["sequence", "SEQUENCE"],
+  };
+  for (const r of relations.rows) {
+    const [kind, keyword] = relationKinds[r.relkind]!;
+    objects.push({ kind, schema: r.schema, name: r.name, drop: `DROP ${keyword} IF EXISTS ${qualify(r.schema, r.name)} CASCADE` });
+  }
+
+  const routines = await client.query<{ schema: string; name: string; args: string }>(
+    `SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_proc", "p.oid")} ORDER BY 1, 2, 3`,
+    [inside],
+  );
+  for (const r of routines.rows) {
+    objects.push({
+      kind: "function", schema: r.schema, name: `${r.name}(${r.args})`,
+      drop: `DROP ROUTINE IF EXISTS ${qualify(r.schema, r.name)}(${r.args}) CASCADE`,
+    });
+  }
+
+  const types = await client.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, t.typname AS name
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd', 'r', 'c')
+        AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
+        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_type", "t.oid")} ORDER BY 1, 2`,
+    [inside],
+  );
+  for (const t of types.rows) {
+    objects.push({ kind: "type", schema: t.schema, name: t.name, drop: `DROP TYPE IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
+  }
+  return objects;
+}
+
+const objectKey = (o: ObjectRef) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
+
+/**
+ * Drop the target's own objects so that afterwards it holds exactly the archive's. Returns the
+ * dropped objects the archive does not create again (the user loses those: the result lists them).
+ */
+export async function clearOwnObjects(client: pg.ClientBase, manifest: Manifest): Promise<ObjectRef[]> {
+  const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
+  const archived = new Set(manifest.objects.map(objectKey));
+  const objects = await ownObjects(client, archiveSchemas);
+  for (const object of objects) await client.query(object.drop);
+  return objects.filter((o) => !archived.has(objectKey(o))).map(({ kind, schema, name }) => ({ kind, schema, name }));
+}
+
+/** Run one schema section as a single multi-statement query: the server's parser splits it. */
+async function runSection(client: pg.ClientBase, storage: Storage, manifest: Manifest, section: keyof Manifest["sections"]): Promise<void> {
+  const sql = await readMemberText(storage, manifest.archive.name, manifest.sections[section]);
+  try {
+    await client.query(sql);
+  } catch (error) {
+    throw new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The line of `sql` an error points at, for a message a person can act on. */
+function near(sql: string, error: unknown): string {
+  const position = Number((error as { position?: string }).position);
+  if (!Number.isFinite(position) || position <= 0) return "";
+  const lineStart = sql.lastIndexOf("\n", position - 1) + 1;
+  const lineEnd = sql.indexOf("\n", position - 1);
+  return ` near «${sql.slice(lineStart, lineEnd === -1 ? undefined : lineEnd).slice(0, 200)}»`;
+}
+
+const COPY_LINE = /^COPY .* FROM stdin;$/m;
+const END_OF_DATA = Buffer.from("\\.\n\n");
+
+/** Stream one table's member into COPY FROM: the header is read up to its COPY line, the end marker held back. */
+async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Manifest, table: TableEntry): Promise<void> {
+  const where = `${qualify(table.schema, table.name)}`;
+  let head = Buffer.alloc(0);
+  let sink: ReturnType<typeof copyFrom> | undefined;
+  let tail = Buffer.alloc(0);
+  const finished = async () => {
+    if (!sink) throw new ArchiveIntegrityError(`The archive's data for ${where} has no COPY statement: the archive is damaged.`);
+    if (!tail.equals(END_OF_DATA)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
+    sink.end();
+    await once(sink, "finish");
+  };
+  try {
+    for await (const chunk of readMember(storage, manifest.archive.name, table.range)) {
+      if (!sink) {
+        head = Buffer.concat([head, chunk]);
+        const text = head.toString("latin1");
+        const match = COPY_LINE.exec(text);
+        if (!match) continue;
+        const bodyStart = match.index + match[0].length + 1;
+        sink = client.query(copyFrom(match[0].slice(0, -1)));
+        tail = head.subarray(bodyStart);
+      } else {
+        tail = Buffer.concat([tail, chunk]);
+      }
+      if (tail.length > END_OF_DATA.length) {
+        const ready = tail.subarray(0, tail.length - END_OF_DATA.length);
+        tail = Buffer.from(tail.subarray(tail.length - END_OF_DATA.length));
+        if (!sink.write(ready)) await once(sink, "drain");
+      }
+    }
+    await finished();
+  } catch (error) {
+    sink?.destroy();
+    if (error instanceof BackupError) throw error;
+    throw new BackupError(`Loading the rows of ${where} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export interface TableCheck {
+  table: string;
+  expected_rows: number;
+  found_rows: number;
+  expected_digest: string;
+  found_digest: string;
+  match: boolean;
+}
+
+/** Per table of the manifest: rows and digest found in the database against those recorded. */
+export async function verifyTables(client: pg.ClientBase, tables: TableEntry[]): Promise<TableCheck[]> {
+  const checks: TableCheck[] = [];
+  for (const table of tables) {
+    const found = await tableDigest(client, table);
+    checks.push({
+      table: `${table.schema}.${table.name}`,
+      expected_rows: table.rows, found_rows: found.rows,
+      expected_digest: table.digest, found_digest: found.digest,
+      match: found.rows === table.rows && found.digest === table.digest,
+    });
+  }
+  return checks;
+}
+
+export interface ApplyOptions {
+  onTable?: (table: TableEntry, index: number, total: number) => void;
+}
+
+/** Apply the whole archive into the transaction `client` has open. */
+export async function applyArchive(client: pg.ClientBase, storage: Storage, manifest: Manifest, options: ApplyOptions = {}): Promise<void> {
+  await runSection(client, storage, manifest, "pre_data");
+  for (const [index, table] of manifest.tables.entries()) {
+    await loadTable(client, storage, manifest, table);
+    options.onTable?.(table, index, manifest.tables.length);
+  }
+  await runSection(client, storage, manifest, "sequences");
+  await runSection(client, storage, manifest, "post_data");
+}

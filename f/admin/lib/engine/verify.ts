@@ -1,0 +1,17 @@
+// Recomputes a table's row count and content digest from the database, the same way the dump did,
+// so a restore can prove it loaded exactly the rows the backup recorded.
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import { RowDigest } from "./digest.ts";
+import { qualify } from "./quote.ts";
+
+/** The client must have the dump's pinned settings (see session.ts), or values print differently. */
+export async function tableDigest(
+  client: pg.ClientBase,
+  table: { schema: string; name: string; columns: string[] },
+): Promise<{ rows: number; digest: string }> {
+  const digest = new RowDigest();
+  const sql = `COPY ${qualify(table.schema, table.name)} (${table.columns.join(", ")}) TO STDOUT`;
+  for await (const chunk of client.query(copyTo(sql))) digest.update(chunk as Buffer);
+  return { rows: digest.rows, digest: digest.hex() };
+}

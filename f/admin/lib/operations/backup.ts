@@ -1,0 +1,179 @@
+// A backup from start to finish: lock, dump into a new archive under a name that is never reused,
+// write the manifest last, then (only after success) apply retention. Also the dry run, which says
+// what would be dumped and deleted and writes nothing.
+import { PassThrough } from "node:stream";
+import type pg from "pg";
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "../archive/manifest.ts";
+import { backupNameCandidates, localDateTime, manifestNameFor, type BackupType } from "../archive/name.ts";
+import { ArchiveWriter } from "../archive/writer.ts";
+import { BackupError } from "../errors.ts";
+import { readSchema } from "../engine/catalog.ts";
+import { connect, type DatabaseTarget } from "../engine/connection.ts";
+import { DIGEST_ALGORITHM } from "../engine/digest.ts";
+import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
+import { acquireOperationLock } from "../engine/lock.ts";
+import { beginSnapshot } from "../engine/session.ts";
+import { planRetention, type RetentionPlan } from "../retention/policy.ts";
+import type { Storage } from "../storage/storage.ts";
+import { TOOL } from "../version.ts";
+import type { BackupSettings } from "../windmill/resources.ts";
+import { takeInventory } from "./inventory.ts";
+
+export interface BackupRequest {
+  database: DatabaseTarget;
+  settings: BackupSettings;
+  storage: Storage;
+  type: BackupType;
+  /** Skip taking the lock: the caller (a restore taking its pre-restore backup) holds it. */
+  lockHeld?: boolean;
+  lockWaitMs?: number;
+  now?: () => Date;
+  onProgress?: (message: string, percent: number) => void;
+}
+
+export interface BackupOutcome {
+  name: string;
+  location: string;
+  manifest: Manifest;
+}
+
+/** `2025-12-08 02:38:07 EST`-like local time, for manifests and results. */
+export function localTimeLabel(at: Date, timeZone: string): string {
+  const t = localDateTime(at, timeZone);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${t.year}-${two(t.month)}-${two(t.day)} ${two(t.hour)}:${two(t.minute)}:${two(t.second)} ${timeZone}`;
+}
+
+/** Hold the bundle's lock on the database while `work` runs (or just run it, when the caller holds it). */
+export async function withLock<T>(database: DatabaseTarget, operation: string, waitMs: number, work: () => Promise<T>): Promise<T> {
+  const client = await connect(database, `windmill-pg-backup: ${operation} (lock)`);
+  try {
+    const lock = await acquireOperationLock(client, waitMs);
+    try {
+      return await work();
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
+
+export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
+  const run = () => writeBackup(request);
+  return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, run);
+}
+
+async function writeBackup({ database, settings, storage, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {
+  const startedAt = now();
+  const client = await connect(database, `windmill-pg-backup: ${type} backup`);
+  try {
+    const body = new PassThrough();
+    const writer = new ArchiveWriter(body, settings.compression_level);
+    const stored = storage.create(backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone }), body);
+    let dump;
+    let summary;
+    try {
+      dump = await dumpDatabase(client, writer, {
+        lockTimeoutMs: settings.lock_timeout_seconds * 1000,
+        onTable: (table, index, total) => onProgress?.(`dumped ${table.schema}.${table.name}: ${table.rows} rows`, Math.round(((index + 1) / total) * 90)),
+      });
+      summary = writer.finish();
+    } catch (error) {
+      body.destroy(error as Error);
+      await stored.catch(() => undefined);
+      throw error;
+    }
+    const file = await stored;
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      format_version: MANIFEST_VERSION,
+      tool: { ...TOOL },
+      backup_type: type,
+      created_at: startedAt.toISOString(),
+      created_at_local: localTimeLabel(startedAt, settings.time_zone),
+      time_zone: settings.time_zone,
+      duration_ms: now().getTime() - startedAt.getTime(),
+      database: dump.database,
+      server: dump.server,
+      archive: { name: file.name, size: summary.size, sha256: summary.sha256, compression: "gzip" },
+      sections: dump.sections,
+      digest_algorithm: DIGEST_ALGORITHM,
+      tables: dump.tables,
+      objects: dump.objects,
+      extensions: dump.extensions,
+      totals: totals(dump.tables),
+    };
+    if (file.size !== summary.size) {
+      await storage.remove(file.name).catch(() => undefined);
+      throw new BackupError(`Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`);
+    }
+    try {
+      const text = JSON.stringify(manifest, null, 2) + "\n";
+      await storage.create((attempt) => {
+        if (attempt > 0) throw new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
+        return manifestNameFor(file.name);
+      }, PassThrough.from([Buffer.from(text)]) as PassThrough);
+    } catch (error) {
+      // An archive without its manifest is an unfinished backup: do not leave it looking like one.
+      await storage.remove(file.name).catch(() => undefined);
+      throw error;
+    }
+    onProgress?.(`backup ${file.name} written`, 95);
+    return { name: file.name, location: storage.location, manifest };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function totals(tables: DumpedTable[]): Manifest["totals"] {
+  return {
+    tables: tables.length,
+    rows: tables.reduce((sum, t) => sum + t.rows, 0),
+    data_bytes: tables.reduce((sum, t) => sum + t.bytes, 0),
+  };
+}
+
+/** What a backup would dump, read inside the same kind of snapshot, with estimated row counts. */
+export async function previewBackup(database: DatabaseTarget, settings: BackupSettings): Promise<{ tables: { table: string; estimated_rows: number }[]; objects: number }> {
+  const client: pg.Client = await connect(database, "windmill-pg-backup: backup preview");
+  try {
+    await beginSnapshot(client);
+    const schema = await readSchema(client, { lockTimeoutMs: settings.lock_timeout_seconds * 1000 });
+    const estimates = await client.query<{ schema: string; name: string; rows: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, GREATEST(c.reltuples, 0)::bigint::text AS rows
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
+    );
+    const estimate = new Map(estimates.rows.map((r) => [`${r.schema}.${r.name}`, Number(r.rows)]));
+    await client.query("COMMIT");
+    return {
+      tables: schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, estimated_rows: estimate.get(`${t.schema}.${t.name}`) ?? 0 })),
+      objects: schema.objects.length,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Plan retention over what `storage` holds; `apply` deletes what the plan says (archive, then manifest). */
+export async function applyRetention(storage: Storage, settings: BackupSettings, now: Date, apply: boolean): Promise<RetentionPlan & { deleted: string[] }> {
+  const inventory = await takeInventory(storage, settings.prefix);
+  const plan = planRetention({
+    backups: inventory.backups.map((b) => ({ name: b.name, type: b.type, createdAt: b.createdAt, complete: b.manifest !== undefined && b.problem === undefined, pinned: false })),
+    now,
+    policy: settings.retention,
+    timeZone: settings.time_zone,
+    listingComplete: inventory.complete,
+  });
+  const deleted: string[] = [];
+  if (apply) {
+    for (const decision of plan.delete) {
+      await storage.remove(decision.name);
+      await storage.remove(manifestNameFor(decision.name));
+      deleted.push(decision.name);
+    }
+  }
+  return { ...plan, deleted };
+}

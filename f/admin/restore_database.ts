@@ -1,0 +1,75 @@
+// DESTRUCTIVE: restore a backup into f/admin/database (or into target_database). Refuses without
+// confirm_restore: true; takes a pre-restore backup first; replaces the database's objects in one
+// transaction that commits only after every table's rows match the backup's manifest.
+import { z } from "zod";
+import { BackupError } from "./lib/errors.ts";
+import { restoreBackup } from "./lib/operations/restore.ts";
+import { LocalStorage } from "./lib/storage/local.ts";
+import { parseScriptArgs } from "./lib/windmill/args.ts";
+import { jobProgress } from "./lib/windmill/progress.ts";
+import { loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
+
+const Args = z.object({
+  backup_filename: z.string().min(1, "give the file name of a backup, as list_backups shows it"),
+  backup_source: z.enum(["local", "s3"]),
+  confirm_restore: z.boolean(),
+  create_pre_restore_backup: z.boolean(),
+  target_database: z.string(),
+  database_resource: z.string().min(1),
+  settings_resource: z.string().min(1),
+});
+
+export async function main(
+  backup_filename: string,
+  backup_source: "local" | "s3" = "local",
+  confirm_restore: boolean = false,
+  create_pre_restore_backup: boolean = true,
+  target_database: string = "",
+  database_resource: string = "f/admin/database",
+  settings_resource: string = "f/admin/backup_settings",
+) {
+  const args = parseScriptArgs(Args, {
+    backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource,
+  });
+  if (args.backup_source === "s3") {
+    throw new BackupError('backup_source "s3" is not available in this version of the bundle yet: restore a local backup (backup_source: "local"). Nothing was changed.');
+  }
+  const started = Date.now();
+  const settings = await loadSettings(args.settings_resource);
+  const database = await loadDatabase(args.database_resource);
+  const storage = new LocalStorage(settings.backup_dir);
+  const outcome = await restoreBackup({
+    database, settings, storage,
+    backupName: args.backup_filename,
+    confirm: args.confirm_restore,
+    createPreRestoreBackup: args.create_pre_restore_backup,
+    targetDatabase: args.target_database || undefined,
+    onProgress: jobProgress(),
+  });
+  const rollback = outcome.pre_restore_backup
+    ? { backup_filename: outcome.pre_restore_backup, backup_source: args.backup_source, confirm_restore: true, create_pre_restore_backup: false, ...(args.target_database ? { target_database: args.target_database } : {}) }
+    : null;
+  return {
+    status: "success",
+    restored_from: outcome.backup,
+    backup_source: args.backup_source,
+    backup_created_at: outcome.manifest.created_at_local,
+    target_database: outcome.target_database,
+    created_database: outcome.created_database,
+    pre_restore_backup: outcome.pre_restore_backup,
+    pre_restore_note: outcome.pre_restore_note,
+    rollback_request: rollback,
+    tables_restored: outcome.manifest.totals.tables,
+    rows_restored: outcome.verification.tables.reduce((sum, t) => sum + t.found_rows, 0),
+    dropped_objects: outcome.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`),
+    verification: {
+      passed: outcome.verification.passed,
+      tables: outcome.verification.tables.map((t) => ({
+        table: t.table, expected_rows: t.expected_rows, actual_rows: t.found_rows, match: t.match,
+        expected_digest: t.expected_digest, actual_digest: t.found_digest,
+      })),
+    },
+    duration_seconds: Math.round((Date.now() - started) / 100) / 10,
+    reminder: "Restart or reconnect the app's database connection pools: cached table and type ids are stale after a restore.",
+  };
+}

@@ -1,0 +1,198 @@
+// The three scripts end to end through `main`, on a real PostgreSQL and real files: the sample
+// database round-trips with zero difference, and every refusal or failure leaves it as it was.
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { main as listBackups } from "../f/admin/list_backups.ts";
+import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { startCluster, type Cluster } from "./support/cluster.ts";
+import { createFamilyBrainDatabase } from "./support/family-brain.ts";
+import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
+
+let cluster: Cluster;
+let dir: string;
+let backupDir: string;
+const SOURCE = "family_brain";
+
+before(async () => {
+  cluster = await startCluster();
+  await cluster.createDatabase(SOURCE);
+  const client = await cluster.connect(SOURCE);
+  await createFamilyBrainDatabase(client);
+  await client.end();
+  dir = mkdtempSync(join(tmpdir(), "wpb-test-"));
+  backupDir = join(dir, "backups");
+  mockWindmill(dir, {
+    "f/admin/database": cluster.resource(SOURCE),
+    "f/admin/backup_settings": { backup_dir: backupDir },
+  });
+});
+
+after(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The state a refused or failed restore must leave untouched. */
+async function snapshotOf(dbname: string) {
+  return { schema: schemaText(cluster, dbname), data: await dataFingerprint(cluster, dbname) };
+}
+
+async function manualBackup(): Promise<string> {
+  const result = await backupDatabase("manual", false, false, false);
+  assert.equal(result.status, "success");
+  return (result as { filename: string }).filename;
+}
+
+test("the seed's backup body writes an archive, its manifest and the seed's result shape", async () => {
+  const result = (await backupDatabase("manual", undefined, undefined, false)) as Record<string, unknown>;
+  assert.equal(result.status, "success");
+  assert.match(String(result.filename), /^family_brain_manual_\d{8}_\d{6}(_\d+)?\.sql\.gz$/);
+  assert.equal(result.tables_backed_up, 8);
+  const details = result.table_details as Record<string, number>;
+  const counts = await cluster.query(SOURCE, "SELECT (SELECT count(*) FROM public.tenants)::int AS tenants, (SELECT count(*) FROM public.chat_messages)::int AS messages");
+  assert.equal(details.tenants, counts.rows[0].tenants);
+  assert.equal(details.chat_messages, counts.rows[0].messages);
+  assert.equal(result.total_rows, Object.values(details).reduce((a, b) => a + b, 0));
+  assert.ok(Number(result.size_mb) > 0);
+  const archive = join(backupDir, String(result.filename));
+  assert.equal(statSync(archive).mode & 0o777, 0o600);
+  const manifest = JSON.parse(readFileSync(archive.replace(/\.sql\.gz$/, ".manifest.json"), "utf8"));
+  assert.equal(manifest.archive.size, statSync(archive).size);
+  assert.equal(manifest.tables.length, 8);
+  assert.ok(!readdirSync(backupDir).some((name) => name.includes(".tmp")), "no temp file left behind");
+});
+
+test("a dry run says what it would dump and writes nothing", async () => {
+  const before = readdirSync(backupDir).sort();
+  const result = (await backupDatabase("daily", false, true, true)) as Record<string, unknown>;
+  assert.equal(result.status, "dry_run");
+  assert.equal(result.tables_to_back_up, 8);
+  assert.ok(Array.isArray(result.cleanup_would_delete));
+  assert.deepEqual(readdirSync(backupDir).sort(), before);
+});
+
+test("restore into a new database reproduces schema and data exactly", async () => {
+  const name = await manualBackup();
+  const result = await restoreDatabase(name, "local", true, true, "restored_copy");
+  assert.equal(result.status, "success");
+  assert.equal(result.created_database, true);
+  assert.equal(result.verification.passed, true);
+  assert.ok(result.verification.tables.every((t) => t.match && t.expected_rows === t.actual_rows));
+  const source = await snapshotOf(SOURCE);
+  const restored = await snapshotOf("restored_copy");
+  assert.deepEqual(restored.data, source.data);
+  if (source.schema !== undefined) assert.equal(restored.schema, source.schema);
+});
+
+test("a restore without confirm_restore is refused and changes nothing", async () => {
+  const name = await manualBackup();
+  const files = readdirSync(backupDir).sort();
+  const state = await snapshotOf(SOURCE);
+  await assert.rejects(restoreDatabase(name, "local"), /confirm_restore: true/);
+  await assert.rejects(restoreDatabase(name, "local", false, true), /Nothing was changed/);
+  assert.deepEqual(await snapshotOf(SOURCE), state);
+  assert.deepEqual(readdirSync(backupDir).sort(), files, "no pre-restore backup for a refused restore");
+});
+
+test("a corrupted archive is rejected before anything is touched", async () => {
+  const name = await manualBackup();
+  const path = join(backupDir, name);
+  const bytes = readFileSync(path);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  writeFileSync(path, bytes);
+  const files = readdirSync(backupDir).sort();
+  const state = await snapshotOf(SOURCE);
+  await assert.rejects(restoreDatabase(name, "local", true, true), /does not match its manifest/);
+  assert.deepEqual(await snapshotOf(SOURCE), state);
+  assert.deepEqual(readdirSync(backupDir).sort(), files);
+  rmSync(path);
+});
+
+test("a failure in the middle of an in-place restore leaves the database exactly as it was", async () => {
+  const name = await manualBackup();
+  await cluster.query(SOURCE, "CREATE TABLE public.added_later (id int PRIMARY KEY, note text)");
+  await cluster.query(SOURCE, "INSERT INTO public.added_later VALUES (1, 'kept by the rollback')");
+  // The failure strikes after the data is loaded: the first index of the post-data section.
+  await cluster.query(SOURCE, `
+    CREATE FUNCTION public.refuse_indexes() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'injected failure while creating an index'; END $$;
+    CREATE EVENT TRIGGER refuse_indexes ON ddl_command_end WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION public.refuse_indexes();`);
+  try {
+    const state = await snapshotOf(SOURCE);
+    await assert.rejects(restoreDatabase(name, "local", true, false), /injected failure/);
+    assert.deepEqual(await snapshotOf(SOURCE), state);
+  } finally {
+    await cluster.query(SOURCE, "DROP EVENT TRIGGER refuse_indexes; DROP FUNCTION public.refuse_indexes(); DROP TABLE public.added_later");
+  }
+});
+
+test("an in-place restore takes a pre-restore backup and drops objects created after the backup", async () => {
+  const original = await snapshotOf(SOURCE);
+  const name = await manualBackup();
+  await cluster.query(SOURCE, `
+    CREATE SCHEMA scratch; CREATE TABLE scratch.notes (id int);
+    CREATE TABLE public.added_later (id int); DELETE FROM public.ai_usage WHERE id % 2 = 0;`);
+  const result = await restoreDatabase(name, "local", true, true);
+  assert.equal(result.verification.passed, true);
+  assert.ok(result.pre_restore_backup, "the pre-restore backup is named");
+  assert.match(String(result.pre_restore_backup), /^family_brain_pre_restore_/);
+  assert.ok(readdirSync(backupDir).includes(String(result.pre_restore_backup)));
+  assert.deepEqual(result.rollback_request?.backup_filename, result.pre_restore_backup);
+  assert.ok(result.dropped_objects.includes("table public.added_later"), result.dropped_objects.join(", "));
+  assert.ok(result.dropped_objects.includes("schema scratch"), result.dropped_objects.join(", "));
+  assert.deepEqual(await snapshotOf(SOURCE), original);
+
+  // The pre-restore backup holds the state before the restore: rolling back brings added_later back.
+  const rollback = await restoreDatabase(String(result.pre_restore_backup), "local", true, false, "rolled_back");
+  assert.equal(rollback.verification.passed, true);
+  const tables = await cluster.query("rolled_back", "SELECT to_regclass('public.added_later') IS NOT NULL AS here, to_regclass('scratch.notes') IS NOT NULL AS scratch");
+  assert.deepEqual(tables.rows[0], { here: true, scratch: true });
+});
+
+test("list_backups shows every backup, newest first, with its tables and rows", async () => {
+  const newest = await manualBackup();
+  const rows = await listBackups(false);
+  assert.ok(rows.length >= 3);
+  assert.equal(rows[0]!.name, newest);
+  const times = rows.map((r) => r.created_at);
+  assert.deepEqual(times, [...times].sort().reverse());
+  assert.equal(rows[0]!.tables, 8);
+  assert.ok(Number(rows[0]!.rows) > 1000);
+  const verified = await listBackups(false, "manual", true);
+  assert.ok(verified.every((r) => r.type === "manual"));
+  assert.match(String(verified[0]!.verified), /^yes/);
+});
+
+test("cleanup after a successful backup deletes expired backups only, never foreign files or the newest", async () => {
+  const source = await manualBackup();
+  const stem = (name: string) => name.replace(/\.sql\.gz$/, "");
+  const plant = (name: string, createdAt: string) => {
+    copyFileSync(join(backupDir, source), join(backupDir, name));
+    const manifest = JSON.parse(readFileSync(join(backupDir, `${stem(source)}.manifest.json`), "utf8"));
+    manifest.archive.name = name;
+    manifest.created_at = createdAt;
+    manifest.backup_type = "daily";
+    writeFileSync(join(backupDir, `${stem(name)}.manifest.json`), JSON.stringify(manifest));
+  };
+  const day = 86_400_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const stamp = (ms: number) => iso(ms).slice(0, 19).replace(/-|:/g, "").replace("T", "_");
+  const expired = `family_brain_daily_${stamp(Date.now() - 20 * day)}.sql.gz`;
+  const recent = `family_brain_daily_${stamp(Date.now() - 2 * day)}.sql.gz`;
+  plant(expired, iso(Date.now() - 20 * day));
+  plant(recent, iso(Date.now() - 2 * day));
+  writeFileSync(join(backupDir, "family_brain_daily_20200101_020000.dump"), "not ours");
+  writeFileSync(join(backupDir, "notes.txt"), "not ours either");
+
+  const result = (await backupDatabase("daily", false, true, false)) as { cleanup: { deleted: string[] }; filename: string };
+  assert.deepEqual(result.cleanup.deleted, [expired]);
+  const files = readdirSync(backupDir);
+  assert.ok(!files.includes(expired) && !files.includes(`${stem(expired)}.manifest.json`));
+  for (const kept of [recent, result.filename, "notes.txt", "family_brain_daily_20200101_020000.dump"]) {
+    assert.ok(files.includes(kept), `${kept} is kept`);
+  }
+});

@@ -1,0 +1,50 @@
+// Independent judges of "the same database": they share no code with the engine. The schema by
+// pg_dump --schema-only (where this machine has pg_dump of the server's major version), the data by
+// an md5 over every table's rows sorted as text, computed by the server itself.
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Cluster } from "./cluster.ts";
+
+/** pg_dump's schema text, without the lines that differ between any two dumps (header, restrict keys). */
+export function schemaText(cluster: Cluster, dbname: string): string | undefined {
+  if (!cluster.clientBin) return undefined;
+  const out = spawnSync(join(cluster.clientBin, "pg_dump"), ["--schema-only", "--no-owner", "-d", dbname], {
+    encoding: "utf8", env: cluster.libpqEnv(), maxBuffer: 256 * 1024 * 1024,
+  });
+  if (out.status !== 0) throw new Error(`pg_dump failed: ${out.stderr}`);
+  return out.stdout
+    .split("\n")
+    .filter((line) => !/^--( Dumped|.*PostgreSQL database dump)/.test(line) && !/^\\(un)?restrict /.test(line))
+    .join("\n");
+}
+
+/** Table → `rows:md5` of all rows as text, sorted; every ordinary table of every non-system schema. */
+export async function dataFingerprint(cluster: Cluster, dbname: string): Promise<Record<string, string>> {
+  const client = await cluster.connect(dbname);
+  try {
+    const tables = await client.query<{ name: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+        ORDER BY 1`,
+    );
+    const result: Record<string, string> = {};
+    for (const { name } of tables.rows) {
+      const { rows } = await client.query<{ n: string; h: string | null }>(
+        `SELECT count(*)::text AS n, md5(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE "C")) AS h FROM ${name} t`,
+      );
+      result[name] = `${rows[0]!.n}:${rows[0]!.h ?? "-"}`;
+    }
+    return result;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Point windmill-client's mock (and our resource loader) at a file with these resources. */
+export function mockWindmill(dir: string, resources: Record<string, unknown>): string {
+  const file = join(dir, "wm-mock.json");
+  writeFileSync(file, JSON.stringify({ resources, variables: {} }, null, 2));
+  process.env.WM_MOCKED_API_FILE = file;
+  return file;
+}
