@@ -1,0 +1,72 @@
+// `npm run metadata`: keeps each script's `.script.yaml` argument schema equal to what Windmill's
+// own parser reads from `main` (names, types, enums, defaults, order), keeping the summary,
+// description, timeout and per-argument descriptions written by hand. `--check` only compares.
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
+
+type ParsedType = "bool" | "int" | "float" | "object" | { str: string[] | null } | Record<string, unknown>;
+interface ParsedArg { name: string; typ: ParsedType; default: unknown; has_default: boolean }
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const SCRIPTS_DIR = join(repoRoot, "f", "admin");
+
+async function parser() {
+  const wasmParser = await import("windmill-parser-wasm-ts");
+  wasmParser.initSync({ module: readFileSync(new URL(import.meta.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm"))) });
+  return wasmParser;
+}
+
+function jsonSchemaType(typ: ParsedType): Record<string, unknown> {
+  if (typ === "bool") return { type: "boolean" };
+  if (typ === "int") return { type: "integer" };
+  if (typ === "float") return { type: "number" };
+  if (typeof typ === "object" && "str" in typ) {
+    const values = typ.str as string[] | null;
+    return values ? { type: "string", enum: values } : { type: "string" };
+  }
+  throw new Error(`unsupported argument type ${JSON.stringify(typ)}: use a primitive or a string union`);
+}
+
+/** The schema Windmill derives from `main`, with the descriptions of `previous` carried over. */
+export function schemaFor(args: ParsedArg[], previous: Record<string, { description?: string }> = {}) {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    type: "object",
+    order: args.map((a) => a.name),
+    properties: Object.fromEntries(args.map((a) => [a.name, {
+      ...jsonSchemaType(a.typ),
+      description: previous[a.name]?.description ?? "",
+      ...(a.has_default ? { default: a.default } : {}),
+    }])),
+    required: args.filter((a) => !a.has_default).map((a) => a.name),
+  };
+}
+
+export function scriptFiles(): string[] {
+  return readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".ts")).map((f) => join(SCRIPTS_DIR, f));
+}
+
+export async function expectedMetadata(script: string): Promise<{ path: string; current: string; expected: string }> {
+  const wasm = await parser();
+  const signature = JSON.parse(wasm.parse_deno(readFileSync(script, "utf8"))) as { args: ParsedArg[] };
+  const path = script.replace(/\.ts$/, ".script.yaml");
+  const current = readFileSync(path, "utf8");
+  const metadata = parse(current) as Record<string, unknown> & { schema?: { properties?: Record<string, { description?: string }> } };
+  const expected = stringify({ ...metadata, schema: schemaFor(signature.args, metadata.schema?.properties) }, { lineWidth: 0 });
+  return { path, current, expected };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes("--check");
+  let stale = 0;
+  for (const script of scriptFiles()) {
+    const { path, current, expected } = await expectedMetadata(script);
+    if (current === expected) continue;
+    stale += 1;
+    if (check) console.error(`${path} does not match main's signature: run npm run metadata`);
+    else writeFileSync(path, expected);
+  }
+  process.exitCode = check && stale > 0 ? 1 : 0;
+}
