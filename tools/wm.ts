@@ -2,7 +2,7 @@
 // script's `main` as a Windmill worker does (arguments by name, in signature order, missing ones
 // defaulted) in a child process of the chosen runtime, and prints the JSON result on stdout.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -18,7 +18,6 @@ const selfPath = fileURLToPath(import.meta.url);
 /** What the child leaves in the result file: the parent prints it, so the script's own stdout can go to stderr. */
 type Outcome = { ok: true; result: unknown } | { ok: false; message: string };
 
-class UsageError extends Error {}
 
 /** Parameter names of `main`, read with Windmill's own parser so the mapping is the one the worker uses. */
 async function mainParameters(source: string, file: string): Promise<string[]> {
@@ -26,8 +25,8 @@ async function mainParameters(source: string, file: string): Promise<string[]> {
   const wasm = readFileSync(new URL(import.meta.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm")));
   parser.initSync({ module: wasm });
   const signature = JSON.parse(parser.parse_deno(source)) as { args?: { name: string }[]; auto_kind?: string | null };
-  if (!signature.args) throw new UsageError(`${file}: Windmill's parser cannot read this script (syntax error?)`);
-  if (signature.auto_kind === "lib") throw new UsageError(`${file} has no \`export async function main\``);
+  if (!signature.args) throw new Error(`${file}: Windmill's parser cannot read this script (syntax error?)`);
+  if (signature.auto_kind === "lib") throw new Error(`${file} has no \`export async function main\``);
   return signature.args.map((arg) => arg.name);
 }
 
@@ -35,7 +34,7 @@ async function mainParameters(source: string, file: string): Promise<string[]> {
 function checkArgNames(names: string[], args: Record<string, unknown>): void {
   const unknown = Object.keys(args).filter((name) => !names.includes(name));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown argument(s) ${unknown.join(", ")}; main accepts: ${names.join(", ") || "(none)"}`);
+    throw new Error(`unknown argument(s) ${unknown.join(", ")}; main accepts: ${names.join(", ") || "(none)"}`);
   }
 }
 
@@ -56,14 +55,20 @@ function childCommand(runtime: Runtime): string[] {
 async function runParent(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { runtime: { type: "string" } }, allowPositionals: true });
   const runtime = values.runtime ?? process.env.WM_RUNTIME ?? "node";
-  if (!RUNTIMES.includes(runtime as Runtime)) throw new UsageError(`unknown runtime ${runtime}; use one of ${RUNTIMES.join(", ")}`);
+  if (!RUNTIMES.includes(runtime as Runtime)) throw new Error(`unknown runtime ${runtime}; use one of ${RUNTIMES.join(", ")}`);
   const [scriptPath, argsJson = "{}", ...extra] = positionals;
   if (scriptPath === undefined || extra.length > 0) {
-    throw new UsageError("usage: npm run wm -- [--runtime bun|deno|node] f/admin/<script> '<json args>'");
+    throw new Error("usage: npm run wm -- [--runtime bun|deno|node] f/admin/<script> '<json args>'");
   }
   const file = resolve(repoRoot, scriptPath.endsWith(".ts") ? scriptPath : `${scriptPath}.ts`);
-  const args: unknown = JSON.parse(argsJson);
-  if (typeof args !== "object" || args === null || Array.isArray(args)) throw new UsageError("the arguments must be a JSON object");
+  if (!existsSync(file)) throw new Error(`no script at ${file}`);
+  let args: unknown;
+  try {
+    args = JSON.parse(argsJson);
+  } catch (error) {
+    throw new Error(`the arguments are not valid JSON (${(error as Error).message}): ${argsJson}`);
+  }
+  if (typeof args !== "object" || args === null || Array.isArray(args)) throw new Error("the arguments must be a JSON object");
   const names = await mainParameters(readFileSync(file, "utf8"), scriptPath);
   checkArgNames(names, args as Record<string, unknown>);
 
