@@ -58,8 +58,8 @@ export class ArchiveWriter {
       const bytes = chunk as Buffer;
       this.hash.update(bytes);
       this.offset += bytes.length;
-      if (!this.sink.write(bytes)) await Promise.race([once(this.sink, "drain"), once(this.sink, "close")]);
-      if (this.sink.destroyed) throw new Error("the archive's destination closed while the backup was being written");
+      // `once` rejects when the sink errors (the storage failed), which ends the dump.
+      if (!this.sink.write(bytes)) await once(this.sink, "drain");
     }
   }
 }

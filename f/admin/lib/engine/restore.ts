@@ -34,10 +34,17 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
              OR NOT ${NOT_EXTENSION_MEMBER("pg_catalog.pg_namespace", "n.oid")}) AS pinned
        FROM pg_catalog.pg_namespace n WHERE ${SYSTEM_SCHEMAS} ORDER BY 1`,
   );
-  const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
-  const objects: OwnObject[] = dropWhole.map((name) => ({
-    kind: "schema", schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`,
+  // Event triggers belong to the database, not a schema, but they are the target's own objects too.
+  const eventTriggers = await client.query<{ name: string }>(
+    `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_event_trigger", "t.oid")} ORDER BY 1`,
+  );
+  const objects: OwnObject[] = eventTriggers.rows.map(({ name }) => ({
+    kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}`,
   }));
+  const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
+  for (const name of dropWhole) {
+    objects.push({ kind: "schema", schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE` });
+  }
   const inside = schemas.rows.map((s) => s.name).filter((name) => !dropWhole.includes(name));
   if (inside.length === 0) return objects;
 

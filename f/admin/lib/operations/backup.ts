@@ -72,7 +72,9 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
   try {
     const body = new PassThrough();
     const writer = new ArchiveWriter(body, settings.compression_level);
-    const stored = storage.create(backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone }), body);
+    const existing = new Set((await storage.list()).files.map((f) => f.name));
+    const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
+    const stored = storage.create(namesWithoutManifest(candidates, existing), body);
     let dump;
     let summary;
     try {
@@ -126,6 +128,22 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Candidate names whose manifest name is also free: a manifest left behind by a deleted archive
+ * must not block, or be mistaken for, the manifest of a new backup.
+ */
+function namesWithoutManifest(candidates: (attempt: number) => string, existing: Set<string>): (attempt: number) => string {
+  const free: string[] = [];
+  let next = 0;
+  return (attempt) => {
+    while (free.length <= attempt) {
+      const name = candidates(next++);
+      if (!existing.has(manifestNameFor(name))) free.push(name);
+    }
+    return free[attempt]!;
+  };
 }
 
 function totals(tables: DumpedTable[]): Manifest["totals"] {
