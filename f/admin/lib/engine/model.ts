@@ -9,6 +9,8 @@ export interface ObjectRef {
   schema: string;
   /** Name as PostgreSQL shows it; functions carry their argument types: `f(integer, text)`. */
   name: string;
+  /** For constraints and triggers, whose names are unique only per table: the table's name (same schema). */
+  table?: string;
 }
 
 /** A table whose rows are dumped with COPY. */
