@@ -78,6 +78,13 @@ ALTER TABLE public.b ADD CONSTRAINT b_a_fk FOREIGN KEY (a_id) REFERENCES public.
 ALTER TABLE public.a ADD CONSTRAINT a_note_fk FOREIGN KEY (note) REFERENCES public.b (code);
 CREATE UNLOGGED TABLE "Ünï ""quoted"""."tåble ""x""" ("çol" text UNIQUE, "Mixed Case" int);
 CREATE TABLE public.empty ();
+CREATE UNLOGGED TABLE public.scratch (id integer GENERATED ALWAYS AS IDENTITY, n serial);
+CREATE FUNCTION public.a_count() RETURNS bigint LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT count(*) FROM public.a;
+END;
+CREATE VIEW public.checked AS SELECT id, b_id FROM public.a WHERE b_id > 0 WITH LOCAL CHECK OPTION;
+CREATE TRIGGER instead_of INSTEAD OF INSERT ON public.checked FOR EACH ROW EXECUTE FUNCTION "app data".touch();
 
 CREATE INDEX people_doc_gin ON public.people USING gin (doc jsonb_path_ops);
 CREATE INDEX people_tags_gin ON public.people USING gin (tags);
@@ -229,7 +236,7 @@ test("table data: quoted column lists without generated columns, referenced tabl
   assert.equal(dump.tables.find((t) => t.name === "empty")?.copyOut, `COPY "public"."empty" TO STDOUT`);
   const names = dump.tables.map((t) => t.qualifiedName);
   assert.ok(names.indexOf(`"public"."people"`) < names.indexOf(`"app data"."Order ""Items"""`), names.join());
-  assert.equal(new Set(names).size, 6);
+  assert.equal(new Set(names).size, 7);
 });
 
 test("objects lists everything the archive creates, functions with argument types", () => {

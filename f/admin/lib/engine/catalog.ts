@@ -263,18 +263,30 @@ async function readSchemas(client: pg.ClientBase, comments: Comments): Promise<S
     `SELECT n.oid, n.nspname AS name FROM pg_catalog.pg_namespace n
       WHERE ${userSchema("n")} AND ${notExtensionMember("pg_namespace", "n.oid")}`,
   );
-  return found.map((s) => ({ ...s, comment: comments.take(CATALOG.pg_namespace, s.oid) }));
+  return found.map((s) => {
+    const comment = comments.take(CATALOG.pg_namespace, s.oid);
+    // initdb's own comment: leaving it out spares the restoring role from owning `public`.
+    return s.name === "public" && comment === "standard public schema" ? s : { ...s, comment };
+  });
 }
 
-/** OIDs below 16384 were made by initdb (plpgsql): every new database already has them. */
+/**
+ * OIDs below 16384 were made by initdb (plpgsql): every new database already has them. The comment
+ * CREATE EXTENSION sets itself is left out: only the extension's owner may comment on it, and an
+ * in-place restore by a non-superuser keeps the installed extension (e.g. pgvector) it cannot own.
+ */
 async function readExtensions(client: pg.ClientBase, comments: Comments): Promise<ExtensionDef[]> {
-  const found = await rows<ExtensionDef>(
+  const found = await rows<Omit<ExtensionDef, "comment"> & { defaultComment: string | null }>(
     client,
-    `SELECT e.oid, e.extname AS name, e.extversion AS version, n.nspname AS schema
+    `SELECT e.oid, e.extname AS name, e.extversion AS version, n.nspname AS schema, a.comment AS "defaultComment"
        FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+       LEFT JOIN pg_catalog.pg_available_extensions a ON a.name = e.extname
       WHERE e.oid >= 16384`,
   );
-  return found.map((e) => ({ ...e, comment: comments.take(CATALOG.pg_extension, e.oid) }));
+  return found.map(({ defaultComment, ...e }) => {
+    const comment = comments.take(CATALOG.pg_extension, e.oid);
+    return comment === undefined || comment === defaultComment ? e : { ...e, comment };
+  });
 }
 
 async function readEnums(client: pg.ClientBase, comments: Comments): Promise<EnumDef[]> {
