@@ -85,12 +85,12 @@ const CATALOG = {
 } as const;
 
 /** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
-export function userSchema(alias: string): string {
+function userSchema(alias: string): string {
   return `${alias}.nspname NOT LIKE 'pg\\_%' AND ${alias}.nspname <> 'information_schema'`;
 }
 
 /** Objects created by CREATE EXTENSION come back with it: they are never dumped. */
-export function notExtensionMember(catalog: string, oid: string): string {
+function notExtensionMember(catalog: string, oid: string): string {
   return (
     `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass ` +
     `AND ext.objid = ${oid} AND ext.deptype = 'e')`
@@ -515,13 +515,16 @@ interface DumpNode extends SortNode {
   refs: ObjectRef[];
   /** `classid:objid` of every catalog row this node creates. */
   creates: string[];
-  kind: "schema" | "extension" | "type" | "function" | "sequence" | "table" | "view" | "owned-by" | "index" | "constraint" | "foreign-key" | "trigger";
+  kind: "schema" | "extension" | "type" | "function" | "sequence" | "table" | "view" | "owned-by" | "index" | "constraint" | "late-constraint" | "trigger";
 }
 
-/** Tie-break ranks: pre-data in pg_dump's kind order, then post-data as pg_dump writes it. */
+/**
+ * Tie-break ranks: pre-data in pg_dump's kind order, then post-data as pg_dump writes it. A
+ * "late-constraint" is a foreign key or a NOT VALID check: it needs the keys (and the data) first.
+ */
 const RANK: Record<DumpNode["kind"], number> = {
   schema: 0, extension: 1, type: 2, function: 3, sequence: 4, table: 5, view: 6, "owned-by": 7,
-  index: 10, constraint: 11, "foreign-key": 12, trigger: 13,
+  index: 10, constraint: 11, "late-constraint": 12, trigger: 13,
 };
 
 const PRE_DATA_KINDS = new Set<DumpNode["kind"]>(["schema", "extension", "type", "function", "sequence", "table", "view", "owned-by"]);
@@ -559,6 +562,7 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid], ...t.parts], [
         ref("table", t.schema, t.name),
         ...t.columns.flatMap((c) => (c.identity ? [ref("sequence", c.identity.sequence.schema, c.identity.sequence.name)] : [])),
+        ...t.checks.map((c) => ref("constraint", c.schema, c.name, c.table)),
       ])),
     ...catalog.views.map((v) =>
       node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid]],
@@ -566,7 +570,7 @@ function buildNodes(catalog: Catalog): DumpNode[] {
     ...catalog.indexes.map((i) =>
       node("index", `${pg_class}:${i.oid}`, qualify(i.schema, i.name), createIndex(i), [[pg_class, i.oid]], [ref("index", i.schema, i.name)])),
     ...catalog.constraints.map((c) =>
-      node(c.type === "p" || c.type === "u" ? "constraint" : "foreign-key", `${pg_constraint}:${c.oid}`, `${qualify(c.schema, c.table)} ${quoteIdent(c.name)}`,
+      node(c.type === "p" || c.type === "u" ? "constraint" : "late-constraint", `${pg_constraint}:${c.oid}`, `${qualify(c.schema, c.table)} ${quoteIdent(c.name)}`,
         addConstraint(c),
         c.type === "p" || c.type === "u" ? [[pg_constraint, c.oid], [pg_class, c.indexOid]] : [[pg_constraint, c.oid]],
         [ref("constraint", c.schema, c.name, c.table)])),
