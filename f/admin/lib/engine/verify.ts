@@ -1,7 +1,7 @@
 // Recomputes a table's row count and content digest from the database, the same way the dump did,
 // so a restore can prove it loaded exactly the rows the backup recorded.
 import type pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
+import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
 import { qualify } from "./quote.ts";
 
@@ -12,6 +12,6 @@ export async function tableDigest(
 ): Promise<{ rows: number; digest: string }> {
   const digest = new RowDigest();
   const sql = `COPY ${qualify(table.schema, table.name)} (${table.columns.join(", ")}) TO STDOUT`;
-  for await (const chunk of client.query(copyTo(sql))) digest.update(chunk as Buffer);
+  for await (const chunk of client.query(new CopyOut(sql))) digest.update(chunk as Buffer);
   return { rows: digest.rows, digest: digest.hex() };
 }
