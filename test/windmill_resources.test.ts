@@ -1,0 +1,109 @@
+// Configuration at the border: resources read through the mock file (an absent optional one gives
+// the defaults, a wrong field is named), templates and schedules that cannot drift from the code,
+// and secrets that never reach an error or a result.
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { parse } from "yaml";
+import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { BackupSettings, DatabaseResource, DEFAULT_BACKUP_DIR, loadDatabase, loadSettings } from "../f/admin/lib/windmill/resources.ts";
+import { startCluster, type Cluster } from "./support/cluster.ts";
+import { mockWindmill } from "./support/judge.ts";
+
+let dir: string;
+let cluster: Cluster;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "wpb-resources-"));
+  cluster = await startCluster();
+});
+
+after(async () => {
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("an absent settings resource gives the documented defaults", async () => {
+  mockWindmill(dir, { "f/admin/database": { host: "h", user: "u", dbname: "d" } });
+  const settings = await loadSettings();
+  assert.equal(settings.backup_dir, DEFAULT_BACKUP_DIR);
+  assert.equal(settings.prefix, "family_brain");
+  assert.equal(settings.time_zone, "America/Toronto");
+  assert.deepEqual(settings.retention, { daily_days: 7, weekly_weeks: 4, monthly_months: 12, manual_days: 30 });
+  const database = await loadDatabase();
+  assert.equal(database.port, 5432);
+  assert.equal(database.sslmode, "prefer");
+});
+
+test("a wrong field is named, with the resource to fix", async () => {
+  mockWindmill(dir, { "f/admin/backup_settings": { time_zone: "Mars/Olympus", retention: { daily_days: 0 } } });
+  await assert.rejects(loadSettings(), (error: Error) => {
+    assert.match(error.message, /f\/admin\/backup_settings/);
+    assert.match(error.message, /time_zone/);
+    assert.match(error.message, /retention\.daily_days/);
+    return true;
+  });
+  mockWindmill(dir, { "f/admin/database": { host: "h", port: "not a port", user: "u", dbname: "d" } });
+  await assert.rejects(loadDatabase(), /f\/admin\/database is not valid \(port/);
+});
+
+test("a missing database resource says so and how to fix it", async () => {
+  mockWindmill(dir, {});
+  await assert.rejects(loadDatabase(), /Resource f\/admin\/database .*does not exist.*Create it in Windmill/);
+  await assert.rejects(loadDatabase("f/admin/other"), /f\/admin\/other/);
+});
+
+test("a wrong password fails clearly, and the password appears in no error", async () => {
+  const secret = "S3cr3t-p4ssw0rd-never-logged";
+  mockWindmill(dir, {
+    "f/admin/database": { ...cluster.resource("postgres"), password: secret },
+    "f/admin/backup_settings": { backup_dir: join(dir, "backups") },
+  });
+  await assert.rejects(backupDatabase("manual", false, true, false), (error: Error) => {
+    assert.match(error.message, /Cannot connect to PostgreSQL database "postgres" at 127\.0\.0\.1:\d+ as postgres/);
+    assert.match(error.message, /password authentication failed/);
+    assert.ok(!error.message.includes(secret) && !String(error.stack).includes(secret));
+    return true;
+  });
+});
+
+test("a successful backup's result carries no secret", async () => {
+  mockWindmill(dir, { "f/admin/database": cluster.resource("postgres"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+  const result = await backupDatabase("manual", false, false, false);
+  assert.equal(result.status, "success");
+  const text = JSON.stringify(result);
+  assert.ok(!text.includes(cluster.password), "the password is not in the result");
+  const files = readdirSync(join(dir, "backups"));
+  for (const file of files) {
+    assert.ok(!file.includes(cluster.password));
+    assert.ok(!readFileSync(join(dir, "backups", file)).includes(cluster.password), `${file} does not contain the password`);
+  }
+});
+
+test("the resource templates parse with the same schemas as the scripts, and the settings template shows the defaults", () => {
+  const template = (name: string) => parse(readFileSync(join("resources", name), "utf8")) as { value: unknown; resource_type: string };
+  assert.deepEqual(BackupSettings.parse(template("backup_settings.resource.yaml").value), BackupSettings.parse({}));
+  const database = template("database.resource.yaml");
+  assert.equal(database.resource_type, "postgresql");
+  assert.ok(DatabaseResource.safeParse(database.value).success);
+  assert.match(String((database.value as { password: string }).password), /^\$var:/, "the password is a variable reference");
+});
+
+test("the schedules are the seed's, in Toronto time, with arguments backup_database accepts", () => {
+  const expected: Record<string, string> = { daily: "0 0 2 * * *", weekly: "0 0 3 * * 7", monthly: "0 0 4 1 * *" };
+  for (const [type, cron] of Object.entries(expected)) {
+    const schedule = parse(readFileSync(join("schedules", `schedule_${type}_backup.schedule.yaml`), "utf8")) as Record<string, unknown>;
+    assert.equal(schedule.path, `f/admin/schedule_${type}_backup`);
+    assert.equal(schedule.schedule, cron);
+    assert.equal(schedule.timezone, "America/Toronto");
+    assert.equal(schedule.cron_version, "v2");
+    assert.equal(schedule.script_path, "f/admin/backup_database");
+    assert.equal(schedule.enabled, true);
+    const args = schedule.args as Record<string, unknown>;
+    assert.equal(args.backup_type, type);
+    const metadata = parse(readFileSync("f/admin/backup_database.script.yaml", "utf8")) as { schema: { properties: Record<string, unknown> } };
+    for (const name of Object.keys(args)) assert.ok(name in metadata.schema.properties, `${name} is an argument of backup_database`);
+  }
+});
