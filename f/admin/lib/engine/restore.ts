@@ -127,6 +127,8 @@ function near(sql: string, error: unknown): string {
 
 const COPY_LINE = /^COPY .* FROM stdin;$/m;
 const END_OF_DATA = Buffer.from("\\.\n\n");
+/** A table member starts with a comment and its COPY line; more than this before it means damage. */
+const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** Stream one table's member into COPY FROM: the header is read up to its COPY line, the end marker held back. */
 async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Manifest, table: TableEntry): Promise<void> {
@@ -146,7 +148,10 @@ async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Mani
         head = Buffer.concat([head, chunk]);
         const text = head.toString("latin1");
         const match = COPY_LINE.exec(text);
-        if (!match) continue;
+        if (!match) {
+          if (head.length > MAX_HEADER_BYTES) break;
+          continue;
+        }
         const bodyStart = match.index + match[0].length + 1;
         sink = client.query(copyFrom(match[0].slice(0, -1)));
         tail = head.subarray(bodyStart);

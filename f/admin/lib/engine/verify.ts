@@ -11,7 +11,9 @@ export async function tableDigest(
   table: { schema: string; name: string; columns: string[] },
 ): Promise<{ rows: number; digest: string }> {
   const digest = new RowDigest();
-  const sql = `COPY ${qualify(table.schema, table.name)} (${table.columns.join(", ")}) TO STDOUT`;
+  // A table without columns has rows too; COPY takes no column list for it.
+  const columns = table.columns.length > 0 ? ` (${table.columns.join(", ")})` : "";
+  const sql = `COPY ${qualify(table.schema, table.name)}${columns} TO STDOUT`;
   for await (const chunk of client.query(new CopyOut(sql))) digest.update(chunk as Buffer);
   return { rows: digest.rows, digest: digest.hex() };
 }
