@@ -65,15 +65,17 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
     objects.push({ kind, schema: r.schema, name: r.name, drop: `DROP ${keyword} IF EXISTS ${qualify(r.schema, r.name)} CASCADE` });
   }
 
-  const routines = await client.query<{ schema: string; name: string; args: string }>(
-    `SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+  // Named like the archive's objects (argument types only); dropped by the full identity.
+  const routines = await client.query<{ schema: string; name: string; args: string; types: string }>(
+    `SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
+            pg_catalog.oidvectortypes(p.proargtypes) AS types
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_proc", "p.oid")} ORDER BY 1, 2, 3`,
     [inside],
   );
   for (const r of routines.rows) {
     objects.push({
-      kind: "function", schema: r.schema, name: `${r.name}(${r.args})`,
+      kind: "function", schema: r.schema, name: `${r.name}(${r.types})`,
       drop: `DROP ROUTINE IF EXISTS ${qualify(r.schema, r.name)}(${r.args}) CASCADE`,
     });
   }
