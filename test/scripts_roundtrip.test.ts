@@ -132,6 +132,12 @@ test("a failure in the middle of an in-place restore leaves the database exactly
   manifest.archive.sha256 = createHash("sha256").update(tampered).digest("hex");
   writeFileSync(manifestPath, JSON.stringify(manifest));
 
+  // Into a new database: the database it created is dropped again.
+  await assert.rejects(restoreDatabase(name, "local", true, true, "never_created"), /division by zero/);
+  const created = await cluster.query("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'never_created'");
+  assert.equal(created.rows[0].n, 0);
+
+  // In place: the database is exactly as it was, including what the backup does not have.
   await cluster.query(SOURCE, "CREATE TABLE public.added_later (id int PRIMARY KEY, note text)");
   await cluster.query(SOURCE, "INSERT INTO public.added_later VALUES (1, 'kept by the rollback')");
   try {
@@ -208,5 +214,26 @@ test("cleanup after a successful backup deletes expired backups only, never fore
   assert.ok(!files.includes(expired) && !files.includes(`${stem(expired)}.manifest.json`));
   for (const kept of [recent, result.filename, "notes.txt", "family_brain_daily_20200101_020000.dump"]) {
     assert.ok(files.includes(kept), `${kept} is kept`);
+  }
+});
+
+test("runs on one database never overlap: a second one waits, then fails naming the holder", async () => {
+  const holder = await cluster.connect(SOURCE);
+  await holder.query("SET application_name = 'nightly-migration'");
+  await holder.query("SELECT pg_advisory_lock(2003855202, 1)"); // the bundle's lock ("wpgb", 1)
+  const files = readdirSync(backupDir).sort();
+  mockWindmill(dir, {
+    "f/admin/database": cluster.resource(SOURCE),
+    "f/admin/backup_settings": { backup_dir: backupDir, lock_wait_seconds: 1 },
+  });
+  try {
+    const started = Date.now();
+    await assert.rejects(backupDatabase("daily", false, true, false), /Another backup, restore or cleanup is running on this database \(session \d+ "nightly-migration"/);
+    assert.ok(Date.now() - started >= 900, "it waited for the lock first");
+    await assert.rejects(restoreDatabase(files.find((f) => f.endsWith(".sql.gz"))!, "local", true, true), /Another backup, restore or cleanup/);
+    assert.deepEqual(readdirSync(backupDir).sort(), files, "nothing written, nothing deleted");
+  } finally {
+    await holder.end();
+    mockWindmill(dir, { "f/admin/database": cluster.resource(SOURCE), "f/admin/backup_settings": { backup_dir: backupDir } });
   }
 });

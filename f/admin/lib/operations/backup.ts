@@ -26,7 +26,6 @@ export interface BackupRequest {
   type: BackupType;
   /** Skip taking the lock: the caller (a restore taking its pre-restore backup) holds it. */
   lockHeld?: boolean;
-  lockWaitMs?: number;
   now?: () => Date;
   onProgress?: (message: string, percent: number) => void;
 }
@@ -59,11 +58,9 @@ export async function withLock<T>(database: DatabaseTarget, operation: string, w
   }
 }
 
-export const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
-
 export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
   const run = () => writeBackup(request);
-  return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, run);
+  return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
 
 async function writeBackup({ database, settings, storage, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {

@@ -11,7 +11,7 @@ import { applyArchive, clearOwnObjects, verifyTables, type TableCheck } from "..
 import { pinSettings } from "../engine/session.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
-import { createBackup, DEFAULT_LOCK_WAIT_MS, withLock } from "./backup.ts";
+import { createBackup, withLock } from "./backup.ts";
 import { findBackup } from "./inventory.ts";
 
 export interface RestoreRequest {
@@ -23,7 +23,6 @@ export interface RestoreRequest {
   createPreRestoreBackup: boolean;
   /** Restore into this database instead of the resource's; created when missing. */
   targetDatabase?: string;
-  lockWaitMs?: number;
   onProgress?: (message: string, percent: number) => void;
 }
 
@@ -58,7 +57,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   const created = target !== database.dbname && (await ensureDatabase(database, target, manifest));
   const targetDb: DatabaseTarget = { ...database, dbname: target };
   try {
-    return await withLock(targetDb, "restore", request.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS, async () => {
+    return await withLock(targetDb, "restore", settings.lock_wait_seconds * 1000, async () => {
       let preRestore: string | null = null;
       let note = "not requested";
       if (created) {

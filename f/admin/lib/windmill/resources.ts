@@ -48,6 +48,8 @@ export const BackupSettings = z.object({
   retention: RetentionPolicySchema.default(DEFAULT_RETENTION_POLICY),
   /** How long the dump waits for a table lock held by someone else (e.g. a migration). */
   lock_timeout_seconds: z.number().positive().default(30),
+  /** How long a run waits for another backup, restore or cleanup of the same database to finish. */
+  lock_wait_seconds: z.number().nonnegative().default(600),
   compression_level: z.number().int().min(1).max(9).default(6),
 });
 export type BackupSettings = z.infer<typeof BackupSettings>;
