@@ -5,18 +5,10 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
-
-type ParsedType = "bool" | "int" | "float" | "object" | { str: string[] | null } | Record<string, unknown>;
-interface ParsedArg { name: string; typ: ParsedType; default: unknown; has_default: boolean }
+import { parseMainSignature, type ParsedArg, type ParsedType } from "./windmill-parser.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const SCRIPTS_DIR = join(repoRoot, "f", "admin");
-
-async function parser() {
-  const wasmParser = await import("windmill-parser-wasm-ts");
-  wasmParser.initSync({ module: readFileSync(new URL(import.meta.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm"))) });
-  return wasmParser;
-}
 
 function jsonSchemaType(typ: ParsedType): Record<string, unknown> {
   if (typ === "bool") return { type: "boolean" };
@@ -49,8 +41,8 @@ export function scriptFiles(): string[] {
 }
 
 export async function expectedMetadata(script: string): Promise<{ path: string; current: string; expected: string }> {
-  const wasm = await parser();
-  const signature = JSON.parse(wasm.parse_deno(readFileSync(script, "utf8"))) as { args: ParsedArg[] };
+  const signature = await parseMainSignature(readFileSync(script, "utf8"));
+  if (!signature.args) throw new Error(`${script}: Windmill's parser cannot read this script`);
   const path = script.replace(/\.ts$/, ".script.yaml");
   const current = readFileSync(path, "utf8");
   const metadata = parse(current) as Record<string, unknown> & { schema?: { properties?: Record<string, { description?: string }> } };

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { parseMainSignature } from "./windmill-parser.ts";
 
 const RUNTIMES = ["node", "bun", "deno"] as const;
 type Runtime = (typeof RUNTIMES)[number];
@@ -21,10 +22,7 @@ type Outcome = { ok: true; result: unknown } | { ok: false; message: string };
 
 /** Parameter names of `main`, read with Windmill's own parser so the mapping is the one the worker uses. */
 async function mainParameters(source: string, file: string): Promise<string[]> {
-  const parser = await import("windmill-parser-wasm-ts");
-  const wasm = readFileSync(new URL(import.meta.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm")));
-  parser.initSync({ module: wasm });
-  const signature = JSON.parse(parser.parse_deno(source)) as { args?: { name: string }[]; auto_kind?: string | null };
+  const signature = await parseMainSignature(source);
   if (!signature.args) throw new Error(`${file}: Windmill's parser cannot read this script (syntax error?)`);
   if (signature.auto_kind === "lib") throw new Error(`${file} has no \`export async function main\``);
   return signature.args.map((arg) => arg.name);
