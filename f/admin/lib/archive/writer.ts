@@ -2,7 +2,6 @@
 // and records where each member starts and ends, so a reader can fetch one table's bytes alone.
 // Hashes and counts the compressed bytes on the way to the sink, with backpressure.
 import { createHash } from "node:crypto";
-import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 
 /** A piece of a member: SQL text, or bytes streamed from elsewhere (a COPY). */
@@ -26,14 +25,20 @@ export class ArchiveWriter {
   async member(parts: Iterable<MemberPart>): Promise<ByteRange> {
     const start = this.offset;
     const gzip = createGzip({ level: this.level });
-    const forwarding = this.forward(gzip);
+    // If the sink fails, the gzip stream stops being read: a write waiting for it to drain must fail
+    // too (drained() sees it closed) instead of waiting forever.
+    const forwarding = this.forward(gzip).catch((error: Error) => {
+      gzip.destroy(error);
+      throw error;
+    });
+    forwarding.catch(() => undefined);
     try {
       for (const part of parts) {
         if (typeof part === "string") {
-          if (!gzip.write(part)) await once(gzip, "drain");
+          if (!gzip.write(part)) await drained(gzip);
         } else {
           for await (const chunk of part) {
-            if (!gzip.write(chunk)) await once(gzip, "drain");
+            if (!gzip.write(chunk)) await drained(gzip);
           }
         }
       }
@@ -41,8 +46,8 @@ export class ArchiveWriter {
       await forwarding;
     } catch (error) {
       gzip.destroy();
-      await forwarding.catch(() => undefined);
-      throw error;
+      // When the sink failed, its error is the one worth reporting, not the closed gzip stream's.
+      throw (await forwarding.then(() => undefined, (sinkError: unknown) => sinkError)) ?? error;
     }
     return { start, end: this.offset };
   }
@@ -58,8 +63,24 @@ export class ArchiveWriter {
       const bytes = chunk as Buffer;
       this.hash.update(bytes);
       this.offset += bytes.length;
-      // `once` rejects when the sink errors (the storage failed), which ends the dump.
-      if (!this.sink.write(bytes)) await once(this.sink, "drain");
+      if (!this.sink.write(bytes)) await drained(this.sink);
     }
   }
+}
+
+/** Resolves when the stream wants more; rejects when it fails or closes first (e.g. the storage gave up). */
+function drained(sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // Destroyed before we listened: its error and close events are already gone.
+    if (sink.destroyed) return reject(sink.errored ?? new Error("the archive's destination closed before the backup was written"));
+    const settle = (error?: Error) => {
+      sink.off("drain", onDrain).off("error", onError).off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(new Error("the archive's destination closed before the backup was written"));
+    sink.on("drain", onDrain).on("error", onError).on("close", onClose);
+  });
 }

@@ -80,6 +80,7 @@ export class CopyOut extends Readable {
   }
 
   private deliver(bytes: Buffer): void {
+    if (this.destroyed) return;
     if (!this.push(bytes)) this.connection?.stream.pause();
   }
 }

@@ -72,6 +72,9 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
     const existing = new Set((await storage.list()).files.map((f) => f.name));
     const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
     const stored = storage.create(namesWithoutManifest(candidates, existing), body);
+    // The storage may fail while the dump is still running (a full disk): observe the rejection now,
+    // the dump then fails on the destroyed stream and the error is rethrown below.
+    stored.catch(() => undefined);
     let dump;
     let summary;
     try {
@@ -82,8 +85,9 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
       summary = writer.finish();
     } catch (error) {
       body.destroy(error as Error);
-      await stored.catch(() => undefined);
-      throw error;
+      // When the storage failed first (a full disk), its error says what happened; the dump's
+      // own error is then only the aborted stream.
+      throw (await stored.then(() => undefined, (storageError: unknown) => storageError)) ?? error;
     }
     const file = await stored;
     const manifest: Manifest = {

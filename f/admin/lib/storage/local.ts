@@ -137,10 +137,17 @@ export class LocalStorage implements Storage {
       // Stop the producer (e.g. a COPY) and leave nothing behind: no temp, and no final name unless
       // we returned it, so the caller's view and the directory agree.
       // A failing cleanup must not hide the error that caused it.
-      body.destroy();
+      const reason = errorCode(error) === "ENOSPC"
+        ? new BackupError(
+          `The backup directory ${this.location} ran out of space while writing ${firstName}; nothing was kept. ` +
+            "Free space there (or give the volume more), or lower the retention in f/admin/backup_settings, then retry.",
+          { cause: error },
+        )
+        : error;
+      body.destroy(reason as Error);
       await removeIfPresent(tempPath).catch(() => false);
       if (finalName !== undefined) await removeIfPresent(join(this.location, finalName)).catch(() => false);
-      throw error;
+      throw reason;
     }
   }
 
