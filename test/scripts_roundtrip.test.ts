@@ -237,3 +237,22 @@ test("runs on one database never overlap: a second one waits, then fails naming 
     mockWindmill(dir, { "f/admin/database": cluster.resource(SOURCE), "f/admin/backup_settings": { backup_dir: backupDir } });
   }
 });
+
+test("a restore over a database whose tables the app holds locked gives up, rolls back and says why", async () => {
+  const name = await manualBackup();
+  mockWindmill(dir, {
+    "f/admin/database": cluster.resource(SOURCE),
+    "f/admin/backup_settings": { backup_dir: backupDir, lock_timeout_seconds: 1 },
+  });
+  const app = await cluster.connect(SOURCE);
+  try {
+    await app.query("BEGIN");
+    await app.query("SELECT count(*) FROM public.chat_messages"); // an open transaction keeps its ACCESS SHARE lock
+    const state = await snapshotOf(SOURCE);
+    await assert.rejects(restoreDatabase(name, "local", true, false), /rolled back and changed nothing: another session kept a lock.*stop the app/);
+    assert.deepEqual(await snapshotOf(SOURCE), state);
+  } finally {
+    await app.end();
+    mockWindmill(dir, { "f/admin/database": cluster.resource(SOURCE), "f/admin/backup_settings": { backup_dir: backupDir } });
+  }
+});

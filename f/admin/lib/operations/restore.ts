@@ -68,7 +68,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         preRestore = taken.name;
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
-      const { dropped, checks } = await replaceContents(targetDb, storage, manifest, request.onProgress);
+      const { dropped, checks } = await replaceContents(targetDb, storage, manifest, settings, request.onProgress);
       return {
         backup: backupName, target_database: target, created_database: created,
         pre_restore_backup: preRestore, pre_restore_note: note,
@@ -82,11 +82,13 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
 }
 
 /** The transaction: everything or nothing, committed only after the rows are proven. */
-async function replaceContents(target: DatabaseTarget, storage: Storage, manifest: Manifest, onProgress?: RestoreRequest["onProgress"]) {
+async function replaceContents(target: DatabaseTarget, storage: Storage, manifest: Manifest, settings: BackupSettings, onProgress?: RestoreRequest["onProgress"]) {
   const client = await connect(target, "windmill-pg-backup: restore");
   try {
     await pinSettings(client);
     await client.query("BEGIN");
+    // Never wait silently behind the app's locks: give up, roll back and say so.
+    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, true)", [`${settings.lock_timeout_seconds * 1000}ms`]);
     try {
       const dropped = await clearOwnObjects(client, manifest);
       await applyArchive(client, storage, manifest, {
@@ -105,11 +107,24 @@ async function replaceContents(target: DatabaseTarget, storage: Storage, manifes
       return { dropped, checks };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
+      if (isLockTimeout(error)) {
+        throw new BackupError(
+          `The restore was rolled back and changed nothing: another session kept a lock on an object it must replace for ` +
+            `${settings.lock_timeout_seconds} s (${(error as Error).message}). The database is in use: stop the app (or its ` +
+            "workers) and run the restore again, or raise lock_timeout_seconds in f/admin/backup_settings.",
+          { cause: error },
+        );
+      }
       throw error;
     }
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+function isLockTimeout(error: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
+  return code(error) === "55P03" || code((error as { cause?: unknown }).cause) === "55P03";
 }
 
 /** Create the target database from template0 with the archive's encoding and locale, unless it exists. */
