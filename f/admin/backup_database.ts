@@ -1,7 +1,8 @@
 // Back up the PostgreSQL database of f/admin/database into a compressed, psql-compatible archive
 // with a manifest, then apply the retention policy. Thin: parse input, call the library, shape the result.
 import { z } from "zod";
-import { createBackup, applyRetention, previewBackup } from "./lib/operations/backup.ts";
+import { createBackup, previewBackup } from "./lib/operations/backup.ts";
+import { applyRetention } from "./lib/operations/cleanup.ts";
 import { BackupError } from "./lib/errors.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
@@ -52,9 +53,8 @@ export async function main(
   }
 
   const swept = await storage.sweepStaleTemps();
-  const backup = await createBackup({ database, settings, storage, type: args.backup_type, onProgress: jobProgress() });
-  const cleanup = args.cleanup_old ? await applyRetention(storage, settings, new Date(), true) : undefined;
-  const { manifest } = backup;
+  const backup = await createBackup({ database, settings, storage, type: args.backup_type, cleanup: args.cleanup_old, onProgress: jobProgress() });
+  const { manifest, cleanup } = backup;
   return {
     status: "success",
     filename: backup.name,

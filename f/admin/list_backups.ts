@@ -3,11 +3,11 @@
 import { z } from "zod";
 import { takeInventory } from "./lib/operations/inventory.ts";
 import { checkArchive } from "./lib/archive/reader.ts";
+import { localTimeLabel } from "./lib/archive/name.ts";
 import { BackupError } from "./lib/errors.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { loadSettings } from "./lib/windmill/resources.ts";
-import { localTimeLabel } from "./lib/operations/backup.ts";
 
 const Args = z.object({
   include_s3: z.boolean(),

@@ -173,3 +173,10 @@ export function archiveNameForManifest(manifestName: string): string | undefined
   if (!manifestName.endsWith(MANIFEST_SUFFIX) || manifestName.length === MANIFEST_SUFFIX.length) return undefined;
   return manifestName.slice(0, -MANIFEST_SUFFIX.length) + ARCHIVE_SUFFIX;
 }
+
+/** `2025-12-08 02:38:07 America/Toronto`: local time with its zone, for manifests and results. */
+export function localTimeLabel(at: Date, timeZone: string): string {
+  const t = localDateTime(at, timeZone);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${t.year}-${two(t.month)}-${two(t.day)} ${two(t.hour)}:${two(t.minute)}:${two(t.second)} ${timeZone}`;
+}

@@ -3,6 +3,7 @@
 // and manual runs overlap. A run that cannot get the lock in time names the holder.
 import type pg from "pg";
 import { BackupError } from "../errors.ts";
+import { connect, type DatabaseTarget } from "./connection.ts";
 
 /** Two 32-bit keys; the first spells "wpgb" so the lock is recognisable in pg_locks. */
 const LOCK_KEYS = [0x77706762, 1] as const;
@@ -43,3 +44,19 @@ async function describeHolder(client: pg.ClientBase): Promise<string> {
   const holder = rows[0];
   return holder ? `session ${holder.pid} "${holder.application_name}" connected since ${holder.since}` : "holder unknown";
 }
+
+/** Hold the bundle's lock on the database, on a connection of its own, while `work` runs. */
+export async function withLock<T>(database: DatabaseTarget, operation: string, waitMs: number, work: () => Promise<T>): Promise<T> {
+  const client = await connect(database, `windmill-pg-backup: ${operation} (lock)`);
+  try {
+    const lock = await acquireOperationLock(client, waitMs);
+    try {
+      return await work();
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+

@@ -1,23 +1,22 @@
 // A backup from start to finish: lock, dump into a new archive under a name that is never reused,
-// write the manifest last, then (only after success) apply retention. Also the dry run, which says
-// what would be dumped and deleted and writes nothing.
+// write the manifest last, then (only after success) apply retention. Also the preview a dry run
+// shows, which reads the catalog and writes nothing.
 import { PassThrough } from "node:stream";
 import type pg from "pg";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "../archive/manifest.ts";
-import { backupNameCandidates, localDateTime, manifestNameFor, type BackupType } from "../archive/name.ts";
+import { backupNameCandidates, localTimeLabel, manifestNameFor, type BackupType } from "../archive/name.ts";
 import { ArchiveWriter } from "../archive/writer.ts";
 import { BackupError } from "../errors.ts";
 import { readSchema } from "../engine/catalog.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import { DIGEST_ALGORITHM } from "../engine/digest.ts";
 import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
-import { acquireOperationLock } from "../engine/lock.ts";
+import { withLock } from "../engine/lock.ts";
 import { beginSnapshot } from "../engine/session.ts";
-import { planRetention, type RetentionPlan } from "../retention/policy.ts";
 import type { Storage } from "../storage/storage.ts";
 import { TOOL } from "../version.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
-import { takeInventory } from "./inventory.ts";
+import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
 
 export interface BackupRequest {
   database: DatabaseTarget;
@@ -26,6 +25,8 @@ export interface BackupRequest {
   type: BackupType;
   /** Skip taking the lock: the caller (a restore taking its pre-restore backup) holds it. */
   lockHeld?: boolean;
+  /** Apply the retention policy after the backup succeeded. */
+  cleanup?: boolean;
   now?: () => Date;
   onProgress?: (message: string, percent: number) => void;
 }
@@ -34,32 +35,19 @@ export interface BackupOutcome {
   name: string;
   location: string;
   manifest: Manifest;
+  cleanup?: CleanupOutcome;
 }
 
-/** `2025-12-08 02:38:07 EST`-like local time, for manifests and results. */
-export function localTimeLabel(at: Date, timeZone: string): string {
-  const t = localDateTime(at, timeZone);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${t.year}-${two(t.month)}-${two(t.day)} ${two(t.hour)}:${two(t.minute)}:${two(t.second)} ${timeZone}`;
-}
-
-/** Hold the bundle's lock on the database while `work` runs (or just run it, when the caller holds it). */
-export async function withLock<T>(database: DatabaseTarget, operation: string, waitMs: number, work: () => Promise<T>): Promise<T> {
-  const client = await connect(database, `windmill-pg-backup: ${operation} (lock)`);
-  try {
-    const lock = await acquireOperationLock(client, waitMs);
-    try {
-      return await work();
-    } finally {
-      await lock.release().catch(() => undefined);
-    }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
+/**
+ * Write a backup, then (when asked, and only after it succeeded) apply retention to the storage,
+ * both under the bundle's lock on the database.
+ */
 export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
-  const run = () => writeBackup(request);
+  const run = async (): Promise<BackupOutcome> => {
+    const outcome = await writeBackup(request);
+    if (!request.cleanup) return outcome;
+    return { ...outcome, cleanup: await applyRetention(request.storage, request.settings, (request.now ?? (() => new Date()))(), true) };
+  };
   return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
 
@@ -174,25 +162,4 @@ export async function previewBackup(database: DatabaseTarget, settings: BackupSe
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-/** Plan retention over what `storage` holds; `apply` deletes what the plan says (archive, then manifest). */
-export async function applyRetention(storage: Storage, settings: BackupSettings, now: Date, apply: boolean): Promise<RetentionPlan & { deleted: string[] }> {
-  const inventory = await takeInventory(storage, settings.prefix);
-  const plan = planRetention({
-    backups: inventory.backups.map((b) => ({ name: b.name, type: b.type, createdAt: b.createdAt, complete: b.manifest !== undefined && b.problem === undefined, pinned: false })),
-    now,
-    policy: settings.retention,
-    timeZone: settings.time_zone,
-    listingComplete: inventory.complete,
-  });
-  const deleted: string[] = [];
-  if (apply) {
-    for (const decision of plan.delete) {
-      await storage.remove(decision.name);
-      await storage.remove(manifestNameFor(decision.name));
-      deleted.push(decision.name);
-    }
-  }
-  return { ...plan, deleted };
 }

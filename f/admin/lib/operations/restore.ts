@@ -11,7 +11,8 @@ import { applyArchive, clearOwnObjects, verifyTables, type TableCheck } from "..
 import { pinSettings } from "../engine/session.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
-import { createBackup, withLock } from "./backup.ts";
+import { withLock } from "../engine/lock.ts";
+import { createBackup } from "./backup.ts";
 import { findBackup } from "./inventory.ts";
 
 export interface RestoreRequest {
