@@ -18,6 +18,7 @@ function jsonSchemaType(typ: ParsedType): Record<string, unknown> {
     const values = typ.str as string[] | null;
     return values ? { type: "string", enum: values } : { type: "string" };
   }
+  if (typeof typ === "object" && "object" in typ) return { type: "object" };
   throw new Error(`unsupported argument type ${JSON.stringify(typ)}: use a primitive or a string union`);
 }
 

@@ -36,6 +36,9 @@ export async function connect(target: DatabaseTarget, applicationName: string, d
       host: target.host, port: target.port, user: target.user, password: target.password, database: dbname,
       ssl, application_name: applicationName, connectionTimeoutMillis: 30_000,
     });
+    // A connection lost mid-query (server restart, network cut) rejects that query; without a
+    // listener, pg would also raise it as an uncaught exception and kill the worker process.
+    client.on("error", () => undefined);
     try {
       await client.connect();
       return client;
