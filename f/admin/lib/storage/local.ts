@@ -176,6 +176,10 @@ export class LocalStorage implements Storage {
     );
   }
 
+  freeBytes(): Promise<number> {
+    return freeBytes(this.location);
+  }
+
   /** Makes the new directory entry durable, not only the file's bytes. */
   private async syncDirectory(): Promise<void> {
     const directory = await open(this.location, "r");

@@ -1,4 +1,4 @@
-// The one small interface every place that keeps backups implements (local disk now, S3 next).
+// The one small interface every place that keeps backups implements (local disk, S3).
 // Storage knows files and bytes only: nothing about gzip, manifests or PostgreSQL.
 import type { Readable } from "node:stream";
 
@@ -21,6 +21,14 @@ export interface ByteRange {
   end: number;
 }
 
+/** What a writer knows about a file before sending it; a storage may use it or not. */
+export interface CreateHints {
+  /** Expected size in bytes: S3 picks its part size from it (a guess is fine; parts grow past it). */
+  expectedSize?: number;
+  /** The file's sha256 (hex), kept beside the object where the storage can (S3 metadata). */
+  sha256?: string;
+}
+
 export interface Storage {
   readonly kind: "local" | "s3";
   /** Where the files are, for people: a directory or `s3://bucket/prefix`. Never contains secrets. */
@@ -34,6 +42,8 @@ export interface Storage {
    * nothing. Never overwrites: `nameFor(0)`, then `nameFor(1)`, … are tried until one is free, and
    * the name used is returned.
    */
-  create(nameFor: (attempt: number) => string, body: Readable): Promise<StoredFile>;
+  create(nameFor: (attempt: number) => string, body: Readable, hints?: CreateHints): Promise<StoredFile>;
   remove(name: string): Promise<void>;
+  /** Bytes a new file can still take, or undefined where space is not ours to count (S3). */
+  freeBytes(): Promise<number | undefined>;
 }

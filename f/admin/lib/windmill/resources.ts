@@ -6,9 +6,12 @@ import { z } from "zod";
 import { BACKUP_TYPES, DEFAULT_BACKUP_PREFIX, DEFAULT_TIME_ZONE, assertBackupPrefix } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
 import { DEFAULT_RETENTION_POLICY, RetentionPolicySchema } from "../retention/policy.ts";
+import { AWS_MAX_PARTS } from "../storage/s3-parts.ts";
+import type { S3Target } from "../storage/s3.ts";
 
 export const DEFAULT_DATABASE_RESOURCE = "f/admin/database";
 export const DEFAULT_SETTINGS_RESOURCE = "f/admin/backup_settings";
+export const DEFAULT_S3_RESOURCE = "f/admin/s3_backup_config";
 /** Where backups go when the settings resource does not say: mount a volume here on every worker. */
 export const DEFAULT_BACKUP_DIR = "/var/backups/windmill-pg-backup";
 
@@ -95,6 +98,82 @@ export async function loadSettings(path = DEFAULT_SETTINGS_RESOURCE): Promise<Ba
     throw new BackupError(`Cannot read resource ${path} (backup settings): ${(error as Error).message}`, { cause: error });
   });
   return parseResource(BackupSettings, value, path);
+}
+
+/** Fields both S3 shapes may add: where in the bucket, encryption at rest, the provider's part limit. */
+const S3Options = {
+  prefix: z.string().default("").refine((p) => !p.split("/").some((segment) => segment === "." || segment === ".."), "no . or .. folders")
+    .transform((p) => p.replace(/^\/+|\/+$/g, "")).transform((p) => (p === "" ? "" : `${p}/`)),
+  server_side_encryption: z.enum(["AES256", "aws:kms"]).optional(),
+  sse_kms_key_id: z.string().min(1).optional(),
+  max_parts: z.number().int().min(1000, "at least 1000").max(AWS_MAX_PARTS, `at most ${AWS_MAX_PARTS}`).default(AWS_MAX_PARTS),
+};
+
+/** The seed's shape (AWS): `{bucket, region, access_key_id, secret_access_key}`; `endpoint` for others. */
+export const SeedS3Resource = z.object({
+  bucket: z.string().min(1),
+  region: z.string().min(1).default("us-east-1"),
+  access_key_id: z.string().min(1),
+  secret_access_key: z.string().min(1),
+  endpoint: z.url({ protocol: /^https?$/, error: "a URL such as https://s3.example.com" }).optional(),
+  path_style: z.boolean().default(false),
+  ...S3Options,
+});
+
+/** Windmill's standard `s3` resource: `endPoint` is a host name (or a URL), `port` and `useSSL` beside it. */
+export const WindmillS3Resource = z.object({
+  bucket: z.string().min(1),
+  region: z.string().min(1).default("us-east-1"),
+  endPoint: z.string().min(1).optional(),
+  port: z.coerce.number().int().min(1).max(65535).optional(),
+  useSSL: z.boolean().default(true),
+  pathStyle: z.boolean().default(false),
+  accessKey: z.string().min(1),
+  secretKey: z.string().min(1),
+  ...S3Options,
+});
+
+/** `endPoint` as Windmill's form takes it (`minio:9000`, `s3.example.com`, or a full URL) → a URL. */
+function endpointUrl(endPoint: string, port: number | undefined, useSSL: boolean): string {
+  const url = new URL(/^https?:\/\//.test(endPoint) ? endPoint : `${useSSL ? "https" : "http"}://${endPoint}`);
+  if (port !== undefined && url.port === "") url.port = String(port);
+  return url.origin;
+}
+
+/** Either shape, told apart by its credential fields, into one target; errors name the wrong field. */
+export function parseS3Config(value: unknown, path: string): S3Target {
+  const windmillShape = typeof value === "object" && value !== null && ("accessKey" in value || "secretKey" in value || "endPoint" in value);
+  if (windmillShape) {
+    const r = parseResource(WindmillS3Resource, value, path);
+    let endpoint: string | undefined;
+    try {
+      endpoint = r.endPoint === undefined ? undefined : endpointUrl(r.endPoint, r.port, r.useSSL);
+    } catch {
+      throw new BackupError(`Resource ${path} is not valid (endPoint: a host name such as s3.example.com or minio:9000). Fix it in Windmill (Resources → ${path}).`);
+    }
+    return {
+      bucket: r.bucket, region: r.region, endpoint, forcePathStyle: r.pathStyle, accessKeyId: r.accessKey, secretAccessKey: r.secretKey,
+      prefix: r.prefix, serverSideEncryption: r.server_side_encryption, kmsKeyId: r.sse_kms_key_id, maxParts: r.max_parts, resourcePath: path,
+    };
+  }
+  const r = parseResource(SeedS3Resource, value, path);
+  return {
+    bucket: r.bucket, region: r.region, endpoint: r.endpoint && new URL(r.endpoint).origin, forcePathStyle: r.path_style,
+    accessKeyId: r.access_key_id, secretAccessKey: r.secret_access_key,
+    prefix: r.prefix, serverSideEncryption: r.server_side_encryption, kmsKeyId: r.sse_kms_key_id, maxParts: r.max_parts, resourcePath: path,
+  };
+}
+
+export async function loadS3Config(path = DEFAULT_S3_RESOURCE): Promise<S3Target> {
+  return parseS3Config(await requiredResource(path, "the S3 bucket for backups"), path);
+}
+
+/** The S3 target when its resource exists, else undefined (for scripts where S3 is optional). */
+export async function loadOptionalS3Config(path = DEFAULT_S3_RESOURCE): Promise<S3Target | undefined> {
+  const value = await optionalResource(path).catch((error: unknown) => {
+    throw new BackupError(`Cannot read resource ${path} (the S3 bucket for backups): ${(error as Error).message}`, { cause: error });
+  });
+  return value === undefined || value === null ? undefined : parseS3Config(value, path);
 }
 
 export const BackupTypeArg = z.enum(BACKUP_TYPES.filter((t) => t !== "pre_restore") as ["daily", "weekly", "monthly", "manual"]);
