@@ -6,8 +6,13 @@ export type ParsedType = "bool" | "int" | "float" | "object" | { str: string[] |
 export interface ParsedArg { name: string; typ: ParsedType; default: unknown; has_default: boolean }
 export interface MainSignature { args?: ParsedArg[]; auto_kind?: string | null }
 
-export async function parseMainSignature(source: string): Promise<MainSignature> {
+/** The parser module, initialised once. */
+export async function windmillParser(): Promise<typeof import("windmill-parser-wasm-ts")> {
   const parser = await import("windmill-parser-wasm-ts");
   parser.initSync({ module: readFileSync(new URL(import.meta.resolve("windmill-parser-wasm-ts/windmill_parser_wasm_bg.wasm"))) });
-  return JSON.parse(parser.parse_deno(source)) as MainSignature;
+  return parser;
+}
+
+export async function parseMainSignature(source: string): Promise<MainSignature> {
+  return JSON.parse((await windmillParser()).parse_deno(source)) as MainSignature;
 }

@@ -1,0 +1,75 @@
+// What Windmill will see when the bundle is deployed: imports it can resolve, library modules that
+// deploy as scripts without `main`, the npm versions the tests ran, files the wmill CLI accepts,
+// and a deploy plan that pushes all of it.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { test } from "node:test";
+import { deployPlan } from "../tools/deploy.ts";
+import { windmillParser } from "../tools/windmill-parser.ts";
+
+const plan = deployPlan(true);
+const source = (script: string) => readFileSync(`${script}.ts`, "utf8");
+
+test("every import between scripts is a relative .ts path that Windmill resolves to a deployed script", async () => {
+  const wasm = await windmillParser();
+  for (const script of plan.scripts) {
+    const imports = (JSON.parse(wasm.parse_ts_imports(source(script))) as { imports: string[] }).imports;
+    const relativeImports = imports.filter((i) => i.startsWith("."));
+    for (const specifier of relativeImports) assert.match(specifier, /\.ts$/, `${script} imports ${specifier} without .ts`);
+    const resolved = wasm.parse_ts_relative_imports(source(script), script);
+    assert.equal(resolved.length, relativeImports.length, `${script}: every relative import resolves`);
+    for (const target of resolved) assert.ok(plan.scripts.includes(target), `${script} imports ${target}, which is deployed`);
+  }
+});
+
+test("library modules deploy as scripts without main; the scripts have one", async () => {
+  const wasm = await windmillParser();
+  for (const script of plan.scripts) {
+    const kind = (JSON.parse(wasm.parse_deno(source(script))) as { auto_kind: string | null }).auto_kind;
+    if (script.startsWith("f/admin/lib/")) assert.equal(kind, "lib", `${script} has no main`);
+    else assert.notEqual(kind, "lib", `${script} has a main`);
+  }
+});
+
+test("scripts import only runtime dependencies, pinned in dependencies/package.json to the versions the tests ran", async () => {
+  const wasm = await windmillParser();
+  const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
+  const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { version: string }> };
+  const workspace = JSON.parse(readFileSync("dependencies/package.json", "utf8")) as { dependencies: Record<string, string> };
+  const installed = Object.fromEntries(Object.keys(pkg.dependencies).map((name) => [name, lock.packages[`node_modules/${name}`]!.version]));
+  assert.deepEqual(workspace.dependencies, installed);
+  const packageOf = (specifier: string) => specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!;
+  for (const script of plan.scripts) {
+    const imports = (JSON.parse(wasm.parse_ts_imports(source(script))) as { imports: string[] }).imports;
+    for (const specifier of imports.filter((i) => !i.startsWith("."))) {
+      if (specifier.startsWith("node:") || builtinModules.includes(specifier)) continue;
+      assert.ok(packageOf(specifier) in pkg.dependencies, `${script} imports ${specifier}, a runtime dependency`);
+    }
+  }
+});
+
+test("the wmill CLI's lint accepts the scripts and the schedules", () => {
+  for (const dir of ["f/admin", "schedules"]) {
+    const lint = spawnSync("node_modules/.bin/wmill", ["lint", dir], { encoding: "utf8" });
+    assert.equal(lint.status, 0, `${dir}: ${lint.stdout}${lint.stderr}`);
+    assert.match(lint.stdout, /Lint passed/);
+  }
+});
+
+test("a deploy pushes every script, the schedules, the workspace dependencies and, when asked, the resources", () => {
+  for (const script of ["f/admin/backup_database", "f/admin/restore_database", "f/admin/list_backups", "f/admin/backup_failure_handler"]) {
+    assert.ok(plan.scripts.includes(script), script);
+  }
+  assert.ok(plan.scripts.every((s) => existsSync(`${s}.ts`)));
+  assert.deepEqual(plan.schedules.map((s) => s.path).sort(),
+    ["f/admin/schedule_daily_backup", "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
+  for (const resource of ["f/admin/backup_settings", "f/admin/database"]) {
+    assert.ok(plan.resources.some((r) => r.path === resource), `${resource} is in the plan`);
+  }
+  assert.deepEqual(deployPlan(false).resources, [], "resources are pushed only when asked");
+  assert.deepEqual(plan.dependencies, ["dependencies/package.json"]);
+  const wmillYaml = readFileSync("wmill.yaml", "utf8");
+  assert.match(wmillYaml, /includes:\n\s+- f\/admin\/\*\*/, "sync push is scoped to f/admin/**");
+});

@@ -1,0 +1,75 @@
+// `npm run deploy -- --workspace W [--base-url URL --token T] [--with-resources] [--plan]`: pushes the
+// bundle to a Windmill workspace with the wmill CLI: the scripts, their lib/ and flows (sync push,
+// scoped to f/admin/** by wmill.yaml, never deleting remote items), the workspace dependencies, the
+// schedules, and (only when asked) the resource templates. `--plan` prints what would be pushed.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface DeployPlan {
+  scripts: string[];
+  flows: string[];
+  schedules: Array<{ file: string; path: string }>;
+  resources: Array<{ file: string; path: string }>;
+  dependencies: string[];
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** What a deploy pushes, read from the repository; remote paths are f/admin/<name>. */
+export function deployPlan(withResources: boolean): DeployPlan {
+  const admin = join(repoRoot, "f", "admin");
+  const files = filesUnder(admin).map((f) => relative(repoRoot, f));
+  const pushed = (dir: string, suffix: string) =>
+    readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith(suffix))
+      .map((f) => ({ file: join(dir, f), path: `f/admin/${f.slice(0, -suffix.length)}` }));
+  return {
+    scripts: files.filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort(),
+    flows: files.filter((f) => f.endsWith("__flow/flow.yaml")).map((f) => f.replace(/__flow\/flow\.yaml$/, "")).sort(),
+    schedules: pushed("schedules", ".schedule.yaml"),
+    resources: withResources ? pushed("resources", ".resource.yaml") : [],
+    dependencies: existsSync(join(repoRoot, "dependencies")) ? readdirSync(join(repoRoot, "dependencies")).map((f) => `dependencies/${f}`) : [],
+  };
+}
+
+function wmill(args: string[]): void {
+  const bin = join(repoRoot, "node_modules", ".bin", "wmill");
+  console.log(`$ wmill ${args.map((a) => (a.includes(" ") ? JSON.stringify(a) : a)).join(" ").replace(/--token \S+/, "--token ***")}`);
+  const run = spawnSync(bin, args, { cwd: repoRoot, stdio: "inherit" });
+  if (run.status !== 0) throw new Error(`wmill ${args[0]} ${args[1] ?? ""} failed (exit ${run.status}); nothing after it was pushed`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      workspace: { type: "string" }, "base-url": { type: "string" }, token: { type: "string" },
+      "with-resources": { type: "boolean", default: false }, plan: { type: "boolean", default: false },
+    },
+  });
+  const plan = deployPlan(values["with-resources"] ?? false);
+  if (values.plan) {
+    console.log(JSON.stringify(plan, null, 2));
+  } else {
+    if (!values.workspace) throw new Error("usage: npm run deploy -- --workspace <workspace> [--base-url <url> --token <token>] [--with-resources] [--plan]");
+    const target = [
+      "--workspace", values.workspace,
+      ...(values["base-url"] ? ["--base-url", values["base-url"]] : []),
+      ...(values.token ? ["--token", values.token] : []),
+    ];
+    wmill(["lint", "f/admin"]);
+    wmill(["sync", "push", "--yes", "--keep-deleted", "--skip-variables", "--skip-resources", ...target]);
+    for (const schedule of plan.schedules) wmill(["schedule", "push", schedule.file, schedule.path, ...target]);
+    for (const resource of plan.resources) wmill(["resource", "push", resource.file, resource.path, ...target]);
+    console.log(`Deployed ${plan.scripts.length} scripts, ${plan.flows.length} flows, ${plan.schedules.length} schedules` +
+      (plan.resources.length > 0 ? `, ${plan.resources.length} resources` : " (resources untouched: --with-resources pushes the templates)"));
+  }
+}
