@@ -5,6 +5,7 @@ import {
   backupNameCandidates,
   formatBackupName,
   manifestNameFor,
+  pinNameFor,
   parseBackupName,
   type BackupType,
 } from "../f/admin/lib/archive/name.ts";
@@ -147,6 +148,12 @@ describe("manifest names", () => {
   test("manifestNameFor refuses a name that is not an archive", () => {
     assert.throws(() => manifestNameFor("family_brain_manual_20251208_023807.dump"), BackupError);
     assert.throws(() => manifestNameFor(".sql.gz"), BackupError);
+  });
+
+  test("pin markers sit beside the archive and are not archives", () => {
+    assert.equal(pinNameFor("family_brain_daily_20251102_013000_2.sql.gz"), "family_brain_daily_20251102_013000_2.pin");
+    assert.equal(parseBackupName("family_brain_daily_20251102_013000.pin", "family_brain"), undefined);
+    assert.throws(() => pinNameFor("notes.txt"), BackupError);
   });
 
   test("archiveNameForManifest is undefined for a name that is not a manifest", () => {

@@ -1,6 +1,6 @@
 // The scripts run under Windmill's Bun runtime, and under Deno and Node: the seed's bodies go
-// through the local runner (arguments by name, as a worker passes them) in each runtime, and the
-// database round-trips with zero difference.
+// through the local runner (arguments by name, as a worker passes them) in each runtime, with a
+// real S3 server (s3rver) for the S3 bodies, and the database round-trips with zero difference.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,10 +10,12 @@ import { after, before, test } from "node:test";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
 import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
+import { startS3Server, type S3Server } from "./support/s3.ts";
 
 let cluster: Cluster;
 let dir: string;
 let mockFile: string;
+let s3: S3Server;
 
 before(async () => {
   cluster = await startCluster();
@@ -21,14 +23,17 @@ before(async () => {
   const client = await cluster.connect("family_brain");
   await createFamilyBrainDatabase(client);
   await client.end();
+  s3 = await startS3Server();
   dir = mkdtempSync(join(tmpdir(), "wpb-runtimes-"));
   mockFile = mockWindmill(dir, {
     "f/admin/database": cluster.resource("family_brain"),
     "f/admin/backup_settings": { backup_dir: join(dir, "backups") },
+    "f/admin/s3_backup_config": s3.resource({ prefix: "runtimes" }),
   });
 });
 
 after(async () => {
+  await s3?.stop();
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -42,13 +47,25 @@ function runScript(runtime: string, script: string, args: unknown): Record<strin
 }
 
 for (const runtime of ["bun", "deno", "node"]) {
-  test(`${runtime}: the seed's backup and restore bodies round-trip the database`, async () => {
+  test(`${runtime}: the seed's backup, list and restore bodies round-trip the database, locally and through S3`, async () => {
     const backup = runScript(runtime, "f/admin/backup_database", { backup_type: "manual", dry_run: false });
     assert.equal(backup.status, "success");
     assert.equal(backup.tables_backed_up, 8);
+    const uploaded = runScript(runtime, "f/admin/backup_database", { backup_type: "manual", upload_to_s3: true });
+    assert.equal(uploaded.location, "both");
 
-    const listed = runScript(runtime, "f/admin/list_backups", { include_s3: true }) as unknown as { name: string }[];
-    assert.ok(listed.some((row) => row.name === backup.filename));
+    const listed = runScript(runtime, "f/admin/list_backups", { include_s3: true }) as unknown as { name: string; location: string }[];
+    assert.equal(listed.find((row) => row.name === backup.filename)?.location, "local");
+    assert.equal(listed.find((row) => row.name === uploaded.filename)?.location, "both");
+
+    const before = await dataFingerprint(cluster, "family_brain");
+    const fromS3 = runScript(runtime, "f/admin/restore_database", {
+      backup_filename: uploaded.filename, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: true,
+    }) as { verification: { passed: boolean }; pre_restore_backup: string; restored_from_location: string };
+    assert.equal(fromS3.verification.passed, true);
+    assert.equal(fromS3.restored_from_location, `s3://${s3.bucket}/runtimes/`);
+    assert.match(fromS3.pre_restore_backup, /^family_brain_pre_restore_/);
+    assert.deepEqual(await dataFingerprint(cluster, "family_brain"), before);
 
     const target = `restored_${runtime}`;
     const restore = runScript(runtime, "f/admin/restore_database", {

@@ -1,13 +1,15 @@
 // Back up the PostgreSQL database of f/admin/database into a compressed, psql-compatible archive
-// with a manifest, then apply the retention policy. Thin: parse input, call the library, shape the result.
+// with a manifest, upload both to S3 when asked, then apply the retention policy to each copy.
+// Thin: parse input, call the library, shape the result.
 import { z } from "zod";
 import { createBackup, previewBackup } from "./lib/operations/backup.ts";
-import { applyRetention } from "./lib/operations/cleanup.ts";
-import { BackupError } from "./lib/errors.ts";
+import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
+import { estimateArchiveBytes } from "./lib/operations/free-space.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
+import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { BackupTypeArg, loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
+import { BackupTypeArg, loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
 const Args = z.object({
   backup_type: BackupTypeArg,
@@ -16,7 +18,11 @@ const Args = z.object({
   dry_run: z.boolean(),
   database_resource: z.string().min(1),
   settings_resource: z.string().min(1),
+  s3_resource: z.string().min(1),
 });
+
+const megabytes = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;
+const cleanupSummary = (cleanup: CleanupOutcome) => ({ deleted: cleanup.deleted, kept: cleanup.keep.length, decisions: [...cleanup.delete, ...cleanup.keep] });
 
 export async function main(
   backup_type: "daily" | "weekly" | "monthly" | "manual" = "manual",
@@ -25,18 +31,19 @@ export async function main(
   dry_run: boolean = false,
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
+  s3_resource: string = "f/admin/s3_backup_config",
 ) {
-  const args = parseScriptArgs(Args, { backup_type, upload_to_s3, cleanup_old, dry_run, database_resource, settings_resource });
-  if (args.upload_to_s3) {
-    throw new BackupError("upload_to_s3 is not available in this version of the bundle yet: run with upload_to_s3: false (the backup is kept on the local volume).");
-  }
+  const args = parseScriptArgs(Args, { backup_type, upload_to_s3, cleanup_old, dry_run, database_resource, settings_resource, s3_resource });
   const settings = await loadSettings(args.settings_resource);
   const database = await loadDatabase(args.database_resource);
   const storage = new LocalStorage(settings.backup_dir);
+  const offsite = args.upload_to_s3 ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined;
 
   if (args.dry_run) {
     const preview = await previewBackup(database, settings);
-    const cleanup = args.cleanup_old ? await applyRetention(storage, settings, new Date(), false) : undefined;
+    const now = new Date();
+    const cleanup = args.cleanup_old ? await applyRetention(storage, settings, now, false) : undefined;
+    const s3Cleanup = args.cleanup_old && offsite ? await applyRetention(offsite, settings, now, false) : undefined;
     return {
       status: "dry_run",
       message: "Nothing was written or deleted.",
@@ -47,24 +54,27 @@ export async function main(
       objects_to_back_up: preview.objects,
       table_details: Object.fromEntries(preview.tables.map((t) => [t.table.replace(/^public\./, ""), t.estimated_rows])),
       row_counts: "estimated from planner statistics",
+      estimated_archive_mb: megabytes(estimateArchiveBytes(preview.tableBytes, settings.archive_size_ratio)),
+      free_space_mb: megabytes((await storage.freeBytes())),
       cleanup_would_delete: cleanup?.delete ?? [],
       cleanup_would_keep: cleanup?.keep.length ?? 0,
+      ...(offsite ? { s3_location: offsite.location, s3_cleanup_would_delete: s3Cleanup?.delete ?? [], s3_cleanup_would_keep: s3Cleanup?.keep.length ?? 0 } : {}),
     };
   }
 
   const swept = await storage.sweepStaleTemps();
-  const backup = await createBackup({ database, settings, storage, type: args.backup_type, cleanup: args.cleanup_old, onProgress: jobProgress() });
+  const backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old, onProgress: jobProgress() });
   const { manifest, cleanup } = backup;
   return {
     status: "success",
     filename: backup.name,
-    size_mb: Math.round((manifest.archive.size / 1048576) * 100) / 100,
+    size_mb: megabytes(manifest.archive.size),
     tables_backed_up: manifest.totals.tables,
     total_rows: manifest.totals.rows,
     table_details: Object.fromEntries(manifest.tables.map((t) => [t.schema === "public" ? t.name : `${t.schema}.${t.name}`, t.rows])),
     backup_type: args.backup_type,
     database: manifest.database,
-    location: "local",
+    location: backup.offsite ? "both" : "local",
     path: `${storage.location}/${backup.name}`,
     sha256: manifest.archive.sha256,
     created_at: manifest.created_at,
@@ -72,9 +82,16 @@ export async function main(
     duration_seconds: Math.round(manifest.duration_ms / 100) / 10,
     server_version: manifest.server.version,
     stale_temp_files_removed: swept.length,
-    cleanup: cleanup
-      ? { deleted: cleanup.deleted, kept: cleanup.keep.length, decisions: [...cleanup.delete, ...cleanup.keep] }
-      : "skipped (cleanup_old: false)",
+    cleanup: cleanup ? cleanupSummary(cleanup) : "skipped (cleanup_old: false)",
+    s3: backup.offsite
+      ? {
+        location: backup.offsite.location,
+        archive: backup.offsite.archive.name,
+        size_mb: megabytes(backup.offsite.archive.size),
+        manifest: backup.offsite.manifest.name,
+        cleanup: backup.offsite.cleanup ? cleanupSummary(backup.offsite.cleanup) : "skipped (cleanup_old: false)",
+      }
+      : "not uploaded (upload_to_s3: false)",
   };
 }
 

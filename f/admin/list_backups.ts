@@ -1,57 +1,61 @@
-// List the backups on the local backup volume, newest first, one row per backup, so the Windmill UI
-// renders a table: name, type, time, size, where it is, tables, rows and whether it checks out.
+// List the backups, newest first, one row per backup with where its copies are (local, s3, both),
+// so the Windmill UI renders a table: name, type, time, size, tables, rows, pinned, whether it
+// checks out, and warnings (copies that differ, archives without a manifest).
 import { z } from "zod";
-import { takeInventory } from "./lib/operations/inventory.ts";
 import { checkArchive } from "./lib/archive/reader.ts";
-import { localTimeLabel } from "./lib/archive/name.ts";
 import { BackupError } from "./lib/errors.ts";
+import { takeInventory, type StoredBackup } from "./lib/operations/inventory.ts";
+import { listingRow, mergeInventories, type CopyPlace } from "./lib/operations/listing.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
+import { S3Storage } from "./lib/storage/s3.ts";
+import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
-import { loadSettings } from "./lib/windmill/resources.ts";
+import { loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
 const Args = z.object({
   include_s3: z.boolean(),
   backup_type: z.enum(["all", "daily", "weekly", "monthly", "manual", "pre_restore"]),
   verify_checksums: z.boolean(),
   settings_resource: z.string().min(1),
+  s3_resource: z.string().min(1),
 });
+
+async function verdict(storage: Storage, backup: StoredBackup, readChecksum: boolean): Promise<string> {
+  if (backup.problem) return `no: ${backup.problem}`;
+  if (!readChecksum) return "size matches manifest (checksum not read; verify_checksums: true reads it)";
+  return await checkArchive(storage, backup.manifest!).then(
+    () => "yes: sha256 matches manifest",
+    (error: unknown) => { if (error instanceof BackupError) return `no: ${error.message}`; throw error; },
+  );
+}
 
 export async function main(
   include_s3: boolean = false,
   backup_type: "all" | "daily" | "weekly" | "monthly" | "manual" | "pre_restore" = "all",
   verify_checksums: boolean = false,
   settings_resource: string = "f/admin/backup_settings",
+  s3_resource: string = "f/admin/s3_backup_config",
 ) {
-  const args = parseScriptArgs(Args, { include_s3, backup_type, verify_checksums, settings_resource });
+  const args = parseScriptArgs(Args, { include_s3, backup_type, verify_checksums, settings_resource, s3_resource });
   const settings = await loadSettings(args.settings_resource);
-  const storage = new LocalStorage(settings.backup_dir);
-  const inventory = await takeInventory(storage, settings.prefix);
-  const rows = [];
-  for (const backup of inventory.backups) {
-    if (args.backup_type !== "all" && backup.type !== args.backup_type) continue;
-    let verified: string;
-    if (backup.problem) verified = `no: ${backup.problem}`;
-    else if (!args.verify_checksums) verified = "size matches manifest (checksum not read; verify_checksums: true reads it)";
-    else {
-      verified = await checkArchive(storage, backup.manifest!).then(
-        () => "yes: sha256 matches manifest",
-        (error: unknown) => { if (error instanceof BackupError) return `no: ${error.message}`; throw error; },
-      );
+  const storages: Partial<Record<CopyPlace, Storage>> = { local: new LocalStorage(settings.backup_dir) };
+  if (args.include_s3) storages.s3 = new S3Storage(await loadS3Config(args.s3_resource));
+  const inventories: Partial<Record<CopyPlace, StoredBackup[]>> = {};
+  for (const [place, storage] of Object.entries(storages) as [CopyPlace, Storage][]) {
+    const inventory = await takeInventory(storage, settings.prefix);
+    if (!inventory.complete) {
+      throw new BackupError(`The listing of ${storage.location} stopped halfway, so this list would miss backups: retry, or run with include_s3: false for the local backups.`);
     }
-    rows.push({
-      name: backup.name,
-      type: backup.type,
-      created_at: localTimeLabel(backup.createdAt, settings.time_zone),
-      size_mb: Math.round((backup.size / 1048576) * 100) / 100,
-      location: "local",
-      database: backup.manifest?.database ?? null,
-      tables: backup.manifest?.totals.tables ?? null,
-      rows: backup.manifest?.totals.rows ?? null,
-      verified,
-    });
+    inventories[place] = inventory.backups;
   }
-  if (args.include_s3) {
-    console.log("include_s3: S3 listing is not available in this version of the bundle yet; only local backups are listed.");
+  const rows = [];
+  for (const backup of mergeInventories(inventories)) {
+    if (args.backup_type !== "all" && backup.type !== args.backup_type) continue;
+    const verified: Partial<Record<CopyPlace, string>> = {};
+    for (const [place, copy] of Object.entries(backup.copies) as [CopyPlace, StoredBackup][]) {
+      verified[place] = await verdict(storages[place]!, copy, args.verify_checksums);
+    }
+    rows.push(listingRow(backup, settings.time_zone, verified));
   }
   return rows;
 }

@@ -1,13 +1,14 @@
-// DESTRUCTIVE: restore a backup into f/admin/database (or into target_database). Refuses without
-// confirm_restore: true; takes a pre-restore backup first; replaces the database's objects in one
-// transaction that commits only after every table's rows match the backup's manifest.
+// DESTRUCTIVE: restore a backup, local or on S3, into f/admin/database (or into target_database).
+// Refuses without confirm_restore: true; takes a pre-restore backup first (on the local volume);
+// replaces the database's objects in one transaction that commits only after every table's rows
+// match the backup's manifest (and, from S3, the streamed archive's sha256 matches too).
 import { z } from "zod";
-import { BackupError } from "./lib/errors.ts";
 import { restoreBackup } from "./lib/operations/restore.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
+import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
+import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
 const Args = z.object({
   backup_filename: z.string().min(1, "give the file name of a backup, as list_backups shows it"),
@@ -17,6 +18,7 @@ const Args = z.object({
   target_database: z.string(),
   database_resource: z.string().min(1),
   settings_resource: z.string().min(1),
+  s3_resource: z.string().min(1),
 });
 
 export async function main(
@@ -27,19 +29,18 @@ export async function main(
   target_database: string = "",
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
+  s3_resource: string = "f/admin/s3_backup_config",
 ) {
   const args = parseScriptArgs(Args, {
-    backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource,
+    backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
   });
-  if (args.backup_source === "s3") {
-    throw new BackupError('backup_source "s3" is not available in this version of the bundle yet: restore a local backup (backup_source: "local"). Nothing was changed.');
-  }
   const started = Date.now();
   const settings = await loadSettings(args.settings_resource);
   const database = await loadDatabase(args.database_resource);
   const storage = new LocalStorage(settings.backup_dir);
+  const source = args.backup_source === "s3" ? new S3Storage(await loadS3Config(args.s3_resource)) : storage;
   const outcome = await restoreBackup({
-    database, settings, storage,
+    database, settings, storage, source,
     backupName: args.backup_filename,
     confirm: args.confirm_restore,
     createPreRestoreBackup: args.create_pre_restore_backup,
@@ -47,12 +48,14 @@ export async function main(
     onProgress: jobProgress(),
   });
   const rollback = outcome.pre_restore_backup
-    ? { backup_filename: outcome.pre_restore_backup, backup_source: args.backup_source, confirm_restore: true, create_pre_restore_backup: false, ...(args.target_database ? { target_database: args.target_database } : {}) }
+    // The pre-restore backup is always written to the local volume.
+    ? { backup_filename: outcome.pre_restore_backup, backup_source: "local", confirm_restore: true, create_pre_restore_backup: false, ...(args.target_database ? { target_database: args.target_database } : {}) }
     : null;
   return {
     status: "success",
     restored_from: outcome.backup,
     backup_source: args.backup_source,
+    restored_from_location: source.location,
     backup_created_at: outcome.manifest.created_at_local,
     target_database: outcome.target_database,
     created_database: outcome.created_database,

@@ -18,6 +18,8 @@ export interface S3Server {
   secretAccessKey: string;
   /** The directory s3rver stores objects in (tests may damage a stored object through it). */
   directory: string;
+  /** The file s3rver keeps an object's bytes in (plain keys only), to damage one behind the API's back. */
+  objectPath(key: string): string;
   /** Windmill's standard `s3` resource shape for this server. */
   resource(extra?: Record<string, unknown>): Record<string, unknown>;
   stop(): Promise<void>;
@@ -52,6 +54,10 @@ export async function startS3Server({ bucket = "backups" }: { bucket?: string } 
   const secretAccessKey = "S3RVER";
   return {
     endpoint, port, bucket, accessKeyId, secretAccessKey, directory,
+    objectPath: (key) => {
+      const parts = key.split("/");
+      return join(directory, bucket, ...parts.slice(0, -1), `${parts.at(-1)}._S3rver_object`);
+    },
     resource: (extra = {}) => ({
       bucket, region: "us-east-1", endPoint: "127.0.0.1", port, useSSL: false, pathStyle: true,
       accessKey: accessKeyId, secretKey: secretAccessKey, ...extra,

@@ -11,6 +11,7 @@ export const DEFAULT_TIME_ZONE = "America/Toronto";
 
 const ARCHIVE_SUFFIX = ".sql.gz";
 const MANIFEST_SUFFIX = ".manifest.json";
+const PIN_SUFFIX = ".pin";
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 export interface BackupNameParts {
@@ -166,6 +167,11 @@ export function manifestNameFor(archiveName: string): string {
     throw new BackupError(`"${archiveName}" is not a backup archive name: archives end in ${ARCHIVE_SUFFIX}.`);
   }
   return archiveName.slice(0, -ARCHIVE_SUFFIX.length) + MANIFEST_SUFFIX;
+}
+
+/** `x.sql.gz` → `x.pin`: the marker that keeps a backup out of retention while it exists. */
+export function pinNameFor(archiveName: string): string {
+  return manifestNameFor(archiveName).slice(0, -MANIFEST_SUFFIX.length) + PIN_SUFFIX;
 }
 
 /** `x.manifest.json` → `x.sql.gz`; `undefined` for a name that is not a manifest (a listing holds both). */

@@ -1,6 +1,7 @@
-// A backup from start to finish: lock, dump into a new archive under a name that is never reused,
-// write the manifest last, then (only after success) apply retention. Also the preview a dry run
-// shows, which reads the catalog and writes nothing.
+// A backup from start to finish: lock, check the free space, dump into a new archive under a name
+// that is never reused, write the manifest last, upload both off-site when asked, then (only after
+// all that succeeded) apply retention to each storage. Also the preview a dry run shows, which reads
+// the catalog and writes nothing.
 import { PassThrough } from "node:stream";
 import type pg from "pg";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "../archive/manifest.ts";
@@ -13,10 +14,11 @@ import { DIGEST_ALGORITHM } from "../engine/digest.ts";
 import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
 import { withLock } from "../engine/lock.ts";
 import { beginSnapshot } from "../engine/session.ts";
-import type { Storage } from "../storage/storage.ts";
+import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
 import { TOOL } from "../version.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
 import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
+import { checkFreeSpace } from "./free-space.ts";
 
 export interface BackupRequest {
   database: DatabaseTarget;
@@ -25,10 +27,19 @@ export interface BackupRequest {
   type: BackupType;
   /** Skip taking the lock: the caller (a restore taking its pre-restore backup) holds it. */
   lockHeld?: boolean;
-  /** Apply the retention policy after the backup succeeded. */
+  /** Apply the retention policy after the backup succeeded (to the off-site copies too). */
   cleanup?: boolean;
+  /** Also upload the finished archive and manifest here (S3). */
+  offsite?: Storage;
   now?: () => Date;
   onProgress?: (message: string, percent: number) => void;
+}
+
+export interface OffsiteCopy {
+  location: string;
+  archive: StoredFile;
+  manifest: StoredFile;
+  cleanup?: CleanupOutcome;
 }
 
 export interface BackupOutcome {
@@ -36,17 +47,22 @@ export interface BackupOutcome {
   location: string;
   manifest: Manifest;
   cleanup?: CleanupOutcome;
+  offsite?: OffsiteCopy;
 }
 
 /**
- * Write a backup, then (when asked, and only after it succeeded) apply retention to the storage,
- * both under the bundle's lock on the database.
+ * Write a backup, upload it when asked, then (when asked, and only after both succeeded) apply
+ * retention to each storage over its own listing, all under the bundle's lock on the database.
  */
 export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
   const run = async (): Promise<BackupOutcome> => {
     const outcome = await writeBackup(request);
-    if (!request.cleanup) return outcome;
-    return { ...outcome, cleanup: await applyRetention(request.storage, request.settings, (request.now ?? (() => new Date()))(), true) };
+    const offsite = request.offsite && { location: request.offsite.location, ...(await uploadBackup(request.storage, request.offsite, outcome)) };
+    if (!request.cleanup) return { ...outcome, offsite };
+    const now = (request.now ?? (() => new Date()))();
+    const cleanup = await applyRetention(request.storage, request.settings, now, true);
+    if (!offsite || !request.offsite) return { ...outcome, cleanup };
+    return { ...outcome, cleanup, offsite: { ...offsite, cleanup: await applyRetention(request.offsite, request.settings, now, true) } };
   };
   return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
@@ -57,6 +73,10 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
   try {
     const body = new PassThrough();
     const writer = new ArchiveWriter(body, settings.compression_level);
+    const free = await storage.freeBytes();
+    if (free !== undefined) {
+      checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
+    }
     const existing = new Set((await storage.list()).files.map((f) => f.name));
     const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
     const stored = storage.create(namesWithoutManifest(candidates, existing), body);
@@ -103,10 +123,8 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
     }
     try {
       const text = JSON.stringify(manifest, null, 2) + "\n";
-      await storage.create((attempt) => {
-        if (attempt > 0) throw new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
-        return manifestNameFor(file.name);
-      }, PassThrough.from([Buffer.from(text)]) as PassThrough);
+      const taken = () => new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
+      await storage.create(exactName(manifestNameFor(file.name), taken), PassThrough.from([Buffer.from(text)]) as PassThrough);
     } catch (error) {
       // An archive without its manifest is an unfinished backup: do not leave it looking like one.
       await storage.remove(file.name).catch(() => undefined);
@@ -117,6 +135,39 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Copy a finished backup to another storage under the same name: the archive, then its manifest,
+ * so an interrupted upload reads there as unfinished. A failure fails the job (it throws) and says
+ * that the local backup is kept.
+ */
+async function uploadBackup(local: Storage, remote: Storage, { name, manifest }: BackupOutcome): Promise<{ archive: StoredFile; manifest: StoredFile }> {
+  const manifestName = manifestNameFor(name);
+  const taken = (file: string) => () => new BackupError(`${remote.location}${file} already exists (another copy with the same name); nothing was overwritten.`);
+  let archive: StoredFile | undefined;
+  try {
+    archive = await remote.create(exactName(name, taken(name)), local.read(name), { expectedSize: manifest.archive.size, sha256: manifest.archive.sha256 });
+    return { archive, manifest: await remote.create(exactName(manifestName, taken(manifestName)), local.read(manifestName)) };
+  } catch (error) {
+    // An archive without its manifest would sit there untrusted and never expire: take it back.
+    if (archive) await remote.remove(name).catch(() => undefined);
+    throw new BackupError(
+      `Backup ${name} was written to ${local.location}, but uploading it to ${remote.location} failed: ${(error as Error).message} ` +
+        "The local backup is kept and retention was not applied; fix the S3 problem and run the backup again with upload_to_s3: true.",
+      { cause: error },
+    );
+  }
+}
+
+/** Heap and TOAST bytes of the tables a backup copies rows from: what the archive's data comes from. */
+async function tableDataBytes(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ bytes: string }>(
+    `SELECT COALESCE(sum(pg_catalog.pg_table_size(c.oid)), 0)::bigint::text AS bytes
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'`,
+  );
+  return Number(rows[0]!.bytes);
 }
 
 /**
@@ -144,7 +195,7 @@ function totals(tables: DumpedTable[]): Manifest["totals"] {
 }
 
 /** What a backup would dump, read inside the same kind of snapshot, with estimated row counts. */
-export async function previewBackup(database: DatabaseTarget, settings: BackupSettings): Promise<{ tables: { table: string; estimated_rows: number }[]; objects: number }> {
+export async function previewBackup(database: DatabaseTarget, settings: BackupSettings): Promise<{ tables: { table: string; estimated_rows: number }[]; objects: number; tableBytes: number }> {
   const client: pg.Client = await connect(database, "windmill-pg-backup: backup preview");
   try {
     await beginSnapshot(client);
@@ -154,10 +205,12 @@ export async function previewBackup(database: DatabaseTarget, settings: BackupSe
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
     );
     const estimate = new Map(estimates.rows.map((r) => [`${r.schema}.${r.name}`, Number(r.rows)]));
+    const tableBytes = await tableDataBytes(client);
     await client.query("COMMIT");
     return {
       tables: schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, estimated_rows: estimate.get(`${t.schema}.${t.name}`) ?? 0 })),
       objects: schema.objects.length,
+      tableBytes,
     };
   } finally {
     await client.end().catch(() => undefined);

@@ -13,7 +13,7 @@ export async function applyRetention(storage: Storage, settings: BackupSettings,
   const inventory = await takeInventory(storage, settings.prefix);
   const plan = planRetention({
     backups: inventory.backups.map((b) => ({
-      name: b.name, type: b.type, createdAt: b.createdAt, complete: b.manifest !== undefined && b.problem === undefined, pinned: false,
+      name: b.name, type: b.type, createdAt: b.createdAt, complete: b.manifest !== undefined && b.problem === undefined, pinned: b.pinned,
     })),
     now,
     policy: settings.retention,

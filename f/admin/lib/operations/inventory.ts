@@ -1,7 +1,7 @@
 // What backups a storage holds: our archives (by name), each with its manifest when it has one.
 // Files that do not carry our name are never listed, judged or touched.
 import { parseManifest, type Manifest } from "../archive/manifest.ts";
-import { manifestNameFor, parseBackupName, type BackupType } from "../archive/name.ts";
+import { manifestNameFor, parseBackupName, pinNameFor, type BackupType } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
 import type { Storage, StoredFile } from "../storage/storage.ts";
 
@@ -14,6 +14,8 @@ export interface StoredBackup {
   manifest: Manifest | undefined;
   /** Why the backup cannot be trusted, when it cannot (no manifest, unreadable manifest, size differs). */
   problem: string | undefined;
+  /** A pin marker sits beside it: retention keeps it. */
+  pinned: boolean;
 }
 
 export interface Inventory {
@@ -30,7 +32,7 @@ export async function readManifestFile(storage: Storage, name: string): Promise<
 
 async function describe(storage: Storage, file: StoredFile, type: BackupType, names: Set<string>): Promise<StoredBackup> {
   const manifestName = manifestNameFor(file.name);
-  const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt };
+  const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt, pinned: names.has(pinNameFor(file.name)) };
   if (!names.has(manifestName)) {
     return { ...base, manifest: undefined, problem: "no manifest: the backup did not finish, or was not written by this tool" };
   }

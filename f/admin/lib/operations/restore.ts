@@ -1,14 +1,17 @@
 // A restore from start to finish: refuse unless confirmed, check the archive against its manifest,
 // take the pre-restore backup under the same lock, then replace the target's objects in ONE
-// transaction that commits only when every table's rows and digest match the manifest.
+// transaction that commits only when every table's rows and digest match the manifest. A local
+// archive is checked before anything is touched; a remote one (S3) is streamed once and its sha256,
+// taken on the way, is checked before COMMIT.
 import { type Manifest } from "../archive/manifest.ts";
 import { checkArchive } from "../archive/reader.ts";
-import { BackupError, RestoreRefusedError } from "../errors.ts";
+import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
 import { quoteIdent, quoteLiteral } from "../engine/quote.ts";
 import { applyArchive, clearOwnObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
 import { pinSettings } from "../engine/session.ts";
+import { HashingStorage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
 import { withLock } from "../engine/lock.ts";
@@ -18,7 +21,10 @@ import { findBackup } from "./inventory.ts";
 export interface RestoreRequest {
   database: DatabaseTarget;
   settings: BackupSettings;
+  /** Where the pre-restore backup is written (the local backup volume). */
   storage: Storage;
+  /** Where the backup to restore is; default `storage`. */
+  source?: Storage;
   backupName: string;
   confirm: boolean;
   createPreRestoreBackup: boolean;
@@ -47,13 +53,17 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         "Nothing was changed. Run again with confirm_restore: true to proceed.",
     );
   }
-  const backup = await findBackup(storage, settings.prefix, backupName);
+  const source = request.source ?? storage;
+  const backup = await findBackup(source, settings.prefix, backupName);
   if (!backup.manifest || backup.problem) {
-    throw new RestoreRefusedError(`Restore refused: backup ${backupName} cannot be trusted (${backup.problem}). Nothing was changed; pick another backup.`);
+    throw new RestoreRefusedError(`Restore refused: backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}). Nothing was changed; pick another backup.`);
   }
   const manifest = backup.manifest;
-  request.onProgress?.(`checking ${backupName} against its manifest`, 2);
-  await checkArchive(storage, manifest);
+  const { reader, verify } = archiveCheck(source, manifest);
+  if (source.kind === "local") {
+    request.onProgress?.(`checking ${backupName} against its manifest`, 2);
+    await checkArchive(source, manifest);
+  }
 
   const created = target !== database.dbname && (await ensureDatabase(database, target, manifest));
   const targetDb: DatabaseTarget = { ...database, dbname: target };
@@ -69,7 +79,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         preRestore = taken.name;
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
-      const { dropped, checks } = await replaceContents(targetDb, storage, manifest, settings, request.onProgress);
+      const { dropped, checks } = await replaceContents(targetDb, reader, manifest, settings, verify, request.onProgress);
       return {
         backup: backupName, target_database: target, created_database: created,
         pre_restore_backup: preRestore, pre_restore_note: note,
@@ -82,8 +92,35 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   }
 }
 
-/** The transaction: everything or nothing, committed only after the rows are proven. */
-async function replaceContents(target: DatabaseTarget, storage: Storage, manifest: Manifest, settings: BackupSettings, onProgress?: RestoreRequest["onProgress"]) {
+/**
+ * How the archive is read and what is checked before COMMIT. Local: read directly (it was checked
+ * whole beforehand). Remote: read through a hashing view; before COMMIT its sha256 must match the
+ * manifest's, or, if the reads did not cover the file in order, the archive is read once more.
+ */
+function archiveCheck(source: Storage, manifest: Manifest): { reader: Storage; verify: () => Promise<void> } {
+  if (source.kind === "local") return { reader: source, verify: async () => undefined };
+  const hashing = new HashingStorage(source, manifest.archive.name);
+  return {
+    reader: hashing,
+    verify: async () => {
+      const sha256 = hashing.digest(manifest.archive.size);
+      if (sha256 === undefined) return await checkArchive(source, manifest);
+      if (sha256 !== manifest.archive.sha256) {
+        throw new ArchiveIntegrityError(
+          `Archive ${manifest.archive.name} in ${source.location} does not match its manifest (sha256 ${sha256.slice(0, 16)}…, ` +
+            `expected ${manifest.archive.sha256.slice(0, 16)}…): it was damaged or changed after the backup. The restore was rolled back; ` +
+            "use another backup (list_backups).",
+        );
+      }
+    },
+  };
+}
+
+/** The transaction: everything or nothing, committed only after the rows and the archive are proven. */
+async function replaceContents(
+  target: DatabaseTarget, storage: Storage, manifest: Manifest, settings: BackupSettings,
+  verifyArchive: () => Promise<void>, onProgress?: RestoreRequest["onProgress"],
+) {
   const client = await connect(target, "windmill-pg-backup: restore");
   try {
     await pinSettings(client);
@@ -104,6 +141,7 @@ async function replaceContents(target: DatabaseTarget, storage: Storage, manifes
             failed.map((c) => `${c.table} has ${c.found_rows} rows (expected ${c.expected_rows})${c.found_digest === c.expected_digest ? "" : ", content differs"}`).join("; "),
         );
       }
+      await verifyArchive();
       await client.query("COMMIT");
       return { dropped, checks };
     } catch (error) {

@@ -47,3 +47,14 @@ export interface Storage {
   /** Bytes a new file can still take, or undefined where space is not ours to count (S3). */
   freeBytes(): Promise<number | undefined>;
 }
+
+/**
+ * The `nameFor` of a file that has exactly one right name (a manifest, a pin, an upload of an
+ * existing backup): when that name is taken, `taken` says why that is an error.
+ */
+export function exactName(name: string, taken: () => Error): (attempt: number) => string {
+  return (attempt) => {
+    if (attempt > 0) throw taken();
+    return name;
+  };
+}

@@ -54,6 +54,12 @@ export const BackupSettings = z.object({
   /** How long a run waits for another backup, restore or cleanup of the same database to finish. */
   lock_wait_seconds: z.number().nonnegative().default(600),
   compression_level: z.number().int().min(1).max(9).default(6),
+  /**
+   * Archive bytes per byte of table data, for the free-space check before a backup: 0.5 covers
+   * vector-heavy data (floats as text compress about that well; the sample measures 0.47), text-heavy
+   * data needs less. 0 turns the check off.
+   */
+  archive_size_ratio: z.number().min(0).max(10).default(0.5),
 });
 export type BackupSettings = z.infer<typeof BackupSettings>;
 

@@ -1,0 +1,61 @@
+// Pin a backup so retention never deletes it (e.g. before a risky migration), or unpin it again.
+// The pin is a small marker file beside the archive, on each storage that holds the backup.
+import { z } from "zod";
+import { BackupError } from "./lib/errors.ts";
+import { pinBackup, unpinBackup, type PinChange } from "./lib/operations/pin.ts";
+import { LocalStorage } from "./lib/storage/local.ts";
+import { S3Storage } from "./lib/storage/s3.ts";
+import type { Storage } from "./lib/storage/storage.ts";
+import { parseScriptArgs } from "./lib/windmill/args.ts";
+import { loadOptionalS3Config, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+
+const Args = z.object({
+  backup_filename: z.string().min(1, "give the file name of a backup, as list_backups shows it"),
+  pinned: z.boolean(),
+  location: z.enum(["all", "local", "s3"]),
+  note: z.string().max(500),
+  settings_resource: z.string().min(1),
+  s3_resource: z.string().min(1),
+});
+
+export async function main(
+  backup_filename: string,
+  pinned: boolean = true,
+  location: "all" | "local" | "s3" = "all",
+  note: string = "",
+  settings_resource: string = "f/admin/backup_settings",
+  s3_resource: string = "f/admin/s3_backup_config",
+) {
+  const args = parseScriptArgs(Args, { backup_filename, pinned, location, note, settings_resource, s3_resource });
+  const settings = await loadSettings(args.settings_resource);
+  const storages: Storage[] = [];
+  if (args.location !== "s3") storages.push(new LocalStorage(settings.backup_dir));
+  // "all": S3 too when it is configured; "s3": it must be.
+  const s3 = args.location === "s3" ? await loadS3Config(args.s3_resource) : args.location === "all" ? await loadOptionalS3Config(args.s3_resource) : undefined;
+  if (s3) storages.push(new S3Storage(s3));
+
+  const changes: { location: string; result: PinChange | "no such backup here" }[] = [];
+  for (const storage of storages) {
+    // Under "all", a backup that is only on one side is pinned where it is.
+    if (args.location === "all" && (await storage.stat(args.backup_filename)) === undefined) {
+      changes.push({ location: storage.location, result: "no such backup here" });
+      continue;
+    }
+    const result = args.pinned
+      ? await pinBackup(storage, settings.prefix, args.backup_filename, args.note, new Date())
+      : await unpinBackup(storage, settings.prefix, args.backup_filename);
+    changes.push({ location: storage.location, result });
+  }
+  if (changes.every((c) => c.result === "no such backup here")) {
+    throw new BackupError(`No backup named ${JSON.stringify(args.backup_filename)} in ${storages.map((s) => s.location).join(" or ")}: run f/admin/list_backups and pass one of its names.`);
+  }
+  return {
+    status: "success",
+    backup_filename: args.backup_filename,
+    pinned: args.pinned,
+    changes,
+    note: args.pinned
+      ? "Retention keeps this backup until it is unpinned (pinned: false)."
+      : "Retention applies to this backup again.",
+  };
+}
