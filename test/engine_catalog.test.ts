@@ -155,9 +155,11 @@ async function restore(dbname: string, schema: SchemaDump): Promise<void> {
 }
 
 /** pg_dump's schema-only text without the parts that differ between any two runs. */
-function schemaText(dbname: string): string {
+function schemaText(dbname: string, ...options: string[]): string {
   assert.ok(cluster.clientBin, "pg_dump of the server's version is needed");
-  const out = spawnSync(join(cluster.clientBin, "pg_dump"), ["--schema-only", dbname], { env: cluster.libpqEnv(), encoding: "utf8" });
+  const out = spawnSync(join(cluster.clientBin, "pg_dump"), ["--schema-only", ...options, dbname], {
+    env: cluster.libpqEnv(), encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
+  });
   assert.equal(out.status, 0, out.stderr);
   return out.stdout
     .split("\n")
@@ -283,37 +285,10 @@ test("a table locked by another session fails fast with a message naming it", as
 });
 
 const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
-  { setup: "CREATE DOMAIN public.posint AS integer CHECK (VALUE > 0)", expected: ["domain public.posint"] },
-  { setup: "CREATE TYPE public.pair AS (a integer, b integer)", expected: ["composite type public.pair"] },
-  { setup: "CREATE TYPE public.floatrange AS RANGE (subtype = float8)", expected: ["range type public.floatrange"] },
-  { setup: `CREATE COLLATION public.mine (provider = libc, locale = 'C')`, expected: ["collation public.mine"] },
-  { setup: "CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS x", expected: ["materialized view public.mv"] },
-  {
-    setup: "CREATE TABLE public.p (x integer) PARTITION BY RANGE (x); CREATE TABLE public.p1 PARTITION OF public.p FOR VALUES FROM (0) TO (10)",
-    expected: ["partitioned table public.p", "partition public.p1"],
-  },
-  { setup: "CREATE TABLE public.parent (x integer); CREATE TABLE public.child () INHERITS (public.parent)", expected: ["inheritance child table public.child"] },
-  { setup: "CREATE TYPE public.ty AS (a integer); CREATE TABLE public.tt OF public.ty", expected: ["typed table public.tt", "composite type public.ty"] },
+  { setup: "CREATE TYPE public.ty AS (a integer); CREATE TABLE public.tt OF public.ty", expected: ["typed table public.tt"] },
   {
     setup: "CREATE FOREIGN DATA WRAPPER dummy; CREATE SERVER srv FOREIGN DATA WRAPPER dummy; CREATE FOREIGN TABLE public.ft (x integer) SERVER srv",
     expected: ["foreign table public.ft", "foreign-data wrapper dummy", "foreign server srv"],
-  },
-  { setup: "CREATE TABLE public.t (x integer); CREATE RULE r AS ON INSERT TO public.t DO INSTEAD NOTHING", expected: ["rule r on public.t"] },
-  {
-    setup: "CREATE TABLE public.t (x integer); ALTER TABLE public.t ENABLE ROW LEVEL SECURITY; CREATE POLICY pol ON public.t USING (true)",
-    expected: ["row-level security policy pol on public.t", "table with row-level security enabled public.t"],
-  },
-  {
-    setup: `CREATE FUNCTION public.etf() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
-            CREATE EVENT TRIGGER et ON ddl_command_start EXECUTE FUNCTION public.etf()`,
-    expected: ["event trigger et"],
-  },
-  { setup: "CREATE PUBLICATION pub FOR ALL TABLES", expected: ["publication pub"] },
-  { setup: "CREATE AGGREGATE public.mysum(integer) (sfunc = int4pl, stype = integer)", expected: ["aggregate public.mysum(integer)"] },
-  { setup: "CREATE PROCEDURE public.proc() LANGUAGE sql AS $$ SELECT 1 $$", expected: ["procedure public.proc()"] },
-  {
-    setup: "CREATE FUNCTION public.myabs(integer) RETURNS integer LANGUAGE internal IMMUTABLE STRICT AS 'int4abs'",
-    expected: ["function in language internal public.myabs(integer)"],
   },
   { setup: "SELECT lo_create(4242)", expected: ["large object 4242"] },
   { setup: "CREATE TEXT SEARCH CONFIGURATION public.myts (COPY = english)", expected: ["text search configuration public.myts"] },
@@ -326,17 +301,12 @@ const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
     setup: "CREATE TABLE public.t (a integer, b integer); CREATE STATISTICS public.st ON a, b FROM public.t",
     expected: ["statistics object public.st"],
   },
-  { setup: "CREATE TABLE public.t (x integer, EXCLUDE USING btree (x WITH =))", expected: ["exclusion constraint t_x_excl on public.t"] },
   { setup: "CREATE ACCESS METHOD myam TYPE INDEX HANDLER bthandler", expected: ["access method myam"] },
   {
-    setup: "CREATE TABLE public.t (x integer); ALTER TABLE public.t ALTER COLUMN x SET STATISTICS 500",
-    expected: ["column with a statistics target public.t.x"],
+    setup: "CREATE TABLE public.t (x integer); CREATE INDEX i ON public.t ((x + 1)); ALTER INDEX public.i ALTER COLUMN 1 SET STATISTICS 50",
+    expected: ["index column with a statistics target public.i.expr"],
   },
-  { setup: "CREATE TABLE public.t (x integer); ALTER TABLE public.t REPLICA IDENTITY FULL", expected: ["table with a non-default replica identity public.t"] },
-  {
-    setup: "CREATE TABLE public.t (x integer); CREATE INDEX i ON public.t (x); CLUSTER public.t USING i",
-    expected: ["index marked for CLUSTER public.i"],
-  },
+
   {
     setup: "CREATE VIEW public.v AS SELECT 1 AS x; ALTER VIEW public.v ALTER COLUMN x SET DEFAULT 2",
     expected: ["view column with a default public.v.x"],
@@ -353,18 +323,14 @@ const LOAD_CORPUS = fileURLToPath(new URL("../../shared/corpus/load.sh", import.
 const CORPUS: Array<{ name: string; prepare?: string; refused?: string[] }> = [
   { name: "chinook" },
   { name: "northwind" },
-  // lemmy is refused only for its two procedures; without them its 75 tables, triggers and
-  // ltree/pg_trgm/pgcrypto extensions must come back identical.
-  { name: "lemmy", refused: ["procedure r.create_triggers(text, text)", "procedure r.post_or_comment(text)"] },
-  { name: "lemmy", prepare: "DROP PROCEDURE r.create_triggers, r.post_or_comment" },
-  {
-    name: "pagila",
-    refused: [
-      "aggregate public.group_concat(text)", `domain public."bıgınt"`, "domain public.year",
-      "materialized view public.rental_by_category", "partitioned table public.payment",
-      ...[1, 2, 3, 4, 5, 6, 7].map((month) => `partition public.payment_p2022_0${month}`),
-    ],
-  },
+  // procedures, dropped columns, triggers, ltree/pg_trgm/pgcrypto
+  { name: "lemmy" },
+  // domains (one named in non-ASCII), a range-partitioned table, an aggregate, an unpopulated materialized view;
+  // pagila gives `public` to postgres and lets everyone create in it: ownership and privileges are
+  // options of their own, so here `public` gets its defaults back
+  { name: "pagila", prepare: "ALTER SCHEMA public OWNER TO pg_database_owner; REVOKE CREATE ON SCHEMA public FROM PUBLIC" },
+  // a range type, range- and hash-partitioned tables with 134 partitions, transition tables
+  { name: "hatchet" },
 ];
 
 for (const [i, c] of CORPUS.entries()) {
@@ -385,7 +351,8 @@ for (const [i, c] of CORPUS.entries()) {
       return;
     }
     await restore(`${db}_restored`, await reading);
-    assert.equal(schemaText(`${db}_restored`), schemaText(db));
+    // Ownership is an option of its own (pagila gives `public` to postgres): left out here.
+    assert.equal(schemaText(`${db}_restored`, "--no-owner"), schemaText(db, "--no-owner"));
   });
 }
 

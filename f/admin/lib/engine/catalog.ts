@@ -5,8 +5,10 @@ import type pg from "pg";
 import { BackupError, UnsupportedObjectsError } from "../errors.ts";
 import type { ExtensionRef, ObjectRef, SchemaDump, SequenceValue, TableData } from "./model.ts";
 import {
-  addConstraint, copyStatements, createEnum, createExtension, createFunction, createIndex, createSchema,
-  createSequence, createTable, createTrigger, createView, sequenceOwnedBy, setval,
+  addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCollation, createComposite, createDomain,
+  createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
+  createRule, createSchema, createSequence, createTable, createTrigger, createView, domainConstraint, refreshMaterializedView,
+  rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
 import { qualify, quoteIdent } from "./quote.ts";
@@ -16,12 +18,60 @@ export interface ExtensionDef { oid: number; name: string; version: string; sche
 export interface EnumDef { oid: number; arrayOid: number; schema: string; name: string; labels: string[]; comment?: string }
 export interface FunctionDef {
   oid: number; schema: string; name: string;
+  kind: "function" | "procedure";
   /** Argument types only, as ObjectRef names functions: `integer, text`. */
   argTypes: string;
   /** Arguments as COMMENT ON FUNCTION accepts them. */
   identityArgs: string;
   /** pg_get_functiondef: a complete CREATE OR REPLACE FUNCTION without the final `;`. */
   definition: string;
+  comment?: string;
+}
+export interface AggregateDef {
+  oid: number; schema: string; name: string;
+  argTypes: string;
+  /** pg_get_function_arguments: `text`, `double precision ORDER BY anyelement`, or "" for `(*)`. */
+  args: string;
+  identityArgs: string;
+  /** pg_aggregate.aggkind: n normal, o ordered-set, h hypothetical-set. */
+  aggKind: string;
+  /** CREATE AGGREGATE's options in pg_dump's order: `KEY = value` (INITCOND values unquoted), or a flag. */
+  options: Array<[key: string, value: string | true]>;
+  comment?: string;
+}
+export interface DomainDef {
+  oid: number; arrayOid: number; schema: string; name: string;
+  baseType: string;
+  /** Quoted collation, only when it differs from the base type's. */
+  collation?: string;
+  default?: string;
+  /** NOT NULL without a named constraint row (PostgreSQL 16 and older). */
+  notNull: boolean;
+  /** Validated constraints, written inside CREATE DOMAIN (NOT NULL ones from PostgreSQL 17 included). */
+  constraints: DomainConstraintDef[];
+  comment?: string;
+}
+export interface DomainConstraintDef {
+  oid: number; schema: string; domain: string; name: string; definition: string; validated: boolean; comment?: string;
+}
+export interface CompositeDef {
+  oid: number; arrayOid: number; relOid: number; schema: string; name: string;
+  columns: Array<{ name: string; type: string; collation?: string; comment?: string }>;
+  comment?: string;
+}
+export interface RangeDef {
+  oid: number; arrayOid: number; schema: string; name: string; subtype: string;
+  multirange: { oid: number; arrayOid: number; schema: string; name: string };
+  /** Quoted names, only when they differ from the subtype's defaults. */
+  collation?: string; opclass?: string; subdiff?: string;
+  /** Constructor functions made by CREATE TYPE, for dependencies. */
+  constructors: number[];
+  comment?: string;
+}
+export interface CollationDef {
+  oid: number; schema: string; name: string;
+  /** `provider = icu, deterministic = false, locale = '…'` as CREATE COLLATION takes them. */
+  options: Array<[key: string, value: string]>;
   comment?: string;
 }
 export interface SequenceDef {
@@ -37,28 +87,50 @@ export interface ColumnDef {
   collation?: string;
   /** Default expression, or the generation expression of a generated column. */
   default?: string;
-  generated: boolean;
+  /** How a generated column keeps its value (virtual ones exist from PostgreSQL 18). */
+  generated?: "stored" | "virtual";
   identity?: { always: boolean; sequence: SequenceDef };
+  /** False for a column that only comes from an inheritance parent. */
+  local: boolean;
+  /** Settings written as ALTER COLUMN after CREATE TABLE, only when not the default. */
+  storage?: string; compression?: string; statistics?: number; options?: string[];
   comment?: string;
 }
 export interface ConstraintDef {
   oid: number; schema: string; table: string; tableOid: number; name: string;
-  type: "c" | "p" | "u" | "f";
+  type: "c" | "p" | "u" | "f" | "x";
   /** pg_get_constraintdef, e.g. `PRIMARY KEY (id)` or `CHECK ((price > 0)) NOT VALID`. */
   definition: string;
   validated: boolean;
-  /** The index behind a primary or unique key. */
+  /** Defined on this table itself, not only inherited from a parent. */
+  local: boolean;
+  /** The table has partitions or inheritance children that the constraint reaches too. */
+  recurse: boolean;
+  /** The index behind a primary key, unique key or exclusion constraint. */
   indexOid: number;
   /** The referenced table of a foreign key. */
   referencedOid: number;
+  /** ALTER TABLE … CLUSTER ON / REPLICA IDENTITY USING INDEX on the key's index. */
+  clustered: boolean; replicaIdentity: boolean;
   comment?: string;
   indexComment?: string;
 }
 export interface TableDef {
   oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
+  /** pg_get_partkeydef of a partitioned table: `RANGE (at)`. */
+  partitionKey?: string;
+  /** A partition: created as a table of its own, then attached as pg_dump does (keeps its column order). */
+  partitionOf?: { oid: number; schema: string; name: string; bound: string };
+  /** Inheritance parents (not partitioning), in inhseqno order. */
+  inherits: Array<{ oid: number; schema: string; name: string }>;
+  /** pg_class.relreplident when FULL (f) or NOTHING (n); USING INDEX goes with the index. */
+  replicaIdentity?: "f" | "n";
+  rowSecurity: boolean; forceRowSecurity: boolean;
   columns: ColumnDef[];
   /** Validated CHECK constraints, written inside CREATE TABLE. */
   checks: ConstraintDef[];
+  /** Inherited columns whose default or NOT NULL differ from the parent's: ALTER COLUMN after CREATE. */
+  inheritedOverrides: Array<{ column: string; default?: string | null; notNull?: boolean }>;
   /** Catalog rows that CREATE TABLE also creates (defaults, identity sequences), for dependencies. */
   parts: Array<[classId: number, oid: number]>;
   comment?: string;
@@ -67,21 +139,43 @@ export interface ViewDef {
   oid: number; rowTypeOid: number; ruleOid: number; schema: string; name: string; options: string[];
   /** pg_get_viewdef: the SELECT the view runs. */
   query: string;
-  columns: Array<{ name: string; comment?: string }>;
+  columns: Array<{ name: string; comment?: string; storage?: string; compression?: string; statistics?: number; options?: string[] }>;
+  /** Materialized views only: refreshed after the data when the source had it populated. */
+  materialized?: { populated: boolean };
   comment?: string;
 }
-export interface IndexDef { oid: number; schema: string; table: string; name: string; definition: string; comment?: string }
+export interface IndexDef {
+  oid: number; schema: string; table: string; name: string; definition: string;
+  clustered: boolean; replicaIdentity: boolean;
+  /** The partitioned index this one is attached to. */
+  parent?: { oid: number; schema: string; name: string };
+  comment?: string;
+}
 export interface TriggerDef {
   oid: number; schema: string; table: string; name: string; definition: string;
   /** pg_trigger.tgenabled: O fires normally, D disabled, R replica only, A always. */
   enabled: string;
+  /** A partition's clone of its parent's trigger: only its state is written, when it differs. */
+  clone: boolean;
+  comment?: string;
+}
+export interface RuleDef { oid: number; schema: string; table: string; name: string; definition: string; enabled: string; comment?: string }
+export interface PolicyDef { oid: number; schema: string; table: string; name: string; definition: string; comment?: string }
+export interface EventTriggerDef { oid: number; name: string; event: string; tags: string[] | null; function: string; enabled: string; comment?: string }
+export interface PublicationDef {
+  oid: number; name: string; allTables: boolean;
+  /** `publish = 'insert, update'`, `publish_via_partition_root = true`. */
+  options: Array<[key: string, value: string]>;
+  /** `TABLE ONLY "s"."t" (a, b) WHERE (…)` and `TABLES IN SCHEMA "s"` members. */
+  members: Array<{ classId: number; oid: number; clause: string }>;
   comment?: string;
 }
 
 /** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
 const CATALOG = {
   pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
-  pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079,
+  pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079, pg_collation: 3456,
+  pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
 } as const;
 
 /** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
@@ -190,17 +284,28 @@ class Comments {
 interface Catalog {
   schemas: SchemaDef[];
   extensions: ExtensionDef[];
+  collations: CollationDef[];
   enums: EnumDef[];
+  domains: DomainDef[];
+  composites: CompositeDef[];
+  ranges: RangeDef[];
   functions: FunctionDef[];
+  aggregates: AggregateDef[];
   /** Sequences created on their own (standalone and serial), not by an identity column. */
   sequences: SequenceDef[];
   identitySequences: SequenceDef[];
   tables: TableDef[];
   views: ViewDef[];
-  /** Primary keys, unique keys, foreign keys and NOT VALID checks: added after the data. */
+  /** Primary keys, unique keys, exclusion and foreign keys and NOT VALID checks: added after the data. */
   constraints: ConstraintDef[];
+  /** Domain constraints added NOT VALID: after the data, which they were never checked against. */
+  domainConstraints: DomainConstraintDef[];
   indexes: IndexDef[];
   triggers: TriggerDef[];
+  rules: RuleDef[];
+  policies: PolicyDef[];
+  eventTriggers: EventTriggerDef[];
+  publications: PublicationDef[];
   /** `classid:objid` → `classid:objid`: what depends on what (normal, automatic, internal). */
   depends: Array<[from: string, to: string]>;
   /** `classid:objid` of every extension member → OID of its extension. */
@@ -220,19 +325,26 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   );
   const schemas = await readSchemas(client, comments);
   const extensions = await readExtensions(client, comments);
+  const collations = await readCollations(client, comments);
   const enums = await readEnums(client, comments);
+  const domains = await readDomains(client, comments);
+  const composites = await readComposites(client, comments);
+  const ranges = await readRanges(client, comments);
   const functions = await readFunctions(client, comments);
+  const aggregates = await readAggregates(client, comments);
   const allSequences = await readSequences(client, comments);
   const tables = await readTables(client, comments, allSequences);
   const views = await readViews(client, comments);
   const tableOids = tables.map((t) => t.oid);
-  const constraints = await readConstraints(client, comments, tableOids);
+  const constraints = await readConstraints(client, comments, tables);
   for (const table of tables) {
-    table.checks = constraints.filter((c) => c.tableOid === table.oid && c.type === "c" && c.validated);
-    table.parts.push(...table.checks.map((c): [number, number] => [CATALOG.pg_constraint, c.oid]));
+    // A partition is created on its own before it is attached, so it needs its inherited checks too.
+    table.checks = constraints.filter((c) => c.tableOid === table.oid && c.type === "c" && c.validated && (c.local || table.partitionOf !== undefined));
+    table.parts.push(...constraints.filter((c) => c.tableOid === table.oid && c.type === "c" && c.validated).map((c): [number, number] => [CATALOG.pg_constraint, c.oid]));
   }
-  const indexes = await readIndexes(client, comments, tableOids);
-  const triggers = await readTriggers(client, comments, [...tableOids, ...views.map((v) => v.oid)]);
+  const relationOids = [...tableOids, ...views.map((v) => v.oid)];
+  const indexes = await readIndexes(client, comments, relationOids);
+  const triggers = await readTriggers(client, comments, relationOids);
   const depends = (
     await rows<{ classid: number; objid: number; refclassid: number; refobjid: number }>(
       client,
@@ -250,10 +362,18 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
     ).map((m) => [`${m.classid}:${m.objid}`, m.refobjid]),
   );
   return {
-    schemas, extensions, enums, functions, tables, views, indexes, triggers, depends, members, comments,
+    schemas, extensions, collations, enums, domains, composites, ranges, functions, aggregates, tables, views, indexes, triggers,
+    rules: await readRules(client, comments, relationOids),
+    policies: await readPolicies(client, comments, tableOids),
+    eventTriggers: await readEventTriggers(client, comments),
+    publications: await readPublications(client, comments),
+    depends, members, comments,
     sequences: allSequences.filter((s) => !s.owner?.identity),
     identitySequences: allSequences.filter((s) => s.owner?.identity),
-    constraints: constraints.filter((c) => c.type !== "c" || !c.validated),
+    // Inherited copies come back with the parent's constraint, except a partition's keys, which are
+    // created on the partition and attached (as pg_dump does).
+    constraints: constraints.filter((c) => (c.type !== "c" || !c.validated) && (c.local || c.type === "p" || c.type === "u" || c.type === "x")),
+    domainConstraints: domains.flatMap((d) => d.constraints.filter((c) => !c.validated)),
   };
 }
 
@@ -300,20 +420,212 @@ async function readEnums(client: pg.ClientBase, comments: Comments): Promise<Enu
   return found.map((t) => ({ ...t, comment: comments.take(CATALOG.pg_type, t.oid) }));
 }
 
+/** Quoted `schema.name` of a catalog object, or NULL, in SQL: `qualifiedName('cn', 'co.collname')`. */
+function qualifiedName(schemaColumn: string, nameColumn: string): string {
+  return `pg_catalog.format('%I.%I', ${schemaColumn}, ${nameColumn})`;
+}
+
+/**
+ * Collations, read as whole rows: their columns changed between versions (colliculocale in 15 and
+ * 16, colllocale from 17, collicurules from 16, the builtin provider from 17).
+ */
+async function readCollations(client: pg.ClientBase, comments: Comments): Promise<CollationDef[]> {
+  const found = await rows<{ oid: number; schema: string; name: string; row: Record<string, string | boolean | null> }>(
+    client,
+    `SELECT co.oid, n.nspname AS schema, co.collname AS name, pg_catalog.to_jsonb(co) AS row
+       FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
+      WHERE ${userSchema("n")} AND ${notExtensionMember("pg_collation", "co.oid")}`,
+  );
+  return found.map(({ row, ...c }) => {
+    const provider = { c: "libc", i: "icu", b: "builtin" }[String(row.collprovider)];
+    if (provider === undefined) throw new BackupError(`collation ${qualify(c.schema, c.name)} has an unknown provider ${String(row.collprovider)}`);
+    const options: Array<[string, string]> = [["provider", provider]];
+    if (row.collisdeterministic === false) options.push(["deterministic", "false"]);
+    if (provider === "libc") {
+      if (row.collcollate === row.collctype) options.push(["locale", String(row.collcollate)]);
+      else options.push(["lc_collate", String(row.collcollate)], ["lc_ctype", String(row.collctype)]);
+    } else {
+      options.push(["locale", String(row.colllocale ?? row.colliculocale ?? row.collcollate)]);
+      if (typeof row.collicurules === "string") options.push(["rules", row.collicurules]);
+    }
+    return { ...c, options, comment: comments.take(CATALOG.pg_collation, c.oid) };
+  });
+}
+
+async function readDomains(client: pg.ClientBase, comments: Comments): Promise<DomainDef[]> {
+  const found = await rows<Omit<DomainDef, "constraints" | "collation" | "default"> & { collation: string | null; default: string | null }>(
+    client,
+    `SELECT t.oid, t.typarray AS "arrayOid", n.nspname AS schema, t.typname AS name,
+            pg_catalog.format_type(t.typbasetype, t.typtypmod) AS "baseType",
+            CASE WHEN t.typcollation <> b.typcollation THEN ${qualifiedName("cn.nspname", "co.collname")} END AS collation,
+            pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS "default",
+            t.typnotnull AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint nn WHERE nn.contypid = t.oid AND nn.contype = 'n') AS "notNull"
+       FROM pg_catalog.pg_type t
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+       LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation
+       LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+      WHERE t.typtype = 'd' AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
+  );
+  const constraints = await rows<DomainConstraintDef & { domainOid: number }>(
+    client,
+    `SELECT co.oid, co.contypid AS "domainOid", n.nspname AS schema, t.typname AS domain, co.conname AS name,
+            pg_catalog.pg_get_constraintdef(co.oid) AS definition, co.convalidated AS validated
+       FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_type t ON t.oid = co.contypid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE co.contypid = ANY($1::pg_catalog.oid[]) ORDER BY co.conname`,
+    [found.map((d) => d.oid)],
+  );
+  return found.map(({ collation, default: defaultValue, ...d }) => ({
+    ...d,
+    ...(collation === null ? {} : { collation }),
+    ...(defaultValue === null ? {} : { default: defaultValue }),
+    constraints: constraints
+      .filter((c) => c.domainOid === d.oid)
+      .map(({ domainOid: _, ...c }) => ({ ...c, comment: comments.take(CATALOG.pg_constraint, c.oid) })),
+    comment: comments.take(CATALOG.pg_type, d.oid),
+  }));
+}
+
+async function readComposites(client: pg.ClientBase, comments: Comments): Promise<CompositeDef[]> {
+  const found = await rows<Omit<CompositeDef, "columns">>(
+    client,
+    `SELECT t.oid, t.typarray AS "arrayOid", t.typrelid AS "relOid", n.nspname AS schema, t.typname AS name
+       FROM pg_catalog.pg_type t
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+      WHERE t.typtype = 'c' AND c.relkind = 'c' AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
+  );
+  const columns = await readColumns(client, found.map((t) => t.relOid));
+  return found.map((t) => ({
+    ...t,
+    columns: columns.filter((c) => c.relid === t.relOid).map((c) => ({
+      name: c.name, type: c.type,
+      ...(c.collationName === null ? {} : { collation: qualify(c.collationSchema ?? "", c.collationName) }),
+      comment: comments.take(CATALOG.pg_class, t.relOid, c.attnum),
+    })),
+    comment: comments.take(CATALOG.pg_type, t.oid),
+  }));
+}
+
+async function readRanges(client: pg.ClientBase, comments: Comments): Promise<RangeDef[]> {
+  const found = await rows<Omit<RangeDef, "multirange" | "collation" | "opclass" | "subdiff"> & {
+    multiOid: number; multiArrayOid: number; multiSchema: string; multiName: string;
+    collation: string | null; opclass: string | null; subdiff: string | null;
+  }>(
+    client,
+    `SELECT t.oid, t.typarray AS "arrayOid", n.nspname AS schema, t.typname AS name,
+            pg_catalog.format_type(r.rngsubtype, NULL) AS subtype,
+            m.oid AS "multiOid", m.typarray AS "multiArrayOid", mn.nspname AS "multiSchema", m.typname AS "multiName",
+            CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> s.typcollation THEN ${qualifiedName("cn.nspname", "co.collname")} END AS collation,
+            CASE WHEN NOT oc.opcdefault THEN ${qualifiedName("ocn.nspname", "oc.opcname")} END AS opclass,
+            CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::pg_catalog.regproc::text END AS subdiff,
+            ARRAY(SELECT d.objid FROM pg_catalog.pg_depend d
+                   WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass
+                     AND d.refobjid IN (t.oid, m.oid) AND d.deptype = 'i') AS constructors
+       FROM pg_catalog.pg_range r
+       JOIN pg_catalog.pg_type t ON t.oid = r.rngtypid
+       JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       JOIN pg_catalog.pg_type s ON s.oid = r.rngsubtype
+       JOIN pg_catalog.pg_type m ON m.oid = r.rngmultitypid
+       JOIN pg_catalog.pg_namespace mn ON mn.oid = m.typnamespace
+       JOIN pg_catalog.pg_opclass oc ON oc.oid = r.rngsubopc
+       JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
+       LEFT JOIN pg_catalog.pg_collation co ON co.oid = r.rngcollation
+       LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+      WHERE r.rngcanonical = 0 AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
+  );
+  return found.map(({ multiOid, multiArrayOid, multiSchema, multiName, collation, opclass, subdiff, ...r }) => ({
+    ...r,
+    multirange: { oid: multiOid, arrayOid: multiArrayOid, schema: multiSchema, name: multiName },
+    ...(collation === null ? {} : { collation }),
+    ...(opclass === null ? {} : { opclass }),
+    ...(subdiff === null ? {} : { subdiff }),
+    comment: comments.take(CATALOG.pg_type, r.oid),
+  }));
+}
+
+/** Functions and procedures in any language; aggregates are read on their own. */
 async function readFunctions(client: pg.ClientBase, comments: Comments): Promise<FunctionDef[]> {
   const found = await rows<FunctionDef>(
     client,
     `SELECT p.oid, n.nspname AS schema, p.proname AS name,
+            CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
             pg_catalog.oidvectortypes(p.proargtypes) AS "argTypes",
             pg_catalog.pg_get_function_identity_arguments(p.oid) AS "identityArgs",
             pg_catalog.pg_get_functiondef(p.oid) AS definition
        FROM pg_catalog.pg_proc p
        JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-       JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-      WHERE p.prokind = 'f' AND l.lanname IN ('sql', 'plpgsql')
-        AND ${userSchema("n")} AND ${notExtensionMember("pg_proc", "p.oid")}`,
+      WHERE p.prokind IN ('f', 'p', 'w')
+        AND ${userSchema("n")} AND ${notExtensionMember("pg_proc", "p.oid")} AND ${notInternalPart("pg_proc", "p.oid")}`,
   );
   return found.map((f) => ({ ...f, comment: comments.take(CATALOG.pg_proc, f.oid) }));
+}
+
+/** pg_catalog's functions print unqualified with an empty search_path, everyone else's qualified. */
+const REGPROC = (column: string) => `CASE WHEN a.${column} <> 0 THEN a.${column}::pg_catalog.regproc::text END`;
+
+async function readAggregates(client: pg.ClientBase, comments: Comments): Promise<AggregateDef[]> {
+  const found = await rows<{
+    oid: number; schema: string; name: string; argTypes: string; args: string; identityArgs: string; aggKind: string;
+    sfunc: string; stype: string; sspace: number; finalfunc: string | null; finalExtra: boolean; finalModify: string;
+    combinefunc: string | null; serialfunc: string | null; deserialfunc: string | null; initcond: string | null;
+    msfunc: string | null; minvfunc: string | null; mstype: string | null; msspace: number; mfinalfunc: string | null;
+    mfinalExtra: boolean; mfinalModify: string; minitcond: string | null; sortop: string | null; parallel: string;
+  }>(
+    client,
+    `SELECT p.oid, n.nspname AS schema, p.proname AS name, pg_catalog.oidvectortypes(p.proargtypes) AS "argTypes",
+            pg_catalog.pg_get_function_arguments(p.oid) AS args,
+            pg_catalog.pg_get_function_identity_arguments(p.oid) AS "identityArgs", a.aggkind AS "aggKind",
+            ${REGPROC("aggtransfn")} AS sfunc, pg_catalog.format_type(a.aggtranstype, NULL) AS stype, a.aggtransspace AS sspace,
+            ${REGPROC("aggfinalfn")} AS finalfunc, a.aggfinalextra AS "finalExtra", a.aggfinalmodify AS "finalModify",
+            ${REGPROC("aggcombinefn")} AS combinefunc, ${REGPROC("aggserialfn")} AS serialfunc,
+            ${REGPROC("aggdeserialfn")} AS deserialfunc, a.agginitval AS initcond,
+            ${REGPROC("aggmtransfn")} AS msfunc, ${REGPROC("aggminvtransfn")} AS minvfunc,
+            CASE WHEN a.aggmtranstype <> 0 THEN pg_catalog.format_type(a.aggmtranstype, NULL) END AS mstype,
+            a.aggmtransspace AS msspace, ${REGPROC("aggmfinalfn")} AS mfinalfunc, a.aggmfinalextra AS "mfinalExtra",
+            a.aggmfinalmodify AS "mfinalModify", a.aggminitval AS minitcond,
+            CASE WHEN a.aggsortop <> 0 THEN pg_catalog.format('OPERATOR(%I.%s)', opn.nspname, op.oprname) END AS sortop,
+            p.proparallel AS parallel
+       FROM pg_catalog.pg_aggregate a
+       JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid
+       JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+       LEFT JOIN pg_catalog.pg_operator op ON op.oid = a.aggsortop
+       LEFT JOIN pg_catalog.pg_namespace opn ON opn.oid = op.oprnamespace
+      WHERE ${userSchema("n")} AND ${notExtensionMember("pg_proc", "p.oid")}`,
+  );
+  const MODIFY: Record<string, string> = { r: "READ_ONLY", s: "SHAREABLE", w: "READ_WRITE" };
+  return found.map((a) => {
+    // The modify flag is written only when it is not the kind's default, as pg_dump does.
+    const defaultModify = a.aggKind === "n" ? "r" : "w";
+    const options: Array<[string, string | true]> = [["SFUNC", a.sfunc], ["STYPE", a.stype]];
+    const add = (key: string, value: string | true | null | false) => {
+      if (value !== null && value !== false) options.push([key, value]);
+    };
+    add("SSPACE", a.sspace > 0 ? String(a.sspace) : null);
+    add("FINALFUNC", a.finalfunc);
+    add("FINALFUNC_EXTRA", a.finalExtra);
+    add("FINALFUNC_MODIFY", a.finalfunc !== null && a.finalModify !== defaultModify ? MODIFY[a.finalModify] ?? null : null);
+    add("INITCOND", a.initcond);
+    add("COMBINEFUNC", a.combinefunc);
+    add("SERIALFUNC", a.serialfunc);
+    add("DESERIALFUNC", a.deserialfunc);
+    add("MSFUNC", a.msfunc);
+    add("MINVFUNC", a.minvfunc);
+    add("MSTYPE", a.mstype);
+    add("MSSPACE", a.msspace > 0 ? String(a.msspace) : null);
+    add("MFINALFUNC", a.mfinalfunc);
+    add("MFINALFUNC_EXTRA", a.mfinalExtra);
+    add("MFINALFUNC_MODIFY", a.mfinalfunc !== null && a.mfinalModify !== defaultModify ? MODIFY[a.mfinalModify] ?? null : null);
+    add("MINITCOND", a.minitcond);
+    add("SORTOP", a.sortop);
+    add("HYPOTHETICAL", a.aggKind === "h");
+    add("PARALLEL", a.parallel === "s" ? "safe" : a.parallel === "r" ? "restricted" : null);
+    return {
+      oid: a.oid, schema: a.schema, name: a.name, argTypes: a.argTypes, args: a.args, identityArgs: a.identityArgs,
+      aggKind: a.aggKind, options, comment: comments.take(CATALOG.pg_proc, a.oid),
+    };
+  });
 }
 
 async function readSequences(client: pg.ClientBase, comments: Comments): Promise<SequenceDef[]> {
@@ -349,7 +661,10 @@ async function readSequences(client: pg.ClientBase, comments: Comments): Promise
 interface ColumnRow {
   relid: number; attnum: number; name: string; type: string; notNull: boolean; identity: string; generated: string;
   default: string | null; attrdef: number | null; collationSchema: string | null; collationName: string | null;
+  local: boolean; storage: string | null; compression: string | null; statistics: number | null; options: string[] | null;
 }
+
+const STORAGE: Record<string, string> = { p: "PLAIN", e: "EXTERNAL", m: "MAIN", x: "EXTENDED" };
 
 async function readColumns(client: pg.ClientBase, relationOids: number[]): Promise<ColumnRow[]> {
   return await rows<ColumnRow>(
@@ -358,7 +673,12 @@ async function readColumns(client: pg.ClientBase, relationOids: number[]): Promi
             a.attnotnull AS "notNull", a.attidentity AS identity, a.attgenerated AS generated,
             pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default", d.oid AS attrdef,
             CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname END AS "collationSchema",
-            CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS "collationName"
+            CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS "collationName",
+            a.attislocal AS local,
+            CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END AS storage,
+            NULLIF(a.attcompression::text, '') AS compression,
+            NULLIF(COALESCE(a.attstattarget::int, -1), -1) AS statistics,
+            NULLIF(ARRAY(SELECT o FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'), '{}') AS options
        FROM pg_catalog.pg_attribute a
        JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -370,6 +690,20 @@ async function readColumns(client: pg.ClientBase, relationOids: number[]): Promi
   );
 }
 
+/**
+ * ALTER COLUMN settings that are not the default: storage, compression, statistics target, options.
+ * Debian's PostgreSQL 15 here stamps every column with a `pg_attver` option the server sets itself:
+ * readColumns leaves it out, as pg_dump does.
+ */
+function columnSettings(row: ColumnRow): Pick<ColumnDef, "storage" | "compression" | "statistics" | "options"> {
+  return {
+    ...(row.storage === null ? {} : { storage: STORAGE[row.storage] ?? row.storage }),
+    ...(row.compression === null ? {} : { compression: row.compression === "p" ? "pglz" : row.compression === "l" ? "lz4" : row.compression }),
+    ...(row.statistics === null ? {} : { statistics: row.statistics }),
+    ...(row.options === null ? {} : { options: row.options }),
+  };
+}
+
 function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, comment: string | undefined): ColumnDef {
   if (row.identity !== "" && identitySequence === undefined) {
     throw new BackupError(`identity column ${quoteIdent(row.name)} has no identity sequence in pg_depend; the catalog looks damaged`);
@@ -378,113 +712,271 @@ function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, com
     name: row.name,
     type: row.type,
     notNull: row.notNull,
-    generated: row.generated !== "",
+    local: row.local,
+    ...(row.generated === "" ? {} : { generated: row.generated === "v" ? "virtual" : "stored" }),
     ...(row.collationName === null ? {} : { collation: qualify(row.collationSchema ?? "", row.collationName) }),
     ...(row.default === null ? {} : { default: row.default }),
     ...(identitySequence === undefined ? {} : { identity: { always: row.identity === "a", sequence: identitySequence } }),
+    ...columnSettings(row),
     ...(comment === undefined ? {} : { comment }),
   };
 }
 
 async function readTables(client: pg.ClientBase, comments: Comments, sequences: SequenceDef[]): Promise<TableDef[]> {
-  const found = await rows<{ oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[] }>(
+  const found = await rows<{
+    oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
+    partitionKey: string | null; parentOid: number | null; parentSchema: string | null; parentName: string | null; bound: string | null;
+    parents: Array<{ oid: number; schema: string; name: string }>; replicaIdentity: string; rowSecurity: boolean; forceRowSecurity: boolean;
+  }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", n.nspname AS schema, c.relname AS name,
-            c.relpersistence = 'u' AS unlogged, COALESCE(c.reloptions, '{}')::text[] AS options
+            c.relpersistence = 'u' AS unlogged,
+            COALESCE(c.reloptions, '{}')::text[] ||
+              ARRAY(SELECT 'toast.' || o FROM pg_catalog.pg_class tc, pg_catalog.unnest(tc.reloptions) o WHERE tc.oid = c.reltoastrelid) AS options,
+            CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS "partitionKey",
+            pi.inhparent AS "parentOid", pn.nspname AS "parentSchema", pc.relname AS "parentName",
+            CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS bound,
+            COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object('oid', i.inhparent, 'schema', ipn.nspname, 'name', ipc.relname) ORDER BY i.inhseqno)
+                        FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class ipc ON ipc.oid = i.inhparent
+                        JOIN pg_catalog.pg_namespace ipn ON ipn.oid = ipc.relnamespace
+                       WHERE i.inhrelid = c.oid AND NOT c.relispartition), '[]') AS parents,
+            c.relreplident AS "replicaIdentity", c.relrowsecurity AS "rowSecurity", c.relforcerowsecurity AS "forceRowSecurity"
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'r' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+       LEFT JOIN pg_catalog.pg_inherits pi ON c.relispartition AND pi.inhrelid = c.oid
+       LEFT JOIN pg_catalog.pg_class pc ON pc.oid = pi.inhparent
+       LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   );
   const columns = await readColumns(client, found.map((t) => t.oid));
   const identityOf = (tableOid: number, column: string) =>
     sequences.find((s) => s.owner?.identity && s.owner.oid === tableOid && s.owner.column === column);
-  return found.map((table) => {
-    const own = columns.filter((c) => c.relid === table.oid);
+  const columnsOf = (oid: number) => columns.filter((c) => c.relid === oid);
+  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, ...table }) => {
+    const own = columnsOf(table.oid);
     const parts: Array<[number, number]> = own.flatMap((c) => (c.attrdef === null ? [] : [[CATALOG.pg_attrdef, c.attrdef] as [number, number]]));
+    const partition = parentOid === null ? undefined : { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "", bound: bound ?? "" };
+    // A column inherited (not partitioned) from a parent keeps the parent's definition unless changed on the child.
+    const inherited = own.filter((c) => !c.local && partition === undefined);
+    const parentColumns = parents.flatMap((p) => columnsOf(p.oid));
+    const inheritedOverrides = inherited.flatMap((c) => {
+      const fromParent = parentColumns.find((p) => p.name === c.name);
+      const override: TableDef["inheritedOverrides"][number] = { column: c.name };
+      if (c.default !== (fromParent?.default ?? null)) override.default = c.default;
+      if (c.notNull && !fromParent?.notNull) override.notNull = true;
+      return Object.keys(override).length > 1 ? [override] : [];
+    });
     return {
       ...table,
+      ...(partitionKey === null ? {} : { partitionKey }),
+      ...(partition === undefined ? {} : { partitionOf: partition }),
+      inherits: parents,
+      ...(replicaIdentity === "f" || replicaIdentity === "n" ? { replicaIdentity } : {}),
       columns: own.map((c) => {
         const identity = c.identity === "" ? undefined : identityOf(table.oid, c.name);
         if (identity) parts.push([CATALOG.pg_class, identity.oid]);
-        return toColumn(c, identity, comments.take(CATALOG.pg_class, table.oid, c.attnum));
+        // A partition is created standalone, so it declares every column; from PostgreSQL 17 its
+        // identity columns use the parent's sequence and become identity again when it is attached.
+        const column = partition === undefined ? c : { ...c, local: true, identity: identity === undefined ? "" : c.identity };
+        return toColumn(column, identity, comments.take(CATALOG.pg_class, table.oid, c.attnum));
       }),
       checks: [],
+      inheritedOverrides,
       parts,
       comment: comments.take(CATALOG.pg_class, table.oid),
     };
   });
 }
 
+/** Views and materialized views. */
 async function readViews(client: pg.ClientBase, comments: Comments): Promise<ViewDef[]> {
-  const found = await rows<Omit<ViewDef, "columns">>(
+  const found = await rows<Omit<ViewDef, "columns" | "materialized"> & { relkind: string; populated: boolean }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", r.oid AS "ruleOid", n.nspname AS schema, c.relname AS name,
-            COALESCE(c.reloptions, '{}')::text[] AS options, pg_catalog.pg_get_viewdef(c.oid) AS query
+            COALESCE(c.reloptions, '{}')::text[] AS options, pg_catalog.pg_get_viewdef(c.oid) AS query,
+            c.relkind::text AS relkind, c.relispopulated AS populated
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
-      WHERE c.relkind = 'v' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+      WHERE c.relkind IN ('v', 'm') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   );
   const columns = await readColumns(client, found.map((v) => v.oid));
-  return found.map((view) => ({
+  return found.map(({ relkind, populated, ...view }) => ({
     ...view,
+    ...(relkind === "m" ? { materialized: { populated } } : {}),
     columns: columns
       .filter((c) => c.relid === view.oid)
-      .map((c) => ({ name: c.name, comment: comments.take(CATALOG.pg_class, view.oid, c.attnum) })),
+      .map((c) => ({ name: c.name, ...columnSettings(c), comment: comments.take(CATALOG.pg_class, view.oid, c.attnum) })),
     comment: comments.take(CATALOG.pg_class, view.oid),
   }));
 }
 
-/** CHECK, PRIMARY KEY, UNIQUE, FOREIGN KEY; exclusion constraints are refused upstream. */
-async function readConstraints(client: pg.ClientBase, comments: Comments, tableOids: number[]): Promise<ConstraintDef[]> {
-  const found = await rows<ConstraintDef>(
+/**
+ * CHECK, PRIMARY KEY, UNIQUE, EXCLUDE, FOREIGN KEY. A constraint copied to a partition by its
+ * parent's (a foreign key, or the referencing side of one to a partitioned table) has conparentid.
+ */
+async function readConstraints(client: pg.ClientBase, comments: Comments, tables: TableDef[]): Promise<ConstraintDef[]> {
+  const found = await rows<ConstraintDef & { parentConstraint: number }>(
     client,
     `SELECT co.oid, n.nspname AS schema, c.relname AS table, co.conrelid AS "tableOid", co.conname AS name,
             co.contype AS type, pg_catalog.pg_get_constraintdef(co.oid) AS definition, co.convalidated AS validated,
-            co.conindid AS "indexOid", co.confrelid AS "referencedOid"
+            co.conislocal AS local, co.conindid AS "indexOid", co.confrelid AS "referencedOid", co.conparentid AS "parentConstraint",
+            EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) AND NOT co.connoinherit AS recurse,
+            COALESCE(x.indisclustered, false) AS clustered, COALESCE(x.indisreplident, false) AS "replicaIdentity"
        FROM pg_catalog.pg_constraint co
        JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE co.conrelid = ANY($1::pg_catalog.oid[]) AND co.contype IN ('c', 'p', 'u', 'f')`,
-    [tableOids],
+       LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = co.conindid AND co.contype IN ('p', 'u', 'x')
+      WHERE co.conrelid = ANY($1::pg_catalog.oid[]) AND co.contype IN ('c', 'p', 'u', 'f', 'x')`,
+    [tables.map((t) => t.oid)],
   );
-  return found.map((c) => ({
-    ...c,
-    comment: comments.take(CATALOG.pg_constraint, c.oid),
-    ...(c.type === "p" || c.type === "u" ? { indexComment: comments.take(CATALOG.pg_class, c.indexOid) } : {}),
-  }));
+  return found
+    .filter((c) => c.type !== "f" || c.parentConstraint === 0)
+    .map(({ parentConstraint: _, ...c }) => ({
+      ...c,
+      comment: comments.take(CATALOG.pg_constraint, c.oid),
+      ...(c.type === "p" || c.type === "u" || c.type === "x" ? { indexComment: comments.take(CATALOG.pg_class, c.indexOid) } : {}),
+    }));
 }
 
-/** Indexes of their own; those behind a primary or unique key come back with the constraint. */
-async function readIndexes(client: pg.ClientBase, comments: Comments, tableOids: number[]): Promise<IndexDef[]> {
-  const found = await rows<IndexDef>(
+/** Indexes of their own; those behind a key or exclusion constraint come back with the constraint. */
+async function readIndexes(client: pg.ClientBase, comments: Comments, relationOids: number[]): Promise<IndexDef[]> {
+  const found = await rows<Omit<IndexDef, "parent"> & { parentOid: number | null; parentSchema: string | null; parentName: string | null }>(
     client,
     `SELECT i.indexrelid AS oid, n.nspname AS schema, t.relname AS table, ic.relname AS name,
-            pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+            pg_catalog.pg_get_indexdef(i.indexrelid) AS definition,
+            i.indisclustered AS clustered, i.indisreplident AS "replicaIdentity",
+            pi.inhparent AS "parentOid", pn.nspname AS "parentSchema", pc.relname AS "parentName"
        FROM pg_catalog.pg_index i
        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
        JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-      WHERE i.indrelid = ANY($1::pg_catalog.oid[])
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint co
-                         WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))`,
-    [tableOids],
+       LEFT JOIN pg_catalog.pg_inherits pi ON pi.inhrelid = i.indexrelid
+       LEFT JOIN pg_catalog.pg_class pc ON pc.oid = pi.inhparent
+       LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+      WHERE i.indrelid = ANY($1::pg_catalog.oid[])`,
+    [relationOids],
   );
-  return found.map((i) => ({ ...i, comment: comments.take(CATALOG.pg_class, i.oid) }));
+  return found.map(({ parentOid, parentSchema, parentName, ...i }) => ({
+    ...i,
+    ...(parentOid === null ? {} : { parent: { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "" } }),
+    comment: comments.take(CATALOG.pg_class, i.oid),
+  }));
 }
 
-/** User triggers; the internal ones (foreign key checks) come back with their constraints. */
+/**
+ * User triggers; the internal ones (foreign key checks) come back with their constraints. A
+ * partition's clone of its parent's trigger is kept only to restore its state when it differs.
+ */
 async function readTriggers(client: pg.ClientBase, comments: Comments, relationOids: number[]): Promise<TriggerDef[]> {
   const found = await rows<TriggerDef>(
     client,
     `SELECT t.oid, n.nspname AS schema, c.relname AS table, t.tgname AS name,
-            pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled
+            pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled, t.tgparentid <> 0 AS clone
        FROM pg_catalog.pg_trigger t
        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE t.tgrelid = ANY($1::pg_catalog.oid[]) AND NOT t.tgisinternal`,
+       LEFT JOIN pg_catalog.pg_trigger parent ON parent.oid = t.tgparentid
+      WHERE t.tgrelid = ANY($1::pg_catalog.oid[]) AND NOT t.tgisinternal
+        AND (t.tgparentid = 0 OR t.tgenabled <> parent.tgenabled)`,
     [relationOids],
   );
   return found.map((t) => ({ ...t, comment: comments.take(CATALOG.pg_trigger, t.oid) }));
+}
+
+/** Rules other than the `_RETURN` rule that makes a view. */
+async function readRules(client: pg.ClientBase, comments: Comments, relationOids: number[]): Promise<RuleDef[]> {
+  const found = await rows<RuleDef>(
+    client,
+    `SELECT r.oid, n.nspname AS schema, c.relname AS table, r.rulename AS name,
+            pg_catalog.pg_get_ruledef(r.oid) AS definition, r.ev_enabled AS enabled
+       FROM pg_catalog.pg_rewrite r
+       JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE r.ev_class = ANY($1::pg_catalog.oid[]) AND r.rulename <> '_RETURN'`,
+    [relationOids],
+  );
+  return found.map((r) => ({ ...r, comment: comments.take(CATALOG.pg_rewrite, r.oid) }));
+}
+
+const POLICY_COMMAND: Record<string, string> = { r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE", "*": "ALL" };
+
+async function readPolicies(client: pg.ClientBase, comments: Comments, tableOids: number[]): Promise<PolicyDef[]> {
+  const found = await rows<{
+    oid: number; schema: string; table: string; name: string; permissive: boolean; command: string;
+    roles: string[]; qual: string | null; check: string | null;
+  }>(
+    client,
+    `SELECT p.oid, n.nspname AS schema, c.relname AS table, p.polname AS name, p.polpermissive AS permissive, p.polcmd AS command,
+            ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END
+                    FROM pg_catalog.unnest(p.polroles) r ORDER BY 1) AS roles,
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual, pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check
+       FROM pg_catalog.pg_policy p
+       JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE p.polrelid = ANY($1::pg_catalog.oid[])`,
+    [tableOids],
+  );
+  return found.map((p) => ({
+    oid: p.oid, schema: p.schema, table: p.table, name: p.name,
+    definition:
+      `CREATE POLICY ${quoteIdent(p.name)} ON ${qualify(p.schema, p.table)}${p.permissive ? "" : " AS RESTRICTIVE"}` +
+      ` FOR ${POLICY_COMMAND[p.command] ?? "ALL"}${p.roles.join() === "PUBLIC" ? "" : ` TO ${p.roles.join(", ")}`}` +
+      `${p.qual === null ? "" : ` USING (${p.qual})`}${p.check === null ? "" : ` WITH CHECK (${p.check})`}`,
+    comment: comments.take(CATALOG.pg_policy, p.oid),
+  }));
+}
+
+async function readEventTriggers(client: pg.ClientBase, comments: Comments): Promise<EventTriggerDef[]> {
+  const found = await rows<EventTriggerDef>(
+    client,
+    `SELECT e.oid, e.evtname AS name, e.evtevent AS event, e.evttags::text[] AS tags,
+            e.evtfoid::pg_catalog.regproc::text AS function, e.evtenabled AS enabled
+       FROM pg_catalog.pg_event_trigger e WHERE ${notExtensionMember("pg_event_trigger", "e.oid")}`,
+  );
+  return found.map((e) => ({ ...e, comment: comments.take(CATALOG.pg_event_trigger, e.oid) }));
+}
+
+/** Publications; their row filters and column lists exist from PostgreSQL 15, schemas too. */
+async function readPublications(client: pg.ClientBase, comments: Comments): Promise<PublicationDef[]> {
+  const version = Number((await rows<{ v: string }>(client, "SELECT pg_catalog.current_setting('server_version_num') AS v"))[0]?.v);
+  const found = await rows<{ oid: number; name: string; allTables: boolean; publish: string; viaRoot: boolean }>(
+    client,
+    `SELECT p.oid, p.pubname AS name, p.puballtables AS "allTables", p.pubviaroot AS "viaRoot",
+            pg_catalog.array_to_string(ARRAY[
+              CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+              CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END], ', ') AS publish
+       FROM pg_catalog.pg_publication p`,
+  );
+  const tables = await rows<{ oid: number; publication: number; clause: string }>(
+    client,
+    `SELECT pr.oid, pr.prpubid AS publication,
+            'TABLE ONLY ' || ${qualifiedName("n.nspname", "c.relname")} ||
+            ${version >= 150000
+              ? `COALESCE(' (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.i)
+                                      FROM pg_catalog.unnest(pr.prattrs) WITH ORDINALITY k(attnum, i)
+                                      JOIN pg_catalog.pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum) || ')', '') ||
+                 COALESCE(' WHERE (' || pg_catalog.pg_get_expr(pr.prqual, pr.prrelid) || ')', '')`
+              : "''"} AS clause
+       FROM pg_catalog.pg_publication_rel pr
+       JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      ORDER BY n.nspname, c.relname`,
+  );
+  const schemas = version < 150000 ? [] : await rows<{ oid: number; publication: number; clause: string }>(
+    client,
+    `SELECT pn.oid, pn.pnpubid AS publication, 'TABLES IN SCHEMA ' || pg_catalog.quote_ident(n.nspname) AS clause
+       FROM pg_catalog.pg_publication_namespace pn JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid
+      ORDER BY n.nspname`,
+  );
+  return found.map((p) => ({
+    oid: p.oid, name: p.name, allTables: p.allTables,
+    options: [["publish", p.publish], ...(p.viaRoot ? [["publish_via_partition_root", "true"] as [string, string]] : [])],
+    members: [
+      ...tables.filter((t) => t.publication === p.oid).map((t) => ({ classId: CATALOG.pg_publication_rel, oid: t.oid, clause: t.clause })),
+      ...schemas.filter((s) => s.publication === p.oid).map((s) => ({ classId: CATALOG.pg_publication_namespace, oid: s.oid, clause: s.clause })),
+    ],
+    comment: comments.take(CATALOG.pg_publication, p.oid),
+  }));
 }
 
 /**
@@ -515,68 +1007,117 @@ interface DumpNode extends SortNode {
   refs: ObjectRef[];
   /** `classid:objid` of every catalog row this node creates. */
   creates: string[];
-  kind: "schema" | "extension" | "type" | "function" | "sequence" | "table" | "view" | "owned-by" | "index" | "constraint" | "late-constraint" | "trigger";
+  /** `classid:objid` of catalog rows that must exist first, beyond pg_depend (a partition's parent). */
+  needs: string[];
+  kind: keyof typeof RANK;
 }
 
 /**
  * Tie-break ranks: pre-data in pg_dump's kind order, then post-data as pg_dump writes it. A
  * "late-constraint" is a foreign key or a NOT VALID check: it needs the keys (and the data) first.
+ * Materialized views are refreshed near the end, and event triggers come last of all so that none
+ * fires while the archive is restored.
  */
-const RANK: Record<DumpNode["kind"], number> = {
-  schema: 0, extension: 1, type: 2, function: 3, sequence: 4, table: 5, view: 6, "owned-by": 7,
-  index: 10, constraint: 11, "late-constraint": 12, trigger: 13,
-};
+const RANK = {
+  schema: 0, extension: 1, collation: 2, type: 3, function: 4, sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
+  index: 10, constraint: 11, "attach-index": 12, "late-constraint": 13, trigger: 14, rule: 15, "row-security": 16, policy: 17,
+  publication: 18, refresh: 19, "event-trigger": 20,
+} as const;
 
-const PRE_DATA_KINDS = new Set<DumpNode["kind"]>(["schema", "extension", "type", "function", "sequence", "table", "view", "owned-by"]);
+const PRE_DATA_KINDS = new Set<DumpNode["kind"]>([
+  "schema", "extension", "collation", "type", "function", "sequence", "table", "view", "owned-by", "attach-partition",
+]);
 
 function node(
   kind: DumpNode["kind"], key: string, label: string, statements: string[], creates: Array<[number, number]>, refs: ObjectRef[],
+  needs: Array<[number, number]> = [],
 ): DumpNode {
-  return {
-    kind, key, rank: RANK[kind], sortName: `${kind} ${label}`, deps: [], statements, refs,
-    creates: creates.map(([classId, oid]) => `${classId}:${oid}`),
-  };
+  const row = ([classId, oid]: [number, number]) => `${classId}:${oid}`;
+  return { kind, key, rank: RANK[kind], sortName: `${kind} ${label}`, deps: [], statements, refs, creates: creates.map(row), needs: needs.map(row) };
 }
 
 function buildNodes(catalog: Catalog): DumpNode[] {
-  const { pg_class, pg_constraint, pg_extension, pg_namespace, pg_proc, pg_rewrite, pg_trigger, pg_type } = CATALOG;
+  const { pg_class, pg_collation, pg_constraint, pg_event_trigger, pg_extension, pg_namespace, pg_policy, pg_proc, pg_publication, pg_rewrite, pg_trigger, pg_type } = CATALOG;
   const ref = (kind: string, schema: string, name: string, table?: string): ObjectRef =>
     table === undefined ? { kind, schema, name } : { kind, schema, name, table };
+  const label = (schema: string, table: string, name: string) => `${qualify(schema, table)} ${quoteIdent(name)}`;
+  const keyIndex = (c: ConstraintDef) => c.type === "p" || c.type === "u" || c.type === "x";
   return [
     ...catalog.schemas.map((s) =>
       node("schema", `${pg_namespace}:${s.oid}`, quoteIdent(s.name), createSchema(s), [[pg_namespace, s.oid]], [ref("schema", "", s.name)])),
     ...catalog.extensions.map((e) =>
       node("extension", `${pg_extension}:${e.oid}`, quoteIdent(e.name), createExtension(e), [[pg_extension, e.oid]], [ref("extension", "", e.name)])),
+    ...catalog.collations.map((c) =>
+      node("collation", `${pg_collation}:${c.oid}`, qualify(c.schema, c.name), createCollation(c), [[pg_collation, c.oid]], [ref("collation", c.schema, c.name)])),
     ...catalog.enums.map((t) =>
       node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createEnum(t), [[pg_type, t.oid], [pg_type, t.arrayOid]], [ref("type", t.schema, t.name)])),
+    ...catalog.domains.map((d) =>
+      node("type", `${pg_type}:${d.oid}`, qualify(d.schema, d.name), createDomain(d),
+        [[pg_type, d.oid], [pg_type, d.arrayOid], ...d.constraints.filter((c) => c.validated).map((c): [number, number] => [pg_constraint, c.oid])],
+        [ref("domain", d.schema, d.name)])),
+    ...catalog.composites.map((t) =>
+      node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createComposite(t), [[pg_type, t.oid], [pg_type, t.arrayOid], [pg_class, t.relOid]],
+        [ref("type", t.schema, t.name)])),
+    ...catalog.ranges.map((r) =>
+      node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
+        [[pg_type, r.oid], [pg_type, r.arrayOid], [pg_type, r.multirange.oid], [pg_type, r.multirange.arrayOid], ...r.constructors.map((oid): [number, number] => [pg_proc, oid])],
+        [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)])),
     ...catalog.functions.map((f) =>
       node("function", `${pg_proc}:${f.oid}`, `${qualify(f.schema, f.name)}(${f.argTypes})`, createFunction(f), [[pg_proc, f.oid]],
-        [ref("function", f.schema, `${f.name}(${f.argTypes})`)])),
+        [ref(f.kind, f.schema, `${f.name}(${f.argTypes})`)])),
+    ...catalog.aggregates.map((a) =>
+      node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]],
+        [ref("aggregate", a.schema, `${a.name}(${a.argTypes})`)])),
     ...catalog.sequences.map((s) =>
       node("sequence", `${pg_class}:${s.oid}`, qualify(s.schema, s.name), createSequence(s), [[pg_class, s.oid]], [ref("sequence", s.schema, s.name)])),
-    ...catalog.sequences.filter((s) => s.owner !== undefined).map((s) => ({
-      ...node("owned-by", `owned-by:${s.oid}`, qualify(s.schema, s.name), sequenceOwnedBy(s), [], []),
-      deps: [`${pg_class}:${s.oid}`, `${pg_class}:${s.owner?.oid}`],
-    })),
+    ...catalog.sequences.flatMap((s) => s.owner === undefined ? [] : [
+      node("owned-by", `owned-by:${s.oid}`, qualify(s.schema, s.name), sequenceOwnedBy(s), [], [], [[pg_class, s.oid], [pg_class, s.owner.oid]]),
+    ]),
     ...catalog.tables.map((t) =>
       node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid], ...t.parts], [
         ref("table", t.schema, t.name),
         ...t.columns.flatMap((c) => (c.identity ? [ref("sequence", c.identity.sequence.schema, c.identity.sequence.name)] : [])),
         ...t.checks.map((c) => ref("constraint", c.schema, c.name, c.table)),
-      ])),
+      ], t.inherits.map((p): [number, number] => [pg_class, p.oid]))),
+    ...catalog.tables.flatMap((t) => t.partitionOf === undefined ? [] : [
+      node("attach-partition", `attach-partition:${t.oid}`, qualify(t.schema, t.name), attachPartition(t), [], [],
+        [[pg_class, t.oid], [pg_class, t.partitionOf.oid]]),
+    ]),
     ...catalog.views.map((v) =>
       node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid]],
-        [ref("view", v.schema, v.name)])),
-    ...catalog.indexes.map((i) =>
+        [ref(v.materialized ? "materialized view" : "view", v.schema, v.name)])),
+    ...catalog.views.flatMap((v) => v.materialized?.populated ? [
+      node("refresh", `refresh:${v.oid}`, qualify(v.schema, v.name), refreshMaterializedView(v), [], [], [[pg_class, v.oid]]),
+    ] : []),
+    ...catalog.indexes.filter((i) => !catalog.constraints.some((c) => keyIndex(c) && c.indexOid === i.oid)).map((i) =>
       node("index", `${pg_class}:${i.oid}`, qualify(i.schema, i.name), createIndex(i), [[pg_class, i.oid]], [ref("index", i.schema, i.name)])),
+    ...catalog.indexes.flatMap((i) => i.parent === undefined ? [] : [
+      node("attach-index", `attach-index:${i.oid}`, qualify(i.schema, i.name), attachIndex(i), [], [], [[pg_class, i.oid], [pg_class, i.parent.oid]]),
+    ]),
     ...catalog.constraints.map((c) =>
-      node(c.type === "p" || c.type === "u" ? "constraint" : "late-constraint", `${pg_constraint}:${c.oid}`, `${qualify(c.schema, c.table)} ${quoteIdent(c.name)}`,
+      node(keyIndex(c) ? "constraint" : "late-constraint", `${pg_constraint}:${c.oid}`, label(c.schema, c.table, c.name),
         addConstraint(c),
-        c.type === "p" || c.type === "u" ? [[pg_constraint, c.oid], [pg_class, c.indexOid]] : [[pg_constraint, c.oid]],
+        keyIndex(c) ? [[pg_constraint, c.oid], [pg_class, c.indexOid]] : [[pg_constraint, c.oid]],
         [ref("constraint", c.schema, c.name, c.table)])),
+    ...catalog.domainConstraints.map((c) =>
+      node("late-constraint", `${pg_constraint}:${c.oid}`, label(c.schema, c.domain, c.name), domainConstraint(c), [[pg_constraint, c.oid]],
+        [ref("constraint", c.schema, c.name, c.domain)])),
     ...catalog.triggers.map((t) =>
-      node("trigger", `${pg_trigger}:${t.oid}`, `${qualify(t.schema, t.table)} ${quoteIdent(t.name)}`, createTrigger(t), [[pg_trigger, t.oid]],
-        [ref("trigger", t.schema, t.name, t.table)])),
+      node("trigger", `${pg_trigger}:${t.oid}`, label(t.schema, t.table, t.name), createTrigger(t), [[pg_trigger, t.oid]],
+        t.clone ? [] : [ref("trigger", t.schema, t.name, t.table)])),
+    ...catalog.rules.map((r) =>
+      node("rule", `${pg_rewrite}:${r.oid}`, label(r.schema, r.table, r.name), createRule(r), [[pg_rewrite, r.oid]], [ref("rule", r.schema, r.name, r.table)])),
+    ...catalog.tables.flatMap((t) => t.rowSecurity || t.forceRowSecurity ? [
+      node("row-security", `row-security:${t.oid}`, qualify(t.schema, t.name), rowSecurity(t), [], [], [[pg_class, t.oid]]),
+    ] : []),
+    ...catalog.policies.map((p) =>
+      node("policy", `${pg_policy}:${p.oid}`, label(p.schema, p.table, p.name), createPolicy(p), [[pg_policy, p.oid]], [ref("policy", p.schema, p.name, p.table)])),
+    ...catalog.publications.map((p) =>
+      node("publication", `${pg_publication}:${p.oid}`, quoteIdent(p.name), createPublication(p),
+        [[pg_publication, p.oid], ...p.members.map((m): [number, number] => [m.classId, m.oid])], [ref("publication", "", p.name)])),
+    ...catalog.eventTriggers.map((e) =>
+      node("event-trigger", `${pg_event_trigger}:${e.oid}`, quoteIdent(e.name), createEventTrigger(e), [[pg_event_trigger, e.oid]],
+        [ref("event trigger", "", e.name)])),
   ];
 }
 
@@ -584,6 +1125,7 @@ function buildNodes(catalog: Catalog): DumpNode[] {
  * Attach pg_depend edges to nodes. A catalog row stands for the node that creates it; an extension
  * member stands for its extension (a column of type hstore needs CREATE EXTENSION hstore first).
  * Sequence → table edges are skipped: they record ownership (OWNED BY), written after both exist.
+ * A materialized view is refreshed after those it reads, even through views and functions between.
  */
 function linkDependencies(nodes: DumpNode[], catalog: Catalog): void {
   const owner = new Map<string, DumpNode>();
@@ -594,14 +1136,33 @@ function linkDependencies(nodes: DumpNode[], catalog: Catalog): void {
     if (ext !== undefined && !owner.has(member)) owner.set(member, ext);
   }
   const deps = new Map<string, Set<string>>(nodes.map((n) => [n.key, new Set(n.deps)]));
+  const link = (source: DumpNode | undefined, target: DumpNode | undefined) => {
+    if (source !== undefined && target !== undefined && source !== target) deps.get(source.key)?.add(target.key);
+  };
   for (const [from, to] of catalog.depends) {
     const source = owner.get(from);
     const target = owner.get(to);
-    if (source === undefined || target === undefined || source === target) continue;
-    if (source.kind === "sequence" && target.kind === "table") continue;
-    deps.get(source.key)?.add(target.key);
+    if (source?.kind === "sequence" && target?.kind === "table") continue;
+    link(source, target);
   }
+  for (const n of nodes) for (const row of n.needs) link(n, owner.get(row));
   for (const n of nodes) n.deps = [...(deps.get(n.key) ?? [])];
+
+  const byKey = new Map(nodes.map((n) => [n.key, n]));
+  const refreshOf = new Map(nodes.filter((n) => n.kind === "refresh").map((n) => [n.needs[0]!, n]));
+  for (const [viewKey, refresh] of refreshOf) {
+    const seen = new Set([viewKey]);
+    const stack = [...(byKey.get(viewKey)?.deps ?? [])];
+    while (stack.length > 0) {
+      const key = stack.pop()!;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const earlier = refreshOf.get(key);
+      if (earlier !== undefined) refresh.deps = [...refresh.deps, earlier.key];
+      const reached = byKey.get(key);
+      if (reached?.kind === "view" || reached?.kind === "function") stack.push(...reached.deps);
+    }
+  }
 }
 
 /**
@@ -637,7 +1198,8 @@ function assembleDump(catalog: Catalog, sequences: SequenceValue[]): SchemaDump 
   const postOrder = ordered(post);
   return {
     preData: preOrder.flatMap((n) => n.statements),
-    tables: dataOrder(catalog.tables, catalog.constraints).map(tableData),
+    // Rows live in the leaf partitions, which are loaded directly, as pg_dump does.
+    tables: dataOrder(catalog.tables.filter((t) => t.partitionKey === undefined), catalog.constraints).map(tableData),
     sequences,
     postData: postOrder.flatMap((n) => n.statements),
     objects: [...preOrder, ...postOrder].flatMap((n) => n.refs),
@@ -665,83 +1227,46 @@ function tableData(table: TableDef): TableData {
  * Extension members are excluded everywhere: CREATE EXTENSION brings them back.
  */
 const UNSUPPORTED_CHECKS: readonly string[] = [
-  `SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'c' THEN 'composite type'
-                         WHEN 'f' THEN 'foreign table' ELSE 'partitioned table' END AS kind,
-          pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
+  `SELECT 'foreign table' AS kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('m', 'c', 'f', 'p') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+    WHERE c.relkind = 'f' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   `SELECT f.kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
      LATERAL (VALUES
-       ('partition', c.relispartition),
-       ('inheritance child table', NOT c.relispartition AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid)),
        ('typed table', c.reloftype <> 0),
-       ('table with row-level security enabled', c.relrowsecurity OR c.relforcerowsecurity),
-       ('table with a non-default replica identity', c.relreplident <> 'd'),
-       ('table with a non-heap access method', c.relam <> (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'heap'))
+       ('table with a non-heap access method', c.relkind IN ('r', 'm') AND c.relam <> (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'heap')),
+       ('partitioned table with an access method', c.relkind = 'p' AND c.relam <> 0)
      ) AS f(kind, flagged)
-    WHERE f.flagged AND c.relkind = 'r' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+    WHERE f.flagged AND c.relkind IN ('r', 'p', 'm') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   `SELECT 'relation in a non-default tablespace' AS kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.reltablespace <> 0 AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   `SELECT f.kind, pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname) AS name
      FROM pg_catalog.pg_attribute a
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid,
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
      LATERAL (VALUES
-       ('column with a statistics target', COALESCE(a.attstattarget::int, -1) >= 0),
-       ('column with a non-default storage', c.relkind = 'r' AND a.attstorage <> t.typstorage),
-       ('column with a compression method', c.relkind = 'r' AND a.attcompression <> ''),
-       -- Debian's 15.20 stamps every column with an internal pg_attver option that pg_dump never writes.
-       ('column with options', EXISTS (SELECT 1 FROM pg_catalog.unnest(a.attoptions) AS o(option) WHERE o.option NOT LIKE 'pg\\_attver=%')),
+       ('index column with a statistics target', c.relkind IN ('i', 'I') AND COALESCE(a.attstattarget::int, -1) >= 0),
        ('view column with a default', c.relkind = 'v' AND a.atthasdef)
      ) AS f(kind, flagged)
-    WHERE f.flagged AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'v', 'i')
+    WHERE f.flagged AND a.attnum > 0 AND NOT a.attisdropped
       AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT CASE WHEN NOT i.indisvalid THEN 'invalid index (left by a failed CREATE INDEX CONCURRENTLY: drop or REINDEX it)'
-               ELSE 'index marked for CLUSTER' END AS kind,
+  `SELECT 'invalid index (left by a failed CREATE INDEX CONCURRENTLY: drop or REINDEX it)' AS kind,
           pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE (NOT i.indisvalid OR i.indisclustered) AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' WHEN 'b' THEN 'base type'
-                         ELSE 'shell type' END AS kind,
+    WHERE NOT i.indisvalid AND c.relkind = 'i' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+  `SELECT CASE t.typtype WHEN 'b' THEN 'base type' WHEN 'r' THEN 'range type with a canonical function' ELSE 'shell type' END AS kind,
           pg_catalog.format('%I.%I', n.nspname, t.typname) AS name
      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-    WHERE t.typtype IN ('d', 'r', 'b', 'p')
+    WHERE (t.typtype IN ('b', 'p') OR (t.typtype = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid AND r.rngcanonical <> 0)))
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
       AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
-  `SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' WHEN 'p' THEN 'procedure'
-                         ELSE 'function in language ' || l.lanname END AS kind,
-          pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.oidvectortypes(p.proargtypes)) AS name
-     FROM pg_catalog.pg_proc p
-     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-     JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-    WHERE (p.prokind <> 'f' OR l.lanname NOT IN ('sql', 'plpgsql'))
-      AND ${userSchema("n")} AND ${notExtensionMember("pg_proc", "p.oid")} AND ${notInternalPart("pg_proc", "p.oid")}`,
-  `SELECT 'exclusion constraint' AS kind, pg_catalog.format('%I on %I.%I', co.conname, n.nspname, c.relname) AS name
-     FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE co.contype = 'x' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT 'rule' AS kind, pg_catalog.format('%I on %I.%I', r.rulename, n.nspname, c.relname) AS name
-     FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE NOT (r.rulename = '_RETURN' AND c.relkind IN ('v', 'm'))
-      AND ${userSchema("n")} AND ${notExtensionMember("pg_rewrite", "r.oid")}`,
-  `SELECT 'row-level security policy' AS kind, pg_catalog.format('%I on %I.%I', p.polname, n.nspname, c.relname) AS name
-     FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT 'event trigger' AS kind, pg_catalog.quote_ident(evtname) AS name FROM pg_catalog.pg_event_trigger e
-    WHERE ${notExtensionMember("pg_event_trigger", "e.oid")}`,
-  `SELECT 'publication' AS kind, pg_catalog.quote_ident(pubname) AS name FROM pg_catalog.pg_publication`,
   `SELECT 'subscription' AS kind, pg_catalog.quote_ident(subname) AS name FROM pg_catalog.pg_subscription
     WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
   `SELECT 'large object' AS kind, oid::text AS name FROM pg_catalog.pg_largeobject_metadata`,
   ...(
     [
-      ["collation", "pg_collation", "collname", "collnamespace"],
       ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],
       ["text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"],
       ["text search parser", "pg_ts_parser", "prsname", "prsnamespace"],

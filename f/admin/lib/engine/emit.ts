@@ -1,8 +1,8 @@
 // How each catalog object is written as SQL: one small function per kind, from the typed
 // definitions read by catalog.ts to complete statements ending in `;`. No I/O, no ordering.
 import type {
-  ColumnDef, ConstraintDef, EnumDef, ExtensionDef, FunctionDef, IndexDef, SchemaDef, SequenceDef,
-  TableDef, TriggerDef, ViewDef,
+  AggregateDef, CollationDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
+  ExtensionDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef, TriggerDef, ViewDef,
 } from "./catalog.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
 
@@ -30,10 +30,74 @@ export function createEnum(type: EnumDef): string[] {
   return [`CREATE TYPE ${name} AS ENUM (\n${labels}\n);`, ...commentOn(`TYPE ${name}`, type.comment)];
 }
 
+export function createCollation(collation: CollationDef): string[] {
+  const name = qualify(collation.schema, collation.name);
+  const options = collation.options.map(([key, value]) => `${key} = ${key === "deterministic" ? value : quoteLiteral(value)}`);
+  return [`CREATE COLLATION ${name} (${options.join(", ")});`, ...commentOn(`COLLATION ${name}`, collation.comment)];
+}
+
+/** Validated constraints inside CREATE DOMAIN; NOT VALID ones wait for the data (domainConstraint). */
+export function createDomain(domain: DomainDef): string[] {
+  const name = qualify(domain.schema, domain.name);
+  const clauses = [
+    ...(domain.collation === undefined ? [] : [`COLLATE ${domain.collation}`]),
+    ...(domain.default === undefined ? [] : [`DEFAULT ${domain.default}`]),
+    ...(domain.notNull ? ["NOT NULL"] : []),
+    ...domain.constraints.filter((c) => c.validated).map((c) => `CONSTRAINT ${quoteIdent(c.name)} ${c.definition}`),
+  ];
+  return [
+    `CREATE DOMAIN ${name} AS ${domain.baseType}${clauses.map((c) => `\n    ${c}`).join("")};`,
+    ...commentOn(`DOMAIN ${name}`, domain.comment),
+    ...domain.constraints.filter((c) => c.validated).flatMap((c) => commentOn(`CONSTRAINT ${quoteIdent(c.name)} ON DOMAIN ${name}`, c.comment)),
+  ];
+}
+
+export function domainConstraint(constraint: DomainConstraintDef): string[] {
+  const domain = qualify(constraint.schema, constraint.domain);
+  return [
+    `ALTER DOMAIN ${domain} ADD CONSTRAINT ${quoteIdent(constraint.name)} ${constraint.definition};`,
+    ...commentOn(`CONSTRAINT ${quoteIdent(constraint.name)} ON DOMAIN ${domain}`, constraint.comment),
+  ];
+}
+
+export function createComposite(type: CompositeDef): string[] {
+  const name = qualify(type.schema, type.name);
+  const fields = type.columns.map((c) => `    ${quoteIdent(c.name)} ${c.type}${c.collation === undefined ? "" : ` COLLATE ${c.collation}`}`);
+  return [
+    `CREATE TYPE ${name} AS (${fields.length === 0 ? "" : `\n${fields.join(",\n")}\n`});`,
+    ...commentOn(`TYPE ${name}`, type.comment),
+    ...type.columns.flatMap((c) => commentOn(`COLUMN ${name}.${quoteIdent(c.name)}`, c.comment)),
+  ];
+}
+
+export function createRange(range: RangeDef): string[] {
+  const name = qualify(range.schema, range.name);
+  const options = [
+    `subtype = ${range.subtype}`,
+    `multirange_type_name = ${qualify(range.multirange.schema, range.multirange.name)}`,
+    ...(range.opclass === undefined ? [] : [`subtype_opclass = ${range.opclass}`]),
+    ...(range.collation === undefined ? [] : [`collation = ${range.collation}`]),
+    ...(range.subdiff === undefined ? [] : [`subtype_diff = ${range.subdiff}`]),
+  ];
+  return [`CREATE TYPE ${name} AS RANGE (\n    ${options.join(",\n    ")}\n);`, ...commentOn(`TYPE ${name}`, range.comment)];
+}
+
 export function createFunction(fn: FunctionDef): string[] {
   return [
     `${fn.definition.trimEnd()};`,
-    ...commentOn(`FUNCTION ${qualify(fn.schema, fn.name)}(${fn.identityArgs})`, fn.comment),
+    ...commentOn(`${fn.kind === "procedure" ? "PROCEDURE" : "FUNCTION"} ${qualify(fn.schema, fn.name)}(${fn.identityArgs})`, fn.comment),
+  ];
+}
+
+const LITERAL_AGGREGATE_OPTIONS = new Set(["INITCOND", "MINITCOND"]);
+
+export function createAggregate(aggregate: AggregateDef): string[] {
+  const signature = `${qualify(aggregate.schema, aggregate.name)}(${aggregate.args === "" ? "*" : aggregate.args})`;
+  const options = aggregate.options.map(([key, value]) =>
+    value === true ? key : `${key} = ${LITERAL_AGGREGATE_OPTIONS.has(key) ? quoteLiteral(value) : value}`);
+  return [
+    `CREATE AGGREGATE ${signature} (\n    ${options.join(",\n    ")}\n);`,
+    ...commentOn(`AGGREGATE ${qualify(aggregate.schema, aggregate.name)}(${aggregate.identityArgs === "" ? "*" : aggregate.identityArgs})`, aggregate.comment),
   ];
 }
 
@@ -63,8 +127,8 @@ export function sequenceOwnedBy(seq: SequenceDef): string[] {
 function columnClause(column: ColumnDef): string {
   const parts = [quoteIdent(column.name), column.type];
   if (column.collation !== undefined) parts.push(`COLLATE ${column.collation}`);
-  if (column.generated) {
-    parts.push(`GENERATED ALWAYS AS (${column.default}) STORED`);
+  if (column.generated !== undefined) {
+    parts.push(`GENERATED ALWAYS AS (${column.default}) ${column.generated === "virtual" ? "VIRTUAL" : "STORED"}`);
   } else if (column.identity !== undefined) {
     const seq = column.identity.sequence;
     parts.push(
@@ -88,16 +152,46 @@ function withOptions(options: readonly string[]): string {
   return ` WITH (${pairs.join(", ")})`;
 }
 
-/** Validated CHECK constraints go inside CREATE TABLE; keys and foreign keys wait for post-data. */
+/** ALTER COLUMN statements for what CREATE TABLE cannot say: storage, compression, statistics, options. */
+function columnSettings(
+  relation: string,
+  columns: ReadonlyArray<Pick<ColumnDef, "name" | "storage" | "compression" | "statistics" | "options">>,
+): string[] {
+  return columns.flatMap((c) => {
+    const column = `${relation} ALTER COLUMN ${quoteIdent(c.name)}`;
+    return [
+      ...(c.statistics === undefined ? [] : [`${column} SET STATISTICS ${c.statistics};`]),
+      ...(c.options === undefined ? [] : [`${column} SET (${c.options.join(", ")});`]),
+      ...(c.storage === undefined ? [] : [`${column} SET STORAGE ${c.storage};`]),
+      ...(c.compression === undefined ? [] : [`${column} SET COMPRESSION ${c.compression};`]),
+    ];
+  });
+}
+
+/**
+ * Validated CHECK constraints go inside CREATE TABLE; keys and foreign keys wait for post-data. A
+ * child of inheritance declares only its own columns; a partition is a table of its own here and is
+ * attached by attachPartition, which keeps its column order.
+ */
 export function createTable(table: TableDef): string[] {
   const name = qualify(table.schema, table.name);
   const lines = [
-    ...table.columns.map(columnClause),
+    ...table.columns.filter((c) => c.local).map(columnClause),
     ...table.checks.map((check) => `CONSTRAINT ${quoteIdent(check.name)} ${check.definition}`),
   ];
   const body = lines.length === 0 ? "()" : `(\n    ${lines.join(",\n    ")}\n)`;
+  const inherits = table.inherits.length === 0 ? "" : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
+  const partitioned = table.partitionKey === undefined ? "" : `\nPARTITION BY ${table.partitionKey}`;
   return [
-    `CREATE ${table.unlogged ? "UNLOGGED " : ""}TABLE ${name} ${body}${withOptions(table.options)};`,
+    `CREATE ${table.unlogged ? "UNLOGGED " : ""}TABLE ${name} ${body}${inherits}${partitioned}${withOptions(table.options)};`,
+    ...table.inheritedOverrides.flatMap((o) => [
+      ...(o.default === undefined ? [] : [
+        `ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} ${o.default === null ? "DROP DEFAULT" : `SET DEFAULT ${o.default}`};`,
+      ]),
+      ...(o.notNull ? [`ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} SET NOT NULL;`] : []),
+    ]),
+    ...columnSettings(`ALTER TABLE ONLY ${name}`, table.columns),
+    ...(table.replicaIdentity === undefined ? [] : [`ALTER TABLE ONLY ${name} REPLICA IDENTITY ${table.replicaIdentity === "f" ? "FULL" : "NOTHING"};`]),
     ...commentOn(`TABLE ${name}`, table.comment),
     ...table.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
     ...table.checks.flatMap((check) => commentOn(`CONSTRAINT ${quoteIdent(check.name)} ON ${name}`, check.comment)),
@@ -107,44 +201,131 @@ export function createTable(table: TableDef): string[] {
   ];
 }
 
+export function attachPartition(table: TableDef): string[] {
+  if (table.partitionOf === undefined) return [];
+  const parent = qualify(table.partitionOf.schema, table.partitionOf.name);
+  return [`ALTER TABLE ONLY ${parent} ATTACH PARTITION ${qualify(table.schema, table.name)} ${table.partitionOf.bound};`];
+}
+
+/** A materialized view is created empty; refreshMaterializedView fills it after the data. */
 export function createView(view: ViewDef): string[] {
   const name = qualify(view.schema, view.name);
   const query = view.query.trim().replace(/;$/, "");
+  const keyword = view.materialized ? "MATERIALIZED VIEW" : "VIEW";
   return [
-    `CREATE VIEW ${name}${withOptions(view.options)} AS\n${query};`,
-    ...commentOn(`VIEW ${name}`, view.comment),
+    `CREATE ${keyword} ${name}${withOptions(view.options)} AS\n${query}${view.materialized ? "\n  WITH NO DATA" : ""};`,
+    ...columnSettings(`ALTER ${keyword} ${name}`, view.columns),
+    ...commentOn(`${keyword} ${name}`, view.comment),
     ...view.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
   ];
 }
 
-/** ONLY, as pg_dump writes it: the table has no children (inheritance is refused upstream). */
+export function refreshMaterializedView(view: ViewDef): string[] {
+  return view.materialized?.populated ? [`REFRESH MATERIALIZED VIEW ${qualify(view.schema, view.name)};`] : [];
+}
+
+/** The index settings pg_dump writes with the index: CLUSTER ON and REPLICA IDENTITY USING INDEX. */
+function indexUse(schema: string, table: string, index: string, use: { clustered: boolean; replicaIdentity: boolean }): string[] {
+  const name = qualify(schema, table);
+  return [
+    ...(use.clustered ? [`ALTER TABLE ${name} CLUSTER ON ${quoteIdent(index)};`] : []),
+    ...(use.replicaIdentity ? [`ALTER TABLE ONLY ${name} REPLICA IDENTITY USING INDEX ${quoteIdent(index)};`] : []),
+  ];
+}
+
+/**
+ * ONLY, as pg_dump writes it, except for checks and foreign keys that the table's partitions or
+ * children inherit: those are added once on the parent and reach the children from there.
+ */
 export function addConstraint(constraint: ConstraintDef): string[] {
   const table = qualify(constraint.schema, constraint.table);
+  const only = constraint.recurse && (constraint.type === "c" || constraint.type === "f") ? "" : "ONLY ";
   return [
-    `ALTER TABLE ONLY ${table} ADD CONSTRAINT ${quoteIdent(constraint.name)} ${constraint.definition};`,
+    `ALTER TABLE ${only}${table} ADD CONSTRAINT ${quoteIdent(constraint.name)} ${constraint.definition};`,
+    ...indexUse(constraint.schema, constraint.table, constraint.name, constraint),
     ...commentOn(`CONSTRAINT ${quoteIdent(constraint.name)} ON ${table}`, constraint.comment),
     ...commentOn(`INDEX ${qualify(constraint.schema, constraint.name)}`, constraint.indexComment),
   ];
 }
 
 export function createIndex(index: IndexDef): string[] {
-  return [`${index.definition};`, ...commentOn(`INDEX ${qualify(index.schema, index.name)}`, index.comment)];
+  return [
+    `${index.definition};`,
+    ...indexUse(index.schema, index.table, index.name, index),
+    ...commentOn(`INDEX ${qualify(index.schema, index.name)}`, index.comment),
+  ];
+}
+
+/** A partition's index (or key's index) joins its parent's partitioned index once both exist. */
+export function attachIndex(index: { schema: string; name: string; parent?: { schema: string; name: string } }): string[] {
+  if (index.parent === undefined) return [];
+  return [`ALTER INDEX ${qualify(index.parent.schema, index.parent.name)} ATTACH PARTITION ${qualify(index.schema, index.name)};`];
 }
 
 const TRIGGER_STATE: Record<string, string | undefined> = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" };
 
+/** A partition's clone of its parent's trigger comes with the parent's; only its own state is written. */
 export function createTrigger(trigger: TriggerDef): string[] {
   const table = qualify(trigger.schema, trigger.table);
-  const state = TRIGGER_STATE[trigger.enabled];
+  const state = trigger.clone ? (TRIGGER_STATE[trigger.enabled] ?? "ENABLE") : TRIGGER_STATE[trigger.enabled];
   return [
-    `${trigger.definition};`,
+    ...(trigger.clone ? [] : [`${trigger.definition};`]),
     ...(state === undefined ? [] : [`ALTER TABLE ${table} ${state} TRIGGER ${quoteIdent(trigger.name)};`]),
     ...commentOn(`TRIGGER ${quoteIdent(trigger.name)} ON ${table}`, trigger.comment),
   ];
 }
 
+export function createRule(rule: RuleDef): string[] {
+  const table = qualify(rule.schema, rule.table);
+  const state = TRIGGER_STATE[rule.enabled];
+  return [
+    rule.definition.trimEnd().endsWith(";") ? rule.definition.trimEnd() : `${rule.definition.trimEnd()};`,
+    ...(state === undefined ? [] : [`ALTER TABLE ${table} ${state} RULE ${quoteIdent(rule.name)};`]),
+    ...commentOn(`RULE ${quoteIdent(rule.name)} ON ${table}`, rule.comment),
+  ];
+}
+
+/** Row-level security is switched on after the data, so that loading it never meets a policy. */
+export function rowSecurity(table: TableDef): string[] {
+  const name = qualify(table.schema, table.name);
+  return [
+    ...(table.rowSecurity ? [`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY;`] : []),
+    ...(table.forceRowSecurity ? [`ALTER TABLE ONLY ${name} FORCE ROW LEVEL SECURITY;`] : []),
+  ];
+}
+
+export function createPolicy(policy: PolicyDef): string[] {
+  return [
+    `${policy.definition};`,
+    ...commentOn(`POLICY ${quoteIdent(policy.name)} ON ${qualify(policy.schema, policy.table)}`, policy.comment),
+  ];
+}
+
+const EVENT_TRIGGER_STATE: Record<string, string | undefined> = { D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" };
+
+export function createEventTrigger(trigger: EventTriggerDef): string[] {
+  const name = quoteIdent(trigger.name);
+  const when = trigger.tags === null ? "" : `\n    WHEN TAG IN (${trigger.tags.map(quoteLiteral).join(", ")})`;
+  const state = EVENT_TRIGGER_STATE[trigger.enabled];
+  return [
+    `CREATE EVENT TRIGGER ${name} ON ${quoteIdent(trigger.event)}${when}\n    EXECUTE FUNCTION ${trigger.function}();`,
+    ...(state === undefined ? [] : [`ALTER EVENT TRIGGER ${name} ${state};`]),
+    ...commentOn(`EVENT TRIGGER ${name}`, trigger.comment),
+  ];
+}
+
+export function createPublication(publication: PublicationDef): string[] {
+  const name = quoteIdent(publication.name);
+  const options = publication.options.map(([key, value]) => `${key} = ${key === "publish" ? quoteLiteral(value) : value}`);
+  return [
+    `CREATE PUBLICATION ${name}${publication.allTables ? " FOR ALL TABLES" : ""} WITH (${options.join(", ")});`,
+    ...commentOn(`PUBLICATION ${name}`, publication.comment),
+    ...publication.members.map((m) => `ALTER PUBLICATION ${name} ADD ${m.clause};`),
+  ];
+}
+
 export function copyStatements(table: TableDef): { columns: string[]; copyIn: string; copyOut: string } {
-  const columns = table.columns.filter((column) => !column.generated).map((column) => quoteIdent(column.name));
+  const columns = table.columns.filter((column) => column.generated === undefined).map((column) => quoteIdent(column.name));
   // A table without columns still has rows; COPY takes no column list then, as `()` is a syntax error.
   const name = qualify(table.schema, table.name);
   const target = columns.length === 0 ? name : `${name} (${columns.join(", ")})`;

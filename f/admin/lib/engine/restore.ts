@@ -34,13 +34,15 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
              OR NOT ${NOT_EXTENSION_MEMBER("pg_catalog.pg_namespace", "n.oid")}) AS pinned
        FROM pg_catalog.pg_namespace n WHERE ${SYSTEM_SCHEMAS} ORDER BY 1`,
   );
-  // Event triggers belong to the database, not a schema, but they are the target's own objects too.
+  // Event triggers and publications belong to the database, not a schema, but they are the target's own objects too.
   const eventTriggers = await client.query<{ name: string }>(
     `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_event_trigger", "t.oid")} ORDER BY 1`,
   );
-  const objects: OwnObject[] = eventTriggers.rows.map(({ name }) => ({
-    kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}`,
-  }));
+  const publications = await client.query<{ name: string }>(`SELECT p.pubname AS name FROM pg_catalog.pg_publication p ORDER BY 1`);
+  const objects: OwnObject[] = [
+    ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
+    ...publications.rows.map(({ name }) => ({ kind: "publication", schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
+  ];
   const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
   for (const name of dropWhole) {
     objects.push({ kind: "schema", schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE` });
@@ -51,7 +53,7 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
   const relations = await client.query<{ schema: string; name: string; relkind: string }>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition
+      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
         AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_class", "c.oid")}
       ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END, 1, 2`,
     [inside],
@@ -65,31 +67,50 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
     objects.push({ kind, schema: r.schema, name: r.name, drop: `DROP ${keyword} IF EXISTS ${qualify(r.schema, r.name)} CASCADE` });
   }
 
-  // Named like the archive's objects (argument types only); dropped by the full identity.
-  const routines = await client.query<{ schema: string; name: string; args: string; types: string }>(
+  // Named like the archive's objects (argument types only); dropped by the full identity (aggregates
+  // take theirs as DROP AGGREGATE does, `*` when they have no arguments).
+  const routines = await client.query<{ schema: string; name: string; args: string; types: string; kind: string }>(
     `SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
-            pg_catalog.oidvectortypes(p.proargtypes) AS types
+            pg_catalog.oidvectortypes(p.proargtypes) AS types, p.prokind::text AS kind
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_proc", "p.oid")} ORDER BY 1, 2, 3`,
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_proc", "p.oid")}
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'i')
+      ORDER BY 1, 2, 3`,
     [inside],
   );
   for (const r of routines.rows) {
+    const aggregate = r.kind === "a";
     objects.push({
-      kind: "function", schema: r.schema, name: `${r.name}(${r.types})`,
-      drop: `DROP ROUTINE IF EXISTS ${qualify(r.schema, r.name)}(${r.args}) CASCADE`,
+      kind: aggregate ? "aggregate" : r.kind === "p" ? "procedure" : "function", schema: r.schema, name: `${r.name}(${r.types})`,
+      drop: aggregate
+        ? `DROP AGGREGATE IF EXISTS ${qualify(r.schema, r.name)}(${r.args === "" ? "*" : r.args}) CASCADE`
+        : `DROP ROUTINE IF EXISTS ${qualify(r.schema, r.name)}(${r.args}) CASCADE`,
     });
   }
 
-  const types = await client.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, t.typname AS name
+  // Domains by their own keyword; ranges and multiranges as types. A multirange goes with its range,
+  // so it comes after all ranges and is then already gone.
+  const types = await client.query<{ schema: string; name: string; domain: boolean }>(
+    `SELECT n.nspname AS schema, t.typname AS name, t.typtype = 'd' AS domain
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd', 'r', 'c')
+      WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd', 'r', 'm', 'c')
         AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
-        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_type", "t.oid")} ORDER BY 1, 2`,
+        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_type", "t.oid")} ORDER BY t.typtype = 'm', 1, 2`,
     [inside],
   );
   for (const t of types.rows) {
-    objects.push({ kind: "type", schema: t.schema, name: t.name, drop: `DROP TYPE IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
+    const keyword = t.domain ? "DOMAIN" : "TYPE";
+    objects.push({ kind: t.domain ? "domain" : "type", schema: t.schema, name: t.name, drop: `DROP ${keyword} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
+  }
+
+  const collations = await client.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.collname AS name
+       FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_collation", "c.oid")} ORDER BY 1, 2`,
+    [inside],
+  );
+  for (const c of collations.rows) {
+    objects.push({ kind: "collation", schema: c.schema, name: c.name, drop: `DROP COLLATION IF EXISTS ${qualify(c.schema, c.name)} CASCADE` });
   }
   return objects;
 }

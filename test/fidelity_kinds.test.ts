@@ -1,0 +1,255 @@
+// Object kinds beyond the basics, end to end through the scripts: a fixture with data for every kind
+// is backed up, restored into a new database, restored with plain `gunzip -c | psql`, and restored in
+// place over a changed copy; pg_dump --schema-only and the server's own row digests must not differ.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { startCluster, type Cluster } from "./support/cluster.ts";
+import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
+
+const FIXTURE = String.raw`
+CREATE SCHEMA kinds;
+CREATE COLLATION kinds."c plain" (provider = libc, locale = 'C');
+CREATE COLLATION kinds.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+COMMENT ON COLLATION kinds.ci IS 'case-insensitive';
+
+CREATE FUNCTION kinds.is_even(n integer) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN n % 2 = 0;
+CREATE DOMAIN kinds.even AS integer NOT NULL DEFAULT 0 CONSTRAINT even_check CHECK (kinds.is_even(VALUE));
+CREATE DOMAIN kinds.label AS text COLLATE kinds."c plain" CHECK (VALUE <> '') CHECK (length(VALUE) < 100);
+ALTER DOMAIN kinds.label ADD CONSTRAINT label_no_tab CHECK (VALUE !~ E'\t') NOT VALID;
+COMMENT ON DOMAIN kinds.even IS 'even numbers';
+COMMENT ON CONSTRAINT even_check ON DOMAIN kinds.even IS 'checked by a function';
+
+CREATE TYPE kinds.pair AS (a integer, b kinds.label, c text COLLATE kinds.ci);
+COMMENT ON TYPE kinds.pair IS 'two things';
+COMMENT ON COLUMN kinds.pair.a IS 'first';
+CREATE TYPE kinds.floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
+CREATE FUNCTION kinds.time_diff(a time, b time) RETURNS float8 LANGUAGE sql IMMUTABLE STRICT RETURN EXTRACT(epoch FROM a - b);
+CREATE TYPE kinds.timerange AS RANGE (subtype = time, subtype_diff = kinds.time_diff, multirange_type_name = kinds.time_multi);
+CREATE TYPE kinds.textrange AS RANGE (subtype = text, collation = kinds."c plain");
+COMMENT ON TYPE kinds.timerange IS 'opening hours';
+
+CREATE FUNCTION kinds.myabs(integer) RETURNS integer LANGUAGE internal IMMUTABLE STRICT AS 'int4abs';
+CREATE FUNCTION kinds.lookup(t text) RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp SET work_mem = '8MB' AS $$ BEGIN RETURN t; END $$;
+CREATE FUNCTION kinds.lookup(t integer) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN t::text;
+CREATE FUNCTION kinds.running(integer) RETURNS bigint LANGUAGE internal WINDOW IMMUTABLE AS 'window_row_number';
+CREATE PROCEDURE kinds.bump(INOUT n integer, step integer DEFAULT 1) LANGUAGE plpgsql AS $$ BEGIN n := n + step; END $$;
+COMMENT ON PROCEDURE kinds.bump(integer, integer) IS 'adds';
+CREATE FUNCTION kinds.concat_step(acc text, x text) RETURNS text LANGUAGE sql IMMUTABLE
+  RETURN CASE WHEN acc IS NULL THEN x ELSE acc || ',' || x END;
+CREATE AGGREGATE kinds.joined(text) (SFUNC = kinds.concat_step, STYPE = text);
+CREATE AGGREGATE kinds.joined(integer) (SFUNC = int4pl, STYPE = integer, INITCOND = '0');
+COMMENT ON AGGREGATE kinds.joined(text) IS 'comma list';
+CREATE AGGREGATE kinds.fsum(float8) (SFUNC = float8pl, STYPE = float8, COMBINEFUNC = float8pl, INITCOND = '0',
+  MSFUNC = float8pl, MINVFUNC = float8mi, MSTYPE = float8, MINITCOND = '0', PARALLEL = SAFE);
+CREATE AGGREGATE kinds.cnt(*) (SFUNC = int8inc, STYPE = int8, INITCOND = '0');
+CREATE AGGREGATE kinds.biggest(integer) (SFUNC = int4larger, STYPE = integer, SORTOP = >);
+CREATE AGGREGATE kinds.pct(float8 ORDER BY anyelement) (SFUNC = ordered_set_transition, STYPE = internal,
+  FINALFUNC = percentile_disc_final, FINALFUNC_EXTRA);
+CREATE AGGREGATE kinds.hrank(VARIADIC "any" ORDER BY VARIADIC "any") (SFUNC = ordered_set_transition_multi,
+  STYPE = internal, FINALFUNC = rank_final, FINALFUNC_EXTRA, HYPOTHETICAL);
+
+CREATE TABLE kinds.measures (
+  id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  n kinds.even,
+  lbl kinds.label,
+  p kinds.pair,
+  r kinds.floatrange,
+  during kinds.timerange,
+  name text COLLATE kinds.ci,
+  big text,
+  gone text,
+  doubled integer GENERATED ALWAYS AS (n * 2) STORED,
+  CONSTRAINT no_overlap EXCLUDE USING gist (r WITH &&) DEFERRABLE
+) WITH (fillfactor = 70, toast.autovacuum_enabled = false);
+ALTER TABLE kinds.measures DROP COLUMN gone;
+ALTER TABLE kinds.measures ALTER COLUMN big SET STORAGE EXTERNAL, ALTER COLUMN big SET COMPRESSION pglz,
+  ALTER COLUMN name SET STATISTICS 500, ALTER COLUMN lbl SET (n_distinct = 10);
+CREATE INDEX measures_name_incl ON kinds.measures (id) INCLUDE (name, n);
+CREATE INDEX measures_lbl ON kinds.measures (lbl COLLATE "C" text_pattern_ops DESC NULLS LAST) WITH (fillfactor = 50);
+CLUSTER kinds.measures USING measures_lbl;
+ALTER TABLE kinds.measures REPLICA IDENTITY USING INDEX measures_pkey;
+
+CREATE TABLE kinds.events (id bigint NOT NULL, at date NOT NULL, kind text NOT NULL DEFAULT 'a', payload jsonb, CHECK (id > 0))
+  PARTITION BY RANGE (at);
+CREATE TABLE kinds.events_2024 PARTITION OF kinds.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE kinds.events_2025 PARTITION OF kinds.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') PARTITION BY LIST (kind);
+CREATE TABLE kinds.events_2025_ab PARTITION OF kinds.events_2025 FOR VALUES IN ('a', 'b');
+CREATE TABLE kinds.events_2025_rest PARTITION OF kinds.events_2025 DEFAULT;
+CREATE TABLE kinds.events_old (id bigint NOT NULL, extra integer, at date NOT NULL, kind text NOT NULL, payload jsonb,
+  CHECK (id < 1000000), CONSTRAINT events_id_check CHECK (id > 0));
+ALTER TABLE kinds.events_old DROP COLUMN extra;
+ALTER TABLE kinds.events ATTACH PARTITION kinds.events_old DEFAULT;
+ALTER TABLE kinds.events ADD PRIMARY KEY (id, at, kind);
+CREATE INDEX events_kind ON kinds.events (kind);
+COMMENT ON TABLE kinds.events IS 'partitioned by day';
+CREATE TABLE kinds.event_notes (event_id bigint, event_at date, event_kind text, note text,
+  FOREIGN KEY (event_id, event_at, event_kind) REFERENCES kinds.events);
+CREATE TABLE kinds.buckets (id integer, v text) PARTITION BY HASH (id);
+CREATE TABLE kinds.buckets_0 PARTITION OF kinds.buckets FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE kinds.buckets_1 PARTITION OF kinds.buckets FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+
+CREATE TABLE kinds.animals (id integer, name text NOT NULL, CHECK (id > 0));
+CREATE TABLE kinds.dogs (breed text) INHERITS (kinds.animals);
+ALTER TABLE kinds.dogs ALTER COLUMN name SET DEFAULT 'rex';
+
+CREATE FUNCTION kinds.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER measures_late AFTER INSERT ON kinds.measures DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION kinds.noop();
+CREATE TRIGGER events_fresh AFTER INSERT ON kinds.events REFERENCING NEW TABLE AS fresh
+  FOR EACH STATEMENT EXECUTE FUNCTION kinds.noop();
+CREATE TRIGGER events_row AFTER INSERT ON kinds.events FOR EACH ROW EXECUTE FUNCTION kinds.noop();
+ALTER TABLE kinds.events_2024 DISABLE TRIGGER events_row;
+CREATE TRIGGER dogs_quiet AFTER UPDATE ON kinds.dogs FOR EACH ROW EXECUTE FUNCTION kinds.noop();
+ALTER TABLE kinds.dogs DISABLE TRIGGER dogs_quiet;
+
+CREATE TABLE kinds.log (id serial PRIMARY KEY, msg text, owner name DEFAULT current_user);
+CREATE RULE log_keep AS ON DELETE TO kinds.log DO INSTEAD NOTHING;
+COMMENT ON RULE log_keep ON kinds.log IS 'append only';
+ALTER TABLE kinds.log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kinds.log FORCE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON kinds.log FOR SELECT USING (owner = current_user);
+CREATE POLICY "no empty" ON kinds.log AS RESTRICTIVE FOR INSERT TO postgres WITH CHECK (msg <> '');
+COMMENT ON POLICY own_rows ON kinds.log IS 'mine';
+CREATE VIEW kinds.log_view AS SELECT id, msg FROM kinds.log;
+CREATE RULE log_view_insert AS ON INSERT TO kinds.log_view DO INSTEAD INSERT INTO kinds.log (msg) VALUES (NEW.msg);
+CREATE PROCEDURE kinds.note(m text) LANGUAGE sql BEGIN ATOMIC INSERT INTO kinds.log (msg) VALUES (m); END;
+
+INSERT INTO kinds.measures (n, lbl, p, r, during, name, big) VALUES
+  (2, 'two', ROW(1, 'x', 'Ab'), '[1,2)', '[08:00,12:00)', 'Alpha', repeat('z', 5000)),
+  (4, 'four', NULL, '[3,4)', NULL, 'beta', NULL);
+INSERT INTO kinds.events VALUES (1, '2024-03-01', 'a', '{"x": 1}'), (2, '2025-02-01', 'a', NULL),
+  (3, '2025-02-02', 'z', '[]'), (4, '2019-01-01', 'old', NULL), (5, '2024-04-01', 'a', NULL);
+INSERT INTO kinds.event_notes VALUES (1, '2024-03-01', 'a', 'first');
+INSERT INTO kinds.buckets SELECT g, 'v' || g FROM generate_series(1, 10) g;
+INSERT INTO kinds.animals VALUES (1, 'cat');
+INSERT INTO kinds.dogs VALUES (2, 'rex', 'collie'), (3, 'fido', NULL);
+CALL kinds.note('hello');
+CALL kinds.note('world');
+
+CREATE MATERIALIZED VIEW kinds.event_counts AS SELECT kind, count(*) AS n FROM kinds.events GROUP BY kind;
+CREATE UNIQUE INDEX event_counts_kind ON kinds.event_counts (kind);
+CREATE MATERIALIZED VIEW kinds.busy_kinds AS SELECT kind FROM kinds.event_counts WHERE n > 1;
+CREATE MATERIALIZED VIEW kinds.not_yet AS SELECT kinds.joined(msg) AS msgs FROM kinds.log WITH NO DATA;
+COMMENT ON MATERIALIZED VIEW kinds.event_counts IS 'per kind';
+COMMENT ON COLUMN kinds.event_counts.n IS 'how many';
+
+CREATE FUNCTION kinds.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER kinds_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION kinds.on_ddl();
+ALTER EVENT TRIGGER kinds_ddl DISABLE;
+COMMENT ON EVENT TRIGGER kinds_ddl IS 'watches';
+CREATE EVENT TRIGGER kinds_drop ON sql_drop EXECUTE FUNCTION kinds.on_ddl();
+
+CREATE PUBLICATION pub_all FOR ALL TABLES WITH (publish = 'insert, update');
+CREATE PUBLICATION pub_some FOR TABLE kinds.measures, kinds.log (id, msg) WHERE (id > 0);
+CREATE PUBLICATION pub_schema FOR TABLES IN SCHEMA kinds WITH (publish_via_partition_root = true);
+COMMENT ON PUBLICATION pub_some IS 'a few';
+`;
+
+let cluster: Cluster;
+let dir: string;
+let backup: string;
+
+before(async () => {
+  cluster = await startCluster();
+  await cluster.createDatabase("kinds");
+  await cluster.query("kinds", FIXTURE);
+  dir = mkdtempSync(join(tmpdir(), "wpb-kinds-"));
+  mockWindmill(dir, { "f/admin/database": cluster.resource("kinds"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+  backup = ((await backupDatabase("manual", false, false, false)) as { filename: string }).filename;
+});
+
+after(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** What pg_dump's schema-only text and the data digests do not show. */
+async function extraState(db: string) {
+  const client = await cluster.connect(db);
+  try {
+    const matviews = await client.query(
+      `SELECT matviewname, ispopulated, CASE WHEN ispopulated THEN (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM kinds.%I', matviewname), false, false, '')))[1]::text END AS rows
+         FROM pg_matviews ORDER BY 1`,
+    );
+    const sequences = await client.query("SELECT schemaname, sequencename, last_value::text FROM pg_sequences ORDER BY 1, 2");
+    const eventTriggers = await client.query("SELECT evtname, evtevent, evtenabled, evttags FROM pg_event_trigger ORDER BY 1");
+    const publications = await client.query(
+      "SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubviaroot, (SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_publication_tables t WHERE t.pubname = p.pubname) AS tables FROM pg_publication p ORDER BY 1",
+    );
+    return { matviews: matviews.rows, sequences: sequences.rows, eventTriggers: eventTriggers.rows, publications: publications.rows };
+  } finally {
+    await client.end();
+  }
+}
+
+async function sameAsSource(db: string): Promise<void> {
+  assert.deepEqual(await dataFingerprint(cluster, db), await dataFingerprint(cluster, "kinds"));
+  assert.deepEqual(await extraState(db), await extraState("kinds"));
+  const source = schemaText(cluster, "kinds");
+  if (source !== undefined) assert.equal(schemaText(cluster, db), source);
+}
+
+test("the fixture is backed up without refusing any of its kinds, leaf partitions holding the rows", () => {
+  const manifest = JSON.parse(readFileSync(join(dir, "backups", backup.replace(/\.sql\.gz$/, ".manifest.json")), "utf8"));
+  const tables = (manifest.tables as Array<{ name: string; rows: number }>).map((t) => `${t.name}:${t.rows}`).sort();
+  assert.deepEqual(tables, [
+    "animals:1", "buckets_0:" + tables.find((t) => t.startsWith("buckets_0"))!.split(":")[1], "buckets_1:" + tables.find((t) => t.startsWith("buckets_1"))!.split(":")[1],
+    "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2", "measures:2",
+  ].sort());
+  const kinds = new Set((manifest.objects as Array<{ kind: string }>).map((o) => o.kind));
+  for (const kind of ["collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication"]) {
+    assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
+  }
+});
+
+test("restored into a new database: same schema, rows, matviews, sequences, event triggers, publications", async () => {
+  const result = await restoreDatabase(backup, "local", true, true, "kinds_new");
+  assert.equal(result.verification.passed, true);
+  await sameAsSource("kinds_new");
+});
+
+test("the archive restores the same with plain gunzip -c | psql -v ON_ERROR_STOP=1", async (t) => {
+  if (!cluster.clientBin) return t.skip("no psql of the server's major version on this machine");
+  await cluster.createDatabase("kinds_psql");
+  const sql = spawnSync("gunzip", ["-c", join(dir, "backups", backup)], { maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(sql.status, 0);
+  const psql = spawnSync(join(cluster.clientBin, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "kinds_psql"], {
+    input: sql.stdout, env: cluster.libpqEnv(), encoding: "utf8",
+  });
+  assert.equal(psql.status, 0, psql.stderr);
+  await sameAsSource("kinds_psql");
+});
+
+test("an in-place restore over a changed copy drops every kind and reports only what the archive lacks", async () => {
+  await restoreDatabase(backup, "local", true, false, "kinds_inplace");
+  await cluster.query("kinds_inplace", String.raw`
+    CREATE COLLATION kinds.extra_coll (provider = libc, locale = 'C');
+    CREATE DOMAIN kinds.extra_domain AS integer;
+    CREATE TYPE kinds.extra_range AS RANGE (subtype = integer, multirange_type_name = kinds.extra_multi);
+    CREATE AGGREGATE kinds.extra_agg(integer) (SFUNC = int4pl, STYPE = integer);
+    CREATE PROCEDURE kinds.extra_proc() LANGUAGE sql AS 'SELECT 1';
+    CREATE MATERIALIZED VIEW kinds.extra_mv AS SELECT 1 AS x;
+    CREATE TABLE kinds.events_2026 PARTITION OF kinds.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+    CREATE PUBLICATION extra_pub FOR TABLE kinds.animals;
+    CREATE EVENT TRIGGER extra_evt ON ddl_command_start EXECUTE FUNCTION kinds.on_ddl();
+    INSERT INTO kinds.dogs VALUES (9, 'extra', NULL);
+    DROP MATERIALIZED VIEW kinds.busy_kinds;
+    DROP AGGREGATE kinds.joined(integer);
+    DROP COLLATION kinds.ci CASCADE;
+  `);
+  const result = await restoreDatabase(backup, "local", true, false, "kinds_inplace");
+  assert.equal(result.verification.passed, true);
+  assert.deepEqual([...result.dropped_objects].sort(), [
+    "aggregate kinds.extra_agg(integer)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt",
+    "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "table kinds.events_2026",
+    "type kinds.extra_multi", "type kinds.extra_range",
+  ]);
+  await sameAsSource("kinds_inplace");
+});
