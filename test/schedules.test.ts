@@ -15,7 +15,7 @@ import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
 import { mockWindmill } from "./support/judge.ts";
 
-interface ScheduleFile { schedule: string; timezone: string; script_path: string; on_failure?: string; args: Record<string, unknown> }
+interface ScheduleFile { schedule: string; timezone: string; script_path: string; is_flow: boolean; on_failure?: string; args: Record<string, unknown> }
 const schedule = (name: string) => parse(readFileSync(join("schedules", `${name}.schedule.yaml`), "utf8")) as ScheduleFile;
 
 /** Next fire times after `from`, as local wall-clock strings of the schedule's zone. */
@@ -29,14 +29,15 @@ function nextRuns(name: string, from: string, count: number): string[] {
 test("every schedule file passes Windmill's validator and names scripts that exist", () => {
   const validator = new WindmillYamlValidator();
   const files = readdirSync("schedules").filter((f) => f.endsWith(".schedule.yaml"));
-  assert.equal(files.length, 3);
+  assert.equal(files.length, 4);
   for (const file of files) {
     const { errors } = validator.validate(readFileSync(join("schedules", file), "utf8"), { type: "schedule" });
     assert.deepEqual(errors, [], file);
     const spec = parse(readFileSync(join("schedules", file), "utf8")) as ScheduleFile;
-    for (const script of [spec.script_path, spec.on_failure]) {
-      assert.ok(script && readdirSync("f/admin").includes(`${script.replace("f/admin/", "")}.ts`), `${file}: ${script} exists`);
-    }
+    const flowOrScript = (path: string | undefined, isFlow: boolean) =>
+      path !== undefined && readdirSync("f/admin").includes(path.replace("f/admin/", "") + (isFlow ? "__flow" : ".ts"));
+    assert.ok(flowOrScript(spec.script_path, spec.is_flow), `${file}: ${spec.script_path} exists`);
+    assert.ok(flowOrScript(spec.on_failure, false), `${file}: ${spec.on_failure} exists`);
   }
 });
 
@@ -51,6 +52,9 @@ const table: Array<[string, string, string[]]> = [
   // Fall back, Sunday 1 November 2026: 01:00–02:00 happens twice, 02:00 once; every run fires once.
   ["schedule_daily_backup", "2026-10-31T12:00:00Z", ["2026-11-01T02:00:00", "2026-11-02T02:00:00"]],
   ["schedule_weekly_backup", "2026-10-31T12:00:00Z", ["2026-11-01T03:00:00", "2026-11-08T03:00:00"]],
+  // The drill runs on Sundays at 05:00, after the weekly backup (03:00), also on the DST Sundays.
+  ["schedule_backup_drill", "2026-03-07T12:00:00Z", ["2026-03-08T05:00:00", "2026-03-15T05:00:00"]],
+  ["schedule_backup_drill", "2026-10-31T12:00:00Z", ["2026-11-01T05:00:00"]],
   // Day-of-week 7 is Sunday under cron v2 (croner), never Saturday.
   ["schedule_weekly_backup", "2027-01-01T00:00:00Z", ["2027-01-03T03:00:00"]],
 ];

@@ -1,0 +1,64 @@
+// Last step of the backup drill flow: drops the throwaway database the drill restored into, records
+// the drill in system_logs, and reports. Only ever drops databases named drill_…: this script is
+// never a way to drop the real one.
+import { z } from "zod";
+import { BackupError } from "./lib/errors.ts";
+import { connect } from "./lib/engine/connection.ts";
+import { quoteIdent } from "./lib/engine/quote.ts";
+import { parseScriptArgs } from "./lib/windmill/args.ts";
+import { recordAudit } from "./lib/windmill/audit.ts";
+import { loadDatabase } from "./lib/windmill/resources.ts";
+
+export const DRILL_DATABASE = /^drill_[a-z0-9_]+$/;
+
+const Restore = z.object({
+  restored_from: z.string(),
+  rows_restored: z.number(),
+  tables_restored: z.number(),
+  duration_seconds: z.number(),
+  verification: z.object({ passed: z.boolean(), tables: z.array(z.object({ table: z.string(), match: z.boolean() })) }),
+}).partial();
+
+const Args = z.object({
+  drill_database: z.string().regex(DRILL_DATABASE, "a drill database is named drill_<lowercase letters, digits, _>").or(z.literal("")),
+  restore: Restore,
+  error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough(),
+  database_resource: z.string().min(1),
+});
+
+export async function main(
+  drill_database: string = "",
+  restore: object = {},
+  error: object = {},
+  database_resource: string = "f/admin/database",
+) {
+  const args = parseScriptArgs(Args, { drill_database, restore, error, database_resource });
+  const database = await loadDatabase(args.database_resource);
+  if (args.drill_database === database.dbname) throw new BackupError(`Refusing to drop ${args.drill_database}: it is the database the resource points at.`);
+  let dropped = false;
+  if (args.drill_database) {
+    const client = await connect(database, "windmill-pg-backup: drill clean-up");
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(args.drill_database)} WITH (FORCE)`);
+      dropped = true;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  const failed = args.error.message !== undefined || args.restore.verification?.passed !== true;
+  const mismatched = (args.restore.verification?.tables ?? []).filter((t) => !t.match).map((t) => t.table);
+  const message = args.error.message
+    ? `Backup drill failed at step ${args.error.step_id ?? "?"}: ${args.error.message}`
+    : failed
+      ? `Backup drill of ${args.restore.restored_from} FAILED verification: ${mismatched.join(", ") || "no verification result"}`
+      : `Backup drill passed: ${args.restore.restored_from} restored into a throwaway database in ${args.restore.duration_seconds} s, ` +
+        `${args.restore.tables_restored} tables and ${args.restore.rows_restored} rows verified`;
+  const audit = await recordAudit(database, {
+    action: "drill", outcome: failed ? "failure" : "success", message,
+    details: { backup: args.restore.restored_from ?? null, drill_database: args.drill_database || null, dropped, mismatched },
+  });
+  const report = { status: failed ? "failed" : "passed", message, backup: args.restore.restored_from ?? null, drill_database_dropped: dropped, audit };
+  // A drill that did not prove the backup must fail the job, so the flow (and its alerts) fail too.
+  if (failed && !args.error.message) throw new BackupError(`${message}. The backup may not be restorable: take a new backup and investigate.`);
+  return report;
+}

@@ -1,0 +1,93 @@
+// The flows, run step by step through the scripts' main with their own input transforms, against a
+// real server: the weekly backup drill proves the newest backup and leaves nothing behind, and a
+// drill on a damaged backup fails loudly and is recorded.
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { WindmillYamlValidator } from "windmill-yaml-validator";
+import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { startCluster, type Cluster } from "./support/cluster.ts";
+import { createFamilyBrainDatabase } from "./support/family-brain.ts";
+import { runFlow } from "./support/flow-runner.ts";
+import { mockWindmill } from "./support/judge.ts";
+
+let cluster: Cluster;
+let dir: string;
+let backupDir: string;
+
+before(async () => {
+  cluster = await startCluster();
+  await cluster.createDatabase("family_brain");
+  const client = await cluster.connect("family_brain");
+  await createFamilyBrainDatabase(client);
+  await client.end();
+  dir = mkdtempSync(join(tmpdir(), "wpb-flows-"));
+  backupDir = join(dir, "backups");
+  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: backupDir } });
+});
+
+after(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const drillDatabases = async () =>
+  (await cluster.query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'drill\\_%'")).rows.map((r) => r.datname as string);
+const lastAudit = async () =>
+  (await cluster.query("family_brain", "SELECT level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id DESC LIMIT 1")).rows[0];
+
+test("every flow passes Windmill's validator", () => {
+  const validator = new WindmillYamlValidator();
+  const flows = readdirSync("f/admin").filter((f) => f.endsWith("__flow"));
+  assert.ok(flows.includes("backup_drill__flow"));
+  for (const flow of flows) {
+    const { errors } = validator.validate(readFileSync(join("f/admin", flow, "flow.yaml"), "utf8"), { type: "flow" });
+    assert.deepEqual(errors, [], flow);
+  }
+});
+
+test("the backup drill restores the newest backup into a throwaway database, verifies it, drops it and records it", async () => {
+  const backup = (await backupDatabase("daily", false, false, false)) as { filename: string };
+  const run = await runFlow("f/admin/backup_drill__flow/flow.yaml", { include_s3: false });
+  assert.equal(run.error, undefined, run.error?.message);
+  const restore = run.results.restore as { restored_from: string; target_database: string; verification: { passed: boolean } };
+  assert.equal(restore.restored_from, backup.filename, "the newest backup is the one drilled");
+  assert.match(restore.target_database, /^drill_\d{14}$/);
+  assert.equal(restore.verification.passed, true);
+  const report = run.results.finish as { status: string; drill_database_dropped: boolean; audit: string };
+  assert.equal(report.status, "passed");
+  assert.equal(report.drill_database_dropped, true);
+  assert.equal(report.audit, "written");
+  assert.deepEqual(await drillDatabases(), [], "no throwaway database is left");
+  const audit = await lastAudit();
+  assert.equal(audit.level, "info");
+  assert.equal(audit.details.action, "drill");
+  assert.match(audit.message, /Backup drill passed/);
+});
+
+test("a drill of a damaged backup fails, leaves no throwaway database and records the failure", async () => {
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
+  const path = join(backupDir, backup.filename);
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 100]! ^= 0x55;
+  writeFileSync(path, bytes);
+  const run = await runFlow("f/admin/backup_drill__flow/flow.yaml", { include_s3: false });
+  assert.equal(run.error?.step_id, "restore");
+  assert.match(run.error!.message, /does not match its manifest/);
+  const failure = run.failure as { status: string; audit: string; message: string };
+  assert.equal(failure.status, "failed");
+  assert.match(failure.message, /Backup drill failed at step restore/);
+  assert.equal(failure.audit, "written");
+  assert.deepEqual(await drillDatabases(), []);
+  assert.equal((await lastAudit()).level, "error");
+  rmSync(path);
+});
+
+test("finish_backup_drill never drops a database that is not a drill database", async () => {
+  const { main: finish } = await import("../f/admin/finish_backup_drill.ts");
+  await assert.rejects(finish("family_brain", {}), /drill_/);
+  const exists = await cluster.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 'family_brain'");
+  assert.equal(exists.rows.length, 1);
+});
