@@ -51,7 +51,7 @@ test("every flow passes Windmill's validator", () => {
 test("the backup drill restores the newest backup into a throwaway database, verifies it, drops it and records it", async () => {
   const backup = (await backupDatabase("daily", false, false, false)) as { filename: string };
   const run = await runFlow("f/admin/backup_drill__flow/flow.yaml", { include_s3: false });
-  assert.equal(run.error, undefined, run.error?.message);
+  assert.equal(run.error, undefined, JSON.stringify(run.error));
   const restore = run.results.restore as { restored_from: string; target_database: string; verification: { passed: boolean } };
   assert.equal(restore.restored_from, backup.filename, "the newest backup is the one drilled");
   assert.match(restore.target_database, /^drill_\d{14}$/);
