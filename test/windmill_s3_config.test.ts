@@ -1,7 +1,10 @@
 // The S3 resource at the border: the seed's shape and Windmill's standard `s3` shape both become
 // one target; a wrong field is named with the resource to fix; the secret is never in an error.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
+import { parse } from "yaml";
 import { parseS3Config } from "../f/admin/lib/windmill/resources.ts";
 
 const PATH = "f/admin/s3_backup_config";
@@ -67,4 +70,11 @@ describe("rejected values name the field and never show the secret", () => {
       });
     });
   }
+});
+
+test("the resource template of resources/ parses in the seed's shape, its secrets as variable references", () => {
+  const template = parse(readFileSync(join("resources", "s3_backup_config.resource.yaml"), "utf8")) as { value: Record<string, unknown> };
+  const target = parseS3Config(template.value, PATH);
+  assert.equal(target.endpoint, undefined, "AWS: no endpoint");
+  assert.match(target.secretAccessKey, /^\$var:/);
 });
