@@ -202,6 +202,17 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     }
   });
 
+  test("a server that ignores Range is caught instead of handing a reader the wrong bytes", async () => {
+    const storage = storageFor("ranges");
+    await storage.create(() => "r.sql.gz", Readable.from([randomBytes(1000)]));
+    proxy.dropHeaders = ["range"];
+    try {
+      await assert.rejects(drain(storage.read("r.sql.gz", { start: 10, end: 20 })), /bytes 10-19 returned 1000 bytes: the provider does not honour ranged reads/);
+    } finally {
+      proxy.dropHeaders = [];
+    }
+  });
+
   test("a key written by another run under our name is never overwritten", async () => {
     const storage = storageFor("taken");
     const target = parseS3Config(proxy.resource({ prefix: "taken" }), PATH);

@@ -111,6 +111,8 @@ export interface S3Proxy {
   requests: ProxiedRequest[];
   /** Answer this request with the returned HTTP status instead of forwarding it; undefined forwards. */
   fault: ((request: ProxiedRequest) => number | undefined) | undefined;
+  /** Headers to drop before forwarding (a server that ignores them; s3rver does not check signatures). */
+  dropHeaders: string[];
   resource(extra?: Record<string, unknown>): Record<string, unknown>;
   stop(): Promise<void>;
 }
@@ -120,6 +122,7 @@ export async function startS3Proxy(server: S3Server): Promise<S3Proxy> {
     port: 0,
     requests: [],
     fault: undefined,
+    dropHeaders: [],
     resource: (extra = {}) => server.resource({ port: proxy.port, ...extra }),
     stop: () => new Promise((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }),
   };
@@ -135,8 +138,10 @@ export async function startS3Proxy(server: S3Server): Promise<S3Proxy> {
       });
       return;
     }
+    const headers = { ...request.headers };
+    for (const name of proxy.dropHeaders) delete headers[name];
     const upstream = httpRequest(
-      { host: "127.0.0.1", port: server.port, method: request.method, path: request.url, headers: request.headers },
+      { host: "127.0.0.1", port: server.port, method: request.method, path: request.url, headers },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);

@@ -147,6 +147,15 @@ export class S3Storage implements Storage {
       .send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key, Range: range && `bytes=${range.start}-${range.end - 1}` }))
       .then((response) => {
         const source = response.Body as Readable;
+        // A server that ignores Range sends the whole object: a reader would take the wrong bytes.
+        if (range !== undefined && response.ContentLength !== range.end - range.start) {
+          source.destroy();
+          out.destroy(new BackupError(
+            `S3 download of ${this.location}${name} bytes ${range.start}-${range.end - 1} returned ${response.ContentLength} bytes: ` +
+              "the provider does not honour ranged reads, which restores from S3 need. Restore from a local copy instead.",
+          ));
+          return;
+        }
         source.on("error", (error) => out.destroy(this.failure("download", name, error)));
         // A reader that stops early (a damaged member) must not leave the connection open.
         out.on("close", () => source.destroy());
