@@ -83,6 +83,8 @@ export interface SequenceDef {
 }
 export interface ColumnDef {
   name: string; type: string; notNull: boolean;
+  /** From PostgreSQL 18 a NOT NULL is a named constraint (a partition's is named after its parent's). */
+  notNullConstraint?: { name: string; noInherit: boolean };
   /** Quoted collation, only when it differs from the type's default. */
   collation?: string;
   /** Default expression, or the generation expression of a generated column. */
@@ -662,6 +664,7 @@ interface ColumnRow {
   relid: number; attnum: number; name: string; type: string; notNull: boolean; identity: string; generated: string;
   default: string | null; attrdef: number | null; collationSchema: string | null; collationName: string | null;
   local: boolean; storage: string | null; compression: string | null; statistics: number | null; options: string[] | null;
+  notNullName: string | null; notNullNoInherit: boolean | null;
 }
 
 const STORAGE: Record<string, string> = { p: "PLAIN", e: "EXTERNAL", m: "MAIN", x: "EXTENDED" };
@@ -678,9 +681,11 @@ async function readColumns(client: pg.ClientBase, relationOids: number[]): Promi
             CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END AS storage,
             NULLIF(a.attcompression::text, '') AS compression,
             NULLIF(COALESCE(a.attstattarget::int, -1), -1) AS statistics,
-            NULLIF(ARRAY(SELECT o FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'), '{}') AS options
+            NULLIF(ARRAY(SELECT o FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'), '{}') AS options,
+            nn.conname AS "notNullName", nn.connoinherit AS "notNullNoInherit"
        FROM pg_catalog.pg_attribute a
        JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
        LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
        LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
        LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
@@ -712,6 +717,7 @@ function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, com
     name: row.name,
     type: row.type,
     notNull: row.notNull,
+    ...(row.notNullName === null ? {} : { notNullConstraint: { name: row.notNullName, noInherit: row.notNullNoInherit === true } }),
     local: row.local,
     ...(row.generated === "" ? {} : { generated: row.generated === "v" ? "virtual" : "stored" }),
     ...(row.collationName === null ? {} : { collation: qualify(row.collationSchema ?? "", row.collationName) }),
@@ -736,7 +742,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
             CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS "partitionKey",
             pi.inhparent AS "parentOid", pn.nspname AS "parentSchema", pc.relname AS "parentName",
             CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS bound,
-            COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object('oid', i.inhparent, 'schema', ipn.nspname, 'name', ipc.relname) ORDER BY i.inhseqno)
+            COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object('oid', i.inhparent::int8, 'schema', ipn.nspname, 'name', ipc.relname) ORDER BY i.inhseqno)
                         FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class ipc ON ipc.oid = i.inhparent
                         JOIN pg_catalog.pg_namespace ipn ON ipn.oid = ipc.relnamespace
                        WHERE i.inhrelid = c.oid AND NOT c.relispartition), '[]') AS parents,

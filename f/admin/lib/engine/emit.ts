@@ -138,7 +138,11 @@ function columnClause(column: ColumnDef): string {
   } else if (column.default !== undefined) {
     parts.push(`DEFAULT ${column.default}`);
   }
-  if (column.notNull) parts.push("NOT NULL");
+  if (column.notNullConstraint !== undefined) {
+    parts.push(`CONSTRAINT ${quoteIdent(column.notNullConstraint.name)} NOT NULL${column.notNullConstraint.noInherit ? " NO INHERIT" : ""}`);
+  } else if (column.notNull) {
+    parts.push("NOT NULL");
+  }
   return parts.join(" ");
 }
 
