@@ -12,9 +12,11 @@ import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
 import { main as pinBackup } from "../f/admin/pin_backup.ts";
 import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { applyRetention } from "../f/admin/lib/operations/cleanup.ts";
+import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
-import { BackupSettings, parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, DatabaseResource, parseS3Config } from "../f/admin/lib/windmill/resources.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
 import { dataFingerprint, mockWindmill } from "./support/judge.ts";
@@ -245,6 +247,22 @@ test("cleanup deletes nothing on S3 when the S3 listing stopped halfway", async 
   }
   assert.ok((await paged.list()).files.some((f) => f.name === expired), "the expired backup is still there");
   assert.deepEqual((await applyRetention(paged, settings, new Date(), true)).deleted, [expired], "and goes once the listing is whole");
+});
+
+test("a new backup's name is free on S3 too: a local copy deleted by hand does not lead to a clash", async () => {
+  const settings = BackupSettings.parse({ backup_dir: backupDir });
+  const request = {
+    database: DatabaseResource.parse(cluster.resource(SOURCE)), settings, storage: new LocalStorage(backupDir),
+    offsite: new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")), type: "manual" as const,
+    now: () => new Date("2025-06-01T12:00:00Z"),
+  };
+  const first = await createBackup(request);
+  assert.equal(first.name, "family_brain_manual_20250601_080000.sql.gz");
+  rmSync(join(backupDir, first.name));
+  rmSync(join(backupDir, `${stem(first.name)}.manifest.json`));
+  const second = await createBackup(request);
+  assert.equal(second.name, "family_brain_manual_20250601_080000_2.sql.gz");
+  assert.equal(second.offsite?.archive.name, second.name);
 });
 
 test("include_s3 without an S3 resource says which resource to create", async () => {

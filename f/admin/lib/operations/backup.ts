@@ -67,7 +67,7 @@ export async function createBackup(request: BackupRequest): Promise<BackupOutcom
   return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
 
-async function writeBackup({ database, settings, storage, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {
+async function writeBackup({ database, settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {
   const startedAt = now();
   const client = await connect(database, `windmill-pg-backup: ${type} backup`);
   try {
@@ -77,9 +77,12 @@ async function writeBackup({ database, settings, storage, type, now = () => new 
     if (free !== undefined) {
       checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
     }
-    const existing = new Set((await storage.list()).files.map((f) => f.name));
+    // The name must be free where the backup goes: locally, and off-site when it is uploaded (a
+    // local file deleted by hand must not lead to a name that S3 still holds).
+    const listed = [...(await storage.list()).files, ...(offsite ? (await offsite.list()).files : [])];
+    const existing = new Set(listed.map((f) => f.name));
     const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
-    const stored = storage.create(namesWithoutManifest(candidates, existing), body);
+    const stored = storage.create(freeNames(candidates, existing), body);
     // The storage may fail while the dump is still running (a full disk): observe the rejection now,
     // the dump then fails on the destroyed stream and the error is rethrown below.
     stored.catch(() => undefined);
@@ -171,16 +174,16 @@ async function tableDataBytes(client: pg.ClientBase): Promise<number> {
 }
 
 /**
- * Candidate names whose manifest name is also free: a manifest left behind by a deleted archive
- * must not block, or be mistaken for, the manifest of a new backup.
+ * Candidate names that are free, and whose manifest name is free too: a manifest left behind by a
+ * deleted archive must not block, or be mistaken for, the manifest of a new backup.
  */
-function namesWithoutManifest(candidates: (attempt: number) => string, existing: Set<string>): (attempt: number) => string {
+function freeNames(candidates: (attempt: number) => string, existing: Set<string>): (attempt: number) => string {
   const free: string[] = [];
   let next = 0;
   return (attempt) => {
     while (free.length <= attempt) {
       const name = candidates(next++);
-      if (!existing.has(manifestNameFor(name))) free.push(name);
+      if (!existing.has(name) && !existing.has(manifestNameFor(name))) free.push(name);
     }
     return free[attempt]!;
   };
