@@ -210,16 +210,36 @@ async function rows<T>(client: pg.ClientBase, sql: string, params: unknown[] = [
  * first (ACCESS SHARE, as pg_dump does): the pg_get_*def functions read the current catalog, not
  * the snapshot, and the locks keep a concurrent ALTER or DROP from changing it under us.
  */
-export async function readSchema(client: pg.ClientBase, options: { lockTimeoutMs?: number } = {}): Promise<SchemaDump> {
+/** What a backup takes from the database; everything, and refusing what it cannot reproduce, by default. */
+export interface SchemaOptions {
+  /** How long to wait for each table's ACCESS SHARE lock (0 waits forever); default 30 s. */
+  lockTimeoutMs?: number;
+  /** Only these schemas (names as PostgreSQL shows them); default all. */
+  includeSchemas?: string[];
+  excludeSchemas?: string[];
+  /** Only these tables, views, materialized views and sequences (`schema.name`); default all. */
+  includeTables?: string[];
+  excludeTables?: string[];
+  /** Tables (`schema.name`) whose definition is kept but whose rows are not dumped, e.g. bulky logs. */
+  excludeTableData?: string[];
+  /** Leave out objects this version cannot reproduce, listing them in `skipped`, instead of refusing. */
+  skipUnsupported?: boolean;
+}
+
+/**
+ * Read the database's schema inside the snapshot that `beginSnapshot` opened. Locks every table
+ * first (ACCESS SHARE, as pg_dump does): the pg_get_*def functions read the current catalog, not
+ * the snapshot, and the locks keep a concurrent ALTER or DROP from changing it under us.
+ */
+export async function readSchema(client: pg.ClientBase, options: SchemaOptions = {}): Promise<SchemaDump> {
   await lockRelations(client, options.lockTimeoutMs ?? 30_000);
   const unsupported = await findUnsupportedObjects(client);
   const catalog = await readCatalog(client);
   const orphans = catalog.comments.unclaimed(catalog.members);
-  if (unsupported.length > 0 || orphans.length > 0) {
-    throw new UnsupportedObjectsError([...unsupported, ...orphans.map((what) => `comment on ${what}`)]);
-  }
+  const refused = [...unsupported, ...orphans.map((what) => `comment on ${what}`)];
+  if (refused.length > 0 && !options.skipUnsupported) throw new UnsupportedObjectsError(refused);
   const sequences = await readSequenceValues(client, [...catalog.sequences, ...catalog.identitySequences]);
-  return assembleDump(catalog, sequences);
+  return assembleDump(catalog, sequences, options, refused);
 }
 
 async function lockRelations(client: pg.ClientBase, timeoutMs: number): Promise<void> {
@@ -1096,7 +1116,7 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       node("refresh", `refresh:${v.oid}`, qualify(v.schema, v.name), refreshMaterializedView(v), [], [], [[pg_class, v.oid]]),
     ] : []),
     ...catalog.indexes.filter((i) => !catalog.constraints.some((c) => keyIndex(c) && c.indexOid === i.oid)).map((i) =>
-      node("index", `${pg_class}:${i.oid}`, qualify(i.schema, i.name), createIndex(i), [[pg_class, i.oid]], [ref("index", i.schema, i.name)])),
+      node("index", `${pg_class}:${i.oid}`, qualify(i.schema, i.name), createIndex(i), [[pg_class, i.oid]], [ref("index", i.schema, i.name, i.table)])),
     ...catalog.indexes.flatMap((i) => i.parent === undefined ? [] : [
       node("attach-index", `attach-index:${i.oid}`, qualify(i.schema, i.name), attachIndex(i), [], [], [[pg_class, i.oid], [pg_class, i.parent.oid]]),
     ]),
@@ -1196,21 +1216,73 @@ function ordered(nodes: DumpNode[]): DumpNode[] {
   }
 }
 
-function assembleDump(catalog: Catalog, sequences: SequenceValue[]): SchemaDump {
+function assembleDump(catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[]): SchemaDump {
   const nodes = buildNodes(catalog);
   linkDependencies(nodes, catalog);
-  const { pre, post } = splitSections(nodes);
+  const selected = selectNodes(nodes, catalog, options);
+  const { pre, post } = splitSections(selected);
   const preOrder = ordered(pre);
   const postOrder = ordered(post);
+  const kept = new Set(selected.map((n) => n.key));
+  const keptSequences = new Set(selected.flatMap((n) => n.refs).filter((r) => r.kind === "sequence").map((r) => qualify(r.schema, r.name)));
+  const noData = new Set(options.excludeTableData ?? []);
   return {
     preData: preOrder.flatMap((n) => n.statements),
     // Rows live in the leaf partitions, which are loaded directly, as pg_dump does.
-    tables: dataOrder(catalog.tables.filter((t) => t.partitionKey === undefined), catalog.constraints).map(tableData),
-    sequences,
+    tables: dataOrder(
+      catalog.tables.filter((t) => t.partitionKey === undefined && kept.has(`${CATALOG.pg_class}:${t.oid}`) && !noData.has(`${t.schema}.${t.name}`)),
+      catalog.constraints,
+    ).map(tableData),
+    sequences: sequences.filter((s) => keptSequences.has(s.qualifiedName)),
     postData: postOrder.flatMap((n) => n.statements),
     objects: [...preOrder, ...postOrder].flatMap((n) => n.refs),
     extensions: catalog.extensions.map((e): ExtensionRef => ({ name: e.name, version: e.version, schema: e.schema })),
+    skipped,
   };
+}
+
+const RELATION_KINDS = new Set(["table", "view", "materialized view", "sequence"]);
+
+/**
+ * The nodes the schema and table filters keep. Statements without an object of their own (attach,
+ * refresh, OWNED BY, row security) go with what they need. A kept object that needs a left-out one
+ * would fail to restore: that is an error naming both, never a silently broken archive.
+ */
+function selectNodes(nodes: DumpNode[], catalog: Catalog, options: SchemaOptions): DumpNode[] {
+  const { includeSchemas, excludeSchemas = [], includeTables, excludeTables = [] } = options;
+  if (includeSchemas === undefined && includeTables === undefined && excludeSchemas.length === 0 && excludeTables.length === 0) return nodes;
+  const relations = new Set(
+    [...catalog.tables, ...catalog.views, ...catalog.sequences].map((r) => `${r.schema}.${r.name}`),
+  );
+  const schemaOut = (schema: string) => excludeSchemas.includes(schema) || (includeSchemas !== undefined && !includeSchemas.includes(schema));
+  const relationOut = (name: string) =>
+    relations.has(name) && (excludeTables.includes(name) || (includeTables !== undefined && !includeTables.includes(name)));
+  const outOfScope = (ref: ObjectRef) => {
+    if (ref.schema === "") return ref.kind === "schema" && schemaOut(ref.name);
+    if (schemaOut(ref.schema)) return true;
+    const relation = ref.table ?? (RELATION_KINDS.has(ref.kind) ? ref.name : undefined);
+    return relation !== undefined && relationOut(`${ref.schema}.${relation}`);
+  };
+  const out = new Set(nodes.filter((n) => n.refs[0] !== undefined && outOfScope(n.refs[0])).map((n) => n.key));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of nodes) {
+      if (n.refs.length === 0 && !out.has(n.key) && n.deps.some((d) => out.has(d))) {
+        out.add(n.key);
+        changed = true;
+      }
+    }
+  }
+  const byKey = new Map(nodes.map((n) => [n.key, n]));
+  const broken = nodes.flatMap((n) =>
+    out.has(n.key) ? [] : n.deps.filter((d) => out.has(d)).map((d) => `${n.sortName} needs ${byKey.get(d)?.sortName}`));
+  if (broken.length > 0) {
+    throw new BackupError(
+      `The schema and table filters leave out objects that kept ones need, so the archive could not be restored: ` +
+        `${broken.slice(0, 20).join("; ")}. Include those objects too, or leave out what needs them.`,
+    );
+  }
+  return nodes.filter((n) => !out.has(n.key));
 }
 
 /** Referenced tables first (cycles broken by name): foreign keys come after the data anyway. */

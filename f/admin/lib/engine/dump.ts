@@ -4,7 +4,7 @@ import type pg from "pg";
 import type { ByteRange } from "../archive/manifest.ts";
 import type { ArchiveWriter, MemberPart } from "../archive/writer.ts";
 import { TOOL } from "../version.ts";
-import { readSchema } from "./catalog.ts";
+import { readSchema, type SchemaOptions } from "./catalog.ts";
 import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
 import type { ExtensionRef, ObjectRef, TableData } from "./model.ts";
@@ -37,10 +37,12 @@ export interface DumpResult {
   tables: DumpedTable[];
   objects: ObjectRef[];
   extensions: ExtensionRef[];
+  /** Objects left out with `skipUnsupported`: the result and the manifest must say so. */
+  skipped: string[];
 }
 
-export interface DumpOptions {
-  lockTimeoutMs?: number;
+/** Everything is dumped unless an option says otherwise; see SchemaOptions for the filters. */
+export interface DumpOptions extends SchemaOptions {
   /** Called after each table's rows are written (for progress). */
   onTable?: (table: DumpedTable, index: number, total: number) => void;
 }
@@ -75,7 +77,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
   await beginSnapshot(client);
   try {
     const { database, server } = await readServerInfo(client);
-    const schema = await readSchema(client, { lockTimeoutMs: options.lockTimeoutMs });
+    const schema = await readSchema(client, options);
 
     const pre_data = await writer.member([
       header(database, server),
@@ -107,7 +109,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     await client.query("COMMIT");
     return {
       database, server, sections: { pre_data, sequences, post_data }, tables,
-      objects: schema.objects, extensions: schema.extensions,
+      objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped,
     };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);

@@ -9,7 +9,7 @@ export interface ObjectRef {
   schema: string;
   /** Name as PostgreSQL shows it; functions carry their argument types: `f(integer, text)`. */
   name: string;
-  /** For constraints and triggers, whose names are unique only per table: the table's name (same schema). */
+  /** For constraints, indexes, triggers, rules and policies: the table (or domain) they belong to, same schema. */
   table?: string;
 }
 
@@ -52,4 +52,6 @@ export interface SchemaDump {
   /** Everything the archive creates, for manifests, previews and in-place restores. */
   objects: ObjectRef[];
   extensions: ExtensionRef[];
+  /** Objects left out because this version cannot reproduce them (only with `skipUnsupported`). */
+  skipped: string[];
 }
