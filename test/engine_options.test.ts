@@ -1,7 +1,9 @@
 // The dump options, all off by default: schema and table filters, leaving out chosen tables' rows,
-// and skipping unsupported objects (listed, never silent). Each is read through a snapshot and the
+// skipping unsupported objects (listed, never silent), owners and privileges, roles, database settings. Each is read through a snapshot and the
 // result replayed into an empty database, which must hold exactly what was selected.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type pg from "pg";
 import { readSchema, type SchemaOptions } from "../f/admin/lib/engine/catalog.ts";
@@ -105,4 +107,88 @@ test("skipUnsupported lists what it leaves out instead of refusing, and the rest
   assert.deepEqual(dump.skipped, ["large object 4242", "text search configuration public.myts"]);
   assert.ok((await replay(dump)).includes("r app.logs"));
   assert.deepEqual((await read("source", {})).skipped, []);
+});
+
+const PRIVILEGES = String.raw`
+CREATE ROLE app_owner NOLOGIN;
+CREATE ROLE "Reader" LOGIN CONNECTION LIMIT 3;
+CREATE ROLE writer NOLOGIN IN ROLE "Reader";
+CREATE SCHEMA owned AUTHORIZATION app_owner;
+ALTER SCHEMA public OWNER TO app_owner;
+GRANT CREATE ON SCHEMA public TO PUBLIC;
+CREATE TABLE owned.items (id serial PRIMARY KEY, secret text, label text);
+ALTER TABLE owned.items OWNER TO app_owner;
+GRANT SELECT ON owned.items TO "Reader";
+GRANT SELECT (label), UPDATE (label) ON owned.items TO writer;
+GRANT INSERT ON owned.items TO writer WITH GRANT OPTION;
+GRANT USAGE ON SEQUENCE owned.items_id_seq TO writer;
+CREATE VIEW owned.labels AS SELECT label FROM owned.items;
+ALTER VIEW owned.labels OWNER TO app_owner;
+GRANT SELECT ON owned.labels TO PUBLIC;
+CREATE FUNCTION owned.f() RETURNS integer LANGUAGE sql RETURN 1;
+ALTER FUNCTION owned.f() OWNER TO app_owner;
+REVOKE EXECUTE ON FUNCTION owned.f() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION owned.f() TO writer;
+CREATE TYPE owned.color AS ENUM ('red');
+ALTER TYPE owned.color OWNER TO app_owner;
+REVOKE USAGE ON TYPE owned.color FROM PUBLIC;
+CREATE TABLE owned.notes (body text);
+ALTER TABLE owned.notes OWNER TO app_owner;
+ALTER TABLE owned.notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mine ON owned.notes TO writer USING (true);
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA owned GRANT SELECT ON TABLES TO "Reader";
+ALTER DEFAULT PRIVILEGES FOR ROLE app_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+`;
+
+/** pg_dump with owners and privileges, and the database's settings, which pg_dump leaves out. */
+async function fullState(on: Cluster, db: string) {
+  assert.ok(on.clientBin);
+  const dump = spawnSync(join(on.clientBin, "pg_dump"), ["--schema-only", db], { env: on.libpqEnv(), encoding: "utf8" });
+  assert.equal(dump.status, 0, dump.stderr);
+  const settings = await on.query(
+    db,
+    `SELECT COALESCE(pg_get_userbyid(NULLIF(setrole, 0)), '-') AS role, setconfig FROM pg_db_role_setting
+      WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1`,
+  );
+  return { schema: dump.stdout.replace(/^\\(un)?restrict .*$/gm, ""), settings: settings.rows };
+}
+
+test("privileges, roles and database settings come back: on the same server, and on a fresh one with the roles created", async (t) => {
+  if (!cluster.clientBin) return t.skip("no pg_dump for this server version");
+  await cluster.createDatabase("owned");
+  await cluster.query("owned", PRIVILEGES);
+  await cluster.query("owned", `ALTER DATABASE owned SET work_mem = '8MB'; ALTER DATABASE owned SET search_path = owned, "$user", public;
+    ALTER ROLE writer IN DATABASE owned SET statement_timeout = '5s'`);
+  const dump = await read("owned", { privileges: true, roles: true, databaseSettings: true });
+  const source = await fullState(cluster, "owned");
+  assert.match(source.schema, /GRANT SELECT\(label\),UPDATE\(label\) ON TABLE owned\.items TO writer;/, "the fixture has column grants");
+
+  const plain = await read("owned", {});
+  assert.ok(!plain.preData.some((s) => /OWNER TO|^GRANT|CREATE ROLE|ALTER DATABASE/.test(s)), "all of it is off by default");
+
+  const sql = [...settingsPreamble(), ...dump.preData, ...dump.sequences.map((s) => s.setval), ...dump.postData].join("\n");
+  await cluster.createDatabase("owned_copy");
+  await cluster.query("owned_copy", sql);
+  const copy = await fullState(cluster, "owned_copy");
+  assert.equal(copy.schema, source.schema);
+  assert.deepEqual(copy.settings, source.settings);
+
+  const fresh = await startCluster();
+  try {
+    await fresh.createDatabase("owned");
+    await fresh.query("owned", sql);
+    const restored = await fullState(fresh, "owned");
+    assert.equal(restored.schema, source.schema);
+    assert.deepEqual(restored.settings, source.settings);
+    const roles = await fresh.query("postgres", `SELECT rolname, rolcanlogin, rolconnlimit, rolpassword IS NULL AS no_password FROM pg_authid WHERE rolname IN ('app_owner', 'Reader', 'writer') ORDER BY 1`);
+    assert.deepEqual(roles.rows, [
+      { rolname: "Reader", rolcanlogin: true, rolconnlimit: 3, no_password: true },
+      { rolname: "app_owner", rolcanlogin: false, rolconnlimit: -1, no_password: true },
+      { rolname: "writer", rolcanlogin: false, rolconnlimit: -1, no_password: true },
+    ]);
+    const member = await fresh.query("postgres", `SELECT pg_has_role('writer', 'Reader', 'MEMBER') AS m`);
+    assert.equal(member.rows[0].m, true);
+  } finally {
+    await fresh.stop();
+  }
 });

@@ -5,10 +5,13 @@ import type pg from "pg";
 import { BackupError, UnsupportedObjectsError } from "../errors.ts";
 import type { ExtensionRef, ObjectRef, SchemaDump, SequenceValue, TableData } from "./model.ts";
 import {
+  readAccess, readDatabaseSettings, readDefaultPrivileges, readRoles, type Access, type AccessByObject, type DefaultPrivilegeDef,
+} from "./privileges.ts";
+import {
   addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCollation, createComposite, createDomain,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
-  createRule, createSchema, createSequence, createTable, createTrigger, createView, domainConstraint, refreshMaterializedView,
-  rowSecurity, sequenceOwnedBy, setval,
+  createRole, createRule, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
+  domainConstraint, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
 import { qualify, quoteIdent } from "./quote.ts";
@@ -224,6 +227,12 @@ export interface SchemaOptions {
   excludeTableData?: string[];
   /** Leave out objects this version cannot reproduce, listing them in `skipped`, instead of refusing. */
   skipUnsupported?: boolean;
+  /** Owners, GRANTs (column grants too) and default privileges; the roles must exist where it is restored. */
+  privileges?: boolean;
+  /** Create the roles that own objects, are granted privileges or are named by policies, where missing (no passwords). */
+  roles?: boolean;
+  /** The database's ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET settings. */
+  databaseSettings?: boolean;
 }
 
 /**
@@ -239,7 +248,30 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
   const refused = [...unsupported, ...orphans.map((what) => `comment on ${what}`)];
   if (refused.length > 0 && !options.skipUnsupported) throw new UnsupportedObjectsError(refused);
   const sequences = await readSequenceValues(client, [...catalog.sequences, ...catalog.identitySequences]);
-  return assembleDump(catalog, sequences, options, refused);
+  const access = options.privileges || options.roles ? await readAccess(client) : undefined;
+  const defaults = options.privileges ? await readDefaultPrivileges(client) : [];
+  const dump = assembleDump(catalog, sequences, options, refused, access);
+  const roles = options.roles ? await readRoles(client, [...rolesNamed(dump.accessUsed, defaults)]) : [];
+  const settings = options.databaseSettings ? await readDatabaseSettings(client) : [];
+  const { accessUsed: _, ...schema } = dump;
+  return {
+    ...schema,
+    preData: [...roles.flatMap(createRole), ...roles.flatMap(roleMemberships), ...settings.map(databaseSetting), ...schema.preData],
+    postData: [...defaults.flatMap(defaultPrivileges), ...schema.postData],
+  };
+}
+
+function rolesNamed(accesses: Access[], defaults: DefaultPrivilegeDef[]): Set<string> {
+  const names = new Set<string>();
+  for (const a of accesses) {
+    names.add(a.owner);
+    for (const g of [...(a.grants ?? []), ...a.columns.flatMap((c) => c.grants)]) if (g.grantee !== null) names.add(g.grantee);
+  }
+  for (const d of defaults) {
+    names.add(d.role);
+    for (const g of d.grants) if (g.grantee !== null) names.add(g.grantee);
+  }
+  return names;
 }
 
 async function lockRelations(client: pg.ClientBase, timeoutMs: number): Promise<void> {
@@ -1035,6 +1067,8 @@ interface DumpNode extends SortNode {
   creates: string[];
   /** `classid:objid` of catalog rows that must exist first, beyond pg_depend (a partition's parent). */
   needs: string[];
+  /** How ALTER … OWNER TO and GRANT name the object (`TABLE "s"."t"`), for the privileges option. */
+  access?: { owner: string; grantOn?: string };
   kind: keyof typeof RANK;
 }
 
@@ -1062,6 +1096,11 @@ function node(
   return { kind, key, rank: RANK[kind], sortName: `${kind} ${label}`, deps: [], statements, refs, creates: creates.map(row), needs: needs.map(row) };
 }
 
+/** `grantOn` "" means GRANT names the object as ALTER … OWNER does; absent, the kind takes no GRANT. */
+function owned(n: DumpNode, owner: string, grantOn?: string): DumpNode {
+  return { ...n, access: { owner, ...(grantOn === undefined ? {} : { grantOn: grantOn === "" ? owner : grantOn }) } };
+}
+
 function buildNodes(catalog: Catalog): DumpNode[] {
   const { pg_class, pg_collation, pg_constraint, pg_event_trigger, pg_extension, pg_namespace, pg_policy, pg_proc, pg_publication, pg_rewrite, pg_trigger, pg_type } = CATALOG;
   const ref = (kind: string, schema: string, name: string, table?: string): ObjectRef =>
@@ -1070,48 +1109,54 @@ function buildNodes(catalog: Catalog): DumpNode[] {
   const keyIndex = (c: ConstraintDef) => c.type === "p" || c.type === "u" || c.type === "x";
   return [
     ...catalog.schemas.map((s) =>
-      node("schema", `${pg_namespace}:${s.oid}`, quoteIdent(s.name), createSchema(s), [[pg_namespace, s.oid]], [ref("schema", "", s.name)])),
+      owned(node("schema", `${pg_namespace}:${s.oid}`, quoteIdent(s.name), createSchema(s), [[pg_namespace, s.oid]], [ref("schema", "", s.name)]),
+        `SCHEMA ${quoteIdent(s.name)}`, "")),
     ...catalog.extensions.map((e) =>
       node("extension", `${pg_extension}:${e.oid}`, quoteIdent(e.name), createExtension(e), [[pg_extension, e.oid]], [ref("extension", "", e.name)])),
     ...catalog.collations.map((c) =>
-      node("collation", `${pg_collation}:${c.oid}`, qualify(c.schema, c.name), createCollation(c), [[pg_collation, c.oid]], [ref("collation", c.schema, c.name)])),
+      owned(node("collation", `${pg_collation}:${c.oid}`, qualify(c.schema, c.name), createCollation(c), [[pg_collation, c.oid]], [ref("collation", c.schema, c.name)]),
+        `COLLATION ${qualify(c.schema, c.name)}`)),
     ...catalog.enums.map((t) =>
-      node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createEnum(t), [[pg_type, t.oid], [pg_type, t.arrayOid]], [ref("type", t.schema, t.name)])),
+      owned(node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createEnum(t), [[pg_type, t.oid], [pg_type, t.arrayOid]], [ref("type", t.schema, t.name)]),
+        `TYPE ${qualify(t.schema, t.name)}`, "")),
     ...catalog.domains.map((d) =>
-      node("type", `${pg_type}:${d.oid}`, qualify(d.schema, d.name), createDomain(d),
+      owned(node("type", `${pg_type}:${d.oid}`, qualify(d.schema, d.name), createDomain(d),
         [[pg_type, d.oid], [pg_type, d.arrayOid], ...d.constraints.filter((c) => c.validated).map((c): [number, number] => [pg_constraint, c.oid])],
-        [ref("domain", d.schema, d.name)])),
+        [ref("domain", d.schema, d.name)]), `DOMAIN ${qualify(d.schema, d.name)}`, "")),
     ...catalog.composites.map((t) =>
-      node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createComposite(t), [[pg_type, t.oid], [pg_type, t.arrayOid], [pg_class, t.relOid]],
-        [ref("type", t.schema, t.name)])),
+      owned(node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createComposite(t), [[pg_type, t.oid], [pg_type, t.arrayOid], [pg_class, t.relOid]],
+        [ref("type", t.schema, t.name)]), `TYPE ${qualify(t.schema, t.name)}`, "")),
     ...catalog.ranges.map((r) =>
-      node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
+      owned(node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
         [[pg_type, r.oid], [pg_type, r.arrayOid], [pg_type, r.multirange.oid], [pg_type, r.multirange.arrayOid], ...r.constructors.map((oid): [number, number] => [pg_proc, oid])],
-        [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)])),
+        [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)]), `TYPE ${qualify(r.schema, r.name)}`, "")),
     ...catalog.functions.map((f) =>
-      node("function", `${pg_proc}:${f.oid}`, `${qualify(f.schema, f.name)}(${f.argTypes})`, createFunction(f), [[pg_proc, f.oid]],
-        [ref(f.kind, f.schema, `${f.name}(${f.argTypes})`)])),
+      owned(node("function", `${pg_proc}:${f.oid}`, `${qualify(f.schema, f.name)}(${f.argTypes})`, createFunction(f), [[pg_proc, f.oid]],
+        [ref(f.kind, f.schema, `${f.name}(${f.argTypes})`)]), `${f.kind.toUpperCase()} ${qualify(f.schema, f.name)}(${f.identityArgs})`, "")),
     ...catalog.aggregates.map((a) =>
-      node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]],
-        [ref("aggregate", a.schema, `${a.name}(${a.argTypes})`)])),
+      owned(node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]],
+        [ref("aggregate", a.schema, `${a.name}(${a.argTypes})`)]),
+        `AGGREGATE ${qualify(a.schema, a.name)}(${a.identityArgs === "" ? "*" : a.identityArgs})`, `FUNCTION ${qualify(a.schema, a.name)}(${a.argTypes})`)),
     ...catalog.sequences.map((s) =>
-      node("sequence", `${pg_class}:${s.oid}`, qualify(s.schema, s.name), createSequence(s), [[pg_class, s.oid]], [ref("sequence", s.schema, s.name)])),
+      owned(node("sequence", `${pg_class}:${s.oid}`, qualify(s.schema, s.name), createSequence(s), [[pg_class, s.oid]], [ref("sequence", s.schema, s.name)]),
+        `SEQUENCE ${qualify(s.schema, s.name)}`, "")),
     ...catalog.sequences.flatMap((s) => s.owner === undefined ? [] : [
       node("owned-by", `owned-by:${s.oid}`, qualify(s.schema, s.name), sequenceOwnedBy(s), [], [], [[pg_class, s.oid], [pg_class, s.owner.oid]]),
     ]),
     ...catalog.tables.map((t) =>
-      node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid], ...t.parts], [
+      owned(node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid], ...t.parts], [
         ref("table", t.schema, t.name),
         ...t.columns.flatMap((c) => (c.identity ? [ref("sequence", c.identity.sequence.schema, c.identity.sequence.name)] : [])),
         ...t.checks.map((c) => ref("constraint", c.schema, c.name, c.table)),
-      ], t.inherits.map((p): [number, number] => [pg_class, p.oid]))),
+      ], t.inherits.map((p): [number, number] => [pg_class, p.oid])), `TABLE ${qualify(t.schema, t.name)}`, "")),
     ...catalog.tables.flatMap((t) => t.partitionOf === undefined ? [] : [
       node("attach-partition", `attach-partition:${t.oid}`, qualify(t.schema, t.name), attachPartition(t), [], [],
         [[pg_class, t.oid], [pg_class, t.partitionOf.oid]]),
     ]),
     ...catalog.views.map((v) =>
-      node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid]],
-        [ref(v.materialized ? "materialized view" : "view", v.schema, v.name)])),
+      owned(node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid]],
+        [ref(v.materialized ? "materialized view" : "view", v.schema, v.name)]),
+        `${v.materialized ? "MATERIALIZED VIEW" : "VIEW"} ${qualify(v.schema, v.name)}`, `TABLE ${qualify(v.schema, v.name)}`)),
     ...catalog.views.flatMap((v) => v.materialized?.populated ? [
       node("refresh", `refresh:${v.oid}`, qualify(v.schema, v.name), refreshMaterializedView(v), [], [], [[pg_class, v.oid]]),
     ] : []),
@@ -1139,11 +1184,12 @@ function buildNodes(catalog: Catalog): DumpNode[] {
     ...catalog.policies.map((p) =>
       node("policy", `${pg_policy}:${p.oid}`, label(p.schema, p.table, p.name), createPolicy(p), [[pg_policy, p.oid]], [ref("policy", p.schema, p.name, p.table)])),
     ...catalog.publications.map((p) =>
-      node("publication", `${pg_publication}:${p.oid}`, quoteIdent(p.name), createPublication(p),
-        [[pg_publication, p.oid], ...p.members.map((m): [number, number] => [m.classId, m.oid])], [ref("publication", "", p.name)])),
+      owned(node("publication", `${pg_publication}:${p.oid}`, quoteIdent(p.name), createPublication(p),
+        [[pg_publication, p.oid], ...p.members.map((m): [number, number] => [m.classId, m.oid])], [ref("publication", "", p.name)]),
+        `PUBLICATION ${quoteIdent(p.name)}`)),
     ...catalog.eventTriggers.map((e) =>
-      node("event-trigger", `${pg_event_trigger}:${e.oid}`, quoteIdent(e.name), createEventTrigger(e), [[pg_event_trigger, e.oid]],
-        [ref("event trigger", "", e.name)])),
+      owned(node("event-trigger", `${pg_event_trigger}:${e.oid}`, quoteIdent(e.name), createEventTrigger(e), [[pg_event_trigger, e.oid]],
+        [ref("event trigger", "", e.name)]), `EVENT TRIGGER ${quoteIdent(e.name)}`)),
   ];
 }
 
@@ -1216,10 +1262,20 @@ function ordered(nodes: DumpNode[]): DumpNode[] {
   }
 }
 
-function assembleDump(catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[]): SchemaDump {
+/** With `access`, the owners and grants of the objects kept are collected, and written when `privileges` asks. */
+function assembleDump(
+  catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[], access: AccessByObject | undefined,
+): SchemaDump & { accessUsed: Access[] } {
   const nodes = buildNodes(catalog);
   linkDependencies(nodes, catalog);
   const selected = selectNodes(nodes, catalog, options);
+  const accessUsed: Access[] = [];
+  for (const n of selected) {
+    const found = n.access === undefined ? undefined : access?.get(n.creates[0] ?? "");
+    if (found === undefined || n.access === undefined) continue;
+    accessUsed.push(found);
+    if (options.privileges) n.statements = [...n.statements, ...ownerAndGrants(n.access, found)];
+  }
   const { pre, post } = splitSections(selected);
   const preOrder = ordered(pre);
   const postOrder = ordered(post);
@@ -1238,6 +1294,7 @@ function assembleDump(catalog: Catalog, sequences: SequenceValue[], options: Sch
     objects: [...preOrder, ...postOrder].flatMap((n) => n.refs),
     extensions: catalog.extensions.map((e): ExtensionRef => ({ name: e.name, version: e.version, schema: e.schema })),
     skipped,
+    accessUsed,
   };
 }
 

@@ -4,6 +4,7 @@ import type {
   AggregateDef, CollationDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
   ExtensionDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef, TriggerDef, ViewDef,
 } from "./catalog.ts";
+import type { Access, DatabaseSetting, DefaultPrivilegeDef, Grant, RoleDef } from "./privileges.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
 
 export function commentOn(target: string, text: string | undefined): string[] {
@@ -338,4 +339,62 @@ export function copyStatements(table: TableDef): { columns: string[]; copyIn: st
 
 export function setval(schema: string, name: string, lastValue: string, isCalled: boolean): string {
   return `SELECT pg_catalog.setval(${quoteLiteral(qualify(schema, name))}, ${lastValue}, ${isCalled});`;
+}
+
+const grantee = (grant: Grant) => (grant.grantee === null ? "PUBLIC" : quoteIdent(grant.grantee));
+
+/**
+ * The owner, then the grants exactly as the source has them: the defaults are revoked first (from
+ * PUBLIC and the owner), so that what is granted afterwards is the whole list. `grantOn` is absent
+ * for kinds that take no GRANT (collations, event triggers, publications).
+ */
+export function ownerAndGrants(target: { owner: string; grantOn?: string }, access: Access): string[] {
+  const on = target.grantOn;
+  const grants = on === undefined || access.grants === null ? [] : [
+    `REVOKE ALL ON ${on} FROM PUBLIC;`,
+    `REVOKE ALL ON ${on} FROM ${quoteIdent(access.owner)};`,
+    ...access.grants.map((g) => `GRANT ${g.privileges.join(", ")} ON ${on} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`),
+  ];
+  const columns = on === undefined ? [] : access.columns.flatMap((c) =>
+    c.grants.map((g) =>
+      `GRANT ${g.privileges.map((p) => `${p} (${quoteIdent(c.column)})`).join(", ")} ON ${on} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`));
+  return [`ALTER ${target.owner} OWNER TO ${quoteIdent(access.owner)};`, ...grants, ...columns];
+}
+
+/**
+ * A role's defaults everywhere replace the built-in ones (so they are revoked first); in a schema
+ * they add to them.
+ */
+export function defaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
+  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`}`;
+  return [
+    ...(defaults.schema === null
+      ? [`${prefix} REVOKE ALL ON ${defaults.objects} FROM PUBLIC;`, `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${quoteIdent(defaults.role)};`]
+      : []),
+    ...defaults.grants.map((g) =>
+      `${prefix} GRANT ${g.privileges.join(", ")} ON ${defaults.objects} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`),
+  ];
+}
+
+/** Created only where missing (a restore on the same server keeps its roles as they are); never a password. */
+export function createRole(role: RoleDef): string[] {
+  return [
+    `DO $role$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+      `CREATE ROLE ${quoteIdent(role.name)} WITH ${role.attributes}; END IF; END$role$;`,
+  ];
+}
+
+export function roleMemberships(role: RoleDef): string[] {
+  return role.memberOf.map((parent) => `GRANT ${quoteIdent(parent)} TO ${quoteIdent(role.name)};`);
+}
+
+/** Settings whose value is a list PostgreSQL keeps quoted element by element (pg_dump's GUC_LIST_QUOTE). */
+const LIST_SETTINGS = new Set(["search_path", "temp_tablespaces", "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries"]);
+
+/** By the restoring database's own name, which the archive cannot know: ALTER DATABASE needs one. */
+export function databaseSetting(setting: DatabaseSetting): string {
+  const value = LIST_SETTINGS.has(setting.name.toLowerCase()) ? setting.value : quoteLiteral(setting.value);
+  const target = setting.role === null ? "DATABASE %I" : `ROLE ${quoteIdent(setting.role).replaceAll("%", "%%")} IN DATABASE %I`;
+  const statement = `ALTER ${target} SET ${setting.name} = ${value.replaceAll("%", "%%")}`;
+  return `DO $setting$BEGIN EXECUTE pg_catalog.format(${quoteLiteral(statement)}, pg_catalog.current_database()); END$setting$;`;
 }
