@@ -143,7 +143,6 @@ test("the seed's list body merges local and S3: one row per backup, where it is,
   const verified = await listBackups(true, "manual", true);
   assert.ok(verified.length > 0 && verified.every((r) => r.type === "manual"));
   assert.match(verified.find((r) => r.name === both.filename)!.verified, /^yes: sha256 matches manifest$/);
-  console.log(JSON.stringify(rows.slice(0, 4), null, 2));
 });
 
 test("the seed's restore body streams the backup from S3 once, checks it, and takes a local pre-restore backup", async () => {
@@ -219,6 +218,12 @@ test("retention runs on each storage over its own listing; a pinned backup survi
   assert.deepEqual(pin.changes.map((c) => c.result), ["pinned", "pinned"]);
   assert.deepEqual((await pinBackup(pinned)).changes.map((c) => c.result), ["already pinned", "already pinned"]);
   assert.equal((await listBackups(true)).find((r) => r.name === pinned)!.pinned, "yes");
+
+  const dry = (await backupDatabase("daily", true, true, true)) as unknown as { s3_cleanup_would_delete: { name: string }[]; cleanup_would_delete: { name: string }[] };
+  // Before the new daily exists, the 20-day-old one is the newest daily on S3, so it is kept there.
+  assert.deepEqual(dry.s3_cleanup_would_delete.map((d) => d.name), [expiredS3], "the dry run shows the S3 plan");
+  assert.deepEqual(dry.cleanup_would_delete.map((d) => d.name), [expiredBoth]);
+  assert.ok((await new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")).stat(expiredS3)) !== undefined, "and deletes nothing");
 
   const result = (await backupDatabase("daily", true, true, false)) as unknown as BackupResult;
   assert.deepEqual(result.cleanup.deleted, [expiredBoth]);

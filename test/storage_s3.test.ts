@@ -161,6 +161,16 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     assert.equal(sha256(await drain(storage.read("parts.sql.gz"))), sha256(bytes));
   });
 
+  test("server-side encryption is asked for on every object written", async () => {
+    const storage = new S3Storage(parseS3Config(proxy.resource({ prefix: "sse", server_side_encryption: "AES256" }), PATH));
+    proxy.requests.length = 0;
+    await storage.create(() => "small.pin", Readable.from([Buffer.from("x")]));
+    await storage.create(() => "large.sql.gz", chunked(randomBytes(6 * MiB)), { expectedSize: 6 * MiB });
+    const writes = proxy.requests.filter((r) => (r.method === "PUT" && !r.url.includes("partNumber=")) || (r.method === "POST" && r.url.includes("uploads")));
+    assert.equal(writes.length, 2, "one PUT, one CreateMultipartUpload");
+    assert.ok(writes.every((r) => r.headers["x-amz-server-side-encryption"] === "AES256"));
+  });
+
   test("a part that keeps failing aborts the multipart upload and leaves no object", async () => {
     const storage = storageFor("aborted");
     proxy.requests.length = 0;
