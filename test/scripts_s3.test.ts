@@ -36,9 +36,11 @@ const resources = (s3Resource: Record<string, unknown>, settings: Record<string,
   "f/admin/backup_settings": { backup_dir: backupDir, ...settings },
   "f/admin/s3_backup_config": s3Resource,
 });
+/** s3rver does not check SigV4 signatures, so any secret works: this one must never show up. */
+const SECRET = "s3-secret-that-must-never-appear-7f3a";
 /** The seed's shape, pointed at s3rver (endpoint and path style are this shape's optional extras). */
 const seedShape = () => ({
-  bucket: s3.bucket, region: "us-east-1", access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey,
+  bucket: s3.bucket, region: "us-east-1", access_key_id: s3.accessKeyId, secret_access_key: SECRET,
   endpoint: s3.endpoint, path_style: true, prefix: PREFIX,
 });
 
@@ -104,6 +106,8 @@ test("the seed's backup body with upload_to_s3 puts the archive, then its manife
   const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: PREFIX + result.filename }));
   assert.equal(head.Metadata?.sha256, result.sha256);
   assert.equal(head.ContentLength, local.length);
+  assert.ok(!JSON.stringify(result).includes(SECRET), "no secret in the result");
+  assert.ok(!JSON.stringify(await listBackups(true)).includes(SECRET), "nor in the list");
 });
 
 test("the seed's list body merges local and S3: one row per backup, where it is, copies that differ, archives without a manifest", async () => {
@@ -191,11 +195,15 @@ test("a restore from S3 whose archive changed after the backup rolls back before
 test("a failed upload fails the job, keeps the local backup, and applies no retention", async () => {
   const source = readdirSync(backupDir).find((f) => f.endsWith(".sql.gz") && existsSync(join(backupDir, `${stem(f)}.manifest.json`)))!;
   const expired = await plantDaily(source, 30, { local: true });
-  resources(proxy.resource({ prefix: PREFIX }));
+  resources(proxy.resource({ prefix: PREFIX, secretKey: SECRET }));
   proxy.fault = (r) => (r.method === "PUT" || r.method === "POST" ? 503 : undefined);
   const before = new Set(readdirSync(backupDir));
   try {
-    await assert.rejects(backupDatabase("daily", true, true, false), /Backup (family_brain_daily_\S+) was written to .*, but uploading it to s3:\/\/backups\/family-brain\/ failed: .*The local backup is kept and retention was not applied/);
+    await assert.rejects(backupDatabase("daily", true, true, false), (error: Error) => {
+      assert.match(error.message, /Backup (family_brain_daily_\S+) was written to .*, but uploading it to s3:\/\/backups\/family-brain\/ failed: .*The local backup is kept and retention was not applied/);
+      assert.ok(!error.message.includes(SECRET) && !String(error.stack).includes(SECRET));
+      return true;
+    });
   } finally {
     proxy.fault = undefined;
     resources(seedShape());
