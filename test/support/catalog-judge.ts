@@ -21,6 +21,10 @@ const userMade = (oid: string) => `${oid} >= 16384`;
 
 const relationName = `pg_catalog.format('%I.%I', n.nspname, c.relname)`;
 
+/** Privileges, or nothing when they are exactly the owner's defaults (pg_dump writes no GRANT for those either). */
+const acl = (column: string, kind: string, owner: string) =>
+  `'acl ' || NULLIF(${column}::text, pg_catalog.acldefault('${kind}', ${owner})::text)`;
+
 /** The values of `item` over `rows` (FROM … WHERE …) as one sorted text array, so that catalog order never shows. */
 const sortedList = (item: string, rows: string) =>
   `(SELECT pg_catalog.array_agg(x ORDER BY x COLLATE "C")::text FROM (SELECT ${item} AS x ${rows}) s)`;
@@ -30,7 +34,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
   {
     kind: "schema",
     sql: () => `
-      SELECT 'schema ' || pg_catalog.quote_ident(n.nspname), pg_catalog.concat_ws(' ', 'acl', n.nspacl::text)
+      SELECT 'schema ' || pg_catalog.quote_ident(n.nspname), pg_catalog.concat_ws(' ', ${acl("n.nspacl", "n", "n.nspowner")})
         FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA} AND ${notInExtension("pg_namespace", "n.oid")}`,
   },
   {
@@ -74,7 +78,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
                         'category', t.typcategory, 'preferred', t.typispreferred, 'delimiter', t.typdelim,
                         'element', NULLIF(t.typelem, 0)::regtype::text, 'defined', t.typisdefined)
                END,
-               'acl ' || t.typacl::text)
+               ${acl("t.typacl", "T", "t.typowner")})
         FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
        WHERE ${USER_SCHEMA} AND ${notInExtension("pg_type", "t.oid")} AND t.typtype <> 'm'
          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
@@ -117,7 +121,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
                'server ' || (SELECT pg_catalog.quote_ident(s.srvname) || ' ' || COALESCE(f.ftoptions::text, '') FROM pg_catalog.pg_foreign_table f
                  JOIN pg_catalog.pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = c.oid),
                'as ' || CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
-               'acl ' || c.relacl::text)
+               ${acl("c.relacl", "r", "c.relowner")})
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ${USER_SCHEMA} AND ${notInExtension("pg_class", "c.oid")}`,
   },
@@ -142,7 +146,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
                'options ' || ${sortedList("o", "FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'")},
                'fdw options ' || a.attfdwoptions::text,
                CASE WHEN NOT a.attislocal THEN 'inherited' END, 'inherited from ' || NULLIF(a.attinhcount, 0),
-               'acl ' || a.attacl::text)
+               ${acl("a.attacl", "c", "c.relowner")})
         FROM pg_catalog.pg_attribute a
         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -188,7 +192,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
                  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
                    AND d.deptype IN ('a', 'i')),
-               'acl ' || c.relacl::text)
+               ${acl("c.relacl", "s", "c.relowner")})
         FROM pg_catalog.pg_sequence s
         JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        WHERE ${USER_SCHEMA} AND ${notInExtension("pg_class", "c.oid")}`,
@@ -213,7 +217,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
                     'minitcond', pg_catalog.quote_literal(g.aggminitval), 'parallel', p.proparallel)
                   FROM pg_catalog.pg_aggregate g WHERE g.aggfnoid = p.oid)
                ELSE pg_catalog.pg_get_functiondef(p.oid) END,
-               'acl ' || p.proacl::text)
+               ${acl("p.proacl", "f", "p.proowner")})
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
        WHERE ${USER_SCHEMA} AND ${notInExtension("pg_proc", "p.oid")}`,
   },
@@ -358,7 +362,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
     sql: () => `
       SELECT 'language ' || pg_catalog.quote_ident(l.lanname),
              pg_catalog.concat_ws(' ', CASE WHEN l.lanpltrusted THEN 'trusted' END, 'handler', l.lanplcallfoid::regproc::text,
-               'inline ' || NULLIF(l.laninline, 0)::regproc::text, 'validator ' || NULLIF(l.lanvalidator, 0)::regproc::text, 'acl ' || l.lanacl::text)
+               'inline ' || NULLIF(l.laninline, 0)::regproc::text, 'validator ' || NULLIF(l.lanvalidator, 0)::regproc::text, ${acl("l.lanacl", "l", "l.lanowner")})
         FROM pg_catalog.pg_language l WHERE ${userMade("l.oid")} AND ${notInExtension("pg_language", "l.oid")}`,
   },
   {
@@ -366,12 +370,12 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
     sql: () => `
       SELECT 'foreign-data wrapper ' || pg_catalog.quote_ident(w.fdwname),
              pg_catalog.concat_ws(' ', 'handler ' || NULLIF(w.fdwhandler, 0)::regproc::text, 'validator ' || NULLIF(w.fdwvalidator, 0)::regproc::text,
-               'options ' || w.fdwoptions::text, 'acl ' || w.fdwacl::text)
+               'options ' || w.fdwoptions::text, ${acl("w.fdwacl", "F", "w.fdwowner")})
         FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notInExtension("pg_foreign_data_wrapper", "w.oid")}
       UNION ALL
       SELECT 'server ' || pg_catalog.quote_ident(s.srvname),
              pg_catalog.concat_ws(' ', 'wrapper', (SELECT w.fdwname FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.oid = s.srvfdw),
-               'type ' || s.srvtype, 'version ' || s.srvversion, 'options ' || s.srvoptions::text, 'acl ' || s.srvacl::text)
+               'type ' || s.srvtype, 'version ' || s.srvversion, 'options ' || s.srvoptions::text, ${acl("s.srvacl", "S", "s.srvowner")})
         FROM pg_catalog.pg_foreign_server s WHERE ${notInExtension("pg_foreign_server", "s.oid")}
       UNION ALL
       SELECT pg_catalog.format('user mapping for %s server %I', u.usename, u.srvname), COALESCE(u.umoptions::text, '')
@@ -387,7 +391,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
   {
     kind: "large object",
     sql: () => `
-      SELECT 'large object ' || m.oid, pg_catalog.concat_ws(' ', 'md5', pg_catalog.md5(pg_catalog.lo_get(m.oid)), 'acl ' || m.lomacl::text)
+      SELECT 'large object ' || m.oid, pg_catalog.concat_ws(' ', 'md5', pg_catalog.md5(pg_catalog.lo_get(m.oid)), ${acl("m.lomacl", "L", "m.lomowner")})
         FROM pg_catalog.pg_largeobject_metadata m`,
   },
   {

@@ -1,0 +1,201 @@
+// The sample database through the scripts' `main` on every server this run covers (CI: 15 and the
+// newest; PG_VERSIONS=all: 14 to 18), judged by the catalog judge (and pg_dump where this machine
+// has it) and by every table's rows; and a backup made on 15 restored into the newest server, as a
+// user upgrading by backup and restore would.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test, type TestContext } from "node:test";
+import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { UnsupportedObjectsError } from "../f/admin/lib/errors.ts";
+import { startCluster, type Cluster } from "./support/cluster.ts";
+import { EVERY_KIND, EVERY_KIND_ROLE } from "./support/every-kind.ts";
+import { createFamilyBrainDatabase } from "./support/family-brain.ts";
+import { assertNoDifferences, dataDifferences, schemaDifferences } from "./support/fidelity.ts";
+import { mockWindmill } from "./support/judge.ts";
+import { NEWEST, serversUnderTest } from "./support/servers.ts";
+
+const SOURCE = "family_brain";
+const planned = serversUnderTest();
+const clusters = new Map<number, Cluster>();
+/** The backup each server's test made of the sample database. */
+const backups = new Map<number, string>();
+let dir: string;
+
+const resourceOf = (major: number) => `matrix/pg${major}`;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "wpb-matrix-"));
+  for (const plan of planned) {
+    if ("server" in plan) clusters.set(plan.major, await startCluster({ bin: plan.server.bin }));
+  }
+  mockWindmill(dir, {
+    "f/admin/backup_settings": { backup_dir: join(dir, "backups") },
+    ...Object.fromEntries([...clusters].map(([major, cluster]) => [resourceOf(major), cluster.resource(SOURCE)])),
+    ...Object.fromEntries([...clusters].flatMap(([major, cluster]) =>
+      ["every_kind", "every_supported_kind", ...KNOWN_BUGS.map((_, i) => `known_bug_${i}`)]
+        .map((dbname) => [`${resourceOf(major)}/${dbname}`, cluster.resource(dbname)]))),
+  });
+});
+
+after(async () => {
+  for (const cluster of clusters.values()) await cluster.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+for (const plan of planned) {
+  test(`PostgreSQL ${plan.major}: the sample database round-trips with zero difference`, async (t) => {
+    const cluster = clusters.get(plan.major);
+    if (!cluster) return t.skip("missing" in plan ? plan.missing : `PostgreSQL ${plan.major} did not start`);
+    assert.equal(cluster.majorVersion, plan.major);
+    await cluster.createDatabase(SOURCE);
+    const client = await cluster.connect(SOURCE);
+    try {
+      await createFamilyBrainDatabase(client);
+    } finally {
+      await client.end();
+    }
+
+    const backup = await backupDatabase("manual", false, false, false, resourceOf(plan.major));
+    assert.equal(backup.status, "success");
+    const filename = (backup as { filename: string }).filename;
+    backups.set(plan.major, filename);
+    const restore = await restoreDatabase(filename, "local", true, false, "restored", resourceOf(plan.major));
+    assert.equal(restore.verification.passed, true);
+
+    const [source, restored] = [{ cluster, name: SOURCE }, { cluster, name: "restored" }];
+    assertNoDifferences([...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))], `the sample database and its restore on PostgreSQL ${plan.major}`);
+  });
+}
+
+/**
+ * The objects of the every-kind database the engine refuses today, and how to drop them so that the
+ * rest is judged too. As the engine learns a kind, its entry may go: a backup that succeeds must
+ * round-trip exactly whatever this list says.
+ */
+const REFUSED_TODAY: Array<{ object: string; drop: string }> = [
+  { object: "cast (public.pair AS text)", drop: "DROP CAST (public.pair AS text)" },
+  { object: "foreign table public.remote", drop: "DROP FOREIGN TABLE public.remote" },
+  { object: "foreign server elsewhere", drop: "DROP SERVER elsewhere" },
+  { object: "foreign-data wrapper dummy", drop: "DROP FOREIGN DATA WRAPPER dummy" },
+  { object: "large object 4242", drop: "SELECT lo_unlink(4242)" },
+  { object: `operator public."==="`, drop: "DROP OPERATOR public.=== (integer, integer)" },
+  { object: "statistics object public.people_stats", drop: "DROP STATISTICS public.people_stats" },
+  { object: "text search configuration public.plain", drop: "DROP TEXT SEARCH CONFIGURATION public.plain" },
+  { object: "text search dictionary public.plain_dict", drop: "DROP TEXT SEARCH DICTIONARY public.plain_dict" },
+  { object: "typed table public.typed", drop: "DROP TABLE public.typed" },
+];
+
+/**
+ * Engine bugs the judges found: backups that restore into something different. Each runs as its
+ * own TODO test (reported, not failing the suite, until fixed), and `strip` takes it out of the
+ * every-kind database so that everything else there is still held to zero difference.
+ */
+const KNOWN_BUGS: Array<{ bug: string; setup: string; strip: string; from?: number }> = [
+  {
+    bug: "rows of a table whose schema or name has non-ASCII letters cannot be restored: the COPY line is decoded as Latin-1 " +
+      "(restore.ts loadTable), so \"Ünï\" reaches the server as \"Ã\\x9cnÃ¯\"",
+    setup: `CREATE SCHEMA "Ünï"; CREATE TABLE "Ünï"."tåble" ("çol" text); INSERT INTO "Ünï"."tåble" VALUES ('é')`,
+    strip: `ALTER TABLE "Ünï ""quoted"""."tåble" SET SCHEMA public; ALTER TABLE public."tåble" RENAME TO ascii_table;
+            ALTER TABLE public.ascii_table RENAME COLUMN "çol" TO col`,
+  },
+  {
+    bug: "privileges are neither restored nor refused: GRANT on a schema, column grants and default privileges are lost",
+    setup: `CREATE SCHEMA app; GRANT USAGE ON SCHEMA app TO ${EVERY_KIND_ROLE}; CREATE TABLE app.t (a int, b int);
+            GRANT SELECT (a) ON app.t TO ${EVERY_KIND_ROLE}; ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO ${EVERY_KIND_ROLE}`,
+    strip: `REVOKE USAGE ON SCHEMA "Ünï ""quoted""" FROM ${EVERY_KIND_ROLE}; REVOKE SELECT (name, email) ON public.people FROM ${EVERY_KIND_ROLE};
+            ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM ${EVERY_KIND_ROLE}`,
+  },
+  {
+    bug: "PostgreSQL 18 names a partition's NOT NULL constraint after its parent's (events_at_not_null on public.events_2024); " +
+      "the restore gives it a new name (events_2024_at_not_null)",
+    setup: "CREATE TABLE public.events (at date NOT NULL) PARTITION BY RANGE (at); " +
+      "CREATE TABLE public.events_2024 PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+    strip: "DROP TABLE public.events_2024, public.events_other",
+    from: 18,
+  },
+];
+
+/** Backs up one database of the cluster and restores it beside itself through the scripts; the refusal, if any. */
+async function roundTrip(major: number, dbname: string): Promise<{ refused: readonly string[] } | undefined> {
+  const resource = `${resourceOf(major)}/${dbname}`;
+  let filename: string;
+  try {
+    filename = ((await backupDatabase("manual", false, false, false, resource)) as { filename: string }).filename;
+  } catch (error) {
+    if (error instanceof UnsupportedObjectsError) return { refused: error.objects };
+    throw error;
+  }
+  const restore = await restoreDatabase(filename, "local", true, false, `${dbname}_restored`, resource);
+  assert.equal(restore.verification.passed, true);
+  return undefined;
+}
+
+async function assertRoundTrips(t: TestContext, cluster: Cluster, dbname: string): Promise<void> {
+  const outcome = await roundTrip(cluster.majorVersion, dbname);
+  assert.equal(outcome, undefined, `${dbname} was refused: ${outcome?.refused.join("; ")}`);
+  const [source, restored] = [{ cluster, name: dbname }, { cluster, name: `${dbname}_restored` }];
+  assertNoDifferences(
+    [...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))],
+    `${dbname} and its restore on PostgreSQL ${cluster.majorVersion}`,
+  );
+}
+
+for (const plan of planned) {
+  const skip = (t: TestContext) => t.skip("missing" in plan ? plan.missing : `PostgreSQL ${plan.major} did not start`);
+
+  test(`PostgreSQL ${plan.major}: a database with every object kind round-trips, or is refused naming only kinds the engine lacks`, async (t) => {
+    const cluster = clusters.get(plan.major);
+    if (!cluster) return skip(t);
+    await cluster.query("postgres", `CREATE ROLE ${EVERY_KIND_ROLE}`);
+    await cluster.createDatabase("every_kind");
+    await cluster.query("every_kind", EVERY_KIND);
+    const outcome = await roundTrip(plan.major, "every_kind");
+    if (outcome) {
+      assert.ok(outcome.refused.length > 0);
+      const unexpected = outcome.refused.filter((object) => !REFUSED_TODAY.some((r) => r.object === object));
+      assert.deepEqual(unexpected, [], "refused objects beyond REFUSED_TODAY");
+      t.diagnostic(`refused: ${outcome.refused.join("; ")}`);
+      return;
+    }
+    await assertRoundTrips(t, cluster, "every_kind");
+  });
+
+  test(`PostgreSQL ${plan.major}: every object kind the engine reproduces round-trips with zero difference`, async (t) => {
+    const cluster = clusters.get(plan.major);
+    if (!cluster) return skip(t);
+    await cluster.createDatabase("every_supported_kind");
+    await cluster.query("every_supported_kind", EVERY_KIND);
+    const stripped = KNOWN_BUGS.filter((known) => plan.major >= (known.from ?? 0)).map((known) => known.strip);
+    await cluster.query("every_supported_kind", [...REFUSED_TODAY.map((r) => r.drop), ...stripped].join(";\n"));
+    await assertRoundTrips(t, cluster, "every_supported_kind");
+  });
+
+  for (const [i, known] of KNOWN_BUGS.entries()) {
+    if (plan.major < (known.from ?? 0)) continue;
+    test(`PostgreSQL ${plan.major}: known engine bug ${i + 1}`, { todo: known.bug }, async (t) => {
+      const cluster = clusters.get(plan.major);
+      if (!cluster) return skip(t);
+      await cluster.createDatabase(`known_bug_${i}`);
+      await cluster.query(`known_bug_${i}`, known.setup);
+      await assertRoundTrips(t, cluster, `known_bug_${i}`);
+    });
+  }
+}
+
+test(`a backup made on PostgreSQL 15 restores into ${NEWEST} as if the sample database had been created there`, async (t) => {
+  const [old, newest] = [clusters.get(15), clusters.get(NEWEST)];
+  if (!old || !newest) return t.skip(`this run does not cover both PostgreSQL 15 and ${NEWEST} (PG_VERSIONS)`);
+  const filename = backups.get(15);
+  if (!filename || !backups.has(NEWEST)) return t.skip("the sample database did not round-trip on both servers (see their tests)");
+
+  const restore = await restoreDatabase(filename, "local", true, false, "upgraded", resourceOf(NEWEST));
+  assert.equal(restore.verification.passed, true);
+  const upgraded = { cluster: newest, name: "upgraded" };
+  assertNoDifferences(
+    [...(await schemaDifferences(t, { cluster: newest, name: SOURCE }, upgraded)), ...(await dataDifferences({ cluster: old, name: SOURCE }, upgraded))],
+    `the sample database created on ${NEWEST} and upgraded from 15`,
+  );
+});
