@@ -290,7 +290,6 @@ const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
     setup: "CREATE FOREIGN DATA WRAPPER dummy; CREATE SERVER srv FOREIGN DATA WRAPPER dummy; CREATE FOREIGN TABLE public.ft (x integer) SERVER srv",
     expected: ["foreign table public.ft", "foreign-data wrapper dummy", "foreign server srv"],
   },
-  { setup: "SELECT lo_create(4242)", expected: ["large object 4242"] },
   { setup: "CREATE TEXT SEARCH CONFIGURATION public.myts (COPY = english)", expected: ["text search configuration public.myts"] },
   { setup: "CREATE TEXT SEARCH DICTIONARY public.mydict (TEMPLATE = simple)", expected: ["text search dictionary public.mydict"] },
   { setup: "CREATE TYPE public.e AS ENUM ('x'); CREATE CAST (integer AS public.e) WITH INOUT", expected: ["cast (integer AS public.e)"] },

@@ -145,6 +145,11 @@ CREATE MATERIALIZED VIEW kinds.not_yet AS SELECT kinds.joined(msg) AS msgs FROM 
 COMMENT ON MATERIALIZED VIEW kinds.event_counts IS 'per kind';
 COMMENT ON COLUMN kinds.event_counts.n IS 'how many';
 
+SELECT lo_from_bytea(4242, convert_to('hello, large object', 'UTF8'));
+SELECT lo_from_bytea(4243, decode(repeat('0a1b2c', 100000), 'hex'));
+SELECT lo_create(4244);
+COMMENT ON LARGE OBJECT 4242 IS 'greeting';
+
 CREATE FUNCTION kinds.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
 CREATE EVENT TRIGGER kinds_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE') EXECUTE FUNCTION kinds.on_ddl();
 ALTER EVENT TRIGGER kinds_ddl DISABLE;
@@ -178,7 +183,13 @@ async function extraState(cluster: Cluster, db: string) {
     const publications = await client.query(
       "SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubviaroot, (SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_publication_tables t WHERE t.pubname = p.pubname) AS tables FROM pg_publication p ORDER BY 1",
     );
-    return { matviews: matviews.rows, sequences: sequences.rows, eventTriggers: eventTriggers.rows, publications: publications.rows };
+    const largeObjects = await client.query(
+      "SELECT oid::text, md5(lo_get(oid)) AS content, obj_description(oid, 'pg_largeobject') AS comment FROM pg_largeobject_metadata ORDER BY oid",
+    );
+    return {
+      matviews: matviews.rows, sequences: sequences.rows, eventTriggers: eventTriggers.rows, publications: publications.rows,
+      largeObjects: largeObjects.rows,
+    };
   } finally {
     await client.end();
   }
@@ -230,8 +241,12 @@ for (const planned of serversUnderTest()) {
       const buckets = backup.manifest.tables.filter((t) => t.name.startsWith("buckets_"));
       assert.equal(buckets.length, 2);
       assert.equal(buckets.reduce((sum, t) => sum + t.rows, 0), 10);
+      assert.deepEqual(
+        { count: backup.manifest.sections.large_objects?.count, bytes: backup.manifest.sections.large_objects?.bytes },
+        { count: 3, bytes: 19 + 300000 },
+      );
       const kinds = new Set(backup.manifest.objects.map((o) => o.kind));
-      for (const kind of ["collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication"]) {
+      for (const kind of ["collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object"]) {
         assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
       }
     });
@@ -267,6 +282,8 @@ for (const planned of serversUnderTest()) {
         CREATE PUBLICATION extra_pub FOR TABLE kinds.animals;
         CREATE EVENT TRIGGER extra_evt ON ddl_command_start EXECUTE FUNCTION kinds.on_ddl();
         INSERT INTO kinds.dogs VALUES (9, 'extra', NULL);
+        SELECT lo_create(9999);
+        SELECT lo_put(4243, 10, 'changed');
         DROP MATERIALIZED VIEW kinds.busy_kinds;
         DROP AGGREGATE kinds.joined(integer);
         DROP COLLATION kinds.ci CASCADE;
@@ -274,7 +291,7 @@ for (const planned of serversUnderTest()) {
       const result = await restore("kinds_inplace", true);
       assert.equal(result.verification.passed, true);
       assert.deepEqual(result.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).sort(), [
-        "aggregate kinds.extra_agg(integer)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt",
+        "aggregate kinds.extra_agg(integer)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "large object 9999",
         "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "table kinds.events_2026",
         "type kinds.extra_multi", "type kinds.extra_range",
       ]);

@@ -48,7 +48,14 @@ export const Manifest = z.object({
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     compression: z.literal("gzip"),
   }),
-  sections: z.object({ pre_data: ByteRange, sequences: ByteRange, post_data: ByteRange }),
+  sections: z.object({
+    pre_data: ByteRange, sequences: ByteRange, post_data: ByteRange,
+    /** Large objects' own member (absent when there are none), with what a restore must find again. */
+    large_objects: z.object({
+      start: z.number().int().nonnegative(), end: z.number().int().nonnegative(),
+      count: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), digest: z.string().regex(/^[0-9a-f]{64}$/),
+    }).optional(),
+  }),
   digest_algorithm: z.string(),
   tables: z.array(TableEntry),
   objects: z.array(z.object({ kind: z.string(), schema: z.string(), name: z.string() })),

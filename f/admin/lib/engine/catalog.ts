@@ -10,7 +10,7 @@ import {
 import {
   addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCollation, createComposite, createDomain,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
-  createRole, createRule, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
+  createRole, createRule, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
   domainConstraint, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
@@ -181,6 +181,7 @@ const CATALOG = {
   pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
   pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079, pg_collation: 3456,
   pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
+  pg_largeobject: 2613, pg_largeobject_metadata: 2995,
 } as const;
 
 /** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
@@ -360,6 +361,8 @@ interface Catalog {
   policies: PolicyDef[];
   eventTriggers: EventTriggerDef[];
   publications: PublicationDef[];
+  /** Large objects by OID (their data is streamed by the dump); comments are on pg_largeobject. */
+  largeObjects: Array<{ oid: number; comment?: string }>;
   /** `classid:objid` → `classid:objid`: what depends on what (normal, automatic, internal). */
   depends: Array<[from: string, to: string]>;
   /** `classid:objid` of every extension member → OID of its extension. */
@@ -374,7 +377,8 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
       `SELECT d.classoid, d.objoid, d.objsubid, d.description,
               pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) AS what
          FROM pg_catalog.pg_description d
-        WHERE d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)`,
+        WHERE d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)
+           OR d.classoid = 'pg_catalog.pg_largeobject'::pg_catalog.regclass`,
     ),
   );
   const schemas = await readSchemas(client, comments);
@@ -421,6 +425,8 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
     policies: await readPolicies(client, comments, tableOids),
     eventTriggers: await readEventTriggers(client, comments),
     publications: await readPublications(client, comments),
+    largeObjects: (await rows<{ oid: number }>(client, "SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid"))
+      .map(({ oid }) => ({ oid, comment: comments.take(CATALOG.pg_largeobject, oid) })),
     depends, members, comments,
     sequences: allSequences.filter((s) => !s.owner?.identity),
     identitySequences: allSequences.filter((s) => s.owner?.identity),
@@ -1080,7 +1086,7 @@ interface DumpNode extends SortNode {
  */
 const RANK = {
   schema: 0, extension: 1, collation: 2, type: 3, function: 4, sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
-  index: 10, constraint: 11, "attach-index": 12, "late-constraint": 13, trigger: 14, rule: 15, "row-security": 16, policy: 17,
+  "large-object": 9.5, index: 10, constraint: 11, "attach-index": 12, "late-constraint": 13, trigger: 14, rule: 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
@@ -1187,6 +1193,10 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       owned(node("publication", `${pg_publication}:${p.oid}`, quoteIdent(p.name), createPublication(p),
         [[pg_publication, p.oid], ...p.members.map((m): [number, number] => [m.classId, m.oid])], [ref("publication", "", p.name)]),
         `PUBLICATION ${quoteIdent(p.name)}`)),
+    // Created and filled by the dump's large-object member after the data; here only what follows.
+    ...catalog.largeObjects.map((o) =>
+      owned(node("large-object", `${CATALOG.pg_largeobject_metadata}:${o.oid}`, String(o.oid), largeObjectComment(o), [[CATALOG.pg_largeobject_metadata, o.oid]],
+        [ref("large object", "", String(o.oid))]), `LARGE OBJECT ${o.oid}`, "")),
     ...catalog.eventTriggers.map((e) =>
       owned(node("event-trigger", `${pg_event_trigger}:${e.oid}`, quoteIdent(e.name), createEventTrigger(e), [[pg_event_trigger, e.oid]],
         [ref("event trigger", "", e.name)]), `EVENT TRIGGER ${quoteIdent(e.name)}`)),
@@ -1399,7 +1409,6 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
       AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   `SELECT 'subscription' AS kind, pg_catalog.quote_ident(subname) AS name FROM pg_catalog.pg_subscription
     WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
-  `SELECT 'large object' AS kind, oid::text AS name FROM pg_catalog.pg_largeobject_metadata`,
   ...(
     [
       ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],

@@ -7,6 +7,7 @@ import { TOOL } from "../version.ts";
 import { readSchema, type SchemaOptions } from "./catalog.ts";
 import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
+import { largeObjectStatements, type LargeObjectSummary } from "./large-objects.ts";
 import type { ExtensionRef, ObjectRef, TableData } from "./model.ts";
 import { beginSnapshot, settingsPreamble } from "./session.ts";
 
@@ -33,7 +34,7 @@ export interface DumpedTable {
 export interface DumpResult {
   database: string;
   server: ServerInfo;
-  sections: { pre_data: ByteRange; sequences: ByteRange; post_data: ByteRange };
+  sections: { pre_data: ByteRange; sequences: ByteRange; post_data: ByteRange; large_objects?: ByteRange & LargeObjectSummary };
   tables: DumpedTable[];
   objects: ObjectRef[];
   extensions: ExtensionRef[];
@@ -97,6 +98,14 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
       options.onTable?.(dumped, index, schema.tables.length);
     }
 
+    let large_objects: (ByteRange & LargeObjectSummary) | undefined;
+    if (schema.objects.some((o) => o.kind === "large object")) {
+      let summary: LargeObjectSummary | undefined;
+      const range = await writer.member(["\n-- Large objects\n\n", largeObjectStatements(client, (s) => (summary = s)), "\n"]);
+      if (summary === undefined) throw new Error("the large objects member ended before all objects were read");
+      large_objects = { ...range, ...summary };
+    }
+
     const sequences = await writer.member([
       "\n-- Sequence values\n\n",
       ...schema.sequences.map((sequence) => sequence.setval + "\n"),
@@ -108,7 +117,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     ]);
     await client.query("COMMIT");
     return {
-      database, server, sections: { pre_data, sequences, post_data }, tables,
+      database, server, sections: { pre_data, sequences, post_data, ...(large_objects === undefined ? {} : { large_objects }) }, tables,
       objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped,
     };
   } catch (error) {

@@ -329,6 +329,10 @@ export function createPublication(publication: PublicationDef): string[] {
   ];
 }
 
+export function largeObjectComment(largeObject: { oid: number; comment?: string }): string[] {
+  return commentOn(`LARGE OBJECT ${largeObject.oid}`, largeObject.comment);
+}
+
 export function copyStatements(table: TableDef): { columns: string[]; copyIn: string; copyOut: string } {
   const columns = table.columns.filter((column) => column.generated === undefined).map((column) => quoteIdent(column.name));
   // A table without columns still has rows; COPY takes no column list then, as `()` is a syntax error.

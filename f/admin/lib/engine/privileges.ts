@@ -48,6 +48,7 @@ const GRANTS = (acl: string) => `(
                  a.is_grantable AS grantable, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type) AS privileges
             FROM pg_catalog.aclexplode(${acl}) a GROUP BY 1, 2) g)`;
 
+/** Large objects take any OID, even below those initdb's objects use. */
 const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]> = [
   ["pg_namespace", "nspowner", "nspacl"],
   ["pg_class", "relowner", "relacl"],
@@ -56,6 +57,7 @@ const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]>
   ["pg_collation", "collowner", null],
   ["pg_event_trigger", "evtowner", null],
   ["pg_publication", "pubowner", null],
+  ["pg_largeobject_metadata", "lomowner", "lomacl"],
 ];
 
 export async function readAccess(client: pg.ClientBase): Promise<AccessByObject> {
@@ -69,7 +71,7 @@ export async function readAccess(client: pg.ClientBase): Promise<AccessByObject>
                 ? `(SELECT pg_catalog.json_agg(pg_catalog.json_build_object('column', a.attname, 'grants', ${GRANTS("a.attacl")}) ORDER BY a.attnum)
                       FROM pg_catalog.pg_attribute a WHERE a.attrelid = x.oid AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped)`
                 : "NULL"} AS columns
-         FROM pg_catalog.${catalog} x WHERE x.oid >= 16384 OR '${catalog}' = 'pg_namespace'`,
+         FROM pg_catalog.${catalog} x WHERE x.oid >= 16384 OR '${catalog}' IN ('pg_namespace', 'pg_largeobject_metadata')`,
     );
     for (const row of rows) result.set(`${row.classid}:${row.oid}`, { owner: row.owner, grants: row.grants, columns: row.columns ?? [] });
   }

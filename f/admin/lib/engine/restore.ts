@@ -9,6 +9,7 @@ import { readMember, readMemberText } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ObjectRef } from "./model.ts";
+import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent } from "./quote.ts";
 import { tableDigest } from "./verify.ts";
 
@@ -34,12 +35,14 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
              OR NOT ${NOT_EXTENSION_MEMBER("pg_catalog.pg_namespace", "n.oid")}) AS pinned
        FROM pg_catalog.pg_namespace n WHERE ${SYSTEM_SCHEMAS} ORDER BY 1`,
   );
-  // Event triggers and publications belong to the database, not a schema, but they are the target's own objects too.
+  // Large objects, event triggers and publications belong to the database, not a schema, but they are the target's own objects too.
   const eventTriggers = await client.query<{ name: string }>(
     `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_event_trigger", "t.oid")} ORDER BY 1`,
   );
   const publications = await client.query<{ name: string }>(`SELECT p.pubname AS name FROM pg_catalog.pg_publication p ORDER BY 1`);
+  const largeObjects = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
   const objects: OwnObject[] = [
+    ...largeObjects.rows.map(({ oid }) => ({ kind: "large object", schema: "", name: oid, drop: `SELECT pg_catalog.lo_unlink('${oid}')` })),
     ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
     ...publications.rows.map(({ name }) => ({ kind: "publication", schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
   ];
@@ -130,7 +133,7 @@ export async function clearOwnObjects(client: pg.ClientBase, manifest: Manifest)
 }
 
 /** Run one schema section as a single multi-statement query: the server's parser splits it. */
-async function runSection(client: pg.ClientBase, storage: Storage, manifest: Manifest, section: keyof Manifest["sections"]): Promise<void> {
+async function runSection(client: pg.ClientBase, storage: Storage, manifest: Manifest, section: "pre_data" | "sequences" | "post_data"): Promise<void> {
   const sql = await readMemberText(storage, manifest.archive.name, manifest.sections[section]);
   try {
     await client.query(sql);
@@ -195,6 +198,30 @@ async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Mani
   }
 }
 
+/**
+ * The large objects' member holds one statement per line (hex data has no newline), run as they
+ * arrive so that memory does not grow with the objects; then the objects are checked against the
+ * manifest's count and digest.
+ */
+async function loadLargeObjects(
+  client: pg.ClientBase, storage: Storage, manifest: Manifest, section: NonNullable<Manifest["sections"]["large_objects"]>,
+): Promise<void> {
+  let pending = "";
+  for await (const chunk of readMember(storage, manifest.archive.name, section)) {
+    const lines = (pending + chunk.toString("utf8")).split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) if (line.startsWith("SELECT ")) await client.query(line);
+  }
+  if (pending.trim() !== "") throw new ArchiveIntegrityError("The archive's large objects are cut short: the archive is damaged.");
+  const found = await largeObjectSummary(client);
+  if (found.count !== section.count || found.digest !== section.digest) {
+    throw new BackupError(
+      `Verification failed, so the restore was rolled back: the database has ${found.count} large objects (${found.bytes} bytes) ` +
+        `where the backup has ${section.count} (${section.bytes} bytes)${found.digest === section.digest ? "" : ", and their content differs"}.`,
+    );
+  }
+}
+
 export interface TableCheck {
   table: string;
   expected_rows: number;
@@ -230,6 +257,7 @@ export async function applyArchive(client: pg.ClientBase, storage: Storage, mani
     await loadTable(client, storage, manifest, table);
     options.onTable?.(table, index, manifest.tables.length);
   }
+  if (manifest.sections.large_objects) await loadLargeObjects(client, storage, manifest, manifest.sections.large_objects);
   await runSection(client, storage, manifest, "sequences");
   await runSection(client, storage, manifest, "post_data");
 }
