@@ -307,6 +307,14 @@ const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
   },
 
   {
+    // An extension's configuration table, made by hand as pg_extension_config_dump would: only the
+    // rows matching its condition are the user's, and those are what the backup would lose.
+    setup: `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); ALTER EXTENSION hstore ADD TABLE public.cfg;
+            UPDATE pg_extension SET extconfig = ARRAY['public.cfg'::regclass::oid], extcondition = ARRAY['WHERE mine'] WHERE extname = 'hstore';
+            INSERT INTO public.cfg VALUES (1, false), (2, true), (3, true)`,
+    expected: ["2 row(s) of extension hstore's configuration table public.cfg"],
+  },
+  {
     setup: "CREATE VIEW public.v AS SELECT 1 AS x; ALTER VIEW public.v ALTER COLUMN x SET DEFAULT 2",
     expected: ["view column with a default public.v.x"],
   },
@@ -342,6 +350,16 @@ for (const [i, c] of CORPUS.entries()) {
     assert.equal(schemaText(`${db}_restored`, "--no-owner"), schemaText(db, "--no-owner"));
   });
 }
+
+test("an extension configuration table with only the extension's own rows does not stop a backup", async () => {
+  await cluster.createDatabase("config_rows");
+  await cluster.query("config_rows", `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); ALTER EXTENSION hstore ADD TABLE public.cfg;
+    UPDATE pg_extension SET extconfig = ARRAY['public.cfg'::regclass::oid], extcondition = ARRAY['WHERE mine'] WHERE extname = 'hstore';
+    INSERT INTO public.cfg VALUES (1, false)`);
+  const dump = await withSnapshot("config_rows", (client) => readSchema(client));
+  assert.deepEqual(dump.extensions.map((e) => e.name), ["hstore"]);
+  assert.ok(!dump.tables.some((t) => t.name === "cfg"), "the extension's own rows come back with CREATE EXTENSION");
+});
 
 for (const [i, c] of UNSUPPORTED.entries()) {
   test(`unsupported: ${c.expected[0]}`, async () => {
