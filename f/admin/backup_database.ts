@@ -2,12 +2,13 @@
 // with a manifest, upload both to S3 when asked, then apply the retention policy to each copy.
 // Thin: parse input, call the library, shape the result.
 import { z } from "zod";
-import { createBackup, previewBackup } from "./lib/operations/backup.ts";
+import { createBackup, previewBackup, type BackupOutcome } from "./lib/operations/backup.ts";
 import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
 import { estimateArchiveBytes } from "./lib/operations/free-space.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
+import { recordAudit, withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { BackupTypeArg, loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
@@ -63,7 +64,26 @@ export async function main(
   }
 
   const swept = await storage.sweepStaleTemps();
-  const backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old, onProgress: jobProgress() });
+  let backup: BackupOutcome | undefined;
+  const result = await withAudit(database, "backup", async () => {
+    backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old, onProgress: jobProgress() });
+    return shapeResult(backup, args.backup_type, storage.location, swept.length);
+  }, (done) => ({
+    message: `${done.backup_type} backup ${done.filename}: ${done.tables_backed_up} tables, ${done.total_rows} rows, ${done.size_mb} MB (${done.location})`,
+    details: { filename: done.filename, size_mb: done.size_mb, tables: done.tables_backed_up, rows: done.total_rows, location: done.location, path: done.path, sha256: done.sha256 },
+  }));
+  const cleanup = backup?.cleanup;
+  const cleanupAudit = cleanup === undefined
+    ? "not written: cleanup_old is false"
+    : await recordAudit(database, {
+      action: "cleanup", outcome: "success",
+      message: `retention after ${result.filename}: ${cleanup.deleted.length} local and ${backup?.offsite?.cleanup?.deleted.length ?? 0} S3 backup(s) deleted`,
+      details: { deleted: cleanup.deleted, s3_deleted: backup?.offsite?.cleanup?.deleted ?? [], policy: settings.retention },
+    });
+  return { ...result, cleanup_audit: cleanupAudit };
+}
+
+function shapeResult(backup: BackupOutcome, backupType: string, location: string, swept: number) {
   const { manifest, cleanup } = backup;
   return {
     status: "success",
@@ -72,16 +92,16 @@ export async function main(
     tables_backed_up: manifest.totals.tables,
     total_rows: manifest.totals.rows,
     table_details: Object.fromEntries(manifest.tables.map((t) => [t.schema === "public" ? t.name : `${t.schema}.${t.name}`, t.rows])),
-    backup_type: args.backup_type,
+    backup_type: backupType,
     database: manifest.database,
     location: backup.offsite ? "both" : "local",
-    path: `${storage.location}/${backup.name}`,
+    path: `${location}/${backup.name}`,
     sha256: manifest.archive.sha256,
     created_at: manifest.created_at,
     created_at_local: manifest.created_at_local,
     duration_seconds: Math.round(manifest.duration_ms / 100) / 10,
     server_version: manifest.server.version,
-    stale_temp_files_removed: swept.length,
+    stale_temp_files_removed: swept,
     cleanup: cleanup ? cleanupSummary(cleanup) : "skipped (cleanup_old: false)",
     s3: backup.offsite
       ? {
@@ -94,4 +114,3 @@ export async function main(
       : "not uploaded (upload_to_s3: false)",
   };
 }
-

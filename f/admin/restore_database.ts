@@ -7,6 +7,7 @@ import { restoreBackup } from "./lib/operations/restore.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
+import { withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
@@ -39,14 +40,25 @@ export async function main(
   const database = await loadDatabase(args.database_resource);
   const storage = new LocalStorage(settings.backup_dir);
   const source = args.backup_source === "s3" ? new S3Storage(await loadS3Config(args.s3_resource)) : storage;
-  const outcome = await restoreBackup({
+  // The row of a successful restore goes into the restored database, after the restore (a row
+  // written before would have been replaced). A failed restore writes none: it promises the
+  // database exactly as it was; the job's log and error tell the story.
+  const { audit, ...outcome } = await withAudit(database, "restore", () => restoreBackup({
     database, settings, storage, source,
     backupName: args.backup_filename,
     confirm: args.confirm_restore,
     createPreRestoreBackup: args.create_pre_restore_backup,
     targetDatabase: args.target_database || undefined,
     onProgress: jobProgress(),
-  });
+  }), (done) => ({
+    database: { ...database, dbname: done.target_database },
+    message: `restored ${done.backup} into ${done.target_database}: ${done.manifest.totals.tables} tables, verification ${done.verification.passed ? "passed" : "FAILED"}` +
+      (done.pre_restore_backup ? `; roll back with ${done.pre_restore_backup}` : ""),
+    details: {
+      backup: done.backup, source: source.location, target_database: done.target_database, pre_restore_backup: done.pre_restore_backup,
+      dropped_objects: done.dropped_objects.length, rows: done.verification.tables.reduce((sum, t) => sum + t.found_rows, 0),
+    },
+  }), { recordFailure: false });
   const rollback = outcome.pre_restore_backup
     // The pre-restore backup is always written to the local volume.
     ? { backup_filename: outcome.pre_restore_backup, backup_source: "local", confirm_restore: true, create_pre_restore_backup: false, ...(args.target_database ? { target_database: args.target_database } : {}) }
@@ -73,6 +85,7 @@ export async function main(
       })),
     },
     duration_seconds: Math.round((Date.now() - started) / 100) / 10,
+    audit,
     reminder: "Restart or reconnect the app's database connection pools: cached table and type ids are stale after a restore.",
   };
 }

@@ -19,19 +19,26 @@ export function schemaText(cluster: Cluster, dbname: string): string | undefined
     .join("\n");
 }
 
-/** Table → `rows:md5` of all rows as text, sorted; every ordinary table of every non-system schema. */
+/**
+ * Table → `rows:md5` of all rows as text, sorted; every ordinary table of every non-system schema.
+ * The bundle's own audit rows (system_logs, source = 'backup') are left out: every backup writes one
+ * into the database it has just backed up, and every restore into the database it has restored.
+ */
 export async function dataFingerprint(cluster: Cluster, dbname: string): Promise<Record<string, string>> {
   const client = await cluster.connect(dbname);
   try {
-    const tables = await client.query<{ name: string }>(
-      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    const tables = await client.query<{ name: string; audit: boolean }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name,
+              c.relname = 'system_logs' AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'source') AS audit
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
         ORDER BY 1`,
     );
     const result: Record<string, string> = {};
-    for (const { name } of tables.rows) {
+    for (const { name, audit } of tables.rows) {
       const { rows } = await client.query<{ n: string; h: string | null }>(
-        `SELECT count(*)::text AS n, md5(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE "C")) AS h FROM ${name} t`,
+        `SELECT count(*)::text AS n, md5(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE "C")) AS h FROM ${name} t` +
+          (audit ? " WHERE t.source IS DISTINCT FROM 'backup'" : ""),
       );
       result[name] = `${rows[0]!.n}:${rows[0]!.h ?? "-"}`;
     }

@@ -112,3 +112,38 @@ export async function recordAudit(database: DatabaseTarget, entry: AuditEntry, e
     await client?.end().catch(() => undefined);
   }
 }
+
+export interface AuditedOutcome {
+  message: string;
+  details: Record<string, unknown>;
+  /** Where the row goes when not the job's database, e.g. the database a restore created. */
+  database?: DatabaseTarget;
+}
+
+/**
+ * Run `work` and record its outcome: on success the row `describe` makes (and the result says
+ * whether it was written), on failure a row with the error, which is then rethrown unchanged.
+ */
+export async function withAudit<T extends object>(
+  database: DatabaseTarget,
+  action: string,
+  work: () => Promise<T>,
+  describe: (result: T) => AuditedOutcome,
+  options: { recordFailure: boolean } = { recordFailure: true },
+): Promise<T & { audit: string }> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    const audit = options.recordFailure
+      ? await recordAudit(database, {
+        action, outcome: "failure", message: `${action} failed: ${(error as Error).message}`, details: { error: (error as Error).message },
+      })
+      : `not written: a failed ${action} leaves the database exactly as it was, without a row either`;
+    console.log(`audit: ${audit}`);
+    throw error;
+  }
+  const outcome = describe(result);
+  const audit = await recordAudit(outcome.database ?? database, { action, outcome: "success", message: outcome.message, details: outcome.details });
+  return { ...result, audit };
+}
