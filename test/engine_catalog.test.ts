@@ -73,6 +73,7 @@ CREATE TABLE "app data"."Order ""Items""" (
 ALTER TABLE "app data"."Order ""Items""" ADD CONSTRAINT "amount cap" CHECK (amount < 1000000) NOT VALID;
 
 CREATE TABLE public.a (id serial PRIMARY KEY, b_id integer, note text);
+CREATE UNIQUE INDEX a_id_also ON public.a (id);
 CREATE TABLE public.b (id bigserial PRIMARY KEY, a_id integer, code text NOT NULL);
 CREATE UNIQUE INDEX b_code_key ON public.b (code);
 ALTER TABLE public.a ADD CONSTRAINT a_b_fk FOREIGN KEY (b_id) REFERENCES public.b (id);
@@ -200,7 +201,7 @@ test("extension members are not dumped; CREATE EXTENSION is", () => {
   assert.ok(hstore >= 0 && hstore < people, "a table using an extension's type comes after the extension");
 });
 
-test("pre-data follows dependencies; keys, indexes, foreign keys and triggers are post-data in pg_dump's order", () => {
+test("pre-data follows dependencies; keys, indexes, triggers and foreign keys are post-data in pg_dump's order", () => {
   const at = (prefix: string) => {
     const i = dump.preData.findIndex((s) => s.startsWith(prefix));
     assert.ok(i >= 0, `missing: ${prefix}`);
@@ -218,15 +219,23 @@ test("pre-data follows dependencies; keys, indexes, foreign keys and triggers ar
   assert.ok(!dump.postData.some((s) => s.includes('"people_pkey" PRIMARY KEY')));
 
   const group = (s: string) =>
-    s.startsWith("CREATE INDEX") || s.startsWith("CREATE UNIQUE INDEX") ? 0
-    : / (PRIMARY KEY|UNIQUE) /.test(s) ? 1
-    : / (FOREIGN KEY|CHECK) /.test(s) ? 2
-    : s.startsWith("CREATE TRIGGER") ? 3
+    / (PRIMARY KEY|UNIQUE) /.test(s) ? 0
+    : s.startsWith("CREATE INDEX") || s.startsWith("CREATE UNIQUE INDEX") ? 1
+    : s.startsWith("CREATE TRIGGER") ? 2
+    : / (FOREIGN KEY|CHECK) /.test(s) ? 3
     : -1;
   const groups = dump.postData.filter((s) => !s.startsWith("COMMENT") && !s.includes("DISABLE TRIGGER")).map(group);
   assert.ok(!groups.includes(-1), dump.postData.join("\n"));
-  assert.deepEqual(groups, [...groups].sort(), "post-data groups in order: indexes, keys, foreign keys, triggers");
+  assert.deepEqual(groups, [...groups].sort(), "post-data groups in pg_dump's order: keys, indexes, triggers, foreign keys");
   assert.ok(dump.postData.some((s) => s.includes('"amount cap" CHECK') && s.endsWith("NOT VALID;")), "NOT VALID checks are added after the data");
+});
+
+test("foreign keys bind to the same unique index as in the source (keys are created before other indexes)", async () => {
+  const bindings = async (db: string) =>
+    (await cluster.query(db, "SELECT conname, conindid::regclass::text AS index FROM pg_constraint WHERE contype = 'f' ORDER BY 1")).rows;
+  const source = await bindings("source");
+  assert.ok(source.some((r) => r.conname === "b_a_fk" && r.index === "a_pkey"), JSON.stringify(source));
+  assert.deepEqual(await bindings("restored"), source);
 });
 
 test("table data: quoted column lists without generated columns, referenced tables first", () => {

@@ -1079,14 +1079,15 @@ interface DumpNode extends SortNode {
 }
 
 /**
- * Tie-break ranks: pre-data in pg_dump's kind order, then post-data as pg_dump writes it. A
- * "late-constraint" is a foreign key or a NOT VALID check: it needs the keys (and the data) first.
- * Materialized views are refreshed near the end, and event triggers come last of all so that none
- * fires while the archive is restored.
+ * Tie-break ranks: pre-data in pg_dump's kind order, then post-data as pg_dump writes it: keys
+ * before other indexes (a foreign key binds to the first unique index on its columns, and in the
+ * source that is the key), then rules, triggers, and the "late-constraint"s, foreign keys and NOT
+ * VALID checks, which need the keys (and the data) first. Materialized views are refreshed near the
+ * end, and event triggers come last of all so that none fires while the archive is restored.
  */
 const RANK = {
   schema: 0, extension: 1, collation: 2, type: 3, function: 4, sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
-  "large-object": 9.5, index: 10, constraint: 11, "attach-index": 12, "late-constraint": 13, trigger: 14, rule: 15, "row-security": 16, policy: 17,
+  "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
