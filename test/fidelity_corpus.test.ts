@@ -37,11 +37,7 @@ const EXPECTED: Record<string, Expected> = {
   pagila_vector: { outcome: "restores differently", bug: PUBLIC_SCHEMA },
   chinook: { outcome: "round-trips" },
   northwind: { outcome: "round-trips" },
-  hatchet: {
-    outcome: "restores differently",
-    bug: "foreign keys bind to another unique index: the archive creates the unique index \"Tenant_id_key\" before the " +
-      "primary key \"Tenant_pkey\" on the same column, so PostgreSQL picks the index for the foreign keys (pg_constraint.conindid)",
-  },
+  hatchet: { outcome: "round-trips" },
   lemmy: { outcome: "round-trips" },
   postgrest: { outcome: "refused" },
 };
