@@ -19,7 +19,8 @@ function jsonSchemaType(typ: ParsedType): Record<string, unknown> {
     return values ? { type: "string", enum: values } : { type: "string" };
   }
   if (typeof typ === "object" && "object" in typ) return { type: "object" };
-  throw new Error(`unsupported argument type ${JSON.stringify(typ)}: use a primitive or a string union`);
+  if (typeof typ === "object" && "list" in typ) return { type: "array", items: jsonSchemaType(typ.list as ParsedType) };
+  throw new Error(`unsupported argument type ${JSON.stringify(typ)}: use a primitive, a string union or a list of them`);
 }
 
 /** The schema Windmill derives from `main`, with the descriptions of `previous` carried over. */

@@ -2,14 +2,19 @@
 // Refuses without confirm_restore: true; takes a pre-restore backup first (on the local volume);
 // replaces the database's objects in one transaction that commits only after every table's rows
 // match the backup's manifest (and, from S3, the streamed archive's sha256 matches too).
+// dry_run: true previews instead (changes nothing); tables restores chosen tables' rows only;
+// pg_dump_archive: true restores an archive made by pg_dump in plain format.
 import { z } from "zod";
+import { previewMarkdown, previewRestore } from "./lib/operations/preview.ts";
 import { restoreBackup } from "./lib/operations/restore.ts";
+import { RestoreRefusedError } from "./lib/errors.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { loadDatabase, loadS3Config, loadSettings, type BackupSettings, type DatabaseResource } from "./lib/windmill/resources.ts";
+import type { Storage } from "./lib/storage/storage.ts";
 
 const Args = z.object({
   backup_filename: z.string().min(1, "give the file name of a backup, as list_backups shows it"),
@@ -20,8 +25,24 @@ const Args = z.object({
   database_resource: z.string().min(1),
   settings_resource: z.string().min(1),
   s3_resource: z.string().min(1),
+  dry_run: z.boolean(),
+  tables: z.array(z.string().regex(/^[^.]+(\.[^.]+)?$/, "schema.table, e.g. public.family_documents")),
+  skip_foreign_key_check: z.boolean(),
+  pg_dump_archive: z.boolean(),
+  terminate_sessions: z.boolean(),
 });
 
+/** Without dry_run (or with dry_run: false) the result is always a restore's. */
+export async function main(
+  backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
+  target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: false,
+  tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
+): Promise<RestoreResult>;
+export async function main(
+  backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
+  target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: boolean,
+  tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
+): Promise<RestoreResult | PreviewResult>;
 export async function main(
   backup_filename: string,
   backup_source: "local" | "s3" = "local",
@@ -31,15 +52,29 @@ export async function main(
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
   s3_resource: string = "f/admin/s3_backup_config",
-) {
+  dry_run: boolean = false,
+  tables: string[] = [],
+  skip_foreign_key_check: boolean = false,
+  pg_dump_archive: boolean = false,
+  terminate_sessions: boolean = false,
+): Promise<RestoreResult | PreviewResult> {
   const args = parseScriptArgs(Args, {
     backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
+    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions,
   });
   const started = Date.now();
   const settings = await loadSettings(args.settings_resource);
   const database = await loadDatabase(args.database_resource);
-  const storage = new LocalStorage(settings.backup_dir);
-  const source = args.backup_source === "s3" ? new S3Storage(await loadS3Config(args.s3_resource)) : storage;
+  const source = args.backup_source === "s3" ? new S3Storage(await loadS3Config(args.s3_resource)) : new LocalStorage(settings.backup_dir);
+  if (args.dry_run) return await preview(args, database, settings.prefix, source);
+  return await restore(args, database, settings, source, started);
+}
+
+type PreviewResult = Awaited<ReturnType<typeof preview>>;
+type RestoreResult = Awaited<ReturnType<typeof restore>>;
+
+async function restore(args: z.infer<typeof Args>, database: DatabaseResource, settings: BackupSettings, source: Storage, started: number) {
+  const storage = source.kind === "local" ? source : new LocalStorage(settings.backup_dir);
   // The row of a successful restore goes into the restored database, after the restore (a row
   // written before would have been replaced). A failed restore writes none: it promises the
   // database exactly as it was; the job's log and error tell the story.
@@ -49,10 +84,14 @@ export async function main(
     confirm: args.confirm_restore,
     createPreRestoreBackup: args.create_pre_restore_backup,
     targetDatabase: args.target_database || undefined,
+    tables: args.tables,
+    skipForeignKeyCheck: args.skip_foreign_key_check,
+    pgDumpArchive: args.pg_dump_archive,
+    terminateSessions: args.terminate_sessions,
     onProgress: jobProgress(),
   }), (done) => ({
     database: { ...database, dbname: done.target_database },
-    message: `restored ${done.backup} into ${done.target_database}: ${done.manifest.totals.tables} tables, verification ${done.verification.passed ? "passed" : "FAILED"}` +
+    message: `restored ${done.backup} into ${done.target_database}: ${done.verification.tables.length} tables, verification ${done.verification.passed ? "passed" : "FAILED"}` +
       (done.pre_restore_backup ? `; roll back with ${done.pre_restore_backup}` : ""),
     details: {
       backup: done.backup, source: source.location, target_database: done.target_database, pre_restore_backup: done.pre_restore_backup,
@@ -60,32 +99,65 @@ export async function main(
     },
   }), { recordFailure: false });
   const rollback = outcome.pre_restore_backup
-    // The pre-restore backup is always written to the local volume.
-    ? { backup_filename: outcome.pre_restore_backup, backup_source: "local", confirm_restore: true, create_pre_restore_backup: false, ...(args.target_database ? { target_database: args.target_database } : {}) }
+    // The pre-restore backup is always written to the local volume; a selective restore is undone
+    // by restoring the same tables from it.
+    ? {
+      backup_filename: outcome.pre_restore_backup, backup_source: "local", confirm_restore: true, create_pre_restore_backup: false,
+      ...(args.target_database ? { target_database: args.target_database } : {}),
+      ...(args.tables.length > 0 ? { tables: args.tables, skip_foreign_key_check: args.skip_foreign_key_check } : {}),
+    }
     : null;
   return {
     status: "success",
     restored_from: outcome.backup,
     backup_source: args.backup_source,
     restored_from_location: source.location,
-    backup_created_at: outcome.manifest.created_at_local,
+    backup_created_at: outcome.backup_created_at,
+    archive_kind: args.pg_dump_archive ? "pg_dump plain format" : "windmill-pg-backup",
     target_database: outcome.target_database,
     created_database: outcome.created_database,
     pre_restore_backup: outcome.pre_restore_backup,
     pre_restore_note: outcome.pre_restore_note,
     rollback_request: rollback,
-    tables_restored: outcome.manifest.totals.tables,
+    tables_restored: outcome.verification.tables.length,
+    sequences_set: outcome.sequences_set,
+    terminated_sessions: outcome.terminated_sessions,
     rows_restored: outcome.verification.tables.reduce((sum, t) => sum + t.found_rows, 0),
     dropped_objects: outcome.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`),
     verification: {
       passed: outcome.verification.passed,
+      method: outcome.verification.method,
       tables: outcome.verification.tables.map((t) => ({
         table: t.table, expected_rows: t.expected_rows, actual_rows: t.found_rows, match: t.match,
-        expected_digest: t.expected_digest, actual_digest: t.found_digest,
+        expected_digest: t.expected_digest || null, actual_digest: t.found_digest || null,
       })),
     },
     duration_seconds: Math.round((Date.now() - started) / 100) / 10,
     audit,
     reminder: "Restart or reconnect the app's database connection pools: cached table and type ids are stale after a restore.",
+  };
+}
+
+/**
+ * The dry run: nothing changed, no lock, no file written. Windmill renders `render_all` as a
+ * markdown summary, a table (one row per table) and the full details as JSON.
+ */
+async function preview(args: z.infer<typeof Args>, database: DatabaseResource, prefix: string, source: Storage) {
+  if (args.pg_dump_archive) {
+    throw new RestoreRefusedError("dry_run does not cover archives made by pg_dump yet (they have no manifest to compare with). Nothing was changed.");
+  }
+  const outcome = await previewRestore({
+    database, prefix, source, backupName: args.backup_filename, targetDatabase: args.target_database || database.dbname,
+  });
+  const { manifest, tables, ...details } = outcome;
+  const rows = tables.map((t) => ({
+    ...t, difference: t.rows_in_backup === null || t.rows_in_target === null ? null : t.rows_in_backup - t.rows_in_target,
+  }));
+  return {
+    render_all: [
+      { markdown: previewMarkdown(outcome) },
+      { "table-row-object": [["table", "rows_in_target", "rows_in_backup", "difference", "restore_will"], ...rows] },
+      { json: { status: "dry_run", changed: "nothing", ...details, tables: rows, backup_source: args.backup_source, backup_location: source.location } },
+    ],
   };
 }

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { ArchiveIntegrityError } from "../errors.ts";
+import { HashingStorage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ByteRange, Manifest } from "./manifest.ts";
 
@@ -39,4 +40,39 @@ export async function readMemberText(storage: Storage, name: string, range: Byte
   const chunks: Buffer[] = [];
   for await (const chunk of readMember(storage, name, range)) chunks.push(chunk);
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Every gzip member of the manifest, in file order. */
+export function membersInOrder(manifest: Manifest): Array<{ label: string; range: ByteRange }> {
+  const { pre_data, sequences, post_data, large_objects } = manifest.sections;
+  return [
+    { label: "pre-data", range: pre_data },
+    ...manifest.tables.map((t) => ({ label: `the rows of ${t.schema}.${t.name}`, range: t.range })),
+    ...(large_objects ? [{ label: "the large objects", range: large_objects }] : []),
+    { label: "sequences", range: sequences },
+    { label: "post-data", range: post_data },
+  ].sort((a, b) => a.range.start - b.range.start);
+}
+
+/**
+ * Read the whole archive once, every member decompressed to its end (gzip checks its own CRC and
+ * length), and compare its sha256 with the manifest's: what a preview promises about the archive.
+ */
+export async function checkArchiveReadable(storage: Storage, manifest: Manifest): Promise<{ decompressed_bytes: number }> {
+  const hashing = new HashingStorage(storage, manifest.archive.name);
+  let decompressed = 0;
+  for (const member of membersInOrder(manifest)) {
+    try {
+      for await (const chunk of readMember(hashing, manifest.archive.name, member.range)) decompressed += chunk.length;
+    } catch (error) {
+      throw new ArchiveIntegrityError(
+        `Archive ${manifest.archive.name} in ${storage.location} cannot be read to the end (${member.label}: ${(error as Error).message}): ` +
+          "the file is damaged. Use another backup (list_backups).",
+        { cause: error },
+      );
+    }
+  }
+  const sha256 = hashing.digest(manifest.archive.size);
+  if (sha256 !== manifest.archive.sha256) await checkArchive(storage, manifest);
+  return { decompressed_bytes: decompressed };
 }

@@ -17,7 +17,7 @@ const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AN
 const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
 
-interface OwnObject extends ObjectRef {
+export interface OwnObject extends ObjectRef {
   drop: string;
 }
 
@@ -25,7 +25,7 @@ interface OwnObject extends ObjectRef {
  * Everything in non-system schemas that does not belong to an extension, with the statement that
  * drops it. Schemas are dropped whole unless the archive has them or an extension lives in them.
  */
-async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): Promise<OwnObject[]> {
+export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): Promise<OwnObject[]> {
   const schemas = await client.query<{ name: string; pinned: boolean }>(
     `SELECT n.nspname AS name,
             (EXISTS (SELECT 1 FROM pg_catalog.pg_extension x WHERE x.extnamespace = n.oid)
@@ -118,13 +118,13 @@ async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): P
   return objects;
 }
 
-const objectKey = (o: ObjectRef) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
+export const objectKey = (o: ObjectRef) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
 
 /**
  * Drop the target's own objects so that afterwards it holds exactly the archive's. Returns the
  * dropped objects the archive does not create again (the user loses those: the result lists them).
  */
-export async function clearOwnObjects(client: pg.ClientBase, manifest: Manifest): Promise<ObjectRef[]> {
+export async function clearOwnObjects(client: pg.ClientBase, manifest: Pick<Manifest, "objects">): Promise<ObjectRef[]> {
   const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
   const archived = new Set(manifest.objects.map(objectKey));
   const objects = await ownObjects(client, archiveSchemas);
@@ -157,7 +157,7 @@ const END_OF_DATA = Buffer.from("\\.\n\n");
 const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** Stream one table's member into COPY FROM: the header is read up to its COPY line, the end marker held back. */
-async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Manifest, table: TableEntry): Promise<void> {
+export async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Manifest, table: TableEntry): Promise<void> {
   const where = `${qualify(table.schema, table.name)}`;
   let head = Buffer.alloc(0);
   let sink: ReturnType<typeof copyFrom> | undefined;
@@ -172,14 +172,15 @@ async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Mani
     for await (const chunk of readMember(storage, manifest.archive.name, table.range)) {
       if (!sink) {
         head = Buffer.concat([head, chunk]);
-        const text = head.toString("latin1");
-        const match = COPY_LINE.exec(text);
+        // Latin-1 maps each byte to one character, so the match's offsets are byte offsets; the
+        // statement itself is UTF-8 (names may hold any letter).
+        const match = COPY_LINE.exec(head.toString("latin1"));
         if (!match) {
           if (head.length > MAX_HEADER_BYTES) break;
           continue;
         }
         const bodyStart = match.index + match[0].length + 1;
-        sink = client.query(copyFrom(match[0].slice(0, -1)));
+        sink = client.query(copyFrom(head.subarray(match.index, bodyStart - 2).toString("utf8")));
         tail = head.subarray(bodyStart);
       } else {
         tail = Buffer.concat([tail, chunk]);

@@ -1,15 +1,22 @@
-// A restore from start to finish: refuse unless confirmed, check the archive against its manifest,
-// take the pre-restore backup under the same lock, then replace the target's objects in ONE
-// transaction that commits only when every table's rows and digest match the manifest. A local
-// archive is checked before anything is touched; a remote one (S3) is streamed once and its sha256,
-// taken on the way, is checked before COMMIT.
+// A restore from start to finish: refuse unless confirmed, check the archive, take the pre-restore
+// backup under the same lock, then change the target in ONE transaction that commits only when the
+// rows are proven. Three kinds of restore share that frame: a whole backup of ours (rows and digests
+// checked against the manifest; a local archive checked before anything is touched, a remote one
+// hashed on the way and checked before COMMIT), chosen tables of one (only their bytes read), and an
+// archive made by pg_dump in plain format (parsed whole first, then run; rows counted).
+import type pg from "pg";
+import { createGunzip } from "node:zlib";
+import { pipeline } from "node:stream";
 import { type Manifest } from "../archive/manifest.ts";
 import { checkArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
-import { quoteIdent, quoteLiteral } from "../engine/quote.ts";
-import { applyArchive, clearOwnObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
+import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
+import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
+import { applyArchive, clearOwnObjects, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
+import { checkSelection, restoreTables, selectTables } from "../engine/selective.ts";
+import { describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
 import { pinSettings } from "../engine/session.ts";
 import { HashingStorage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -30,6 +37,14 @@ export interface RestoreRequest {
   createPreRestoreBackup: boolean;
   /** Restore into this database instead of the resource's; created when missing. */
   targetDatabase?: string;
+  /** Restore only these tables' rows (`schema.table`), in place. */
+  tables?: string[];
+  /** Let PostgreSQL judge foreign keys to or from tables left out, row by row, instead of refusing. */
+  skipForeignKeyCheck?: boolean;
+  /** `backupName` is an archive made by pg_dump in plain format (`.sql` or `.sql.gz`), not one of ours. */
+  pgDumpArchive?: boolean;
+  /** End the target database's other sessions (never the bundle's own) before the restore. */
+  terminateSessions?: boolean;
   onProgress?: (message: string, percent: number) => void;
 }
 
@@ -40,8 +55,33 @@ export interface RestoreOutcome {
   pre_restore_backup: string | null;
   pre_restore_note: string;
   dropped_objects: ObjectRef[];
-  verification: { passed: boolean; tables: TableCheck[] };
-  manifest: Manifest;
+  verification: { passed: boolean; method: string; tables: TableCheck[] };
+  /** Absent for an archive made by pg_dump. */
+  manifest: Manifest | undefined;
+  backup_created_at: string | null;
+  /** Sequences set (setval) just before COMMIT, for a selective restore. */
+  sequences_set: string[];
+  terminated_sessions: OtherSession[];
+}
+
+/** One kind of restore: what it checks before the lock, and what it does inside the transaction. */
+interface RestorePlan {
+  manifest: Manifest | undefined;
+  createdAt: string | null;
+  /** The target's whole contents are replaced (else only chosen tables' rows). */
+  replacesDatabase: boolean;
+  verificationMethod: string;
+  /** Refusals that need the target's catalog, made before the pre-restore backup. */
+  precheck?(target: DatabaseTarget): Promise<void>;
+  apply(client: pg.ClientBase, onProgress?: RestoreRequest["onProgress"]): Promise<Applied>;
+}
+
+interface Applied {
+  dropped: ObjectRef[];
+  checks: TableCheck[];
+  sequences: string[];
+  /** Checks and changes that must come last, after verification, just before COMMIT. */
+  beforeCommit(): Promise<void>;
 }
 
 export async function restoreBackup(request: RestoreRequest): Promise<RestoreOutcome> {
@@ -49,24 +89,25 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   const target = request.targetDatabase ?? database.dbname;
   if (!request.confirm) {
     throw new RestoreRefusedError(
-      `Restore refused: restoring ${backupName} replaces every table, view and function of database ${JSON.stringify(target)}. ` +
+      `Restore refused: restoring ${backupName} replaces ${request.tables?.length ? `the rows of ${request.tables.join(", ")} in` : "every table, view and function of"} database ${JSON.stringify(target)}. ` +
         "Nothing was changed. Run again with confirm_restore: true to proceed.",
     );
   }
-  const source = request.source ?? storage;
-  const backup = await findBackup(source, settings.prefix, backupName);
-  if (!backup.manifest || backup.problem) {
-    throw new RestoreRefusedError(`Restore refused: backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}). Nothing was changed; pick another backup.`);
+  if (request.tables?.length && request.pgDumpArchive) {
+    throw new RestoreRefusedError("Restore refused: tables works with this bundle's backups only (they have a manifest with each table's bytes). Nothing was changed.");
   }
-  const manifest = backup.manifest;
-  const { reader, verify } = archiveCheck(source, manifest);
-  if (source.kind === "local") {
-    request.onProgress?.(`checking ${backupName} against its manifest`, 2);
-    await checkArchive(source, manifest);
+  const source = request.source ?? storage;
+  const plan = request.pgDumpArchive
+    ? await planPlainRestore(source, backupName, request.onProgress)
+    : await planOwnRestore(source, settings.prefix, backupName, request);
+  if (!plan.replacesDatabase && target !== database.dbname) {
+    const exists = await databaseExists(database, target);
+    if (!exists) throw new RestoreRefusedError(`Restore refused: a selective restore writes into an existing database, and ${JSON.stringify(target)} does not exist. Nothing was changed.`);
   }
 
-  const created = target !== database.dbname && (await ensureDatabase(database, target, manifest));
+  const created = target !== database.dbname && (await ensureDatabase(database, target, plan.manifest));
   const targetDb: DatabaseTarget = { ...database, dbname: target };
+  await plan.precheck?.(targetDb);
   try {
     return await withLock(targetDb, "restore", settings.lock_wait_seconds * 1000, async () => {
       let preRestore: string | null = null;
@@ -79,17 +120,143 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         preRestore = taken.name;
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
-      const { dropped, checks } = await replaceContents(targetDb, reader, manifest, settings, verify, request.onProgress);
+      const terminated = request.terminateSessions && !created ? await endOtherSessions(targetDb) : [];
+      const { dropped, checks, sequences } = await inTransaction(targetDb, settings, (client) => plan.apply(client, request.onProgress));
       return {
         backup: backupName, target_database: target, created_database: created,
         pre_restore_backup: preRestore, pre_restore_note: note,
-        dropped_objects: dropped, verification: { passed: true, tables: checks }, manifest,
+        dropped_objects: dropped, verification: { passed: true, method: plan.verificationMethod, tables: checks },
+        manifest: plan.manifest, backup_created_at: plan.createdAt, sequences_set: sequences, terminated_sessions: terminated,
       };
     });
   } catch (error) {
     if (created) await dropDatabase(database, target);
     throw error;
   }
+}
+
+async function trustedManifest(source: Storage, prefix: string, backupName: string): Promise<Manifest> {
+  const backup = await findBackup(source, prefix, backupName);
+  if (!backup.manifest || backup.problem) {
+    throw new RestoreRefusedError(
+      `Restore refused: backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}). Nothing was changed; pick another backup` +
+        " (an archive made by pg_dump restores with pg_dump_archive: true).",
+    );
+  }
+  return backup.manifest;
+}
+
+/** A backup of ours: whole (everything replaced) or chosen tables' rows. */
+async function planOwnRestore(source: Storage, prefix: string, backupName: string, request: RestoreRequest): Promise<RestorePlan> {
+  const manifest = await trustedManifest(source, prefix, backupName);
+  const base = { manifest, createdAt: manifest.created_at_local };
+  if (request.tables?.length) {
+    const tables = selectTables(manifest, request.tables);
+    return {
+      ...base, replacesDatabase: false,
+      verificationMethod: "rows and content digest of each restored table against the manifest",
+      precheck: async (target) => {
+        const client = await connect(target, "windmill-pg-backup: restore (check tables)");
+        try {
+          await checkSelection(client, tables, request.skipForeignKeyCheck ?? false);
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      apply: async (client, onProgress) => {
+        const done = await restoreTables(client, source, manifest, tables, {
+          skipForeignKeyCheck: request.skipForeignKeyCheck ?? false,
+          onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
+        });
+        return { dropped: [], checks: failIfDifferent(done.checks), sequences: done.sequences, beforeCommit: done.beforeCommit };
+      },
+    };
+  }
+  const { reader, verify } = archiveCheck(source, manifest);
+  if (source.kind === "local") {
+    request.onProgress?.(`checking ${backupName} against its manifest`, 2);
+    await checkArchive(source, manifest);
+  }
+  return {
+    ...base, replacesDatabase: true,
+    verificationMethod: `rows and content digest of every table against the manifest${source.kind === "local" ? "" : "; the streamed archive's sha256"}`,
+    apply: async (client, onProgress) => {
+      const dropped = await clearOwnObjects(client, manifest);
+      await applyArchive(client, reader, manifest, {
+        onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
+      });
+      onProgress?.("verifying restored rows", 85);
+      return { dropped, checks: failIfDifferent(await verifyTables(client, manifest.tables)), sequences: [], beforeCommit: verify };
+    },
+  };
+}
+
+/** The verified checks, or the error that rolls everything back naming each table that differs. */
+function failIfDifferent(checks: TableCheck[]): TableCheck[] {
+  const failed = checks.filter((c) => !c.match);
+  if (failed.length > 0) {
+    throw new BackupError(
+      `Verification failed, so the restore was rolled back and the database is as it was: ` +
+        failed.map((c) => `${c.table} has ${c.found_rows} rows (expected ${c.expected_rows})${c.found_digest === c.expected_digest ? "" : ", content differs"}`).join("; "),
+    );
+  }
+  return checks;
+}
+
+/** The archive's bytes, decompressed when they are gzip (recognised by its magic bytes, whatever the name). */
+async function plainChunks(source: Storage, name: string): Promise<AsyncIterable<Buffer>> {
+  const head: Buffer[] = [];
+  for await (const chunk of source.read(name, { start: 0, end: 2 })) head.push(chunk as Buffer);
+  const gzip = Buffer.concat(head).equals(Buffer.from([0x1f, 0x8b]));
+  if (!gzip) return source.read(name) as AsyncIterable<Buffer>;
+  const gunzip = createGunzip();
+  pipeline(source.read(name), gunzip, () => undefined);
+  return gunzip;
+}
+
+/**
+ * An archive made by pg_dump: read whole once (it must parse to its end; its COPY rows are counted),
+ * then run into the emptied target; verified by each table's row count, since it has no manifest.
+ */
+async function planPlainRestore(source: Storage, name: string, onProgress?: RestoreRequest["onProgress"]): Promise<RestorePlan> {
+  const file = await source.stat(name);
+  if (!file) {
+    throw new RestoreRefusedError(`Restore refused: there is no file ${JSON.stringify(name)} in ${source.location}. Nothing was changed. Put the pg_dump archive there and give its file name.`);
+  }
+  onProgress?.(`reading ${name} (made by pg_dump) to its end`, 2);
+  let summary: PlainArchiveSummary;
+  try {
+    summary = await summarizePlainScript(await plainChunks(source, name));
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new ArchiveIntegrityError(`Archive ${name} in ${source.location} cannot be read to its end (${(error as Error).message}): it is damaged. Nothing was changed.`, { cause: error });
+  }
+  return {
+    manifest: undefined, createdAt: file.modifiedAt.toISOString(), replacesDatabase: true,
+    verificationMethod: "rows of every table against the archive's COPY data (an archive made by pg_dump has no manifest, so no content digest)",
+    apply: async (client, progress) => {
+      const everything = async () => ownObjects(client, new Set((await client.query<{ n: string }>("SELECT nspname AS n FROM pg_catalog.pg_namespace")).rows.map((r) => r.n)));
+      const before = await everything();
+      // pg_dump does not create the public schema (initdb does): keep it unless the archive creates it.
+      await clearOwnObjects(client, { objects: summary.createdSchemas.has("public") ? [] : [{ kind: "schema", schema: "", name: "public" }] });
+      let loaded = 0;
+      await applyPlainScript(client, await plainChunks(source, name), (table) => {
+        loaded += 1;
+        progress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round((loaded / Math.max(1, summary.tables.length)) * 70));
+      });
+      const after = new Set((await everything()).map(objectKey));
+      const checks: TableCheck[] = [];
+      for (const table of summary.tables) {
+        const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(table.schema, table.name)}`);
+        const found = Number(rows[0]!.n);
+        checks.push({ table: `${table.schema}.${table.name}`, expected_rows: table.rows, found_rows: found, expected_digest: "", found_digest: "", match: found === table.rows });
+      }
+      return {
+        dropped: before.filter((o) => !after.has(objectKey(o))).map(({ kind, schema, name }) => ({ kind, schema, name })),
+        checks: failIfDifferent(checks), sequences: [], beforeCommit: async () => undefined,
+      };
+    },
+  };
 }
 
 /**
@@ -116,41 +283,28 @@ function archiveCheck(source: Storage, manifest: Manifest): { reader: Storage; v
   };
 }
 
-/** The transaction: everything or nothing, committed only after the rows and the archive are proven. */
-async function replaceContents(
-  target: DatabaseTarget, storage: Storage, manifest: Manifest, settings: BackupSettings,
-  verifyArchive: () => Promise<void>, onProgress?: RestoreRequest["onProgress"],
-) {
+/** The transaction: everything or nothing, committed only after the plan's checks pass. */
+async function inTransaction(target: DatabaseTarget, settings: BackupSettings, apply: (client: pg.ClientBase) => Promise<Applied>) {
   const client = await connect(target, "windmill-pg-backup: restore");
   try {
     await pinSettings(client);
     await client.query("BEGIN");
-    // Never wait silently behind the app's locks: give up, roll back and say so.
+    // Never wait silently behind the app's locks: give up, roll back and say who holds them.
     await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, true)", [`${settings.lock_timeout_seconds * 1000}ms`]);
     try {
-      const dropped = await clearOwnObjects(client, manifest);
-      await applyArchive(client, storage, manifest, {
-        onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
-      });
-      onProgress?.("verifying restored rows", 85);
-      const checks = await verifyTables(client, manifest.tables);
-      const failed = checks.filter((c) => !c.match);
-      if (failed.length > 0) {
-        throw new BackupError(
-          `Verification failed, so the restore was rolled back and the database is as it was: ` +
-            failed.map((c) => `${c.table} has ${c.found_rows} rows (expected ${c.expected_rows})${c.found_digest === c.expected_digest ? "" : ", content differs"}`).join("; "),
-        );
-      }
-      await verifyArchive();
+      const applied = await apply(client);
+      await applied.beforeCommit();
       await client.query("COMMIT");
-      return { dropped, checks };
+      return applied;
     } catch (error) {
+      const holders = isLockTimeout(error) ? await sessionsHoldingLocks(target, client) : "";
       await client.query("ROLLBACK").catch(() => undefined);
       if (isLockTimeout(error)) {
         throw new BackupError(
           `The restore was rolled back and changed nothing: another session kept a lock on an object it must replace for ` +
-            `${settings.lock_timeout_seconds} s (${(error as Error).message}). The database is in use: stop the app (or its ` +
-            "workers) and run the restore again, or raise lock_timeout_seconds in f/admin/backup_settings.",
+            `${settings.lock_timeout_seconds} s (${(error as Error).message}). The database is in use${holders}. To go on, stop the app (or its ` +
+            "workers) and run the restore again, or pass terminate_sessions: true to end those sessions first, or raise " +
+            "lock_timeout_seconds in f/admin/backup_settings.",
           { cause: error },
         );
       }
@@ -161,27 +315,62 @@ async function replaceContents(
   }
 }
 
+/** Read on a second connection while the failed transaction still holds its own locks. */
+async function sessionsHoldingLocks(target: DatabaseTarget, restoring: pg.ClientBase): Promise<string> {
+  const own = (restoring as unknown as { processID: number }).processID;
+  try {
+    const monitor = await connect(target, "windmill-pg-backup: restore (lock report)");
+    try {
+      const holders = await lockHolders(monitor, own);
+      return holders.length === 0 ? " (the sessions had already let go)" : `; sessions holding locks: ${describeSessions(holders)}`;
+    } finally {
+      await monitor.end().catch(() => undefined);
+    }
+  } catch (error) {
+    return ` (the sessions holding locks could not be listed: ${(error as Error).message})`;
+  }
+}
+
+async function endOtherSessions(target: DatabaseTarget): Promise<OtherSession[]> {
+  const client = await connect(target, "windmill-pg-backup: restore (terminate sessions)");
+  try {
+    return await terminateSessions(client, "windmill-pg-backup");
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 function isLockTimeout(error: unknown): boolean {
   const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
   return code(error) === "55P03" || code((error as { cause?: unknown }).cause) === "55P03";
 }
 
-/** Create the target database from template0 with the archive's encoding and locale, unless it exists. */
-async function ensureDatabase(database: DatabaseTarget, name: string, manifest: Manifest): Promise<boolean> {
+async function databaseExists(database: DatabaseTarget, name: string): Promise<boolean> {
+  const client = await connect(database, "windmill-pg-backup: restore (find database)");
+  try {
+    return (await client.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [name])).rows.length > 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Create the target database from template0 with the archive's encoding and locale (UTF8 and the
+ * server's default locale for an archive made by pg_dump, which does not record them), unless it exists.
+ */
+async function ensureDatabase(database: DatabaseTarget, name: string, manifest: Manifest | undefined): Promise<boolean> {
+  if (await databaseExists(database, name)) return false;
   const client = await connect(database, "windmill-pg-backup: restore (create database)");
   try {
-    const exists = await client.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [name]);
-    if (exists.rows.length > 0) return false;
-    const { encoding, lc_collate, lc_ctype, locale_provider, icu_locale } = manifest.server;
-    const icu = locale_provider === "i" && icu_locale ? ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(icu_locale)}` : "";
+    const server = manifest?.server;
+    const icu = server?.locale_provider === "i" && server.icu_locale ? ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(server.icu_locale)}` : "";
+    const locale = server ? ` LC_COLLATE ${quoteLiteral(server.lc_collate)} LC_CTYPE ${quoteLiteral(server.lc_ctype)}${icu}` : "";
+    const encoding = server?.encoding ?? "UTF8";
     try {
-      await client.query(
-        `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)} ` +
-          `LC_COLLATE ${quoteLiteral(lc_collate)} LC_CTYPE ${quoteLiteral(lc_ctype)}${icu}`,
-      );
+      await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}${locale}`);
     } catch (error) {
       throw new BackupError(
-        `Cannot create database ${JSON.stringify(name)} with the backup's encoding ${encoding} and locale ${lc_collate}: ${(error as Error).message}. ` +
+        `Cannot create database ${JSON.stringify(name)} with the backup's encoding ${encoding}${server ? ` and locale ${server.lc_collate}` : ""}: ${(error as Error).message}. ` +
           "Create it yourself (CREATE DATABASE … TEMPLATE template0) and run the restore again.",
         { cause: error },
       );

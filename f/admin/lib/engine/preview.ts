@@ -1,0 +1,125 @@
+// What a restore would do to a target database, read without changing it: each table's rows now
+// against the backup's, the objects on only one side (what the restore drops or creates), and the
+// extensions the backup needs. Reads run in a READ ONLY transaction the caller opened.
+import type pg from "pg";
+import type { Manifest } from "../archive/manifest.ts";
+import type { ObjectRef } from "./model.ts";
+import { qualify } from "./quote.ts";
+import { objectKey, ownObjects } from "./restore.ts";
+
+export interface TableComparison {
+  table: string;
+  rows_in_target: number | null;
+  rows_in_backup: number | null;
+  /** What the restore does to the table: replace its rows, create it, or drop it. */
+  restore_will: "replace" | "create" | "drop";
+}
+
+export interface ExtensionNeed {
+  extension: string;
+  backup_version: string;
+  /** The version installed in the target, or null. */
+  installed_version: string | null;
+  /** Whether the restoring user may create it when it is missing. */
+  can_create: "installed" | "yes" | "no: not available on the server" | "no: needs a superuser (untrusted extension)" | "no: needs CREATE on the database";
+}
+
+export interface RestorePreview {
+  tables: TableComparison[];
+  would_drop: ObjectRef[];
+  would_create: ObjectRef[];
+  extensions: ExtensionNeed[];
+}
+
+/** The kinds a person recognises as "what will appear or disappear"; indexes and such follow their tables. */
+const COMPARED_KINDS = new Set(["table", "view", "materialized view", "foreign table", "sequence", "function", "procedure", "aggregate", "type", "domain", "collation", "schema"]);
+
+/** Pure: the tables of both sides, with what the restore does to each, sorted by name. */
+export function compareTables(backup: Array<{ table: string; rows: number }>, target: Map<string, number>): TableComparison[] {
+  const rows: TableComparison[] = backup.map(({ table, rows }) => ({
+    table, rows_in_target: target.get(table) ?? null, rows_in_backup: rows, restore_will: target.has(table) ? "replace" : "create",
+  }));
+  const inBackup = new Set(backup.map((t) => t.table));
+  for (const [table, count] of target) {
+    if (!inBackup.has(table)) rows.push({ table, rows_in_target: count, rows_in_backup: null, restore_will: "drop" });
+  }
+  return rows.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
+}
+
+/** Pure: objects only in the target (dropped for good) and only in the backup (created). */
+export function objectsOnOneSide(backup: ObjectRef[], target: ObjectRef[]): { would_drop: ObjectRef[]; would_create: ObjectRef[] } {
+  const compared = (o: ObjectRef) => COMPARED_KINDS.has(o.kind);
+  const backupKeys = new Set(backup.filter(compared).map(objectKey));
+  const targetKeys = new Set(target.filter(compared).map(objectKey));
+  // A schema the target drops whole takes its contents along; they are not listed one by one.
+  const droppedSchemas = new Set(target.filter((o) => o.kind === "schema" && !backupKeys.has(objectKey(o))).map((o) => o.name));
+  return {
+    would_drop: target.filter((o) => compared(o) && !backupKeys.has(objectKey(o))),
+    would_create: backup.filter((o) => compared(o) && o.kind !== "schema" && !targetKeys.has(objectKey(o)) && !droppedSchemas.has(o.schema)),
+  };
+}
+
+export interface ExtensionState {
+  name: string;
+  installed_version: string | null;
+  available: boolean;
+  trusted: boolean;
+}
+
+/** Pure: whether each extension the backup needs is there, or may be created by this user. */
+export function extensionNeeds(
+  needed: Manifest["extensions"], states: Map<string, ExtensionState>, user: { superuser: boolean; createOnDatabase: boolean },
+): ExtensionNeed[] {
+  return needed.map((extension) => {
+    const state = states.get(extension.name);
+    const can_create: ExtensionNeed["can_create"] = state?.installed_version
+      ? "installed"
+      : !state?.available
+      ? "no: not available on the server"
+      : user.superuser || (state.trusted && user.createOnDatabase)
+      ? "yes"
+      : !state.trusted
+      ? "no: needs a superuser (untrusted extension)"
+      : "no: needs CREATE on the database";
+    return { extension: extension.name, backup_version: extension.version, installed_version: state?.installed_version ?? null, can_create };
+  });
+}
+
+/** Pure: a backup's age for people ("3 days 4 hours"). */
+export function describeAge(createdAt: Date, now: Date): string {
+  const minutes = Math.max(0, Math.floor((now.getTime() - createdAt.getTime()) / 60_000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const parts = [[days, "day"], [hours, "hour"], [minutes % 60, "minute"]] as const;
+  const shown = parts.filter(([n]) => n > 0).slice(0, 2).map(([n, unit]) => `${n} ${unit}${n === 1 ? "" : "s"}`);
+  return shown.length > 0 ? shown.join(" ") : "less than a minute";
+}
+
+/** Read the target (connected, in a READ ONLY transaction) and compare it with the manifest. */
+export async function previewAgainst(client: pg.ClientBase, manifest: Manifest): Promise<RestorePreview> {
+  const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
+  const own = await ownObjects(client, archiveSchemas);
+  const target = new Map<string, number>();
+  for (const table of own.filter((o) => o.kind === "table")) {
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(table.schema, table.name)}`);
+    target.set(`${table.schema}.${table.name}`, Number(rows[0]!.n));
+  }
+  const states = await client.query<ExtensionState>(
+    `SELECT a.name, x.extversion AS installed_version, true AS available,
+            COALESCE((SELECT bool_or(v.trusted) FROM pg_catalog.pg_available_extension_versions v WHERE v.name = a.name), false) AS trusted
+       FROM pg_catalog.pg_available_extensions a LEFT JOIN pg_catalog.pg_extension x ON x.extname = a.name
+      WHERE a.name = ANY($1)`,
+    [manifest.extensions.map((e) => e.name)],
+  );
+  const user = await client.query<{ superuser: boolean; create_on_database: boolean }>(
+    `SELECT r.rolsuper AS superuser, pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS create_on_database
+       FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`,
+  );
+  return {
+    tables: compareTables(manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows: t.rows })), target),
+    ...objectsOnOneSide(manifest.objects, own.map(({ kind, schema, name }) => ({ kind, schema, name }))),
+    extensions: extensionNeeds(manifest.extensions, new Map(states.rows.map((s) => [s.name, s])), {
+      superuser: user.rows[0]?.superuser ?? false, createOnDatabase: user.rows[0]?.create_on_database ?? false,
+    }),
+  };
+}

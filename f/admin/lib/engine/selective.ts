@@ -1,0 +1,183 @@
+// A selective restore: the rows of chosen tables replaced by the backup's, inside the caller's
+// transaction, reading only those tables' gzip members. Foreign keys to or from tables left out are
+// refused unless asked; sequence values are set last (setval is not transactional), just before COMMIT.
+import type pg from "pg";
+import type { Manifest, TableEntry } from "../archive/manifest.ts";
+import { readMemberText } from "../archive/reader.ts";
+import { BackupError, RestoreRefusedError } from "../errors.ts";
+import type { Storage } from "../storage/storage.ts";
+import { qualify, quoteLiteral } from "./quote.ts";
+import { loadTable, verifyTables, type TableCheck } from "./restore.ts";
+
+export interface ForeignKey {
+  constraint: string;
+  /** `schema.table` holding the constraint. */
+  from: string;
+  /** `schema.table` it references. */
+  to: string;
+  /** pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d set default. */
+  on_delete: string;
+}
+
+/** Pure: the manifest's entries for the names asked for (`schema.table`, or `table` when only one schema has it). */
+export function selectTables(manifest: Manifest, requested: string[]): TableEntry[] {
+  const chosen = new Map<string, TableEntry>();
+  for (const name of requested) {
+    const matches = manifest.tables.filter((t) => `${t.schema}.${t.name}` === name || (!name.includes(".") && t.name === name));
+    if (matches.length !== 1) {
+      const known = manifest.tables.map((t) => `${t.schema}.${t.name}`).join(", ");
+      throw new RestoreRefusedError(
+        `Restore refused: ${matches.length === 0 ? `the backup has no table ${JSON.stringify(name)}` : `${JSON.stringify(name)} is in several schemas; write it as schema.table`}. ` +
+          `Nothing was changed. Its tables: ${known}.`,
+      );
+    }
+    chosen.set(`${matches[0]!.schema}.${matches[0]!.name}`, matches[0]!);
+  }
+  return [...chosen.values()];
+}
+
+/** Pure: foreign keys that link a chosen table with one left out, in either direction. */
+export function brokenForeignKeys(chosen: Set<string>, keys: ForeignKey[]): ForeignKey[] {
+  return keys.filter((k) => chosen.has(k.from) !== chosen.has(k.to));
+}
+
+/** Pure: the refusal naming each foreign key and the two ways on. */
+export function foreignKeyRefusal(chosen: Set<string>, broken: ForeignKey[]): string {
+  const lines = broken.map((k) => `${k.from} → ${k.to} (constraint ${k.constraint})`);
+  const missing = [...new Set(broken.flatMap((k) => [k.from, k.to]).filter((t) => !chosen.has(t)))];
+  return (
+    `Restore refused: restoring only these tables would break ${broken.length} foreign key(s): ${lines.join("; ")}. Nothing was changed. ` +
+    `Add the tables on the other side to tables (${missing.join(", ")}), or pass skip_foreign_key_check: true to let PostgreSQL ` +
+    "judge row by row (the restore then rolls back if a row would point at a missing one)."
+  );
+}
+
+/** Pure: chosen tables with every table they reference first (a cycle keeps the given order). */
+export function parentsFirst(tables: TableEntry[], keys: ForeignKey[]): TableEntry[] {
+  const byName = new Map(tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const ordered: TableEntry[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string) => {
+    if (state.has(name)) return;
+    state.set(name, "visiting");
+    for (const k of keys) if (k.from === name && k.to !== name && byName.has(k.to)) visit(k.to);
+    state.set(name, "done");
+    ordered.push(byName.get(name)!);
+  };
+  for (const name of byName.keys()) visit(name);
+  return ordered;
+}
+
+/** The target's foreign keys (schema-qualified table names, unquoted). */
+export async function foreignKeys(client: pg.ClientBase): Promise<ForeignKey[]> {
+  const { rows } = await client.query<ForeignKey>(
+    `SELECT c.conname AS constraint, fn.nspname || '.' || f.relname AS from, tn.nspname || '.' || t.relname AS to, c.confdeltype::text AS on_delete
+       FROM pg_catalog.pg_constraint c
+       JOIN pg_catalog.pg_class f ON f.oid = c.conrelid JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
+       JOIN pg_catalog.pg_class t ON t.oid = c.confrelid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+      WHERE c.contype = 'f' AND c.conparentid = 0
+      ORDER BY 2, 1`,
+  );
+  return rows;
+}
+
+export interface SelectiveOutcome {
+  checks: TableCheck[];
+  sequences: string[];
+}
+
+/**
+ * Refuse, before anything is written, a selection the target cannot take: tables it lacks, foreign
+ * keys to or from tables left out (unless skipped), ON DELETE actions that would change other tables.
+ * Returns the target's foreign keys.
+ */
+export async function checkSelection(client: pg.ClientBase, tables: TableEntry[], skipForeignKeyCheck: boolean): Promise<ForeignKey[]> {
+  const names = tables.map((t) => `${t.schema}.${t.name}`);
+  const present = await client.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname || '.' || c.relname = ANY($1)`,
+    [names],
+  );
+  const missing = names.filter((n) => !present.rows.some((r) => r.name === n));
+  if (missing.length > 0) {
+    throw new RestoreRefusedError(
+      `Restore refused: ${missing.join(", ")} does not exist in the target database, and a selective restore replaces rows only. ` +
+        "Nothing was changed. Restore the whole backup (without tables), or create the table first.",
+    );
+  }
+  const keys = await foreignKeys(client);
+  const chosen = new Set(names);
+  const broken = brokenForeignKeys(chosen, keys);
+  if (broken.length > 0 && !skipForeignKeyCheck) throw new RestoreRefusedError(foreignKeyRefusal(chosen, broken));
+  const cascading = broken.filter((k) => chosen.has(k.to) && ["c", "n", "d"].includes(k.on_delete));
+  if (cascading.length > 0) {
+    throw new RestoreRefusedError(
+      `Restore refused: emptying ${cascading.map((k) => k.to).join(", ")} would change ${cascading.map((k) => k.from).join(", ")} ` +
+        `through ON DELETE actions (${cascading.map((k) => k.constraint).join(", ")}), even with skip_foreign_key_check. Nothing was changed. ` +
+        "Add those tables to tables.",
+    );
+  }
+  return keys;
+}
+
+/**
+ * Replace the chosen tables' rows inside the caller's transaction and verify them; `beforeCommit`
+ * then sets their sequences. Tables are emptied with one TRUNCATE when nothing else references them,
+ * else by DELETE children first (PostgreSQL then checks every remaining reference).
+ */
+export async function restoreTables(
+  client: pg.ClientBase, storage: Storage, manifest: Manifest, tables: TableEntry[],
+  options: { skipForeignKeyCheck: boolean; onTable?: (table: TableEntry, index: number, total: number) => void },
+): Promise<SelectiveOutcome & { beforeCommit: () => Promise<void> }> {
+  const keys = await checkSelection(client, tables, options.skipForeignKeyCheck);
+  const chosen = new Set(tables.map((t) => `${t.schema}.${t.name}`));
+  const ordered = parentsFirst(tables, keys);
+  await client.query("SET CONSTRAINTS ALL DEFERRED");
+  // Locks first, in one statement: a busy table fails here, on lock_timeout, before any row moves.
+  await client.query(`LOCK TABLE ${ordered.map((t) => qualify(t.schema, t.name)).join(", ")} IN ACCESS EXCLUSIVE MODE`);
+  if (brokenForeignKeys(chosen, keys).some((k) => chosen.has(k.to))) {
+    for (const t of [...ordered].reverse()) await client.query(`DELETE FROM ${qualify(t.schema, t.name)}`);
+  } else {
+    await client.query(`TRUNCATE TABLE ${ordered.map((t) => qualify(t.schema, t.name)).join(", ")}`);
+  }
+  for (const [index, table] of ordered.entries()) {
+    await loadTable(client, storage, manifest, table);
+    options.onTable?.(table, index, ordered.length);
+  }
+  const checks = await verifyTables(client, tables);
+  const setvals = await ownedSequenceValues(client, storage, manifest, tables);
+  return {
+    checks,
+    sequences: setvals.map((s) => s.sequence),
+    beforeCommit: async () => {
+      try {
+        await client.query(setvals.map((s) => s.statement).join("\n"));
+      } catch (error) {
+        throw new BackupError(`Setting the sequences of the restored tables failed: ${(error as Error).message}`, { cause: error });
+      }
+    },
+  };
+}
+
+/** The archive's setval statements for the sequences the chosen tables own (serial and identity columns). */
+async function ownedSequenceValues(
+  client: pg.ClientBase, storage: Storage, manifest: Manifest, tables: TableEntry[],
+): Promise<Array<{ sequence: string; statement: string }>> {
+  const { rows } = await client.query<{ schema: string; name: string }>(
+    `SELECT sn.nspname AS schema, s.relname AS name
+       FROM pg_catalog.pg_depend d
+       JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
+       JOIN pg_catalog.pg_class t ON t.oid = d.refobjid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        AND d.deptype IN ('a', 'i') AND tn.nspname || '.' || t.relname = ANY($1)
+      ORDER BY 1, 2`,
+    [tables.map((t) => `${t.schema}.${t.name}`)],
+  );
+  if (rows.length === 0) return [];
+  const section = (await readMemberText(storage, manifest.archive.name, manifest.sections.sequences)).split("\n");
+  return rows.flatMap(({ schema, name }) => {
+    // The archive writes each one as `SELECT pg_catalog.setval('"schema"."name"', value, is_called);` on its own line.
+    const statement = section.find((line) => line.startsWith(`SELECT pg_catalog.setval(${quoteLiteral(qualify(schema, name))}, `));
+    return statement ? [{ sequence: `${schema}.${name}`, statement }] : [];
+  });
+}

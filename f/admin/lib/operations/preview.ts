@@ -1,0 +1,107 @@
+// A restore's preview (dry run): proves the archive readable (sha256, manifest, every member to its
+// end) and says what a restore would change in the target, without changing anything: no lock
+// taken, no file written, the target read in a READ ONLY transaction.
+import { type Manifest } from "../archive/manifest.ts";
+import { checkArchiveReadable, membersInOrder } from "../archive/reader.ts";
+import { RestoreRefusedError } from "../errors.ts";
+import { connect, type DatabaseTarget } from "../engine/connection.ts";
+import type { ObjectRef } from "../engine/model.ts";
+import { describeAge, previewAgainst, type RestorePreview } from "../engine/preview.ts";
+import type { Storage } from "../storage/storage.ts";
+import { findBackup } from "./inventory.ts";
+
+export interface PreviewRequest {
+  database: DatabaseTarget;
+  prefix: string;
+  source: Storage;
+  backupName: string;
+  /** The database a restore would write into (created by the restore when missing). */
+  targetDatabase: string;
+  now?: Date;
+}
+
+export interface PreviewOutcome extends RestorePreview {
+  backup: string;
+  backup_created_at: string;
+  backup_age: string;
+  archive_check: string;
+  target_database: string;
+  target_exists: boolean;
+  manifest: Manifest;
+}
+
+export async function previewRestore(request: PreviewRequest): Promise<PreviewOutcome> {
+  const { source, backupName } = request;
+  const backup = await findBackup(source, request.prefix, backupName);
+  if (!backup.manifest || backup.problem) {
+    throw new RestoreRefusedError(`Backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}); a restore would refuse it. Pick another backup.`);
+  }
+  const manifest = backup.manifest;
+  const { decompressed_bytes } = await checkArchiveReadable(source, manifest);
+  const archive_check =
+    `sha256 matches the manifest; ${membersInOrder(manifest).length} gzip members read to the end ` +
+    `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
+  const target = await readTarget(request.database, request.targetDatabase, manifest);
+  return {
+    ...target.preview,
+    backup: backupName,
+    backup_created_at: manifest.created_at_local,
+    backup_age: describeAge(new Date(manifest.created_at), request.now ?? new Date()),
+    archive_check,
+    target_database: request.targetDatabase,
+    target_exists: target.exists,
+    manifest,
+  };
+}
+
+async function readTarget(database: DatabaseTarget, dbname: string, manifest: Manifest): Promise<{ exists: boolean; preview: RestorePreview }> {
+  const admin = await connect(database, "windmill-pg-backup: restore preview");
+  let exists: boolean;
+  try {
+    exists = (await admin.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [dbname])).rows.length > 0;
+    if (!exists) return { exists, preview: emptyTarget(manifest) };
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  const client = await connect(database, "windmill-pg-backup: restore preview", dbname);
+  try {
+    await client.query("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    return { exists, preview: await previewAgainst(client, manifest) };
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A target the restore creates: every table and object is new; every extension must be created. */
+function emptyTarget(manifest: Manifest): RestorePreview {
+  return {
+    tables: manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows_in_target: null, rows_in_backup: t.rows, restore_will: "create" })),
+    would_drop: [],
+    would_create: manifest.objects.filter((o) => o.kind !== "schema"),
+    extensions: manifest.extensions.map((e) => ({ extension: e.name, backup_version: e.version, installed_version: null, can_create: "yes" })),
+  };
+}
+
+const label = (o: ObjectRef) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`;
+
+/** Pure: the few lines a person reads before pressing the button. */
+export function previewMarkdown(preview: PreviewOutcome): string {
+  const changed = preview.tables.filter((t) => t.rows_in_target !== t.rows_in_backup);
+  const missing = preview.extensions.filter((e) => e.can_create.startsWith("no"));
+  const list = (objects: ObjectRef[]) => objects.slice(0, 20).map(label).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
+  return [
+    `### Restore preview: ${preview.backup} → ${preview.target_database}${preview.target_exists ? "" : " (new database)"}`,
+    `- **Backup**: taken ${preview.backup_created_at}, **${preview.backup_age} old**; archive: ${preview.archive_check}.`,
+    `- **Tables**: ${preview.tables.filter((t) => t.restore_will !== "drop").length} restored, ${changed.length} with a different row count ` +
+      `(rows now ${sum(preview.tables.map((t) => t.rows_in_target))}, after ${sum(preview.tables.map((t) => t.rows_in_backup))}).`,
+    `- **Dropped for good** (only in the target): ${preview.would_drop.length === 0 ? "nothing" : list(preview.would_drop)}.`,
+    `- **Created** (only in the backup): ${preview.would_create.length === 0 ? "nothing" : list(preview.would_create)}.`,
+    `- **Extensions**: ${preview.extensions.length === 0 ? "none needed" : preview.extensions.map((e) => `${e.extension} (${e.can_create})`).join(", ")}.`,
+    missing.length > 0
+      ? `- ⚠ The restore would fail: ${missing.map((e) => e.extension).join(", ")} cannot be created by this user; install them first.`
+      : "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore.",
+  ].join("\n");
+}
+
+const sum = (values: Array<number | null>) => values.reduce<number>((total, v) => total + (v ?? 0), 0);
