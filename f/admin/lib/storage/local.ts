@@ -2,7 +2,7 @@
 // only whole and synced (temp file, fsync, link, directory fsync); link() fails on an existing name,
 // so a backup is never overwritten, even by a concurrent run picking the same name.
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, createReadStream, mkdirSync } from "node:fs";
+import { accessSync, constants, createReadStream, mkdirSync, rmSync } from "node:fs";
 import { link, open, readdir, stat, statfs, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,6 +18,26 @@ const TEMP_NAME = /^\.(.+)\.tmp-(.+)-(\d+)-([0-9a-f]{12})$/;
 
 // Hostnames are plain in practice; keep the temp name a plain file name whatever the OS reports.
 const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, "_") || "localhost";
+
+/**
+ * Temp files being written by this process. When Windmill cancels a job it signals the process:
+ * they are removed before it exits (a killed process leaves them to the next run's sweep), and
+ * exiting closes the connections, which releases the lock and rolls back an open restore.
+ */
+const writing = new Set<string>();
+let cancelHandlerInstalled = false;
+
+function removeTempsOnCancel(): void {
+  if (cancelHandlerInstalled) return;
+  cancelHandlerInstalled = true;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      for (const path of writing) rmSync(path, { force: true });
+      console.error(`${signal}: the job was cancelled; ${writing.size} unfinished file(s) removed`);
+      process.exit(signal === "SIGTERM" ? 143 : 130);
+    });
+  }
+}
 
 const errorCode = (error: unknown): string | undefined =>
   error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
@@ -126,6 +146,8 @@ export class LocalStorage implements Storage {
     const firstName = nameFor(0);
     assertPlainFileName(firstName);
     const tempPath = join(this.location, `.${firstName}.tmp-${HOST}-${process.pid}-${randomBytes(6).toString("hex")}`);
+    removeTempsOnCancel();
+    writing.add(tempPath);
     let finalName: string | undefined;
     try {
       await writeSynced(tempPath, body);
@@ -148,6 +170,8 @@ export class LocalStorage implements Storage {
       await removeIfPresent(tempPath).catch(() => false);
       if (finalName !== undefined) await removeIfPresent(join(this.location, finalName)).catch(() => false);
       throw reason;
+    } finally {
+      writing.delete(tempPath);
     }
   }
 

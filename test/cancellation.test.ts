@@ -1,0 +1,70 @@
+// A job Windmill cancels (SIGTERM to the worker's process) leaves nothing behind: no temp file, no
+// archive under a final name, no lock held, so the next run starts at once.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { startCluster, type Cluster } from "./support/cluster.ts";
+import { createFamilyBrainDatabase } from "./support/family-brain.ts";
+import { mockWindmill } from "./support/judge.ts";
+
+let cluster: Cluster;
+let dir: string;
+let backupDir: string;
+let mockFile: string;
+
+before(async () => {
+  cluster = await startCluster();
+  await cluster.createDatabase("family_brain");
+  const client = await cluster.connect("family_brain");
+  await createFamilyBrainDatabase(client);
+  // A few seconds of COPY, so the job is surely still writing when it is cancelled.
+  await client.query("CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 400000) g");
+  await client.end();
+  dir = mkdtempSync(join(tmpdir(), "wpb-cancel-"));
+  backupDir = join(dir, "backups");
+  mockFile = mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: backupDir, lock_wait_seconds: 0 } });
+});
+
+after(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const runtime of ["node", "bun"]) {
+  test(`${runtime}: a backup cancelled mid-way removes its temp file and releases its lock`, async () => {
+    // The job writes its archive under a temp name whose pid is the worker process's.
+    const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database", '{"backup_type":"daily"}'], {
+      env: { ...process.env, WM_MOCKED_API_FILE: mockFile }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => job.once("exit", (code) => resolve(code)));
+    try {
+      const temp = await until("the backup's temp file", () =>
+        existsSync(backupDir) ? readdirSync(backupDir).find((name) => name.includes(".tmp-")) : undefined);
+      await new Promise((r) => setTimeout(r, 300)); // well inside the COPY
+      const worker = Number(/-(\d+)-[0-9a-f]{12}$/.exec(temp)![1]);
+      process.kill(worker, "SIGTERM");
+      assert.notEqual(await exited, 0, "the cancelled job fails");
+      assert.deepEqual(readdirSync(backupDir).filter((f) => f.includes(".tmp-") || f.includes("_daily_")), [], "no temp file, no archive");
+    } finally {
+      job.kill("SIGKILL");
+    }
+    // The lock went with the process: a new run (waiting 0 s for it) succeeds at once.
+    const next = (await backupDatabase("daily", false, false, false)) as { status: string };
+    assert.equal(next.status, "success");
+    rmSync(backupDir, { recursive: true, force: true });
+  });
+}
