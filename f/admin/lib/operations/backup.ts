@@ -2,7 +2,7 @@
 // that is never reused, write the manifest last, upload both off-site when asked, then (only after
 // all that succeeded) apply retention to each storage. Also the preview a dry run shows, which reads
 // the catalog and writes nothing.
-import { PassThrough } from "node:stream";
+import { PassThrough, pipeline, Transform, type Readable } from "node:stream";
 import type pg from "pg";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "../archive/manifest.ts";
 import { backupNameCandidates, localTimeLabel, manifestNameFor, type BackupType } from "../archive/name.ts";
@@ -57,7 +57,7 @@ export interface BackupOutcome {
 export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
   const run = async (): Promise<BackupOutcome> => {
     const outcome = await writeBackup(request);
-    const offsite = request.offsite && { location: request.offsite.location, ...(await uploadBackup(request.storage, request.offsite, outcome)) };
+    const offsite = request.offsite && { location: request.offsite.location, ...(await uploadBackup(request.storage, request.offsite, outcome, request.onProgress)) };
     if (!request.cleanup) return { ...outcome, offsite };
     const now = (request.now ?? (() => new Date()))();
     const cleanup = await applyRetention(request.storage, request.settings, now, true);
@@ -145,12 +145,16 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
  * so an interrupted upload reads there as unfinished. A failure fails the job (it throws) and says
  * that the local backup is kept.
  */
-async function uploadBackup(local: Storage, remote: Storage, { name, manifest }: BackupOutcome): Promise<{ archive: StoredFile; manifest: StoredFile }> {
+async function uploadBackup(
+  local: Storage, remote: Storage, { name, manifest }: BackupOutcome, onProgress?: BackupRequest["onProgress"],
+): Promise<{ archive: StoredFile; manifest: StoredFile }> {
   const manifestName = manifestNameFor(name);
   const taken = (file: string) => () => new BackupError(`${remote.location}${file} already exists (another copy with the same name); nothing was overwritten.`);
   let archive: StoredFile | undefined;
   try {
-    archive = await remote.create(exactName(name, taken(name)), local.read(name), { expectedSize: manifest.archive.size, sha256: manifest.archive.sha256 });
+    const body = withUploadProgress(local.read(name), manifest.archive.size, (sent) =>
+      onProgress?.(`uploaded ${megabytes(sent)} of ${megabytes(manifest.archive.size)} MB to ${remote.location}`, 95 + Math.floor((sent / Math.max(1, manifest.archive.size)) * 4)));
+    archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: manifest.archive.size, sha256: manifest.archive.sha256 });
     return { archive, manifest: await remote.create(exactName(manifestName, taken(manifestName)), local.read(manifestName)) };
   } catch (error) {
     // An archive without its manifest would sit there untrusted and never expire: take it back.
@@ -161,6 +165,28 @@ async function uploadBackup(local: Storage, remote: Storage, { name, manifest }:
       { cause: error },
     );
   }
+}
+
+const megabytes = (bytes: number) => (bytes / 1048576).toFixed(1);
+
+/** The same bytes, reporting how many have gone by at every twentieth of `total`. */
+function withUploadProgress(source: Readable, total: number, report: (sent: number) => void): Readable {
+  let sent = 0;
+  let reported = -1;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.length;
+      const step = Math.floor((sent / Math.max(1, total)) * 20);
+      if (step !== reported) {
+        reported = step;
+        report(sent);
+      }
+      callback(null, chunk);
+    },
+  });
+  // pipeline hands a read error on to the counter, so the upload fails instead of waiting.
+  pipeline(source, counter, () => undefined);
+  return counter;
 }
 
 /** Heap and TOAST bytes of the tables a backup copies rows from: what the archive's data comes from. */
