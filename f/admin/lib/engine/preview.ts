@@ -99,8 +99,12 @@ export function describeAge(createdAt: Date, now: Date): string {
 export async function previewAgainst(client: pg.ClientBase, manifest: Manifest): Promise<RestorePreview> {
   const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
   const own = await ownObjects(client, archiveSchemas);
+  // A partitioned table holds no rows of its own (its partitions are counted): compare the partitions, as the manifest does.
+  const partitioned = new Set((await client.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p'`,
+  )).rows.map((r) => r.name));
   const target = new Map<string, number>();
-  for (const table of own.filter((o) => o.kind === "table")) {
+  for (const table of own.filter((o) => o.kind === "table" && !partitioned.has(`${o.schema}.${o.name}`))) {
     const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(table.schema, table.name)}`);
     target.set(`${table.schema}.${table.name}`, Number(rows[0]!.n));
   }
