@@ -11,7 +11,7 @@ import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
 import { runFlow } from "./support/flow-runner.ts";
-import { mockWindmill } from "./support/judge.ts";
+import { dataFingerprint, mockWindmill } from "./support/judge.ts";
 
 let cluster: Cluster;
 let dir: string;
@@ -90,4 +90,58 @@ test("finish_backup_drill never drops a database that is not a drill database", 
   await assert.rejects(finish("family_brain", {}), /drill_/);
   const exists = await cluster.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 'family_brain'");
   assert.equal(exists.rows.length, 1);
+});
+
+test("restore_and_verify: preview, approval, restore, verify", async () => {
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
+  await cluster.query("family_brain", "DELETE FROM public.ai_usage WHERE id % 3 = 0");
+  const approvals: string[] = [];
+  const run = await runFlow("f/admin/restore_and_verify__flow/flow.yaml", { backup_filename: backup.filename, backup_source: "local", target_database: "", tables: [], terminate_sessions: false }, {
+    approve: (step, results) => {
+      approvals.push(step);
+      // The person approving sees what the restore would change.
+      const preview = results.preview as { markdown?: string; render_all?: unknown[] };
+      assert.ok(JSON.stringify(preview).includes("ai_usage"));
+      return true;
+    },
+  });
+  assert.equal(run.error, undefined, JSON.stringify(run.error));
+  assert.deepEqual(approvals, ["preview"]);
+  const verify = run.results.verify as { passed: boolean; rollback: string; tables: Array<{ match: boolean }> };
+  assert.equal(verify.passed, true);
+  assert.match(verify.rollback, /^available: family_brain_pre_restore_/);
+  assert.ok(verify.tables.length === 8 && verify.tables.every((t) => t.match));
+});
+
+test("restore_and_verify: a refused approval changes nothing", async () => {
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
+  await cluster.query("family_brain", "INSERT INTO public.system_logs (source, level, message) VALUES ('app', 'info', 'after the backup')");
+  const state = await dataFingerprint(cluster, "family_brain");
+  const files = readdirSync(backupDir).sort();
+  const run = await runFlow("f/admin/restore_and_verify__flow/flow.yaml", { backup_filename: backup.filename, backup_source: "local", target_database: "", tables: [], terminate_sessions: false }, {
+    approve: () => false,
+  });
+  assert.equal(run.error?.step_id, "preview");
+  assert.match(run.error!.message, /approval of step preview was refused/);
+  assert.equal((run.failure as { status: string }).status, "nothing to roll back");
+  assert.deepEqual(await dataFingerprint(cluster, "family_brain"), state);
+  assert.deepEqual(readdirSync(backupDir).sort(), files, "no pre-restore backup either");
+});
+
+test("restore_and_verify: when the verification after the commit fails, the pre-restore backup is restored", async () => {
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
+  await cluster.query("family_brain", "INSERT INTO public.system_logs (source, level, message) VALUES ('app', 'info', 'written after the backup, before the flow')");
+  const before = await dataFingerprint(cluster, "family_brain");
+  const run = await runFlow("f/admin/restore_and_verify__flow/flow.yaml", { backup_filename: backup.filename, backup_source: "local", target_database: "", tables: [], terminate_sessions: false }, {
+    // The app writes between the restore's commit and the verification: the check must catch it.
+    afterStep: async (step) => {
+      if (step === "restore") await cluster.query("family_brain", "INSERT INTO public.tenants (name, slug) VALUES ('Intruder', 'intruder')");
+    },
+  });
+  assert.equal(run.error?.step_id, "verify");
+  assert.match(run.error!.message, /public\.tenants has 6 rows, expected 5/);
+  const failure = run.failure as { status: string; message: string };
+  assert.equal(failure.status, "rolled back");
+  assert.match(failure.message, /restored to family_brain_pre_restore_.*its state before the flow/);
+  assert.deepEqual(await dataFingerprint(cluster, "family_brain"), before);
 });

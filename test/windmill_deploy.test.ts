@@ -65,7 +65,7 @@ test("a deploy pushes every script, the schedules, the workspace dependencies an
   assert.ok(plan.scripts.every((s) => existsSync(`${s}.ts`)));
   assert.deepEqual(plan.schedules.map((s) => s.path).sort(),
     ["f/admin/schedule_backup_drill", "f/admin/schedule_daily_backup", "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
-  assert.deepEqual(plan.flows, ["f/admin/backup_drill"]);
+  assert.deepEqual(plan.flows, ["f/admin/backup_drill", "f/admin/restore_and_verify"]);
   for (const resource of ["f/admin/backup_settings", "f/admin/database"]) {
     assert.ok(plan.resources.some((r) => r.path === resource), `${resource} is in the plan`);
   }

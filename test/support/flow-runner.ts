@@ -49,11 +49,15 @@ async function runStep(module: FlowModule, scope: Parameters<typeof evaluate>[1]
   return JSON.parse(JSON.stringify(await script.main(...args)) ?? "null");
 }
 
-export async function runFlow(
-  flowFile: string,
-  flowInput: Record<string, unknown>,
-  approve: (stepId: string, results: Record<string, unknown>) => boolean = () => true,
-): Promise<FlowRun> {
+export interface FlowHooks {
+  /** Answers a suspend (approval) step: true resumes, false cancels the flow. */
+  approve?: (stepId: string, results: Record<string, unknown>) => boolean;
+  /** Called after each step, e.g. to change the world between two steps. */
+  afterStep?: (stepId: string, results: Record<string, unknown>) => Promise<void>;
+}
+
+export async function runFlow(flowFile: string, flowInput: Record<string, unknown>, hooks: FlowHooks = {}): Promise<FlowRun> {
+  const approve = hooks.approve ?? (() => true);
   const flow = parse(readFileSync(join(repoRoot, flowFile), "utf8")) as Flow;
   const run: FlowRun = { results: {}, suspended: [] };
   let previous: unknown = null;
@@ -61,6 +65,7 @@ export async function runFlow(
     try {
       previous = await runStep(module, { results: run.results, flow_input: flowInput, previous_result: previous });
       run.results[module.id] = previous;
+      await hooks.afterStep?.(module.id, run.results);
       if (module.suspend) {
         run.suspended.push(module.id);
         if (!approve(module.id, run.results)) throw new Error(`approval of step ${module.id} was refused: the flow was cancelled`);

@@ -64,7 +64,7 @@ export function auditValues(entry: AuditEntry, context: Record<string, string | 
   };
 }
 
-async function systemLogsTable(client: pg.ClientBase): Promise<{ table: string; columns: Column[] } | undefined> {
+export async function systemLogsTable(client: pg.ClientBase): Promise<{ table: string; columns: Column[] } | undefined> {
   const { rows } = await client.query<{ schema: string; name: string; columns: Column[] }>(
     `SELECT n.nspname AS schema, c.relname AS name,
             (SELECT json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),

@@ -1,0 +1,48 @@
+// Failure module of the restore_and_verify flow: when the restore committed but the verification
+// after it failed, restores the pre-restore backup (the state before the flow); when the flow failed
+// earlier, the database was never changed and there is nothing to roll back.
+import { z } from "zod";
+import { main as restoreDatabase } from "./restore_database.ts";
+import { parseScriptArgs } from "./lib/windmill/args.ts";
+
+const Args = z.object({
+  error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough(),
+  restore: z.object({ pre_restore_backup: z.string().nullable().optional(), target_database: z.string().optional(), created_database: z.boolean().optional() }).passthrough(),
+  database_resource: z.string().min(1),
+  settings_resource: z.string().min(1),
+});
+
+export async function main(
+  error: object,
+  restore: object = {},
+  database_resource: string = "f/admin/database",
+  settings_resource: string = "f/admin/backup_settings",
+) {
+  const args = parseScriptArgs(Args, { error, restore, database_resource, settings_resource });
+  const failedAt = args.error.step_id ?? "an unknown step";
+  const rollbackTo = args.restore.pre_restore_backup;
+  if (!rollbackTo && args.restore.created_database) {
+    return {
+      status: "nothing to roll back",
+      message: `The flow failed at ${failedAt} (${args.error.message ?? "no message"}); database ${args.restore.target_database} was created ` +
+        "by this flow and is left as it is for inspection: drop it when done. No other database was changed.",
+    };
+  }
+  if (!rollbackTo) {
+    return {
+      status: "nothing to roll back",
+      message: `The flow failed at ${failedAt} (${args.error.message ?? "no message"}) before the restore changed the database, ` +
+        "or without a pre-restore backup to return to; the database was not changed by this flow.",
+    };
+  }
+  const rolledBack = await restoreDatabase(
+    rollbackTo, "local", true, true, args.restore.target_database ?? "", args.database_resource, args.settings_resource,
+  );
+  return {
+    status: "rolled back",
+    message: `The flow failed at ${failedAt} (${args.error.message ?? "no message"}); the database was restored to ${rollbackTo}, ` +
+      `its state before the flow (verification ${rolledBack.verification.passed ? "passed" : "FAILED"}). ` +
+      `The state that failed verification was kept as ${rolledBack.pre_restore_backup}.`,
+    rollback: rolledBack,
+  };
+}
