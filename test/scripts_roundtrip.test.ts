@@ -256,3 +256,25 @@ test("a restore over a database whose tables the app holds locked gives up, roll
     mockWindmill(dir, { "f/admin/database": cluster.resource(SOURCE), "f/admin/backup_settings": { backup_dir: backupDir } });
   }
 });
+
+test("fail_if_busy: an interactive backup or restore is told at once that another run holds the database", async () => {
+  const holder = await cluster.connect(SOURCE);
+  await holder.query("SET application_name = 'weekly backup'");
+  await holder.query("SELECT pg_advisory_lock(2003855202, 1)");
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      backupDatabase("manual", false, false, false, undefined, undefined, undefined, true),
+      /Another backup, restore or cleanup is running on this database \(session \d+ "weekly backup"/,
+    );
+    assert.ok(Date.now() - started < 5000, "without waiting the default 600 s");
+    const archive = readdirSync(backupDir).find((f) => f.startsWith("family_brain_manual_") && f.endsWith(".sql.gz"))!;
+    await assert.rejects(
+      restoreDatabase(archive, "local", true, true, "", undefined, undefined, undefined, false, [], false, false, false, true),
+      /Another backup, restore or cleanup is running/,
+    );
+    assert.ok(Date.now() - started < 10000, "the restore did not wait either");
+  } finally {
+    await holder.end();
+  }
+});

@@ -10,7 +10,7 @@ import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { recordAudit, withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { BackupTypeArg, loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { BackupTypeArg, busyPolicy, loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
 const Args = z.object({
   backup_type: BackupTypeArg,
@@ -20,6 +20,7 @@ const Args = z.object({
   database_resource: z.string().min(1),
   settings_resource: z.string().min(1),
   s3_resource: z.string().min(1),
+  fail_if_busy: z.boolean(),
 });
 
 const megabytes = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;
@@ -33,9 +34,11 @@ export async function main(
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
   s3_resource: string = "f/admin/s3_backup_config",
+  fail_if_busy: boolean = false,
 ) {
-  const args = parseScriptArgs(Args, { backup_type, upload_to_s3, cleanup_old, dry_run, database_resource, settings_resource, s3_resource });
-  const settings = await loadSettings(args.settings_resource);
+  const args = parseScriptArgs(Args, { backup_type, upload_to_s3, cleanup_old, dry_run, database_resource, settings_resource, s3_resource, fail_if_busy });
+  // Schedules wait for a running backup or restore (lock_wait_seconds); a person may rather be told at once.
+  const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);
   const storage = new LocalStorage(settings.backup_dir);
   const offsite = args.upload_to_s3 ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined;

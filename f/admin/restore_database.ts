@@ -13,7 +13,7 @@ import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { loadDatabase, loadS3Config, loadSettings, type BackupSettings, type DatabaseResource } from "./lib/windmill/resources.ts";
+import { busyPolicy, loadDatabase, loadS3Config, loadSettings, type BackupSettings, type DatabaseResource } from "./lib/windmill/resources.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 
 const Args = z.object({
@@ -30,6 +30,7 @@ const Args = z.object({
   skip_foreign_key_check: z.boolean(),
   pg_dump_archive: z.boolean(),
   terminate_sessions: z.boolean(),
+  fail_if_busy: z.boolean(),
 });
 
 /** Without dry_run (or with dry_run: false) the result is always a restore's. */
@@ -37,11 +38,13 @@ export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: false,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
+  fail_if_busy?: boolean,
 ): Promise<RestoreResult>;
 export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: boolean,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
+  fail_if_busy?: boolean,
 ): Promise<RestoreResult | PreviewResult>;
 export async function main(
   backup_filename: string,
@@ -57,13 +60,14 @@ export async function main(
   skip_foreign_key_check: boolean = false,
   pg_dump_archive: boolean = false,
   terminate_sessions: boolean = false,
+  fail_if_busy: boolean = false,
 ): Promise<RestoreResult | PreviewResult> {
   const args = parseScriptArgs(Args, {
     backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
-    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions,
+    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy,
   });
   const started = Date.now();
-  const settings = await loadSettings(args.settings_resource);
+  const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);
   const source = args.backup_source === "s3" ? new S3Storage(await loadS3Config(args.s3_resource)) : new LocalStorage(settings.backup_dir);
   if (args.dry_run) return await preview(args, database, settings.prefix, source);

@@ -183,3 +183,8 @@ export async function loadOptionalS3Config(path = DEFAULT_S3_RESOURCE): Promise<
 }
 
 export const BackupTypeArg = z.enum(BACKUP_TYPES.filter((t) => t !== "pre_restore") as ["daily", "weekly", "monthly", "manual"]);
+
+/** `fail_if_busy`: an interactive run that finds another operation running fails at once instead of waiting. */
+export function busyPolicy(settings: BackupSettings, failIfBusy: boolean): BackupSettings {
+  return failIfBusy ? { ...settings, lock_wait_seconds: 0 } : settings;
+}
