@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { expectedMetadata, scriptFiles } from "../tools/metadata.ts";
+import { expectedMetadata, expectedResourceTypes, scriptFiles } from "../tools/metadata.ts";
 
 for (const script of scriptFiles()) {
   test(`${script.split("/").pop()}: metadata matches main's signature`, async () => {
@@ -15,3 +15,9 @@ for (const script of scriptFiles()) {
     assert.equal(metadata.kind, "script");
   });
 }
+
+test("the custom resource types say what the zod schemas that read the resources accept", () => {
+  const types = expectedResourceTypes();
+  assert.equal(types.length, 2);
+  for (const { path, current, expected } of types) assert.equal(current, expected, `${path} is stale: run npm run metadata`);
+});

@@ -70,6 +70,11 @@ test("a deploy pushes every script, the schedules, the workspace dependencies an
     assert.ok(plan.resources.some((r) => r.path === resource), `${resource} is in the plan`);
   }
   assert.deepEqual(deployPlan(false).resources, [], "resources are pushed only when asked");
+  assert.deepEqual(plan.resourceTypes.map((t) => t.name).sort(), ["c_backup_settings", "c_s3_backup_config"]);
+  for (const resource of plan.resources) {
+    const type = /^resource_type: (\S+)$/m.exec(readFileSync(resource.file, "utf8"))?.[1];
+    assert.ok(type === "postgresql" || plan.resourceTypes.some((t) => t.name === type), `${resource.file}: resource type ${type} is standard or pushed`);
+  }
   assert.deepEqual(plan.dependencies, ["dependencies/package.json"]);
   const wmillYaml = readFileSync("wmill.yaml", "utf8");
   assert.match(wmillYaml, /includes:\n\s+- f\/admin\/\*\*/, "sync push is scoped to f/admin/**");

@@ -1,7 +1,7 @@
 // `npm run deploy -- --workspace W [--base-url URL --token T] [--with-resources] [--plan]`: pushes the
 // bundle to a Windmill workspace with the wmill CLI: the scripts, their lib/ and flows (sync push,
 // scoped to f/admin/** by wmill.yaml, never deleting remote items), the workspace dependencies, the
-// schedules, and (only when asked) the resource templates. `--plan` prints what would be pushed.
+// schedules, and (only when asked) the custom resource types and the resource templates. `--plan` prints what would be pushed.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -15,6 +15,8 @@ export interface DeployPlan {
   flows: string[];
   schedules: Array<{ file: string; path: string }>;
   resources: Array<{ file: string; path: string }>;
+  /** Custom resource types the resources need, pushed before them. */
+  resourceTypes: Array<{ file: string; name: string }>;
   dependencies: string[];
 }
 
@@ -37,6 +39,10 @@ export function deployPlan(withResources: boolean): DeployPlan {
     flows: files.filter((f) => f.endsWith("__flow/flow.yaml")).map((f) => f.replace(/__flow\/flow\.yaml$/, "")).sort(),
     schedules: pushed("schedules", ".schedule.yaml"),
     resources: withResources ? pushed("resources", ".resource.yaml") : [],
+    resourceTypes: withResources
+      ? readdirSync(join(repoRoot, "resources")).filter((f) => f.endsWith(".resource-type.yaml"))
+        .map((f) => ({ file: join("resources", f), name: f.slice(0, -".resource-type.yaml".length) }))
+      : [],
     dependencies: existsSync(join(repoRoot, "dependencies")) ? readdirSync(join(repoRoot, "dependencies")).map((f) => `dependencies/${f}`) : [],
   };
 }
@@ -68,6 +74,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     wmill(["lint", "f/admin"]);
     wmill(["sync", "push", "--yes", "--keep-deleted", "--skip-variables", "--skip-resources", ...target]);
     for (const schedule of plan.schedules) wmill(["schedule", "push", schedule.file, schedule.path, ...target]);
+    for (const type of plan.resourceTypes) wmill(["resource-type", "push", type.file, type.name, ...target]);
     for (const resource of plan.resources) wmill(["resource", "push", resource.file, resource.path, ...target]);
     console.log(`Deployed ${plan.scripts.length} scripts, ${plan.flows.length} flows, ${plan.schedules.length} schedules` +
       (plan.resources.length > 0 ? `, ${plan.resources.length} resources` : " (resources untouched: --with-resources pushes the templates)"));

@@ -1,10 +1,13 @@
 // `npm run metadata`: keeps each script's `.script.yaml` argument schema equal to what Windmill's
 // own parser reads from `main` (names, types, enums, defaults, order), keeping the summary,
-// description, timeout and per-argument descriptions written by hand. `--check` only compares.
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+// description, timeout and per-argument descriptions written by hand; and the custom resource types
+// of resources/ equal to the zod schemas that read those resources. `--check` only compares.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
+import { z } from "zod";
+import { BackupSettings, SeedS3Resource } from "../f/admin/lib/windmill/resources.ts";
 import { parseMainSignature, type ParsedArg, type ParsedType } from "./windmill-parser.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -52,14 +55,28 @@ export async function expectedMetadata(script: string): Promise<{ path: string; 
   return { path, current, expected };
 }
 
+/** The bundle's custom resource types, generated from the zod schemas that read the resources. */
+const RESOURCE_TYPES: Record<string, { description: string; schema: z.ZodType }> = {
+  c_backup_settings: { description: "Settings of the windmill-pg-backup scripts (f/admin/backup_settings); every field is optional.", schema: BackupSettings },
+  c_s3_backup_config: { description: "S3 bucket for windmill-pg-backup's off-site copies, in the seed's shape (f/admin/s3_backup_config).", schema: SeedS3Resource },
+};
+
+export function expectedResourceTypes(): Array<{ path: string; current: string; expected: string }> {
+  return Object.entries(RESOURCE_TYPES).map(([name, { description, schema }]) => {
+    const path = join(repoRoot, "resources", `${name}.resource-type.yaml`);
+    const expected = stringify({ description, schema: z.toJSONSchema(schema, { io: "input" }) }, { lineWidth: 0 });
+    return { path, current: existsSync(path) ? readFileSync(path, "utf8") : "", expected };
+  });
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes("--check");
   let stale = 0;
-  for (const script of scriptFiles()) {
-    const { path, current, expected } = await expectedMetadata(script);
+  const files = [...await Promise.all(scriptFiles().map(expectedMetadata)), ...expectedResourceTypes()];
+  for (const { path, current, expected } of files) {
     if (current === expected) continue;
     stale += 1;
-    if (check) console.error(`${path} does not match main's signature: run npm run metadata`);
+    if (check) console.error(`${path} is stale (it must match main's signature or the resource's schema): run npm run metadata`);
     else writeFileSync(path, expected);
   }
   process.exitCode = check && stale > 0 ? 1 : 0;
