@@ -104,6 +104,7 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     created_at_local: manifest.created_at_local,
     duration_seconds: Math.round(manifest.duration_ms / 100) / 10,
     server_version: manifest.server.version,
+    scope: describeScope(manifest),
     stale_temp_files_removed: swept,
     cleanup: cleanup ? cleanupSummary(cleanup) : "skipped (cleanup_old: false)",
     s3: backup.offsite
@@ -115,5 +116,17 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
         cleanup: backup.offsite.cleanup ? cleanupSummary(backup.offsite.cleanup) : "skipped (cleanup_old: false)",
       }
       : "not uploaded (upload_to_s3: false)",
+  };
+}
+
+/** What the backup covers, in a line, and what it left out (so a partial backup never looks whole). */
+function describeScope(manifest: BackupOutcome["manifest"]) {
+  const scope = manifest.scope ?? {};
+  const lists = Object.entries(scope).filter(([, value]) => Array.isArray(value) && value.length > 0).map(([key, value]) => `${key}: ${(value as string[]).join(", ")}`);
+  const flags = ["privileges", "roles", "database_settings"].filter((flag) => scope[flag] === true);
+  return {
+    covers: lists.length === 0 ? "the whole database" : `part of the database (${lists.join("; ")})`,
+    with: flags.length === 0 ? "no owners, privileges, roles or database settings" : flags.join(", "),
+    skipped_objects: manifest.skipped ?? [],
   };
 }

@@ -16,7 +16,7 @@ import { withLock } from "../engine/lock.ts";
 import { beginSnapshot } from "../engine/session.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
 import { TOOL } from "../version.ts";
-import type { BackupSettings } from "../windmill/resources.ts";
+import { schemaOptions, type BackupSettings } from "../windmill/resources.ts";
 import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
 import { checkFreeSpace } from "./free-space.ts";
 
@@ -90,7 +90,7 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
     let summary;
     try {
       dump = await dumpDatabase(client, writer, {
-        lockTimeoutMs: settings.lock_timeout_seconds * 1000,
+        ...schemaOptions(settings.dump, settings.lock_timeout_seconds),
         onTable: (table, index, total) => onProgress?.(`dumped ${table.schema}.${table.name}: ${table.rows} rows`, Math.round(((index + 1) / total) * 90)),
       });
       summary = writer.finish();
@@ -118,6 +118,8 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
       tables: dump.tables,
       objects: dump.objects,
       extensions: dump.extensions,
+      scope: settings.dump,
+      skipped: dump.skipped,
       totals: totals(dump.tables),
     };
     if (file.size !== summary.size) {
@@ -228,7 +230,7 @@ export async function previewBackup(database: DatabaseTarget, settings: BackupSe
   const client: pg.Client = await connect(database, "windmill-pg-backup: backup preview");
   try {
     await beginSnapshot(client);
-    const schema = await readSchema(client, { lockTimeoutMs: settings.lock_timeout_seconds * 1000 });
+    const schema = await readSchema(client, schemaOptions(settings.dump, settings.lock_timeout_seconds));
     const estimates = await client.query<{ schema: string; name: string; rows: string }>(
       `SELECT n.nspname AS schema, c.relname AS name, GREATEST(c.reltuples, 0)::bigint::text AS rows
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,

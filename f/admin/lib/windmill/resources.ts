@@ -36,6 +36,39 @@ function validTimeZone(zone: string): boolean {
   }
 }
 
+const names = z.array(z.string().min(1)).default([]);
+const tableNames = z.array(z.string().regex(/^[^.]+\..+$/, "schema.table, e.g. public.error_logs")).default([]);
+
+/** Which objects a backup covers, and whether it carries privileges, roles and database settings. */
+export const DumpScope = z.strictObject({
+  include_schemas: names,
+  exclude_schemas: names,
+  include_tables: tableNames,
+  exclude_tables: tableNames,
+  /** Keep these tables' definitions but not their rows (e.g. bulky logs). */
+  exclude_table_data: tableNames,
+  /** Leave out objects the engine cannot reproduce (listed in the result and manifest) instead of refusing. */
+  skip_unsupported: z.boolean().default(false),
+  /** Owners, GRANTs (column grants too) and default privileges; the roles must exist where it is restored. */
+  privileges: z.boolean().default(false),
+  /** Create the roles the objects use where they are missing (no passwords). */
+  roles: z.boolean().default(false),
+  /** ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET. */
+  database_settings: z.boolean().default(false),
+});
+export type DumpScope = z.infer<typeof DumpScope>;
+
+/** The engine's options for a scope; an empty include list means "all", as it does in the settings. */
+export function schemaOptions(scope: DumpScope, lockTimeoutSeconds: number) {
+  const some = (list: string[]) => (list.length > 0 ? list : undefined);
+  return {
+    lockTimeoutMs: lockTimeoutSeconds * 1000,
+    includeSchemas: some(scope.include_schemas), excludeSchemas: scope.exclude_schemas,
+    includeTables: some(scope.include_tables), excludeTables: scope.exclude_tables, excludeTableData: scope.exclude_table_data,
+    skipUnsupported: scope.skip_unsupported, privileges: scope.privileges, roles: scope.roles, databaseSettings: scope.database_settings,
+  };
+}
+
 /** The optional `f/admin/backup_settings` resource; every field has a default. */
 export const BackupSettings = z.object({
   backup_dir: z.string().min(1).default(DEFAULT_BACKUP_DIR),
@@ -54,6 +87,8 @@ export const BackupSettings = z.object({
   /** How long a run waits for another backup, restore or cleanup of the same database to finish. */
   lock_wait_seconds: z.number().nonnegative().default(600),
   compression_level: z.number().int().min(1).max(9).default(6),
+  /** What the dump covers; every option is off (everything, no privileges) by default. */
+  dump: DumpScope.default(DumpScope.parse({})),
   /**
    * Archive bytes per byte of table data, for the free-space check before a backup: 0.5 covers
    * vector-heavy data (floats as text compress about that well; the sample measures 0.47), text-heavy
