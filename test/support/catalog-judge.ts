@@ -22,8 +22,11 @@ const userMade = (oid: string) => `${oid} >= 16384`;
 const relationName = `pg_catalog.format('%I.%I', n.nspname, c.relname)`;
 
 /** Privileges, or nothing when they are exactly the owner's defaults (pg_dump writes no GRANT for those either). */
+/** An ACL as a sorted list: the order of its items records the order of the GRANTs, not a privilege. */
+const sortedAcl = (expression: string) =>
+  `(SELECT pg_catalog.array_agg(item::text ORDER BY item::text) FROM pg_catalog.unnest(${expression}) AS item)::text`;
 const acl = (column: string, kind: string, owner: string) =>
-  `'acl ' || NULLIF(${column}::text, pg_catalog.acldefault('${kind}', ${owner})::text)`;
+  `'acl ' || NULLIF(${sortedAcl(column)}, ${sortedAcl(`pg_catalog.acldefault('${kind}', ${owner})`)})`;
 
 /** The values of `item` over `rows` (FROM … WHERE …) as one sorted text array, so that catalog order never shows. */
 const sortedList = (item: string, rows: string) =>
@@ -385,7 +388,7 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
     kind: "default privileges",
     sql: () => `
       SELECT pg_catalog.format('default privileges for %s in %s on %s', d.defaclrole::regrole, COALESCE(d.defaclnamespace::regnamespace::text, 'all schemas'), d.defaclobjtype),
-             d.defaclacl::text
+             ${sortedAcl("d.defaclacl")}
         FROM pg_catalog.pg_default_acl d`,
   },
   {
