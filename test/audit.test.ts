@@ -2,29 +2,23 @@
 // backups, cleanups and restores (into the restored database, after the restore), columns found by
 // name, and never a failed job or a silent skip because of it.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as restoreDatabase } from "../f/admin/restore_database.ts";
 import { auditInsert, auditValues } from "../f/admin/lib/windmill/audit.ts";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase } from "./support/family-brain.ts";
+import type { Cluster } from "./support/cluster.ts";
 import { mockWindmill } from "./support/judge.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
+let sample: Sample;
 let cluster: Cluster;
 let dir: string;
 const saved = { ...process.env };
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase("family_brain");
-  const client = await cluster.connect("family_brain");
-  await createFamilyBrainDatabase(client);
-  await client.end();
-  dir = mkdtempSync(join(tmpdir(), "wpb-audit-"));
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+  sample = await startSample("audit");
+  ({ cluster, dir } = sample);
   Object.assign(process.env, { WM_USERNAME: "alice", WM_EMAIL: "alice@family.example", WM_JOB_ID: "0193-job-1" });
 });
 
@@ -33,8 +27,7 @@ after(async () => {
     if (saved[key] === undefined) delete process.env[key];
     else process.env[key] = saved[key];
   }
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 const auditRows = async (db: string) =>
@@ -76,12 +69,12 @@ test("a restore writes its row after the restore, into the restored database", a
 test("a failed backup writes a failure row and still fails", async () => {
   const holder = await cluster.connect("family_brain");
   await holder.query("SELECT pg_advisory_lock(2003855202, 1)");
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: join(dir, "backups"), lock_wait_seconds: 0 } });
+  sample.configure({ lock_wait_seconds: 0 });
   try {
     await assert.rejects(backupDatabase("daily", false, true, false), /Another backup, restore or cleanup is running/);
   } finally {
     await holder.end();
-    mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+    sample.configure();
   }
   const last = (await auditRows("family_brain")).at(-1)!;
   assert.equal(last.level, "error");
@@ -101,7 +94,7 @@ test("without a system_logs table, or with one it cannot fill, the job succeeds 
   result = (await backupDatabase("manual", false, false, false)) as { status: string; audit: string };
   assert.equal(result.status, "success");
   assert.equal(result.audit, "not written: system_logs requires column(s) tenant_id that the audit cannot fill");
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+  sample.configure();
 });
 
 test("columns are filled by name and type; JSON goes to json columns", () => {

@@ -2,36 +2,26 @@
 // archive under a final name, no lock held, so the next run starts at once.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase } from "./support/family-brain.ts";
-import { mockWindmill } from "./support/judge.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
-let cluster: Cluster;
-let dir: string;
+let sample: Sample;
 let backupDir: string;
 let mockFile: string;
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase("family_brain");
-  const client = await cluster.connect("family_brain");
-  await createFamilyBrainDatabase(client);
-  // A few seconds of COPY, so the job is surely still writing when it is cancelled.
-  await client.query("CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 400000) g");
-  await client.end();
-  dir = mkdtempSync(join(tmpdir(), "wpb-cancel-"));
-  backupDir = join(dir, "backups");
-  mockFile = mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: backupDir, lock_wait_seconds: 0 } });
+  sample = await startSample("cancel", {
+    settings: { lock_wait_seconds: 0 },
+    // A few seconds of COPY, so the job is surely still writing when it is cancelled.
+    extraSql: "CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 400000) g",
+  });
+  ({ backupDir, mockFile } = sample);
 });
 
 after(async () => {
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {

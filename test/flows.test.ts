@@ -2,35 +2,27 @@
 // real server: the weekly backup drill proves the newest backup and leaves nothing behind, and a
 // drill on a damaged backup fails loudly and is recorded.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { WindmillYamlValidator } from "windmill-yaml-validator";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase } from "./support/family-brain.ts";
+import type { Cluster } from "./support/cluster.ts";
 import { runFlow } from "./support/flow-runner.ts";
-import { dataFingerprint, mockWindmill } from "./support/judge.ts";
+import { dataFingerprint } from "./support/judge.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
+let sample: Sample;
 let cluster: Cluster;
-let dir: string;
 let backupDir: string;
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase("family_brain");
-  const client = await cluster.connect("family_brain");
-  await createFamilyBrainDatabase(client);
-  await client.end();
-  dir = mkdtempSync(join(tmpdir(), "wpb-flows-"));
-  backupDir = join(dir, "backups");
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: backupDir } });
+  sample = await startSample("flows");
+  ({ cluster, backupDir } = sample);
 });
 
 after(async () => {
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 const drillDatabases = async () =>

@@ -1,36 +1,31 @@
 // Progress a person can follow in the job's log and progress bar: one step per table dumped, then
 // the upload by twentieths, percentages that only go up and stop short of 100 until the job ends.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
 import { BackupSettings, parseS3Config } from "../f/admin/lib/windmill/resources.ts";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase, FAMILY_BRAIN_TABLES } from "./support/family-brain.ts";
+import type { Cluster } from "./support/cluster.ts";
+import { FAMILY_BRAIN_TABLES } from "./support/family-brain.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
+let sample: Sample;
 let cluster: Cluster;
 let s3: S3Server;
 let dir: string;
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase("family_brain");
-  const client = await cluster.connect("family_brain");
-  await createFamilyBrainDatabase(client);
-  await client.end();
+  sample = await startSample("progress");
+  ({ cluster, dir } = sample);
   s3 = await startS3Server();
-  dir = mkdtempSync(join(tmpdir(), "wpb-progress-"));
 });
 
 after(async () => {
   await s3?.stop();
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 test("a backup with upload reports each table, then the upload by twentieths, with rising percentages", async () => {

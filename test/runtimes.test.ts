@@ -3,39 +3,27 @@
 // real S3 server (s3rver) for the S3 bodies, and the database round-trips with zero difference.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase } from "./support/family-brain.ts";
-import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
+import type { Cluster } from "./support/cluster.ts";
+import { dataFingerprint, schemaText } from "./support/judge.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
+let sample: Sample;
 let cluster: Cluster;
-let dir: string;
 let mockFile: string;
 let s3: S3Server;
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase("family_brain");
-  const client = await cluster.connect("family_brain");
-  await createFamilyBrainDatabase(client);
-  await client.end();
   s3 = await startS3Server();
-  dir = mkdtempSync(join(tmpdir(), "wpb-runtimes-"));
-  mockFile = mockWindmill(dir, {
-    "f/admin/database": cluster.resource("family_brain"),
-    "f/admin/backup_settings": { backup_dir: join(dir, "backups") },
-    "f/admin/s3_backup_config": s3.resource({ prefix: "runtimes" }),
-  });
+  sample = await startSample("runtimes");
+  cluster = sample.cluster;
+  mockFile = sample.configure({}, { "f/admin/s3_backup_config": s3.resource({ prefix: "runtimes" }) });
 });
 
 after(async () => {
   await s3?.stop();
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 function runScript(runtime: string, script: string, args: unknown): Record<string, unknown> {

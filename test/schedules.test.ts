@@ -2,8 +2,7 @@
 // with croner's semantics (what cron_version v2 uses) in Toronto across both DST changes, the two
 // runs that meet on the spring Sunday both succeeding, and the failure handler's audit row.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Cron } from "croner";
@@ -11,9 +10,8 @@ import { WindmillYamlValidator } from "windmill-yaml-validator";
 import { parse } from "yaml";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as backupFailureHandler } from "../f/admin/backup_failure_handler.ts";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase } from "./support/family-brain.ts";
-import { mockWindmill } from "./support/judge.ts";
+import type { Cluster } from "./support/cluster.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
 interface ScheduleFile { schedule: string; timezone: string; script_path: string; is_flow: boolean; on_failure?: string; args: Record<string, unknown> }
 const schedule = (name: string) => parse(readFileSync(join("schedules", `${name}.schedule.yaml`), "utf8")) as ScheduleFile;
@@ -65,22 +63,16 @@ for (const [name, from, expected] of table) {
   });
 }
 
+let sample: Sample;
 let cluster: Cluster;
-let dir: string;
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase("family_brain");
-  const client = await cluster.connect("family_brain");
-  await createFamilyBrainDatabase(client);
-  await client.end();
-  dir = mkdtempSync(join(tmpdir(), "wpb-schedules-"));
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+  sample = await startSample("schedules");
+  ({ cluster } = sample);
 });
 
 after(async () => {
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 test("the daily and weekly runs that meet on the spring Sunday both succeed: one waits for the other", async () => {
@@ -109,8 +101,8 @@ test("the failure handler records the failure in system_logs and never fails its
   assert.equal(rows[0].details.action, "scheduled run");
   assert.equal(rows[0].details.error, "Cannot connect to PostgreSQL");
 
-  mockWindmill(dir, { "f/admin/database": { ...cluster.resource("family_brain"), port: 1 } });
+  sample.configure({}, { "f/admin/database": { ...cluster.resource("family_brain"), port: 1 } });
   const unreachable = await backupFailureHandler("f/admin/backup_database", "f/admin/schedule_daily_backup", { message: "boom" }, 1, "");
   assert.match(unreachable.audit, /^not written: Cannot connect/);
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: join(dir, "backups") } });
+  sample.configure();
 });

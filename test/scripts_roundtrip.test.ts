@@ -2,40 +2,29 @@
 // database round-trips with zero difference, and every refusal or failure leaves it as it was.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
 import { main as restoreDatabase } from "../f/admin/restore_database.ts";
-import { startCluster, type Cluster } from "./support/cluster.ts";
-import { createFamilyBrainDatabase } from "./support/family-brain.ts";
-import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
+import type { Cluster } from "./support/cluster.ts";
+import { dataFingerprint, schemaText } from "./support/judge.ts";
+import { startSample, type Sample } from "./support/sample.ts";
 
+let sample: Sample;
 let cluster: Cluster;
-let dir: string;
 let backupDir: string;
 const SOURCE = "family_brain";
 
 before(async () => {
-  cluster = await startCluster();
-  await cluster.createDatabase(SOURCE);
-  const client = await cluster.connect(SOURCE);
-  await createFamilyBrainDatabase(client);
-  await client.end();
-  dir = mkdtempSync(join(tmpdir(), "wpb-test-"));
-  backupDir = join(dir, "backups");
-  mockWindmill(dir, {
-    "f/admin/database": cluster.resource(SOURCE),
-    "f/admin/backup_settings": { backup_dir: backupDir },
-  });
+  sample = await startSample("roundtrip");
+  ({ cluster, backupDir } = sample);
 });
 
 after(async () => {
-  await cluster?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await sample?.stop();
 });
 
 /** The state a refused or failed restore must leave untouched. */
@@ -222,10 +211,7 @@ test("runs on one database never overlap: a second one waits, then fails naming 
   await holder.query("SET application_name = 'nightly-migration'");
   await holder.query("SELECT pg_advisory_lock(2003855202, 1)"); // the bundle's lock ("wpgb", 1)
   const files = readdirSync(backupDir).sort();
-  mockWindmill(dir, {
-    "f/admin/database": cluster.resource(SOURCE),
-    "f/admin/backup_settings": { backup_dir: backupDir, lock_wait_seconds: 1 },
-  });
+  sample.configure({ lock_wait_seconds: 1 });
   try {
     const started = Date.now();
     await assert.rejects(backupDatabase("daily", false, true, false), /Another backup, restore or cleanup is running on this database \(session \d+ "nightly-migration"/);
@@ -234,16 +220,13 @@ test("runs on one database never overlap: a second one waits, then fails naming 
     assert.deepEqual(readdirSync(backupDir).sort(), files, "nothing written, nothing deleted");
   } finally {
     await holder.end();
-    mockWindmill(dir, { "f/admin/database": cluster.resource(SOURCE), "f/admin/backup_settings": { backup_dir: backupDir } });
+    sample.configure();
   }
 });
 
 test("a restore over a database whose tables the app holds locked gives up, rolls back and says why", async () => {
   const name = await manualBackup();
-  mockWindmill(dir, {
-    "f/admin/database": cluster.resource(SOURCE),
-    "f/admin/backup_settings": { backup_dir: backupDir, lock_timeout_seconds: 1 },
-  });
+  sample.configure({ lock_timeout_seconds: 1 });
   const app = await cluster.connect(SOURCE);
   try {
     await app.query("BEGIN");
@@ -253,7 +236,7 @@ test("a restore over a database whose tables the app holds locked gives up, roll
     assert.deepEqual(await snapshotOf(SOURCE), state);
   } finally {
     await app.end();
-    mockWindmill(dir, { "f/admin/database": cluster.resource(SOURCE), "f/admin/backup_settings": { backup_dir: backupDir } });
+    sample.configure();
   }
 });
 
