@@ -4,9 +4,10 @@
 // pg_dump --schema-only (or, without it, the catalog judge) and the server's row digests must agree.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { createBackup, type BackupOutcome } from "../f/admin/lib/operations/backup.ts";
 import { restoreBackup } from "../f/admin/lib/operations/restore.ts";
@@ -157,6 +158,34 @@ COMMENT ON EVENT TRIGGER kinds_ddl IS 'watches';
 CREATE EVENT TRIGGER kinds_drop ON sql_drop EXECUTE FUNCTION kinds.on_ddl();
 
 CREATE PUBLICATION pub_all FOR ALL TABLES WITH (publish = 'insert, update');
+
+CREATE TYPE kinds.flag AS ENUM ('on', 'off');
+CREATE CAST (money AS bigint) WITHOUT FUNCTION;
+CREATE CAST (kinds.pair AS text) WITH INOUT AS ASSIGNMENT;
+CREATE FUNCTION kinds.pair_first(kinds.pair) RETURNS integer LANGUAGE sql IMMUTABLE RETURN ($1).a;
+CREATE CAST (kinds.pair AS integer) WITH FUNCTION kinds.pair_first(kinds.pair) AS IMPLICIT;
+COMMENT ON CAST (kinds.pair AS integer) IS 'first field';
+CREATE FUNCTION kinds.to_even(integer) RETURNS kinds.even LANGUAGE sql IMMUTABLE RETURN $1 * 2;
+SET client_min_messages = error;
+CREATE CAST (integer AS kinds.even) WITH FUNCTION kinds.to_even(integer);
+RESET client_min_messages;
+
+CREATE FOREIGN DATA WRAPPER kinds_fdw OPTIONS (debug 'true');
+CREATE FOREIGN DATA WRAPPER "kinds checked" VALIDATOR postgresql_fdw_validator;
+COMMENT ON FOREIGN DATA WRAPPER kinds_fdw IS 'no handler';
+CREATE SERVER kinds_srv TYPE 'csv' VERSION '1.0' FOREIGN DATA WRAPPER kinds_fdw OPTIONS (host 'nowhere', "odd key" 'it''s');
+CREATE SERVER kinds_pg FOREIGN DATA WRAPPER "kinds checked" OPTIONS (dbname 'far');
+COMMENT ON SERVER kinds_srv IS 'elsewhere';
+CREATE USER MAPPING FOR PUBLIC SERVER kinds_srv OPTIONS (user 'anyone', sslkey '/keys/anyone.key');
+CREATE USER MAPPING FOR postgres SERVER kinds_pg OPTIONS (user 'me');
+CREATE FOREIGN TABLE kinds.remote (
+  id integer OPTIONS (column_name 'ident') NOT NULL,
+  note text COLLATE kinds."c plain" DEFAULT 'x',
+  CHECK (id > 0)
+) SERVER kinds_srv OPTIONS (table_name 'far');
+COMMENT ON FOREIGN TABLE kinds.remote IS 'rows live elsewhere';
+COMMENT ON COLUMN kinds.remote.id IS 'remote id';
+ALTER VIEW kinds.log_view ALTER COLUMN msg SET DEFAULT 'from the view';
 `;
 
 const PUBLICATIONS_15 = String.raw`
@@ -246,9 +275,38 @@ for (const planned of serversUnderTest()) {
         { count: 3, bytes: 19 + 300000 },
       );
       const kinds = new Set(backup.manifest.objects.map((o) => o.kind));
-      for (const kind of ["collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object"]) {
+      for (const kind of [
+        "collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object",
+        "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table",
+      ]) {
         assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
       }
+    });
+
+    test("credentials in wrapper, server and user mapping options never reach the archive; the result names each one left out", async () => {
+      await cluster.createDatabase("secrets");
+      await cluster.query("secrets", String.raw`
+        CREATE FOREIGN DATA WRAPPER w OPTIONS (mode 'x', secret_key 'wrapper-secret-1');
+        CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'h', api_token 'server-secret-2');
+        CREATE USER MAPPING FOR postgres SERVER s OPTIONS (user 'me', password 'mapping-secret-3', passfile '/home/me/.pgpass');
+      `);
+      const secret = await createBackup({ database: database(cluster, "secrets"), settings, storage, type: "manual" });
+      const text = gunzipSync(readFileSync(join(dir, secret.name))).toString("utf8");
+      for (const leaked of ["secret-1", "secret-2", "secret-3", ".pgpass"]) assert.ok(!text.includes(leaked), `${leaked} is in the archive`);
+      assert.deepEqual(secret.manifest.skipped?.map((s) => s.replace(/ \(.*/, "")), [
+        `option secret_key of foreign-data wrapper w`, `option api_token of foreign server s`,
+        `option password of user mapping for postgres server s`, `option passfile of user mapping for postgres server s`,
+      ]);
+      await restoreBackup({
+        database: database(cluster, "secrets"), settings, storage, backupName: secret.name, confirm: true, createPreRestoreBackup: false,
+        targetDatabase: "secrets_restored",
+      });
+      const options = await cluster.query(
+        "secrets_restored",
+        `SELECT (SELECT fdwoptions FROM pg_foreign_data_wrapper WHERE fdwname = 'w') AS wrapper, (SELECT srvoptions FROM pg_foreign_server) AS server,
+                (SELECT umoptions FROM pg_user_mappings) AS mapping`,
+      );
+      assert.deepEqual(options.rows[0], { wrapper: ["mode=x"], server: ["host=h"], mapping: ["user=me"] });
     });
 
     test("restored into a new database: same schema, rows, matviews, sequences, event triggers, publications", async () => {
@@ -281,6 +339,13 @@ for (const planned of serversUnderTest()) {
         CREATE TABLE kinds.events_2026 PARTITION OF kinds.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
         CREATE PUBLICATION extra_pub FOR TABLE kinds.animals;
         CREATE EVENT TRIGGER extra_evt ON ddl_command_start EXECUTE FUNCTION kinds.on_ddl();
+        CREATE CAST (kinds.flag AS text) WITH INOUT;
+        CREATE FOREIGN DATA WRAPPER extra_fdw;
+        CREATE SERVER extra_srv FOREIGN DATA WRAPPER kinds_fdw;
+        CREATE USER MAPPING FOR postgres SERVER kinds_srv;
+        CREATE FOREIGN TABLE kinds.extra_remote (x integer) SERVER kinds_srv;
+        DROP SERVER kinds_pg CASCADE;
+        DROP CAST (kinds.pair AS integer);
         INSERT INTO kinds.dogs VALUES (9, 'extra', NULL);
         SELECT lo_create(9999);
         SELECT lo_put(4243, 10, 'changed');
@@ -291,9 +356,10 @@ for (const planned of serversUnderTest()) {
       const result = await restore("kinds_inplace", true);
       assert.equal(result.verification.passed, true);
       assert.deepEqual(result.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).sort(), [
-        "aggregate kinds.extra_agg(integer)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "large object 9999",
+        "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
+        "large object 9999",
         "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "table kinds.events_2026",
-        "type kinds.extra_multi", "type kinds.extra_range",
+        "type kinds.extra_multi", "type kinds.extra_range", "user mapping for postgres server kinds_srv",
       ]);
       await sameAsSource("kinds_inplace");
     });

@@ -79,10 +79,6 @@ for (const plan of planned) {
  * round-trip exactly whatever this list says, and only what a run's backup refused is dropped.
  */
 const REFUSED_TODAY: Array<{ object: string; drop: string }> = [
-  { object: "cast (public.pair AS text)", drop: "DROP CAST (public.pair AS text)" },
-  { object: "foreign table public.remote", drop: "DROP FOREIGN TABLE public.remote" },
-  { object: "foreign server elsewhere", drop: "DROP SERVER elsewhere" },
-  { object: "foreign-data wrapper dummy", drop: "DROP FOREIGN DATA WRAPPER dummy" },
   { object: "large object 4242", drop: "SELECT lo_unlink(4242)" },
   { object: `operator public."==="`, drop: "DROP OPERATOR public.=== (integer, integer)" },
   { object: "statistics object public.people_stats", drop: "DROP STATISTICS public.people_stats" },

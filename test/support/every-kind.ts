@@ -98,6 +98,8 @@ CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = in
 CREATE FOREIGN DATA WRAPPER dummy;
 CREATE SERVER elsewhere FOREIGN DATA WRAPPER dummy OPTIONS (host 'nowhere');
 CREATE FOREIGN TABLE public.remote (id integer OPTIONS (column_name 'ident')) SERVER elsewhere OPTIONS (table_name 'far');
+CREATE USER MAPPING FOR PUBLIC SERVER elsewhere OPTIONS (user 'guest');
+ALTER VIEW public.labels ALTER COLUMN label SET DEFAULT 'none';
 
 GRANT SELECT (name, email) ON public.people TO ${EVERY_KIND_ROLE};
 GRANT USAGE ON SCHEMA "Ünï ""quoted""" TO ${EVERY_KIND_ROLE};

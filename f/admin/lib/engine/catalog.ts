@@ -8,10 +8,11 @@ import {
   readAccess, readDatabaseSettings, readDefaultPrivileges, readRoles, type Access, type AccessByObject, type DefaultPrivilegeDef,
 } from "./privileges.ts";
 import {
-  addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCollation, createComposite, createDomain,
+  addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCast, createCollation, createComposite, createDomain,
+  createForeignDataWrapper, createServer, createUserMapping, userMappingName,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
   createRole, createRule, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
-  domainConstraint, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
+  domainConstraint, grants, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
 import { qualify, quoteIdent } from "./quote.ts";
@@ -86,6 +87,8 @@ export interface SequenceDef {
 }
 export interface ColumnDef {
   name: string; type: string; notNull: boolean;
+  /** A foreign table's column options (`column_name 'ident'`), as [key, value]. */
+  fdwOptions?: Array<[key: string, value: string]>;
   /** From PostgreSQL 18 a NOT NULL is a named constraint (a partition's is named after its parent's). */
   notNullConstraint?: { name: string; noInherit: boolean };
   /** Quoted collation, only when it differs from the type's default. */
@@ -128,6 +131,8 @@ export interface TableDef {
   partitionOf?: { oid: number; schema: string; name: string; bound: string };
   /** Inheritance parents (not partitioning), in inhseqno order. */
   inherits: Array<{ oid: number; schema: string; name: string }>;
+  /** A foreign table: its server and options; its rows live elsewhere and are not dumped (as pg_dump). */
+  foreign?: { server: string; options: Array<[key: string, value: string]> };
   /** pg_class.relreplident when FULL (f) or NOTHING (n); USING INDEX goes with the index. */
   replicaIdentity?: "f" | "n";
   rowSecurity: boolean; forceRowSecurity: boolean;
@@ -144,7 +149,13 @@ export interface ViewDef {
   oid: number; rowTypeOid: number; ruleOid: number; schema: string; name: string; options: string[];
   /** pg_get_viewdef: the SELECT the view runs. */
   query: string;
-  columns: Array<{ name: string; comment?: string; storage?: string; compression?: string; statistics?: number; options?: string[] }>;
+  columns: Array<{
+    name: string; comment?: string; storage?: string; compression?: string; statistics?: number; options?: string[];
+    /** ALTER VIEW … ALTER COLUMN … SET DEFAULT: what an INSERT through the view gets. */
+    default?: string;
+  }>;
+  /** The column defaults' pg_attrdef rows, for dependencies (a default that calls a function). */
+  parts: Array<[classId: number, oid: number]>;
   /** Materialized views only: refreshed after the data when the source had it populated. */
   materialized?: { populated: boolean };
   comment?: string;
@@ -176,12 +187,38 @@ export interface PublicationDef {
   comment?: string;
 }
 
+export interface CastDef {
+  oid: number;
+  /** format_type names, as CREATE CAST and DROP CAST take them. */
+  source: string; target: string;
+  /** pg_cast.castmethod: f a function, b binary coercible (WITHOUT FUNCTION), i I/O conversion (WITH INOUT). */
+  method: "f" | "b" | "i";
+  /** regprocedure of the cast function: `public.json(public.color)`. */
+  function?: string;
+  /** pg_cast.castcontext: e explicit only, a AS ASSIGNMENT, i AS IMPLICIT. */
+  context: "e" | "a" | "i";
+  comment?: string;
+}
+/** Generic options as [key, value]; secrets are left out by the reader (see secretOption). */
+export type FdwOptions = Array<[key: string, value: string]>;
+export interface ForeignDataWrapperDef { oid: number; name: string; handler?: string; validator?: string; options: FdwOptions; comment?: string }
+export interface ForeignServerDef {
+  oid: number; name: string; wrapper: string; type?: string; version?: string; options: FdwOptions; comment?: string;
+}
+export interface UserMappingDef {
+  oid: number; server: string;
+  /** null: the mapping FOR PUBLIC. */
+  role: string | null;
+  options: FdwOptions;
+}
+
 /** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
 const CATALOG = {
   pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
   pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079, pg_collation: 3456,
   pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
   pg_largeobject: 2613, pg_largeobject_metadata: 2995,
+  pg_cast: 2605, pg_foreign_data_wrapper: 2328, pg_foreign_server: 1417, pg_user_mapping: 1418,
 } as const;
 
 /** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
@@ -346,6 +383,12 @@ interface Catalog {
   ranges: RangeDef[];
   functions: FunctionDef[];
   aggregates: AggregateDef[];
+  casts: CastDef[];
+  wrappers: ForeignDataWrapperDef[];
+  servers: ForeignServerDef[];
+  userMappings: UserMappingDef[];
+  /** Credentials the archive leaves out (see publicOptions), named for the backup's result. */
+  secretsLeftOut: string[];
   /** Sequences created on their own (standalone and serial), not by an identity column. */
   sequences: SequenceDef[];
   identitySequences: SequenceDef[];
@@ -390,6 +433,9 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   const ranges = await readRanges(client, comments);
   const functions = await readFunctions(client, comments);
   const aggregates = await readAggregates(client, comments);
+  const casts = await readCasts(client, comments);
+  const secretsLeftOut: string[] = [];
+  const { wrappers, servers, userMappings } = await readForeignData(client, comments, secretsLeftOut);
   const allSequences = await readSequences(client, comments);
   const tables = await readTables(client, comments, allSequences);
   const views = await readViews(client, comments);
@@ -421,6 +467,7 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   );
   return {
     schemas, extensions, collations, enums, domains, composites, ranges, functions, aggregates, tables, views, indexes, triggers,
+    casts, wrappers, servers, userMappings, secretsLeftOut,
     rules: await readRules(client, comments, relationOids),
     policies: await readPolicies(client, comments, tableOids),
     eventTriggers: await readEventTriggers(client, comments),
@@ -445,8 +492,10 @@ async function readSchemas(client: pg.ClientBase, comments: Comments): Promise<S
   );
   return found.map((s) => {
     const comment = comments.take(CATALOG.pg_namespace, s.oid);
-    // initdb's own comment: leaving it out spares the restoring role from owning `public`.
-    return s.name === "public" && comment === "standard public schema" ? s : { ...s, comment };
+    // initdb's own comment: leaving it out spares the restoring role from owning `public`. A `public`
+    // without one (dropped and made again) clears the one a new database has, as pg_dump does.
+    if (s.name !== "public") return { ...s, comment };
+    return comment === "standard public schema" ? s : { ...s, comment: comment ?? "" };
   });
 }
 
@@ -622,6 +671,83 @@ async function readFunctions(client: pg.ClientBase, comments: Comments): Promise
   return found.map((f) => ({ ...f, comment: comments.take(CATALOG.pg_proc, f.oid) }));
 }
 
+/** User-defined casts; those CREATE TYPE makes (a range's) come back with their type. */
+async function readCasts(client: pg.ClientBase, comments: Comments): Promise<CastDef[]> {
+  const found = await rows<CastDef & { function: string | null }>(
+    client,
+    `SELECT x.oid, pg_catalog.format_type(x.castsource, NULL) AS source, pg_catalog.format_type(x.casttarget, NULL) AS target,
+            x.castmethod AS method, x.castcontext AS context,
+            CASE WHEN x.castfunc <> 0 THEN x.castfunc::pg_catalog.regprocedure::text END AS function
+       FROM pg_catalog.pg_cast x
+      WHERE x.oid >= 16384 AND ${notExtensionMember("pg_cast", "x.oid")} AND ${notInternalPart("pg_cast", "x.oid")}`,
+  );
+  return found.map(({ function: fn, ...c }) => ({
+    ...c, ...(fn === null ? {} : { function: fn }), comment: comments.take(CATALOG.pg_cast, c.oid),
+  }));
+}
+
+/**
+ * Options that prove an identity never go into an archive: archives travel to S3 and are kept for
+ * months. A user mapping keeps only the options known to name an identity or a file (an unknown
+ * wrapper's option may be a password under another name); a wrapper's or server's keep all but
+ * those named like a credential. Each option left out is listed (the backup's `skipped`), to be set
+ * again after a restore.
+ */
+const USER_MAPPING_OPTIONS = new Set(["user", "username", "password_required", "sslcert", "sslkey"]);
+const CREDENTIAL = /passw|secret|token|credential|private/i;
+
+function publicOptions(options: string[] | null, keep: (key: string) => boolean, owner: string, leftOut: string[]): FdwOptions {
+  return keyValues(options ?? []).flatMap(([key, value]): FdwOptions => {
+    if (keep(key)) return [[key, value]];
+    leftOut.push(`option ${key} of ${owner} (may hold a credential, never archived: set it again after a restore)`);
+    return [];
+  });
+}
+
+/** Wrappers, servers and user mappings; a wrapper made by CREATE EXTENSION (file_fdw) comes back with it. */
+async function readForeignData(client: pg.ClientBase, comments: Comments, leftOut: string[]): Promise<{
+  wrappers: ForeignDataWrapperDef[]; servers: ForeignServerDef[]; userMappings: UserMappingDef[];
+}> {
+  const notCredential = (key: string) => !CREDENTIAL.test(key);
+  const wrappers = await rows<{ oid: number; name: string; handler: string | null; validator: string | null; options: string[] | null }>(
+    client,
+    `SELECT w.oid, w.fdwname AS name,
+            CASE WHEN w.fdwhandler <> 0 THEN w.fdwhandler::pg_catalog.regproc::text END AS handler,
+            CASE WHEN w.fdwvalidator <> 0 THEN w.fdwvalidator::pg_catalog.regproc::text END AS validator, w.fdwoptions AS options
+       FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")}`,
+  );
+  const servers = await rows<{ oid: number; name: string; wrapper: string; type: string | null; version: string | null; options: string[] | null }>(
+    client,
+    `SELECT s.oid, s.srvname AS name, w.fdwname AS wrapper, s.srvtype AS type, s.srvversion AS version, s.srvoptions AS options
+       FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+      WHERE ${notExtensionMember("pg_foreign_server", "s.oid")}`,
+  );
+  // pg_user_mappings shows options only to whom may see them; a mapping whose options are hidden is
+  // refused (UNSUPPORTED_CHECKS), so here they are all visible.
+  const mappings = await rows<{ oid: number; server: string; role: string | null; options: string[] | null }>(
+    client,
+    `SELECT u.umid AS oid, u.srvname AS server, CASE WHEN u.umuser <> 0 THEN u.usename END AS role, u.umoptions AS options
+       FROM pg_catalog.pg_user_mappings u`,
+  );
+  return {
+    wrappers: wrappers.map((w) => ({
+      oid: w.oid, name: w.name, ...(w.handler === null ? {} : { handler: w.handler }), ...(w.validator === null ? {} : { validator: w.validator }),
+      options: publicOptions(w.options, notCredential, `foreign-data wrapper ${w.name}`, leftOut),
+      comment: comments.take(CATALOG.pg_foreign_data_wrapper, w.oid),
+    })),
+    servers: servers.map((s) => ({
+      oid: s.oid, name: s.name, wrapper: s.wrapper, ...(s.type === null ? {} : { type: s.type }), ...(s.version === null ? {} : { version: s.version }),
+      options: publicOptions(s.options, notCredential, `foreign server ${s.name}`, leftOut),
+      comment: comments.take(CATALOG.pg_foreign_server, s.oid),
+    })),
+    userMappings: mappings.map((m) => ({
+      oid: m.oid, server: m.server, role: m.role,
+      options: publicOptions(m.options, (key) => USER_MAPPING_OPTIONS.has(key),
+        `user mapping ${userMappingName(m)}`, leftOut),
+    })),
+  };
+}
+
 /** pg_catalog's functions print unqualified with an empty search_path, everyone else's qualified. */
 const REGPROC = (column: string) => `CASE WHEN a.${column} <> 0 THEN a.${column}::pg_catalog.regproc::text END`;
 
@@ -722,7 +848,7 @@ interface ColumnRow {
   relid: number; attnum: number; name: string; type: string; notNull: boolean; identity: string; generated: string;
   default: string | null; attrdef: number | null; collationSchema: string | null; collationName: string | null;
   local: boolean; storage: string | null; compression: string | null; statistics: number | null; options: string[] | null;
-  notNullName: string | null; notNullNoInherit: boolean | null;
+  notNullName: string | null; notNullNoInherit: boolean | null; fdwOptions: string[] | null;
 }
 
 const STORAGE: Record<string, string> = { p: "PLAIN", e: "EXTERNAL", m: "MAIN", x: "EXTENDED" };
@@ -740,7 +866,7 @@ async function readColumns(client: pg.ClientBase, relationOids: number[]): Promi
             NULLIF(a.attcompression::text, '') AS compression,
             NULLIF(COALESCE(a.attstattarget::int, -1), -1) AS statistics,
             NULLIF(ARRAY(SELECT o FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'), '{}') AS options,
-            nn.conname AS "notNullName", nn.connoinherit AS "notNullNoInherit"
+            nn.conname AS "notNullName", nn.connoinherit AS "notNullNoInherit", a.attfdwoptions AS "fdwOptions"
        FROM pg_catalog.pg_attribute a
        JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
@@ -767,6 +893,14 @@ function columnSettings(row: ColumnRow): Pick<ColumnDef, "storage" | "compressio
   };
 }
 
+/** `key=value` catalog options as pairs (the value may hold `=`). */
+function keyValues(options: string[]): FdwOptions {
+  return options.map((option) => {
+    const eq = option.indexOf("=");
+    return [option.slice(0, eq), option.slice(eq + 1)];
+  });
+}
+
 function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, comment: string | undefined): ColumnDef {
   if (row.identity !== "" && identitySequence === undefined) {
     throw new BackupError(`identity column ${quoteIdent(row.name)} has no identity sequence in pg_depend; the catalog looks damaged`);
@@ -774,6 +908,7 @@ function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, com
   return {
     name: row.name,
     type: row.type,
+    ...(row.fdwOptions === null ? {} : { fdwOptions: keyValues(row.fdwOptions) }),
     notNull: row.notNull,
     ...(row.notNullName === null ? {} : { notNullConstraint: { name: row.notNullName, noInherit: row.notNullNoInherit === true } }),
     local: row.local,
@@ -791,6 +926,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
     oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
     partitionKey: string | null; parentOid: number | null; parentSchema: string | null; parentName: string | null; bound: string | null;
     parents: Array<{ oid: number; schema: string; name: string }>; replicaIdentity: string; rowSecurity: boolean; forceRowSecurity: boolean;
+    server: string | null; serverOptions: string[] | null;
   }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", n.nspname AS schema, c.relname AS name,
@@ -804,18 +940,21 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
                         FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class ipc ON ipc.oid = i.inhparent
                         JOIN pg_catalog.pg_namespace ipn ON ipn.oid = ipc.relnamespace
                        WHERE i.inhrelid = c.oid AND NOT c.relispartition), '[]') AS parents,
-            c.relreplident AS "replicaIdentity", c.relrowsecurity AS "rowSecurity", c.relforcerowsecurity AS "forceRowSecurity"
+            c.relreplident AS "replicaIdentity", c.relrowsecurity AS "rowSecurity", c.relforcerowsecurity AS "forceRowSecurity",
+            fs.srvname AS server, ft.ftoptions AS "serverOptions"
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
+       LEFT JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver
        LEFT JOIN pg_catalog.pg_inherits pi ON c.relispartition AND pi.inhrelid = c.oid
        LEFT JOIN pg_catalog.pg_class pc ON pc.oid = pi.inhparent
        LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+      WHERE c.relkind IN ('r', 'p', 'f') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   );
   const columns = await readColumns(client, found.map((t) => t.oid));
   const identityOf = (tableOid: number, column: string) =>
     sequences.find((s) => s.owner?.identity && s.owner.oid === tableOid && s.owner.column === column);
   const columnsOf = (oid: number) => columns.filter((c) => c.relid === oid);
-  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, ...table }) => {
+  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ...table }) => {
     const own = columnsOf(table.oid);
     const parts: Array<[number, number]> = own.flatMap((c) => (c.attrdef === null ? [] : [[CATALOG.pg_attrdef, c.attrdef] as [number, number]]));
     const partition = parentOid === null ? undefined : { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "", bound: bound ?? "" };
@@ -833,8 +972,10 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
       ...table,
       ...(partitionKey === null ? {} : { partitionKey }),
       ...(partition === undefined ? {} : { partitionOf: partition }),
+      ...(server === null ? {} : { foreign: { server, options: keyValues(serverOptions ?? []) } }),
       inherits: parents,
-      ...(replicaIdentity === "f" || replicaIdentity === "n" ? { replicaIdentity } : {}),
+      // A foreign table's is always NOTHING, and cannot be set.
+      ...(server === null && (replicaIdentity === "f" || replicaIdentity === "n") ? { replicaIdentity } : {}),
       columns: own.map((c) => {
         const identity = c.identity === "" ? undefined : identityOf(table.oid, c.name);
         if (identity) parts.push([CATALOG.pg_class, identity.oid]);
@@ -853,7 +994,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
 
 /** Views and materialized views. */
 async function readViews(client: pg.ClientBase, comments: Comments): Promise<ViewDef[]> {
-  const found = await rows<Omit<ViewDef, "columns" | "materialized"> & { relkind: string; populated: boolean }>(
+  const found = await rows<Omit<ViewDef, "columns" | "materialized" | "parts"> & { relkind: string; populated: boolean }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", r.oid AS "ruleOid", n.nspname AS schema, c.relname AS name,
             COALESCE(c.reloptions, '{}')::text[] AS options, pg_catalog.pg_get_viewdef(c.oid) AS query,
@@ -869,7 +1010,11 @@ async function readViews(client: pg.ClientBase, comments: Comments): Promise<Vie
     ...(relkind === "m" ? { materialized: { populated } } : {}),
     columns: columns
       .filter((c) => c.relid === view.oid)
-      .map((c) => ({ name: c.name, ...columnSettings(c), comment: comments.take(CATALOG.pg_class, view.oid, c.attnum) })),
+      .map((c) => ({
+        name: c.name, ...columnSettings(c), ...(c.default === null ? {} : { default: c.default }),
+        comment: comments.take(CATALOG.pg_class, view.oid, c.attnum),
+      })),
+    parts: columns.flatMap((c) => (c.relid === view.oid && c.attrdef !== null ? [[CATALOG.pg_attrdef, c.attrdef] as [number, number]] : [])),
     comment: comments.take(CATALOG.pg_class, view.oid),
   }));
 }
@@ -1075,6 +1220,8 @@ interface DumpNode extends SortNode {
   needs: string[];
   /** How ALTER … OWNER TO and GRANT name the object (`TABLE "s"."t"`), for the privileges option. */
   access?: { owner: string; grantOn?: string };
+  /** Parts with grants of their own but the node's owner (a table's identity sequences): `classid:objid` → GRANT target. */
+  partGrants?: Array<{ row: string; grantOn: string }>;
   kind: keyof typeof RANK;
 }
 
@@ -1086,13 +1233,15 @@ interface DumpNode extends SortNode {
  * end, and event triggers come last of all so that none fires while the archive is restored.
  */
 const RANK = {
-  schema: 0, extension: 1, collation: 2, type: 3, function: 4, sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
+  schema: 0, extension: 1, collation: 2, type: 3, function: 4, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
+  sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
   "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
 const PRE_DATA_KINDS = new Set<DumpNode["kind"]>([
-  "schema", "extension", "collation", "type", "function", "sequence", "table", "view", "owned-by", "attach-partition",
+  "schema", "extension", "collation", "type", "function", "cast", "foreign-data wrapper", "foreign server", "user mapping",
+  "sequence", "table", "view", "owned-by", "attach-partition",
 ]);
 
 function node(
@@ -1104,8 +1253,18 @@ function node(
 }
 
 /** `grantOn` "" means GRANT names the object as ALTER … OWNER does; absent, the kind takes no GRANT. */
-function owned(n: DumpNode, owner: string, grantOn?: string): DumpNode {
-  return { ...n, access: { owner, ...(grantOn === undefined ? {} : { grantOn: grantOn === "" ? owner : grantOn }) } };
+function owned(n: DumpNode, owner: string, grantOn?: string, partGrants?: DumpNode["partGrants"]): DumpNode {
+  return {
+    ...n, access: { owner, ...(grantOn === undefined ? {} : { grantOn: grantOn === "" ? owner : grantOn }) },
+    ...(partGrants === undefined || partGrants.length === 0 ? {} : { partGrants }),
+  };
+}
+
+/** An identity sequence belongs to its table's owner (it cannot be given away) but has grants of its own. */
+function identityGrants(table: TableDef): DumpNode["partGrants"] {
+  return table.columns.flatMap((c) => c.identity === undefined ? [] : [{
+    row: `${CATALOG.pg_class}:${c.identity.sequence.oid}`, grantOn: `SEQUENCE ${qualify(c.identity.sequence.schema, c.identity.sequence.name)}`,
+  }]);
 }
 
 function buildNodes(catalog: Catalog): DumpNode[] {
@@ -1144,6 +1303,18 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       owned(node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]],
         [ref("aggregate", a.schema, `${a.name}(${a.argTypes})`)]),
         `AGGREGATE ${qualify(a.schema, a.name)}(${a.identityArgs === "" ? "*" : a.identityArgs})`, `FUNCTION ${qualify(a.schema, a.name)}(${a.argTypes})`)),
+    ...catalog.casts.map((c) =>
+      node("cast", `${CATALOG.pg_cast}:${c.oid}`, `(${c.source} AS ${c.target})`, createCast(c), [[CATALOG.pg_cast, c.oid]],
+        [ref("cast", "", `(${c.source} AS ${c.target})`)])),
+    ...catalog.wrappers.map((w) =>
+      owned(node("foreign-data wrapper", `${CATALOG.pg_foreign_data_wrapper}:${w.oid}`, quoteIdent(w.name), createForeignDataWrapper(w),
+        [[CATALOG.pg_foreign_data_wrapper, w.oid]], [ref("foreign-data wrapper", "", w.name)]), `FOREIGN DATA WRAPPER ${quoteIdent(w.name)}`, "")),
+    ...catalog.servers.map((s) =>
+      owned(node("foreign server", `${CATALOG.pg_foreign_server}:${s.oid}`, quoteIdent(s.name), createServer(s),
+        [[CATALOG.pg_foreign_server, s.oid]], [ref("foreign server", "", s.name)]), `SERVER ${quoteIdent(s.name)}`, `FOREIGN SERVER ${quoteIdent(s.name)}`)),
+    ...catalog.userMappings.map((m) =>
+      node("user mapping", `${CATALOG.pg_user_mapping}:${m.oid}`, userMappingName(m), createUserMapping(m),
+        [[CATALOG.pg_user_mapping, m.oid]], [ref("user mapping", "", userMappingName(m))])),
     ...catalog.sequences.map((s) =>
       owned(node("sequence", `${pg_class}:${s.oid}`, qualify(s.schema, s.name), createSequence(s), [[pg_class, s.oid]], [ref("sequence", s.schema, s.name)]),
         `SEQUENCE ${qualify(s.schema, s.name)}`, "")),
@@ -1152,16 +1323,17 @@ function buildNodes(catalog: Catalog): DumpNode[] {
     ]),
     ...catalog.tables.map((t) =>
       owned(node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid], ...t.parts], [
-        ref("table", t.schema, t.name),
+        ref(t.foreign ? "foreign table" : "table", t.schema, t.name),
         ...t.columns.flatMap((c) => (c.identity ? [ref("sequence", c.identity.sequence.schema, c.identity.sequence.name)] : [])),
         ...t.checks.map((c) => ref("constraint", c.schema, c.name, c.table)),
-      ], t.inherits.map((p): [number, number] => [pg_class, p.oid])), `TABLE ${qualify(t.schema, t.name)}`, "")),
+      ], t.inherits.map((p): [number, number] => [pg_class, p.oid])), `${t.foreign ? "FOREIGN TABLE" : "TABLE"} ${qualify(t.schema, t.name)}`,
+      `TABLE ${qualify(t.schema, t.name)}`, identityGrants(t))),
     ...catalog.tables.flatMap((t) => t.partitionOf === undefined ? [] : [
       node("attach-partition", `attach-partition:${t.oid}`, qualify(t.schema, t.name), attachPartition(t), [], [],
         [[pg_class, t.oid], [pg_class, t.partitionOf.oid]]),
     ]),
     ...catalog.views.map((v) =>
-      owned(node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid]],
+      owned(node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid], ...v.parts],
         [ref(v.materialized ? "materialized view" : "view", v.schema, v.name)]),
         `${v.materialized ? "MATERIALIZED VIEW" : "VIEW"} ${qualify(v.schema, v.name)}`, `TABLE ${qualify(v.schema, v.name)}`)),
     ...catalog.views.flatMap((v) => v.materialized?.populated ? [
@@ -1286,6 +1458,12 @@ function assembleDump(
     if (found === undefined || n.access === undefined) continue;
     accessUsed.push(found);
     if (options.privileges) n.statements = [...n.statements, ...ownerAndGrants(n.access, found)];
+    for (const part of n.partGrants ?? []) {
+      const partAccess = access?.get(part.row);
+      if (partAccess === undefined) continue;
+      accessUsed.push(partAccess);
+      if (options.privileges) n.statements = [...n.statements, ...grants(part.grantOn, partAccess)];
+    }
   }
   const { pre, post } = splitSections(selected);
   const preOrder = ordered(pre);
@@ -1297,19 +1475,19 @@ function assembleDump(
     preData: preOrder.flatMap((n) => n.statements),
     // Rows live in the leaf partitions, which are loaded directly, as pg_dump does.
     tables: dataOrder(
-      catalog.tables.filter((t) => t.partitionKey === undefined && kept.has(`${CATALOG.pg_class}:${t.oid}`) && !noData.has(`${t.schema}.${t.name}`)),
+      catalog.tables.filter((t) => t.partitionKey === undefined && t.foreign === undefined && kept.has(`${CATALOG.pg_class}:${t.oid}`) && !noData.has(`${t.schema}.${t.name}`)),
       catalog.constraints,
     ).map(tableData),
     sequences: sequences.filter((s) => keptSequences.has(s.qualifiedName)),
     postData: postOrder.flatMap((n) => n.statements),
     objects: [...preOrder, ...postOrder].flatMap((n) => n.refs),
     extensions: catalog.extensions.map((e): ExtensionRef => ({ name: e.name, version: e.version, schema: e.schema })),
-    skipped,
+    skipped: [...skipped, ...catalog.secretsLeftOut],
     accessUsed,
   };
 }
 
-const RELATION_KINDS = new Set(["table", "view", "materialized view", "sequence"]);
+const RELATION_KINDS = new Set(["table", "foreign table", "view", "materialized view", "sequence"]);
 
 /**
  * The nodes the schema and table filters keep. Statements without an object of their own (attach,
@@ -1373,9 +1551,12 @@ function tableData(table: TableDef): TableData {
  * Extension members are excluded everywhere: CREATE EXTENSION brings them back.
  */
 const UNSUPPORTED_CHECKS: readonly string[] = [
-  `SELECT 'foreign table' AS kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind = 'f' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
+  `SELECT 'user mapping whose options this role may not read (back up as a superuser or the server owner)' AS kind,
+          pg_catalog.format('for %s server %s', CASE WHEN u.umuser <> 0 THEN u.usename ELSE 'PUBLIC' END, u.srvname) AS name
+     FROM pg_catalog.pg_user_mappings u JOIN pg_catalog.pg_foreign_server s ON s.oid = u.srvid
+    WHERE NOT ((u.umuser <> 0 AND u.usename = current_user AND (pg_catalog.pg_has_role(s.srvowner, 'USAGE') OR pg_catalog.has_server_privilege(s.oid, 'USAGE')))
+               OR (u.umuser = 0 AND pg_catalog.pg_has_role(s.srvowner, 'USAGE'))
+               OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user))`,
   `SELECT f.kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
      LATERAL (VALUES
@@ -1392,8 +1573,7 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
      LATERAL (VALUES
-       ('index column with a statistics target', c.relkind IN ('i', 'I') AND COALESCE(a.attstattarget::int, -1) >= 0),
-       ('view column with a default', c.relkind = 'v' AND a.atthasdef)
+       ('index column with a statistics target', c.relkind IN ('i', 'I') AND COALESCE(a.attstattarget::int, -1) >= 0)
      ) AS f(kind, flagged)
     WHERE f.flagged AND a.attnum > 0 AND NOT a.attisdropped
       AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
@@ -1430,12 +1610,9 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
   ),
   ...(
     [
-      ["cast", "pg_cast", "pg_catalog.format('(%s AS %s)', x.castsource::pg_catalog.regtype, x.casttarget::pg_catalog.regtype)"],
       ["procedural language", "pg_language", "pg_catalog.quote_ident(x.lanname)"],
       ["access method", "pg_am", "pg_catalog.quote_ident(x.amname)"],
       ["transform", "pg_transform", "pg_catalog.format('FOR %s LANGUAGE %s', x.trftype::pg_catalog.regtype, (SELECT lanname FROM pg_catalog.pg_language WHERE oid = x.trflang))"],
-      ["foreign-data wrapper", "pg_foreign_data_wrapper", "pg_catalog.quote_ident(x.fdwname)"],
-      ["foreign server", "pg_foreign_server", "pg_catalog.quote_ident(x.srvname)"],
     ] as const
   ).map(
     ([kind, catalog, name]) =>

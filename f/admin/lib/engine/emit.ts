@@ -1,8 +1,8 @@
 // How each catalog object is written as SQL: one small function per kind, from the typed
 // definitions read by catalog.ts to complete statements ending in `;`. No I/O, no ordering.
 import type {
-  AggregateDef, CollationDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
-  ExtensionDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef, TriggerDef, ViewDef,
+  AggregateDef, CastDef, CollationDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
+  ExtensionDef, FdwOptions, ForeignDataWrapperDef, ForeignServerDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef, TriggerDef, UserMappingDef, ViewDef,
 } from "./catalog.ts";
 import type { Access, DatabaseSetting, DefaultPrivilegeDef, Grant, RoleDef } from "./privileges.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
@@ -90,6 +90,51 @@ export function createFunction(fn: FunctionDef): string[] {
   ];
 }
 
+const CAST_CONTEXT: Record<CastDef["context"], string> = { e: "", a: " AS ASSIGNMENT", i: " AS IMPLICIT" };
+
+export function createCast(cast: CastDef): string[] {
+  const signature = `(${cast.source} AS ${cast.target})`;
+  const method = cast.method === "b" ? "WITHOUT FUNCTION" : cast.method === "i" ? "WITH INOUT" : `WITH FUNCTION ${cast.function}`;
+  return [`CREATE CAST ${signature} ${method}${CAST_CONTEXT[cast.context]};`, ...commentOn(`CAST ${signature}`, cast.comment)];
+}
+
+/** ` OPTIONS (key 'value', …)` of wrappers, servers, user mappings, foreign tables and their columns. */
+function fdwOptions(options: FdwOptions | undefined): string {
+  if (options === undefined || options.length === 0) return "";
+  return ` OPTIONS (${options.map(([key, value]) => `${quoteIdent(key)} ${quoteLiteral(value)}`).join(", ")})`;
+}
+
+export function createForeignDataWrapper(wrapper: ForeignDataWrapperDef): string[] {
+  const name = quoteIdent(wrapper.name);
+  const handler = wrapper.handler === undefined ? "" : ` HANDLER ${wrapper.handler}`;
+  const validator = wrapper.validator === undefined ? "" : ` VALIDATOR ${wrapper.validator}`;
+  return [
+    `CREATE FOREIGN DATA WRAPPER ${name}${handler}${validator}${fdwOptions(wrapper.options)};`,
+    ...commentOn(`FOREIGN DATA WRAPPER ${name}`, wrapper.comment),
+  ];
+}
+
+export function createServer(server: ForeignServerDef): string[] {
+  const name = quoteIdent(server.name);
+  const type = server.type === undefined ? "" : ` TYPE ${quoteLiteral(server.type)}`;
+  const version = server.version === undefined ? "" : ` VERSION ${quoteLiteral(server.version)}`;
+  return [
+    `CREATE SERVER ${name}${type}${version} FOREIGN DATA WRAPPER ${quoteIdent(server.wrapper)}${fdwOptions(server.options)};`,
+    ...commentOn(`SERVER ${name}`, server.comment),
+  ];
+}
+
+/** How the archive's object list and an in-place restore name a user mapping. */
+export function userMappingName(mapping: Pick<UserMappingDef, "role" | "server">): string {
+  return `for ${mapping.role ?? "PUBLIC"} server ${mapping.server}`;
+}
+
+/** The mapped role must exist where it is restored, as for policies; credentials were left out by the reader. */
+export function createUserMapping(mapping: UserMappingDef): string[] {
+  const role = mapping.role === null ? "PUBLIC" : quoteIdent(mapping.role);
+  return [`CREATE USER MAPPING FOR ${role} SERVER ${quoteIdent(mapping.server)}${fdwOptions(mapping.options)};`];
+}
+
 const LITERAL_AGGREGATE_OPTIONS = new Set(["INITCOND", "MINITCOND"]);
 
 export function createAggregate(aggregate: AggregateDef): string[] {
@@ -126,7 +171,7 @@ export function sequenceOwnedBy(seq: SequenceDef): string[] {
 }
 
 function columnClause(column: ColumnDef): string {
-  const parts = [quoteIdent(column.name), column.type];
+  const parts = [quoteIdent(column.name), column.type + fdwOptions(column.fdwOptions)];
   if (column.collation !== undefined) parts.push(`COLLATE ${column.collation}`);
   if (column.generated !== undefined) {
     parts.push(`GENERATED ALWAYS AS (${column.default}) ${column.generated === "virtual" ? "VIRTUAL" : "STORED"}`);
@@ -187,8 +232,11 @@ export function createTable(table: TableDef): string[] {
   const body = lines.length === 0 ? "()" : `(\n    ${lines.join(",\n    ")}\n)`;
   const inherits = table.inherits.length === 0 ? "" : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
   const partitioned = table.partitionKey === undefined ? "" : `\nPARTITION BY ${table.partitionKey}`;
+  const storage = table.foreign === undefined
+    ? withOptions(table.options)
+    : `\nSERVER ${quoteIdent(table.foreign.server)}${fdwOptions(table.foreign.options)}`;
   return [
-    `CREATE ${table.unlogged ? "UNLOGGED " : ""}TABLE ${name} ${body}${inherits}${partitioned}${withOptions(table.options)};`,
+    `CREATE ${table.unlogged ? "UNLOGGED " : ""}${table.foreign ? "FOREIGN " : ""}TABLE ${name} ${body}${inherits}${partitioned}${storage};`,
     ...table.inheritedOverrides.flatMap((o) => [
       ...(o.default === undefined ? [] : [
         `ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} ${o.default === null ? "DROP DEFAULT" : `SET DEFAULT ${o.default}`};`,
@@ -197,7 +245,7 @@ export function createTable(table: TableDef): string[] {
     ]),
     ...columnSettings(`ALTER TABLE ONLY ${name}`, table.columns),
     ...(table.replicaIdentity === undefined ? [] : [`ALTER TABLE ONLY ${name} REPLICA IDENTITY ${table.replicaIdentity === "f" ? "FULL" : "NOTHING"};`]),
-    ...commentOn(`TABLE ${name}`, table.comment),
+    ...commentOn(`${table.foreign ? "FOREIGN TABLE" : "TABLE"} ${name}`, table.comment),
     ...table.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
     ...table.checks.flatMap((check) => commentOn(`CONSTRAINT ${quoteIdent(check.name)} ON ${name}`, check.comment)),
     ...table.columns.flatMap((column) =>
@@ -220,6 +268,7 @@ export function createView(view: ViewDef): string[] {
   return [
     `CREATE ${keyword} ${name}${withOptions(view.options)} AS\n${query}${view.materialized ? "\n  WITH NO DATA" : ""};`,
     ...columnSettings(`ALTER ${keyword} ${name}`, view.columns),
+    ...view.columns.flatMap((c) => (c.default === undefined ? [] : [`ALTER VIEW ${name} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default};`])),
     ...commentOn(`${keyword} ${name}`, view.comment),
     ...view.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
   ];
@@ -353,16 +402,20 @@ const grantee = (grant: Grant) => (grant.grantee === null ? "PUBLIC" : quoteIden
  * for kinds that take no GRANT (collations, event triggers, publications).
  */
 export function ownerAndGrants(target: { owner: string; grantOn?: string }, access: Access): string[] {
-  const on = target.grantOn;
-  const grants = on === undefined || access.grants === null ? [] : [
+  return [`ALTER ${target.owner} OWNER TO ${quoteIdent(access.owner)};`, ...(target.grantOn === undefined ? [] : grants(target.grantOn, access))];
+}
+
+/** The object's grants and its columns', exactly as the source has them (see ownerAndGrants). */
+export function grants(on: string, access: Access): string[] {
+  const objectGrants = access.grants === null ? [] : [
     `REVOKE ALL ON ${on} FROM PUBLIC;`,
     `REVOKE ALL ON ${on} FROM ${quoteIdent(access.owner)};`,
     ...access.grants.map((g) => `GRANT ${g.privileges.join(", ")} ON ${on} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`),
   ];
-  const columns = on === undefined ? [] : access.columns.flatMap((c) =>
+  const columns = access.columns.flatMap((c) =>
     c.grants.map((g) =>
       `GRANT ${g.privileges.map((p) => `${p} (${quoteIdent(c.column)})`).join(", ")} ON ${on} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`));
-  return [`ALTER ${target.owner} OWNER TO ${quoteIdent(access.owner)};`, ...grants, ...columns];
+  return [...objectGrants, ...columns];
 }
 
 /**

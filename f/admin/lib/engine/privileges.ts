@@ -57,6 +57,8 @@ const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]>
   ["pg_collation", "collowner", null],
   ["pg_event_trigger", "evtowner", null],
   ["pg_publication", "pubowner", null],
+  ["pg_foreign_data_wrapper", "fdwowner", "fdwacl"],
+  ["pg_foreign_server", "srvowner", "srvacl"],
   ["pg_largeobject_metadata", "lomowner", "lomacl"],
 ];
 
@@ -91,7 +93,7 @@ export async function readDefaultPrivileges(client: pg.ClientBase): Promise<Defa
 }
 
 /**
- * The roles `names` and those policies name, and every role they are members of, created before
+ * The roles `names` and those policies and user mappings name, and every role they are members of, created before
  * anything else. Predefined roles and the bootstrap superuser exist on every server: left out.
  */
 export async function readRoles(client: pg.ClientBase, names: string[]): Promise<RoleDef[]> {
@@ -99,6 +101,7 @@ export async function readRoles(client: pg.ClientBase, names: string[]): Promise
     `WITH RECURSIVE wanted AS (
        SELECT r.oid FROM pg_catalog.pg_roles r
         WHERE r.rolname = ANY($1) OR r.oid IN (SELECT pg_catalog.unnest(p.polroles) FROM pg_catalog.pg_policy p)
+           OR r.oid IN (SELECT u.umuser FROM pg_catalog.pg_user_mappings u)
        UNION SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN wanted w ON w.oid = m.member)
      SELECT r.rolname AS name,
             pg_catalog.concat_ws(' ', CASE WHEN r.rolsuper THEN 'SUPERUSER' ELSE 'NOSUPERUSER' END,

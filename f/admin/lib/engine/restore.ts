@@ -9,6 +9,7 @@ import { readMember, readMemberText } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { ObjectRef } from "./model.ts";
+import { userMappingName } from "./emit.ts";
 import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent } from "./quote.ts";
 import { tableDigest } from "./verify.ts";
@@ -40,11 +41,38 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_event_trigger", "t.oid")} ORDER BY 1`,
   );
   const publications = await client.query<{ name: string }>(`SELECT p.pubname AS name FROM pg_catalog.pg_publication p ORDER BY 1`);
+  // Casts and foreign data belong to the database too. Casts go first, while their types still exist;
+  // a wrapper takes its servers, their user mappings and foreign tables along (CASCADE).
+  const casts = await client.query<{ name: string }>(
+    `SELECT pg_catalog.format('(%s AS %s)', pg_catalog.format_type(c.castsource, NULL), pg_catalog.format_type(c.casttarget, NULL)) AS name
+       FROM pg_catalog.pg_cast c
+      WHERE c.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_cast", "c.oid")}
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i')
+      ORDER BY 1`,
+  );
+  const mappings = await client.query<{ role: string | null; server: string }>(
+    `SELECT CASE WHEN u.umuser <> 0 THEN u.usename END AS role, u.srvname AS server FROM pg_catalog.pg_user_mappings u ORDER BY 2, 1`,
+  );
+  const servers = await client.query<{ name: string }>(
+    `SELECT s.srvname AS name FROM pg_catalog.pg_foreign_server s WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_foreign_server", "s.oid")} ORDER BY 1`,
+  );
+  const wrappers = await client.query<{ name: string }>(
+    `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
+  );
   const largeObjects = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
   const objects: OwnObject[] = [
     ...largeObjects.rows.map(({ oid }) => ({ kind: "large object", schema: "", name: oid, drop: `SELECT pg_catalog.lo_unlink('${oid}')` })),
     ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
     ...publications.rows.map(({ name }) => ({ kind: "publication", schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
+    ...casts.rows.map(({ name }) => ({ kind: "cast", schema: "", name, drop: `DROP CAST IF EXISTS ${name} CASCADE` })),
+    ...mappings.rows.map((m) => ({
+      kind: "user mapping", schema: "", name: userMappingName(m),
+      drop: `DROP USER MAPPING IF EXISTS FOR ${m.role === null ? "PUBLIC" : quoteIdent(m.role)} SERVER ${quoteIdent(m.server)}`,
+    })),
+    ...servers.rows.map(({ name }) => ({ kind: "foreign server", schema: "", name, drop: `DROP SERVER IF EXISTS ${quoteIdent(name)} CASCADE` })),
+    ...wrappers.rows.map(({ name }) => ({
+      kind: "foreign-data wrapper", schema: "", name, drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE`,
+    })),
   ];
   const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
   for (const name of dropWhole) {
