@@ -311,14 +311,6 @@ const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
   },
 
   {
-    // An extension's configuration table, made by hand as pg_extension_config_dump would: only the
-    // rows matching its condition are the user's, and those are what the backup would lose.
-    setup: `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); ALTER EXTENSION hstore ADD TABLE public.cfg;
-            UPDATE pg_extension SET extconfig = ARRAY['public.cfg'::regclass::oid], extcondition = ARRAY['WHERE mine'] WHERE extname = 'hstore';
-            INSERT INTO public.cfg VALUES (1, false), (2, true), (3, true)`,
-    expected: ["2 row(s) of extension hstore's configuration table public.cfg"],
-  },
-  {
     setup: "CREATE TABLE public.t (x integer); COMMENT ON COLUMN public.t.x IS 'kept'; CREATE TYPE public.e AS ENUM ('x'); COMMENT ON TYPE public.e[] IS 'lost'",
     expected: ["comment on type public.e[]"],
   },
@@ -372,14 +364,25 @@ test("a user mapping whose options the backing-up role may not read is refused, 
   }
 });
 
-test("an extension configuration table with only the extension's own rows does not stop a backup", async () => {
+test("an extension's configuration table and sequence: the rows matching its condition and the position are dumped, never the table", async () => {
+  // Made by hand as pg_extension_config_dump would (PostGIS's spatial_ref_sys is judged end to end
+  // in fidelity_extension_config): only the rows matching the condition are the user's.
   await cluster.createDatabase("config_rows");
-  await cluster.query("config_rows", `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); ALTER EXTENSION hstore ADD TABLE public.cfg;
-    UPDATE pg_extension SET extconfig = ARRAY['public.cfg'::regclass::oid], extcondition = ARRAY['WHERE mine'] WHERE extname = 'hstore';
-    INSERT INTO public.cfg VALUES (1, false)`);
+  await cluster.query("config_rows", `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); CREATE SEQUENCE public.cfg_seq;
+    ALTER EXTENSION hstore ADD TABLE public.cfg; ALTER EXTENSION hstore ADD SEQUENCE public.cfg_seq;
+    UPDATE pg_extension SET extconfig = ARRAY['public.cfg'::regclass::oid, 'public.cfg_seq'::regclass::oid], extcondition = ARRAY['WHERE mine', ''] WHERE extname = 'hstore';
+    INSERT INTO public.cfg VALUES (1, false), (2, true), (3, true); SELECT setval('public.cfg_seq', 41)`);
   const dump = await withSnapshot("config_rows", (client) => readSchema(client));
   assert.deepEqual(dump.extensions.map((e) => e.name), ["hstore"]);
-  assert.ok(!dump.tables.some((t) => t.name === "cfg"), "the extension's own rows come back with CREATE EXTENSION");
+  const cfg = dump.tables.find((t) => t.name === "cfg");
+  assert.deepEqual(cfg && { copyOut: cfg.copyOut, copyIn: cfg.copyIn, condition: cfg.condition }, {
+    copyOut: `COPY (SELECT id, mine FROM ONLY "public"."cfg" WHERE mine) TO STDOUT`, copyIn: `COPY "public"."cfg" (id, mine) FROM stdin;`, condition: "WHERE mine",
+  });
+  assert.ok(!dump.preData.some((s) => /CREATE TABLE "public"\."cfg"/.test(s)), "CREATE EXTENSION makes the table");
+  const create = dump.preData.findIndex((s) => s.startsWith(`CREATE EXTENSION IF NOT EXISTS "hstore"`));
+  const clear = dump.preData.indexOf(`DELETE FROM ONLY "public"."cfg" WHERE mine;`);
+  assert.ok(create >= 0 && clear > create, "the target's own rows matching the condition are replaced, after the extension exists");
+  assert.deepEqual(dump.sequences.map((s) => s.setval), [`SELECT pg_catalog.setval('"public"."cfg_seq"', 41, true);`]);
 });
 
 for (const [i, c] of UNSUPPORTED.entries()) {

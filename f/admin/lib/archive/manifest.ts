@@ -21,6 +21,8 @@ const TableEntry = z.object({
   /** The table's own gzip member in the archive. */
   range: ByteRange,
   digest: z.string().regex(/^[0-9a-f]{64}$/),
+  /** An extension's configuration table (e.g. PostGIS's spatial_ref_sys): the rows matching this `WHERE …` ("" all). */
+  condition: z.string().optional(),
 });
 
 export const Manifest = z.object({

@@ -9,7 +9,7 @@ import {
 } from "./privileges.ts";
 import {
   addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCast, createCollation, createComposite, createDomain,
-  createForeignDataWrapper, createServer, createUserMapping, userMappingName,
+  createForeignDataWrapper, createServer, createUserMapping, userMappingName, clearExtensionConfig, extensionConfigCopy,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
   createRole, createRule, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
   domainConstraint, grants, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
@@ -212,6 +212,19 @@ export interface UserMappingDef {
   options: FdwOptions;
 }
 
+/**
+ * A table or sequence an extension marked with pg_extension_config_dump: CREATE EXTENSION makes it,
+ * but the rows matching `condition` (e.g. PostGIS's custom SRIDs) and the sequence's position are the
+ * user's, dumped as pg_dump does.
+ */
+export interface ExtensionConfigDef {
+  extensionOid: number; oid: number; schema: string; name: string; sequence: boolean;
+  /** `WHERE …` from pg_extension.extcondition, or "" for every row. */
+  condition: string;
+  /** Quoted names of the columns COPY carries (generated ones left out). */
+  columns: string[];
+}
+
 /** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
 const CATALOG = {
   pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
@@ -285,7 +298,9 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
   const orphans = catalog.comments.unclaimed(catalog.members);
   const refused = [...unsupported, ...orphans.map((what) => `comment on ${what}`)];
   if (refused.length > 0 && !options.skipUnsupported) throw new UnsupportedObjectsError(refused);
-  const sequences = await readSequenceValues(client, [...catalog.sequences, ...catalog.identitySequences]);
+  const sequences = await readSequenceValues(client, [
+    ...catalog.sequences, ...catalog.identitySequences, ...catalog.extensionConfig.filter((c) => c.sequence),
+  ]);
   const access = options.privileges || options.roles ? await readAccess(client) : undefined;
   const defaults = options.privileges ? await readDefaultPrivileges(client) : [];
   const dump = assembleDump(catalog, sequences, options, refused, access);
@@ -387,6 +402,7 @@ interface Catalog {
   wrappers: ForeignDataWrapperDef[];
   servers: ForeignServerDef[];
   userMappings: UserMappingDef[];
+  extensionConfig: ExtensionConfigDef[];
   /** Credentials the archive leaves out (see publicOptions), named for the backup's result. */
   secretsLeftOut: string[];
   /** Sequences created on their own (standalone and serial), not by an identity column. */
@@ -467,7 +483,7 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   );
   return {
     schemas, extensions, collations, enums, domains, composites, ranges, functions, aggregates, tables, views, indexes, triggers,
-    casts, wrappers, servers, userMappings, secretsLeftOut,
+    casts, wrappers, servers, userMappings, secretsLeftOut, extensionConfig: await readExtensionConfig(client),
     rules: await readRules(client, comments, relationOids),
     policies: await readPolicies(client, comments, tableOids),
     eventTriggers: await readEventTriggers(client, comments),
@@ -669,6 +685,19 @@ async function readFunctions(client: pg.ClientBase, comments: Comments): Promise
         AND ${userSchema("n")} AND ${notExtensionMember("pg_proc", "p.oid")} AND ${notInternalPart("pg_proc", "p.oid")}`,
   );
   return found.map((f) => ({ ...f, comment: comments.take(CATALOG.pg_proc, f.oid) }));
+}
+
+async function readExtensionConfig(client: pg.ClientBase): Promise<ExtensionConfigDef[]> {
+  return await rows<ExtensionConfigDef>(
+    client,
+    `SELECT e.oid AS "extensionOid", c.oid, n.nspname AS schema, c.relname AS name, c.relkind = 'S' AS sequence,
+            COALESCE(e.extcondition[k.i], '') AS condition,
+            ARRAY(SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum) AS columns
+       FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) WITH ORDINALITY k(relid, i)
+       JOIN pg_catalog.pg_class c ON c.oid = k.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'S') ORDER BY n.nspname, c.relname`,
+  );
 }
 
 /** User-defined casts; those CREATE TYPE makes (a range's) come back with their type. */
@@ -1193,7 +1222,7 @@ async function readPublications(client: pg.ClientBase, comments: Comments): Prom
  * this is their position now, which is at or after the snapshot's, so restored sequences never
  * hand out a value the dumped rows already use.
  */
-async function readSequenceValues(client: pg.ClientBase, sequences: SequenceDef[]): Promise<SequenceValue[]> {
+async function readSequenceValues(client: pg.ClientBase, sequences: Array<{ schema: string; name: string }>): Promise<SequenceValue[]> {
   const values: SequenceValue[] = [];
   for (const seq of [...sequences].sort((a, b) => compareNames([a.schema, a.name], [b.schema, b.name]))) {
     const qualifiedName = qualify(seq.schema, seq.name);
@@ -1233,14 +1262,14 @@ interface DumpNode extends SortNode {
  * end, and event triggers come last of all so that none fires while the archive is restored.
  */
 const RANK = {
-  schema: 0, extension: 1, collation: 2, type: 3, function: 4, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
+  schema: 0, extension: 1, "extension config": 1.5, collation: 2, type: 3, function: 4, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
   sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
   "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
 const PRE_DATA_KINDS = new Set<DumpNode["kind"]>([
-  "schema", "extension", "collation", "type", "function", "cast", "foreign-data wrapper", "foreign server", "user mapping",
+  "schema", "extension", "extension config", "collation", "type", "function", "cast", "foreign-data wrapper", "foreign server", "user mapping",
   "sequence", "table", "view", "owned-by", "attach-partition",
 ]);
 
@@ -1279,6 +1308,8 @@ function buildNodes(catalog: Catalog): DumpNode[] {
         `SCHEMA ${quoteIdent(s.name)}`, "")),
     ...catalog.extensions.map((e) =>
       node("extension", `${pg_extension}:${e.oid}`, quoteIdent(e.name), createExtension(e), [[pg_extension, e.oid]], [ref("extension", "", e.name)])),
+    ...catalog.extensionConfig.filter((c) => !c.sequence).map((c) =>
+      node("extension config", `extension-config:${c.oid}`, qualify(c.schema, c.name), clearExtensionConfig(c), [], [], [[pg_extension, c.extensionOid]])),
     ...catalog.collations.map((c) =>
       owned(node("collation", `${pg_collation}:${c.oid}`, qualify(c.schema, c.name), createCollation(c), [[pg_collation, c.oid]], [ref("collation", c.schema, c.name)]),
         `COLLATION ${qualify(c.schema, c.name)}`)),
@@ -1449,7 +1480,11 @@ function ordered(nodes: DumpNode[]): DumpNode[] {
 function assembleDump(
   catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[], access: AccessByObject | undefined,
 ): SchemaDump & { accessUsed: Access[] } {
-  const nodes = buildNodes(catalog);
+  // An extension's configuration rows are replaced only where the backup has them.
+  const inScope = scope(options);
+  const config = catalog.extensionConfig.filter((c) =>
+    !inScope.schemaOut(c.schema) && !inScope.tableOut(`${c.schema}.${c.name}`) && (c.sequence || !(options.excludeTableData ?? []).includes(`${c.schema}.${c.name}`)));
+  const nodes = buildNodes({ ...catalog, extensionConfig: config });
   linkDependencies(nodes, catalog);
   const selected = selectNodes(nodes, catalog, options);
   const accessUsed: Access[] = [];
@@ -1469,15 +1504,19 @@ function assembleDump(
   const preOrder = ordered(pre);
   const postOrder = ordered(post);
   const kept = new Set(selected.map((n) => n.key));
-  const keptSequences = new Set(selected.flatMap((n) => n.refs).filter((r) => r.kind === "sequence").map((r) => qualify(r.schema, r.name)));
+  const keptSequences = new Set([
+    ...selected.flatMap((n) => n.refs).filter((r) => r.kind === "sequence").map((r) => qualify(r.schema, r.name)),
+    ...config.filter((c) => c.sequence).map((c) => qualify(c.schema, c.name)),
+  ]);
   const noData = new Set(options.excludeTableData ?? []);
   return {
     preData: preOrder.flatMap((n) => n.statements),
-    // Rows live in the leaf partitions, which are loaded directly, as pg_dump does.
-    tables: dataOrder(
+    // Configuration rows first (the user's tables may reference them); rows live in the leaf
+    // partitions, which are loaded directly, as pg_dump does.
+    tables: [...config.filter((c) => !c.sequence).map(extensionConfigData), ...dataOrder(
       catalog.tables.filter((t) => t.partitionKey === undefined && t.foreign === undefined && kept.has(`${CATALOG.pg_class}:${t.oid}`) && !noData.has(`${t.schema}.${t.name}`)),
       catalog.constraints,
-    ).map(tableData),
+    ).map(tableData)],
     sequences: sequences.filter((s) => keptSequences.has(s.qualifiedName)),
     postData: postOrder.flatMap((n) => n.statements),
     objects: [...preOrder, ...postOrder].flatMap((n) => n.refs),
@@ -1500,9 +1539,8 @@ function selectNodes(nodes: DumpNode[], catalog: Catalog, options: SchemaOptions
   const relations = new Set(
     [...catalog.tables, ...catalog.views, ...catalog.sequences].map((r) => `${r.schema}.${r.name}`),
   );
-  const schemaOut = (schema: string) => excludeSchemas.includes(schema) || (includeSchemas !== undefined && !includeSchemas.includes(schema));
-  const relationOut = (name: string) =>
-    relations.has(name) && (excludeTables.includes(name) || (includeTables !== undefined && !includeTables.includes(name)));
+  const { schemaOut, tableOut } = scope(options);
+  const relationOut = (name: string) => relations.has(name) && tableOut(name);
   const outOfScope = (ref: ObjectRef) => {
     if (ref.schema === "") return ref.kind === "schema" && schemaOut(ref.name);
     if (schemaOut(ref.schema)) return true;
@@ -1531,6 +1569,15 @@ function selectNodes(nodes: DumpNode[], catalog: Catalog, options: SchemaOptions
   return nodes.filter((n) => !out.has(n.key));
 }
 
+/** What the schema and table filters leave out; `tableOut` takes `schema.name`. */
+function scope(options: SchemaOptions): { schemaOut: (schema: string) => boolean; tableOut: (name: string) => boolean } {
+  const { includeSchemas, excludeSchemas = [], includeTables, excludeTables = [] } = options;
+  return {
+    schemaOut: (schema) => excludeSchemas.includes(schema) || (includeSchemas !== undefined && !includeSchemas.includes(schema)),
+    tableOut: (name) => excludeTables.includes(name) || (includeTables !== undefined && !includeTables.includes(name)),
+  };
+}
+
 /** Referenced tables first (cycles broken by name): foreign keys come after the data anyway. */
 function dataOrder(tables: TableDef[], constraints: ConstraintDef[]): TableDef[] {
   return dependencyOrder(
@@ -1540,6 +1587,10 @@ function dataOrder(tables: TableDef[], constraints: ConstraintDef[]): TableDef[]
     })),
     "break",
   ).map((n) => n.table);
+}
+
+function extensionConfigData(config: ExtensionConfigDef): TableData {
+  return { schema: config.schema, name: config.name, qualifiedName: qualify(config.schema, config.name), ...extensionConfigCopy(config) };
 }
 
 function tableData(table: TableDef): TableData {
@@ -1627,27 +1678,6 @@ async function findUnsupportedObjects(client: pg.ClientBase): Promise<string[]> 
   const found: string[] = [];
   for (const sql of UNSUPPORTED_CHECKS) {
     for (const row of await rows<{ kind: string; name: string }>(client, sql)) found.push(`${row.kind} ${row.name}`);
-  }
-  // pg_dump dumps the rows of an extension's configuration tables that match its condition (the
-  // rows users added) and the position of its configuration sequences. This version does not yet:
-  // it refuses only when there is something to lose (such rows, or a sequence that was used).
-  const config = await rows<{ extension: string; name: string; relkind: string; condition: string }>(
-    client,
-    `SELECT pg_catalog.quote_ident(e.extname) AS extension, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
-            c.relkind::text AS relkind, COALESCE(e.extcondition[k.i], '') AS condition
-       FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) WITH ORDINALITY k(relid, i)
-       JOIN pg_catalog.pg_class c ON c.oid = k.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'S')`,
-  );
-  for (const item of config) {
-    const sql = item.relkind === "S"
-      ? `SELECT CASE WHEN is_called THEN 1 ELSE 0 END::text AS n FROM ${item.name}`
-      : `SELECT count(*)::text AS n FROM ONLY ${item.name} ${item.condition}`;
-    const [row] = await rows<{ n: string }>(client, sql);
-    if (row === undefined || row.n === "0") continue;
-    found.push(item.relkind === "S"
-      ? `used configuration sequence ${item.name} of extension ${item.extension}`
-      : `${row.n} row(s) of extension ${item.extension}'s configuration table ${item.name}`);
   }
   return found.sort();
 }

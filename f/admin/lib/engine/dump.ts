@@ -29,6 +29,8 @@ export interface DumpedTable {
   bytes: number;
   range: ByteRange;
   digest: string;
+  /** An extension's configuration table: the rows the backup holds are those matching it. */
+  condition?: string;
 }
 
 export interface DumpResult {
@@ -93,6 +95,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
       const dumped: DumpedTable = {
         schema: table.schema, name: table.name, columns: table.columns,
         rows: digest.rows, bytes: digest.bytes, range, digest: digest.hex(),
+        ...(table.condition === undefined ? {} : { condition: table.condition }),
       };
       tables.push(dumped);
       options.onTable?.(dumped, index, schema.tables.length);

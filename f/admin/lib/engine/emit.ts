@@ -1,7 +1,7 @@
 // How each catalog object is written as SQL: one small function per kind, from the typed
 // definitions read by catalog.ts to complete statements ending in `;`. No I/O, no ordering.
 import type {
-  AggregateDef, CastDef, CollationDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
+  AggregateDef, CastDef, CollationDef, ExtensionConfigDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
   ExtensionDef, FdwOptions, ForeignDataWrapperDef, ForeignServerDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef, TriggerDef, UserMappingDef, ViewDef,
 } from "./catalog.ts";
 import type { Access, DatabaseSetting, DefaultPrivilegeDef, Grant, RoleDef } from "./privileges.ts";
@@ -388,6 +388,29 @@ export function copyStatements(table: TableDef): { columns: string[]; copyIn: st
   const name = qualify(table.schema, table.name);
   const target = columns.length === 0 ? name : `${name} (${columns.join(", ")})`;
   return { columns, copyIn: `COPY ${target} FROM stdin;`, copyOut: `COPY ${target} TO STDOUT` };
+}
+
+/** The rows of an extension's configuration table that are the user's: those matching its condition. */
+export function configRowsQuery(table: string, columns: readonly string[], condition: string): string {
+  return `SELECT ${columns.join(", ")} FROM ONLY ${table}${condition === "" ? "" : ` ${condition}`}`;
+}
+
+/**
+ * CREATE EXTENSION put the extension's own rows back; the archive's rows of the user's replace any
+ * the target has (an in-place restore), so they are deleted first. Only those matching the condition.
+ */
+export function clearExtensionConfig(config: ExtensionConfigDef): string[] {
+  return [`DELETE FROM ONLY ${qualify(config.schema, config.name)}${config.condition === "" ? "" : ` ${config.condition}`};`];
+}
+
+export function extensionConfigCopy(config: ExtensionConfigDef): { columns: string[]; copyIn: string; copyOut: string; condition: string } {
+  const name = qualify(config.schema, config.name);
+  return {
+    columns: config.columns,
+    copyIn: `COPY ${name} (${config.columns.join(", ")}) FROM stdin;`,
+    copyOut: `COPY (${configRowsQuery(name, config.columns, config.condition)}) TO STDOUT`,
+    condition: config.condition,
+  };
 }
 
 export function setval(schema: string, name: string, lastValue: string, isCalled: boolean): string {

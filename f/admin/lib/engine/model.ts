@@ -25,6 +25,8 @@ export interface TableData {
   copyIn: string;
   /** The statement that streams the rows out in text format, e.g. `COPY "public"."users" ("id", "name") TO STDOUT`. */
   copyOut: string;
+  /** An extension's configuration table: only rows matching this `WHERE …` ("" all) are the backup's. */
+  condition?: string;
 }
 
 export interface SequenceValue {
