@@ -64,7 +64,7 @@ export const Manifest = z.object({
   extensions: z.array(z.object({ name: z.string(), version: z.string(), schema: z.string() })),
   /** What the backup was asked to cover (backup_settings.dump); absent in the first manifests, which covered everything. */
   scope: z.record(z.string(), z.unknown()).optional(),
-  /** Objects left out because the engine cannot reproduce them (only with skip_unsupported). */
+  /** Objects left out because the engine cannot reproduce them (only with skip_unsupported), and credential options never archived. */
   skipped: z.array(z.string()).optional(),
   totals: z.object({ tables: z.number().int(), rows: z.number().int(), data_bytes: z.number().int() }),
 });

@@ -54,6 +54,9 @@ export interface SchemaDump {
   /** Everything the archive creates, for manifests, previews and in-place restores. */
   objects: ObjectRef[];
   extensions: ExtensionRef[];
-  /** Objects left out because this version cannot reproduce them (only with `skipUnsupported`). */
+  /**
+   * Objects left out because this version cannot reproduce them (only with `skipUnsupported`), and
+   * always the credential options of foreign-data wrappers, servers and user mappings (never archived).
+   */
   skipped: string[];
 }
