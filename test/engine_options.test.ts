@@ -100,11 +100,11 @@ test("a filter that leaves out what a kept object needs is an error naming both"
 test("skipUnsupported lists what it leaves out instead of refusing, and the rest still restores", async () => {
   await cluster.createDatabase("unsupported");
   await cluster.query("unsupported", `${FIXTURE}
-    CREATE TEXT SEARCH CONFIGURATION public.myts (COPY = english);
-    CREATE TEXT SEARCH DICTIONARY public.mydict (TEMPLATE = simple);`);
+    CREATE CONVERSION public.myconv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
+    CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq);`);
   await assert.rejects(read("unsupported", {}), UnsupportedObjectsError);
   const dump = await read("unsupported", { skipUnsupported: true });
-  assert.deepEqual(dump.skipped, ["text search configuration public.myts", "text search dictionary public.mydict"]);
+  assert.deepEqual(dump.skipped, ["conversion public.myconv", `operator public."==="`]);
   assert.ok((await replay(dump)).includes("r app.logs"));
   assert.deepEqual((await read("source", {})).skipped, []);
 });

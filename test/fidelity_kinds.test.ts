@@ -40,6 +40,15 @@ CREATE TYPE kinds.timerange AS RANGE (subtype = time, subtype_diff = kinds.time_
 CREATE TYPE kinds.textrange AS RANGE (subtype = text, collation = kinds."c plain");
 COMMENT ON TYPE kinds.timerange IS 'opening hours';
 
+CREATE TEXT SEARCH DICTIONARY kinds."plain dict" (TEMPLATE = simple, STOPWORDS = english, ACCEPT = false);
+CREATE TEXT SEARCH DICTIONARY kinds.stems (TEMPLATE = snowball, language = 'english');
+COMMENT ON TEXT SEARCH DICTIONARY kinds."plain dict" IS 'stop words, passed on';
+CREATE TEXT SEARCH CONFIGURATION kinds.docs (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION kinds.docs ALTER MAPPING FOR asciiword, word WITH kinds."plain dict", kinds.stems;
+ALTER TEXT SEARCH CONFIGURATION kinds.docs DROP MAPPING FOR email, url, int;
+COMMENT ON TEXT SEARCH CONFIGURATION kinds.docs IS 'documents';
+CREATE TEXT SEARCH CONFIGURATION kinds.bare (PARSER = default);
+
 CREATE FUNCTION kinds.myabs(integer) RETURNS integer LANGUAGE internal IMMUTABLE STRICT AS 'int4abs';
 CREATE FUNCTION kinds.lookup(t text) RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp SET work_mem = '8MB' AS $$ BEGIN RETURN t; END $$;
@@ -101,6 +110,9 @@ CREATE TABLE kinds.buckets (id integer, v text) PARTITION BY HASH (id);
 CREATE TABLE kinds.buckets_0 PARTITION OF kinds.buckets FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 CREATE TABLE kinds.buckets_1 PARTITION OF kinds.buckets FOR VALUES WITH (MODULUS 2, REMAINDER 1);
 
+CREATE TABLE kinds.notes (body text, words tsvector GENERATED ALWAYS AS (to_tsvector('kinds.docs', body)) STORED);
+CREATE INDEX notes_words ON kinds.notes USING gin (to_tsvector('kinds.docs'::regconfig, body));
+
 CREATE TABLE kinds.animals (id integer, name text NOT NULL, CHECK (id > 0));
 CREATE TABLE kinds.dogs (breed text) INHERITS (kinds.animals);
 ALTER TABLE kinds.dogs ALTER COLUMN name SET DEFAULT 'rex';
@@ -135,6 +147,7 @@ INSERT INTO kinds.events VALUES (1, '2024-03-01', 'a', '{"x": 1}'), (2, '2025-02
 INSERT INTO kinds.event_notes VALUES (1, '2024-03-01', 'a', 'first');
 INSERT INTO kinds.buckets SELECT g, 'v' || g FROM generate_series(1, 10) g;
 INSERT INTO kinds.animals VALUES (1, 'cat');
+INSERT INTO kinds.notes VALUES ('The running dogs, and a cat 42');
 INSERT INTO kinds.dogs VALUES (2, 'rex', 'collie'), (3, 'fido', NULL);
 CALL kinds.note('hello');
 CALL kinds.note('world');
@@ -265,7 +278,7 @@ for (const planned of serversUnderTest()) {
     test("the fixture is backed up without refusing any of its kinds, leaf partitions holding the rows", () => {
       const tables = backup.manifest.tables.filter((t) => !t.name.startsWith("buckets_")).map((t) => `${t.name}:${t.rows}`).sort();
       assert.deepEqual(tables, [
-        "animals:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2", "measures:2",
+        "animals:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2", "measures:2", "notes:1",
       ]);
       const buckets = backup.manifest.tables.filter((t) => t.name.startsWith("buckets_"));
       assert.equal(buckets.length, 2);
@@ -277,7 +290,7 @@ for (const planned of serversUnderTest()) {
       const kinds = new Set(backup.manifest.objects.map((o) => o.kind));
       for (const kind of [
         "collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object",
-        "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table",
+        "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table", "text search dictionary", "text search configuration",
       ]) {
         assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
       }
@@ -352,6 +365,10 @@ for (const planned of serversUnderTest()) {
         DROP MATERIALIZED VIEW kinds.busy_kinds;
         DROP AGGREGATE kinds.joined(integer);
         DROP COLLATION kinds.ci CASCADE;
+        CREATE TEXT SEARCH DICTIONARY kinds.extra_dict (TEMPLATE = simple);
+        CREATE TEXT SEARCH CONFIGURATION kinds.extra_ts (COPY = kinds.docs);
+        ALTER TEXT SEARCH CONFIGURATION kinds.docs DROP MAPPING FOR word;
+        ALTER TEXT SEARCH DICTIONARY kinds.stems (language = 'dutch');
       `);
       const result = await restore("kinds_inplace", true);
       assert.equal(result.verification.passed, true);
@@ -359,7 +376,7 @@ for (const planned of serversUnderTest()) {
         "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
         "large object 9999",
         "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "table kinds.events_2026",
-        "type kinds.extra_multi", "type kinds.extra_range", "user mapping for postgres server kinds_srv",
+        "text search configuration kinds.extra_ts", "text search dictionary kinds.extra_dict", "type kinds.extra_multi", "type kinds.extra_range", "user mapping for postgres server kinds_srv",
       ]);
       await sameAsSource("kinds_inplace");
     });

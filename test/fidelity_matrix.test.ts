@@ -82,8 +82,6 @@ const REFUSED_TODAY: Array<{ object: string; drop: string }> = [
   { object: "large object 4242", drop: "SELECT lo_unlink(4242)" },
   { object: `operator public."==="`, drop: "DROP OPERATOR public.=== (integer, integer)" },
   { object: "statistics object public.people_stats", drop: "DROP STATISTICS public.people_stats" },
-  { object: "text search configuration public.plain", drop: "DROP TEXT SEARCH CONFIGURATION public.plain" },
-  { object: "text search dictionary public.plain_dict", drop: "DROP TEXT SEARCH DICTIONARY public.plain_dict" },
   { object: "typed table public.typed", drop: "DROP TABLE public.typed" },
 ];
 

@@ -93,6 +93,8 @@ CREATE PUBLICATION everything_people FOR TABLE public.people, public.parent WITH
 
 CREATE TEXT SEARCH CONFIGURATION public.plain (COPY = simple);
 CREATE TEXT SEARCH DICTIONARY public.plain_dict (TEMPLATE = simple, STOPWORDS = english);
+ALTER TEXT SEARCH CONFIGURATION public.plain ALTER MAPPING FOR asciiword WITH public.plain_dict, simple;
+COMMENT ON TEXT SEARCH DICTIONARY public.plain_dict IS 'english stop words';
 CREATE CAST (public.pair AS text) WITH INOUT;
 CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq, COMMUTATOR = OPERATOR(public.===));
 CREATE FOREIGN DATA WRAPPER dummy;

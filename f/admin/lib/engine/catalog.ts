@@ -11,7 +11,7 @@ import {
   addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCast, createCollation, createComposite, createDomain,
   createForeignDataWrapper, createServer, createUserMapping, userMappingName, clearExtensionConfig, extensionConfigCopy,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
-  createRole, createRule, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
+  createRole, createRule, createTextSearchConfiguration, createTextSearchDictionary, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
   domainConstraint, grants, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
@@ -76,6 +76,22 @@ export interface CollationDef {
   oid: number; schema: string; name: string;
   /** `provider = icu, deterministic = false, locale = '…'` as CREATE COLLATION takes them. */
   options: Array<[key: string, value: string]>;
+  comment?: string;
+}
+export interface TextSearchDictionaryDef {
+  oid: number; schema: string; name: string;
+  /** Quoted `schema.name` of its template. */
+  template: string;
+  /** pg_ts_dict.dictinitoption: the template's options as CREATE wrote them (`stopwords = 'english'`). */
+  options?: string;
+  comment?: string;
+}
+export interface TextSearchConfigurationDef {
+  oid: number; schema: string; name: string;
+  /** Quoted `schema.name` of its parser. */
+  parser: string;
+  /** One per mapped token type, in token type order; dictionaries quoted, in the order they are consulted. */
+  mappings: Array<{ token: string; dictionaries: string[] }>;
   comment?: string;
 }
 export interface SequenceDef {
@@ -232,6 +248,7 @@ const CATALOG = {
   pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
   pg_largeobject: 2613, pg_largeobject_metadata: 2995,
   pg_cast: 2605, pg_foreign_data_wrapper: 2328, pg_foreign_server: 1417, pg_user_mapping: 1418,
+  pg_ts_dict: 3600, pg_ts_config: 3602,
 } as const;
 
 /** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
@@ -399,6 +416,8 @@ interface Catalog {
   functions: FunctionDef[];
   aggregates: AggregateDef[];
   casts: CastDef[];
+  textSearchDictionaries: TextSearchDictionaryDef[];
+  textSearchConfigurations: TextSearchConfigurationDef[];
   wrappers: ForeignDataWrapperDef[];
   servers: ForeignServerDef[];
   userMappings: UserMappingDef[];
@@ -450,6 +469,7 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   const functions = await readFunctions(client, comments);
   const aggregates = await readAggregates(client, comments);
   const casts = await readCasts(client, comments);
+  const { dictionaries: textSearchDictionaries, configurations: textSearchConfigurations } = await readTextSearch(client, comments);
   const secretsLeftOut: string[] = [];
   const { wrappers, servers, userMappings } = await readForeignData(client, comments, secretsLeftOut);
   const allSequences = await readSequences(client, comments);
@@ -483,7 +503,7 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   );
   return {
     schemas, extensions, collations, enums, domains, composites, ranges, functions, aggregates, tables, views, indexes, triggers,
-    casts, wrappers, servers, userMappings, secretsLeftOut, extensionConfig: await readExtensionConfig(client),
+    casts, textSearchDictionaries, textSearchConfigurations, wrappers, servers, userMappings, secretsLeftOut, extensionConfig: await readExtensionConfig(client),
     rules: await readRules(client, comments, relationOids),
     policies: await readPolicies(client, comments, tableOids),
     eventTriggers: await readEventTriggers(client, comments),
@@ -713,6 +733,58 @@ async function readCasts(client: pg.ClientBase, comments: Comments): Promise<Cas
   return found.map(({ function: fn, ...c }) => ({
     ...c, ...(fn === null ? {} : { function: fn }), comment: comments.take(CATALOG.pg_cast, c.oid),
   }));
+}
+
+/**
+ * Text search dictionaries and configurations. Their templates and parsers come from pg_catalog or
+ * an extension (user-made ones are refused), so only the dictionaries and configurations are written.
+ */
+async function readTextSearch(client: pg.ClientBase, comments: Comments): Promise<{
+  dictionaries: TextSearchDictionaryDef[]; configurations: TextSearchConfigurationDef[];
+}> {
+  const dictionaries = await rows<Omit<TextSearchDictionaryDef, "options"> & { options: string | null }>(
+    client,
+    `SELECT d.oid, n.nspname AS schema, d.dictname AS name, ${qualifiedName("tn.nspname", "t.tmplname")} AS template, d.dictinitoption AS options
+       FROM pg_catalog.pg_ts_dict d
+       JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
+       JOIN pg_catalog.pg_ts_template t ON t.oid = d.dicttemplate
+       JOIN pg_catalog.pg_namespace tn ON tn.oid = t.tmplnamespace
+      WHERE ${userSchema("n")} AND ${notExtensionMember("pg_ts_dict", "d.oid")}`,
+  );
+  const configurations = await rows<Omit<TextSearchConfigurationDef, "mappings">>(
+    client,
+    `SELECT c.oid, n.nspname AS schema, c.cfgname AS name, ${qualifiedName("pn.nspname", "p.prsname")} AS parser
+       FROM pg_catalog.pg_ts_config c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.cfgnamespace
+       JOIN pg_catalog.pg_ts_parser p ON p.oid = c.cfgparser
+       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.prsnamespace
+      WHERE ${userSchema("n")} AND ${notExtensionMember("pg_ts_config", "c.oid")}`,
+  );
+  // Token types are named by the parser's aliases (ts_token_type), as ADD MAPPING FOR takes them.
+  const mappings = await rows<{ config: number; token: string; dictionaries: string[] }>(
+    client,
+    `SELECT m.mapcfg AS config, t.alias AS token,
+            pg_catalog.array_agg(${qualifiedName("dn.nspname", "d.dictname")} ORDER BY m.mapseqno) AS dictionaries
+       FROM pg_catalog.pg_ts_config_map m
+       JOIN pg_catalog.pg_ts_config c ON c.oid = m.mapcfg
+       JOIN pg_catalog.ts_token_type(c.cfgparser) t ON t.tokid = m.maptokentype
+       JOIN pg_catalog.pg_ts_dict d ON d.oid = m.mapdict
+       JOIN pg_catalog.pg_namespace dn ON dn.oid = d.dictnamespace
+      WHERE m.mapcfg = ANY($1::pg_catalog.oid[])
+      GROUP BY m.mapcfg, m.maptokentype, t.alias
+      ORDER BY m.mapcfg, m.maptokentype`,
+    [configurations.map((c) => c.oid)],
+  );
+  return {
+    dictionaries: dictionaries.map(({ options, ...d }) => ({
+      ...d, ...(options === null ? {} : { options }), comment: comments.take(CATALOG.pg_ts_dict, d.oid),
+    })),
+    configurations: configurations.map((c) => ({
+      ...c,
+      mappings: mappings.filter((m) => m.config === c.oid).map(({ config: _, ...m }) => m),
+      comment: comments.take(CATALOG.pg_ts_config, c.oid),
+    })),
+  };
 }
 
 /**
@@ -1262,14 +1334,15 @@ interface DumpNode extends SortNode {
  * end, and event triggers come last of all so that none fires while the archive is restored.
  */
 const RANK = {
-  schema: 0, extension: 1, "extension config": 1.5, collation: 2, type: 3, function: 4, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
+  schema: 0, extension: 1, "extension config": 1.5, collation: 2, type: 3, function: 4,
+  "text search dictionary": 4.1, "text search configuration": 4.15, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
   sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
   "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
 const PRE_DATA_KINDS = new Set<DumpNode["kind"]>([
-  "schema", "extension", "extension config", "collation", "type", "function", "cast", "foreign-data wrapper", "foreign server", "user mapping",
+  "schema", "extension", "extension config", "collation", "type", "function", "text search dictionary", "text search configuration", "cast", "foreign-data wrapper", "foreign server", "user mapping",
   "sequence", "table", "view", "owned-by", "attach-partition",
 ]);
 
@@ -1334,6 +1407,12 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       owned(node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]],
         [ref("aggregate", a.schema, `${a.name}(${a.argTypes})`)]),
         `AGGREGATE ${qualify(a.schema, a.name)}(${a.identityArgs === "" ? "*" : a.identityArgs})`, `FUNCTION ${qualify(a.schema, a.name)}(${a.argTypes})`)),
+    ...catalog.textSearchDictionaries.map((d) =>
+      owned(node("text search dictionary", `${CATALOG.pg_ts_dict}:${d.oid}`, qualify(d.schema, d.name), createTextSearchDictionary(d),
+        [[CATALOG.pg_ts_dict, d.oid]], [ref("text search dictionary", d.schema, d.name)]), `TEXT SEARCH DICTIONARY ${qualify(d.schema, d.name)}`)),
+    ...catalog.textSearchConfigurations.map((c) =>
+      owned(node("text search configuration", `${CATALOG.pg_ts_config}:${c.oid}`, qualify(c.schema, c.name), createTextSearchConfiguration(c),
+        [[CATALOG.pg_ts_config, c.oid]], [ref("text search configuration", c.schema, c.name)]), `TEXT SEARCH CONFIGURATION ${qualify(c.schema, c.name)}`)),
     ...catalog.casts.map((c) =>
       node("cast", `${CATALOG.pg_cast}:${c.oid}`, `(${c.source} AS ${c.target})`, createCast(c), [[CATALOG.pg_cast, c.oid]],
         [ref("cast", "", `(${c.source} AS ${c.target})`)])),
@@ -1643,8 +1722,6 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
     WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
   ...(
     [
-      ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],
-      ["text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"],
       ["text search parser", "pg_ts_parser", "prsname", "prsnamespace"],
       ["text search template", "pg_ts_template", "tmplname", "tmplnamespace"],
       ["conversion", "pg_conversion", "conname", "connamespace"],

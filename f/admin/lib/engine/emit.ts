@@ -2,7 +2,8 @@
 // definitions read by catalog.ts to complete statements ending in `;`. No I/O, no ordering.
 import type {
   AggregateDef, CastDef, CollationDef, ExtensionConfigDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
-  ExtensionDef, FdwOptions, ForeignDataWrapperDef, ForeignServerDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef, TriggerDef, UserMappingDef, ViewDef,
+  ExtensionDef, FdwOptions, ForeignDataWrapperDef, ForeignServerDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef,
+  TextSearchConfigurationDef, TextSearchDictionaryDef, TriggerDef, UserMappingDef, ViewDef,
 } from "./catalog.ts";
 import type { Access, DatabaseSetting, DefaultPrivilegeDef, Grant, RoleDef } from "./privileges.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
@@ -96,6 +97,26 @@ export function createCast(cast: CastDef): string[] {
   const signature = `(${cast.source} AS ${cast.target})`;
   const method = cast.method === "b" ? "WITHOUT FUNCTION" : cast.method === "i" ? "WITH INOUT" : `WITH FUNCTION ${cast.function}`;
   return [`CREATE CAST ${signature} ${method}${CAST_CONTEXT[cast.context]};`, ...commentOn(`CAST ${signature}`, cast.comment)];
+}
+
+export function createTextSearchDictionary(dictionary: TextSearchDictionaryDef): string[] {
+  const name = qualify(dictionary.schema, dictionary.name);
+  const options = dictionary.options === undefined ? "" : `, ${dictionary.options}`;
+  return [
+    `CREATE TEXT SEARCH DICTIONARY ${name} (\n    TEMPLATE = ${dictionary.template}${options}\n);`,
+    ...commentOn(`TEXT SEARCH DICTIONARY ${name}`, dictionary.comment),
+  ];
+}
+
+/** Created from its parser with no mapping, then mapped token type by token type, as pg_dump writes it. */
+export function createTextSearchConfiguration(configuration: TextSearchConfigurationDef): string[] {
+  const name = qualify(configuration.schema, configuration.name);
+  return [
+    `CREATE TEXT SEARCH CONFIGURATION ${name} (\n    PARSER = ${configuration.parser}\n);`,
+    ...configuration.mappings.map((m) =>
+      `ALTER TEXT SEARCH CONFIGURATION ${name}\n    ADD MAPPING FOR ${quoteIdent(m.token)} WITH ${m.dictionaries.join(", ")};`),
+    ...commentOn(`TEXT SEARCH CONFIGURATION ${name}`, configuration.comment),
+  ];
 }
 
 /** ` OPTIONS (key 'value', …)` of wrappers, servers, user mappings, foreign tables and their columns. */

@@ -55,6 +55,8 @@ const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]>
   ["pg_proc", "proowner", "proacl"],
   ["pg_type", "typowner", "typacl"],
   ["pg_collation", "collowner", null],
+  ["pg_ts_dict", "dictowner", null],
+  ["pg_ts_config", "cfgowner", null],
   ["pg_event_trigger", "evtowner", null],
   ["pg_publication", "pubowner", null],
   ["pg_foreign_data_wrapper", "fdwowner", "fdwacl"],

@@ -134,6 +134,23 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     objects.push({ kind: t.domain ? "domain" : "type", schema: t.schema, name: t.name, drop: `DROP ${keyword} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
   }
 
+  // Configurations before the dictionaries they map to.
+  const textSearch = await client.query<{ schema: string; name: string; configuration: boolean }>(
+    `SELECT n.nspname AS schema, c.cfgname AS name, true AS configuration
+       FROM pg_catalog.pg_ts_config c JOIN pg_catalog.pg_namespace n ON n.oid = c.cfgnamespace
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_ts_config", "c.oid")}
+     UNION ALL
+     SELECT n.nspname, d.dictname, false
+       FROM pg_catalog.pg_ts_dict d JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_ts_dict", "d.oid")}
+      ORDER BY 3 DESC, 1, 2`,
+    [inside],
+  );
+  for (const t of textSearch.rows) {
+    const kind = t.configuration ? "text search configuration" : "text search dictionary";
+    objects.push({ kind, schema: t.schema, name: t.name, drop: `DROP ${kind.toUpperCase()} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
+  }
+
   const collations = await client.query<{ schema: string; name: string }>(
     `SELECT n.nspname AS schema, c.collname AS name
        FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
