@@ -299,10 +299,6 @@ const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
   { setup: "CREATE CONVERSION public.myconv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8", expected: ["conversion public.myconv"] },
   { setup: "CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq)", expected: [`operator public."==="`] },
   { setup: "CREATE OPERATOR FAMILY public.myfam USING btree", expected: ["operator family public.myfam"] },
-  {
-    setup: "CREATE TABLE public.t (a integer, b integer); CREATE STATISTICS public.st ON a, b FROM public.t",
-    expected: ["statistics object public.st"],
-  },
   { setup: "CREATE ACCESS METHOD myam TYPE INDEX HANDLER bthandler", expected: ["access method myam"] },
   {
     setup: "CREATE TABLE public.t (x integer); CREATE INDEX i ON public.t ((x + 1)); ALTER INDEX public.i ALTER COLUMN 1 SET STATISTICS 50",

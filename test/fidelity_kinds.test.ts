@@ -89,6 +89,11 @@ ALTER TABLE kinds.measures ALTER COLUMN big SET STORAGE EXTERNAL, ALTER COLUMN b
 CREATE INDEX measures_name_incl ON kinds.measures (id) INCLUDE (name, n);
 CREATE INDEX measures_lbl ON kinds.measures (lbl COLLATE "C" text_pattern_ops DESC NULLS LAST) WITH (fillfactor = 50);
 CLUSTER kinds.measures USING measures_lbl;
+CREATE STATISTICS kinds.measures_deps (dependencies, ndistinct) ON n, lbl FROM kinds.measures;
+CREATE STATISTICS kinds."measures all" ON n, name, lbl FROM kinds.measures;
+ALTER STATISTICS kinds."measures all" SET STATISTICS 200;
+CREATE STATISTICS kinds.measures_expr (mcv) ON (n * 2), lower(big) FROM kinds.measures;
+COMMENT ON STATISTICS kinds.measures_deps IS 'n and lbl go together';
 ALTER TABLE kinds.measures REPLICA IDENTITY USING INDEX measures_pkey;
 
 CREATE TABLE kinds.events (id bigint NOT NULL, at date NOT NULL, kind text NOT NULL DEFAULT 'a', payload jsonb, CHECK (id > 0))
@@ -154,6 +159,7 @@ CALL kinds.note('world');
 
 CREATE MATERIALIZED VIEW kinds.event_counts AS SELECT kind, count(*) AS n FROM kinds.events GROUP BY kind;
 CREATE UNIQUE INDEX event_counts_kind ON kinds.event_counts (kind);
+CREATE STATISTICS kinds.event_counts_stats ON kind, n FROM kinds.event_counts;
 CREATE MATERIALIZED VIEW kinds.busy_kinds AS SELECT kind FROM kinds.event_counts WHERE n > 1;
 CREATE MATERIALIZED VIEW kinds.not_yet AS SELECT kinds.joined(msg) AS msgs FROM kinds.log WITH NO DATA;
 COMMENT ON MATERIALIZED VIEW kinds.event_counts IS 'per kind';
@@ -290,7 +296,7 @@ for (const planned of serversUnderTest()) {
       const kinds = new Set(backup.manifest.objects.map((o) => o.kind));
       for (const kind of [
         "collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object",
-        "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table", "text search dictionary", "text search configuration",
+        "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table", "text search dictionary", "text search configuration", "statistics object",
       ]) {
         assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
       }
@@ -366,6 +372,8 @@ for (const planned of serversUnderTest()) {
         DROP AGGREGATE kinds.joined(integer);
         DROP COLLATION kinds.ci CASCADE;
         CREATE TEXT SEARCH DICTIONARY kinds.extra_dict (TEMPLATE = simple);
+        CREATE STATISTICS kinds.extra_stats ON id, n FROM kinds.measures;
+        ALTER STATISTICS kinds.measures_deps SET STATISTICS 5;
         CREATE TEXT SEARCH CONFIGURATION kinds.extra_ts (COPY = kinds.docs);
         ALTER TEXT SEARCH CONFIGURATION kinds.docs DROP MAPPING FOR word;
         ALTER TEXT SEARCH DICTIONARY kinds.stems (language = 'dutch');
@@ -375,7 +383,7 @@ for (const planned of serversUnderTest()) {
       assert.deepEqual(result.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).sort(), [
         "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
         "large object 9999",
-        "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "table kinds.events_2026",
+        "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "statistics object kinds.extra_stats", "table kinds.events_2026",
         "text search configuration kinds.extra_ts", "text search dictionary kinds.extra_dict", "type kinds.extra_multi", "type kinds.extra_range", "user mapping for postgres server kinds_srv",
       ]);
       await sameAsSource("kinds_inplace");

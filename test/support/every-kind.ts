@@ -63,6 +63,8 @@ CREATE TABLE public.parent (id integer, note text);
 CREATE TABLE public.child (extra text) INHERITS (public.parent);
 CREATE TABLE public.typed OF public.pair;
 CREATE STATISTICS public.people_stats (dependencies) ON born, mood FROM public.people;
+CREATE STATISTICS public.people_expr ON lower(name), (born + 1) FROM public.people;
+ALTER STATISTICS public.people_expr SET STATISTICS 50;
 
 CREATE FUNCTION public.label(p public.people) RETURNS text LANGUAGE sql STABLE AS $$ SELECT p.name || '!' $$;
 CREATE FUNCTION public.positive(n numeric) RETURNS boolean LANGUAGE sql IMMUTABLE RETURN n > 0;

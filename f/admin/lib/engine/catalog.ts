@@ -11,7 +11,7 @@ import {
   addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCast, createCollation, createComposite, createDomain,
   createForeignDataWrapper, createServer, createUserMapping, userMappingName, clearExtensionConfig, extensionConfigCopy,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
-  createRole, createRule, createTextSearchConfiguration, createTextSearchDictionary, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
+  createRole, createRule, createStatistics, createTextSearchConfiguration, createTextSearchDictionary, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
   domainConstraint, grants, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
@@ -183,6 +183,16 @@ export interface IndexDef {
   parent?: { oid: number; schema: string; name: string };
   comment?: string;
 }
+export interface StatisticsDef {
+  oid: number; schema: string; name: string;
+  /** The table or materialized view it describes. */
+  table: { schema: string; name: string };
+  /** pg_get_statisticsobjdef: `CREATE STATISTICS s.n (dependencies) ON a, lower(b) FROM s.t`, qualified. */
+  definition: string;
+  /** Its statistics target, only when set. */
+  target?: number;
+  comment?: string;
+}
 export interface TriggerDef {
   oid: number; schema: string; table: string; name: string; definition: string;
   /** pg_trigger.tgenabled: O fires normally, D disabled, R replica only, A always. */
@@ -248,7 +258,7 @@ const CATALOG = {
   pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
   pg_largeobject: 2613, pg_largeobject_metadata: 2995,
   pg_cast: 2605, pg_foreign_data_wrapper: 2328, pg_foreign_server: 1417, pg_user_mapping: 1418,
-  pg_ts_dict: 3600, pg_ts_config: 3602,
+  pg_ts_dict: 3600, pg_ts_config: 3602, pg_statistic_ext: 3381,
 } as const;
 
 /** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
@@ -434,6 +444,7 @@ interface Catalog {
   /** Domain constraints added NOT VALID: after the data, which they were never checked against. */
   domainConstraints: DomainConstraintDef[];
   indexes: IndexDef[];
+  statistics: StatisticsDef[];
   triggers: TriggerDef[];
   rules: RuleDef[];
   policies: PolicyDef[];
@@ -505,6 +516,7 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
     schemas, extensions, collations, enums, domains, composites, ranges, functions, aggregates, tables, views, indexes, triggers,
     casts, textSearchDictionaries, textSearchConfigurations, wrappers, servers, userMappings, secretsLeftOut, extensionConfig: await readExtensionConfig(client),
     rules: await readRules(client, comments, relationOids),
+    statistics: await readStatistics(client, comments, relationOids),
     policies: await readPolicies(client, comments, tableOids),
     eventTriggers: await readEventTriggers(client, comments),
     publications: await readPublications(client, comments),
@@ -1174,6 +1186,29 @@ async function readIndexes(client: pg.ClientBase, comments: Comments, relationOi
 }
 
 /**
+ * Extended statistics objects of the tables and materialized views read. The target is -1 when unset up to PostgreSQL 16
+ * and NULL from 17.
+ */
+async function readStatistics(client: pg.ClientBase, comments: Comments, relationOids: number[]): Promise<StatisticsDef[]> {
+  const found = await rows<Omit<StatisticsDef, "table" | "target"> & { tableSchema: string; tableName: string; target: number | null }>(
+    client,
+    `SELECT s.oid, n.nspname AS schema, s.stxname AS name, tn.nspname AS "tableSchema", t.relname AS "tableName",
+            pg_catalog.pg_get_statisticsobjdef(s.oid) AS definition,
+            NULLIF(COALESCE(s.stxstattarget::int, -1), -1) AS target
+       FROM pg_catalog.pg_statistic_ext s
+       JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+       JOIN pg_catalog.pg_class t ON t.oid = s.stxrelid
+       JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+      WHERE s.stxrelid = ANY($1::pg_catalog.oid[]) AND ${notExtensionMember("pg_statistic_ext", "s.oid")}`,
+    [relationOids],
+  );
+  return found.map(({ tableSchema, tableName, target, ...s }) => ({
+    ...s, table: { schema: tableSchema, name: tableName }, ...(target === null ? {} : { target }),
+    comment: comments.take(CATALOG.pg_statistic_ext, s.oid),
+  }));
+}
+
+/**
  * User triggers; the internal ones (foreign key checks) come back with their constraints. A
  * partition's clone of its parent's trigger is kept only to restore its state when it differs.
  */
@@ -1337,7 +1372,7 @@ const RANK = {
   schema: 0, extension: 1, "extension config": 1.5, collation: 2, type: 3, function: 4,
   "text search dictionary": 4.1, "text search configuration": 4.15, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
   sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
-  "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
+  "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, statistics: 12.5, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
@@ -1462,6 +1497,10 @@ function buildNodes(catalog: Catalog): DumpNode[] {
     ...catalog.domainConstraints.map((c) =>
       node("late-constraint", `${pg_constraint}:${c.oid}`, label(c.schema, c.domain, c.name), domainConstraint(c), [[pg_constraint, c.oid]],
         [ref("constraint", c.schema, c.name, c.domain)])),
+    // Named with its table, so that the table filters take it along, when both are in one schema.
+    ...catalog.statistics.map((s) =>
+      owned(node("statistics", `${CATALOG.pg_statistic_ext}:${s.oid}`, qualify(s.schema, s.name), createStatistics(s), [[CATALOG.pg_statistic_ext, s.oid]],
+        [ref("statistics object", s.schema, s.name, s.table.schema === s.schema ? s.table.name : undefined)]), `STATISTICS ${qualify(s.schema, s.name)}`)),
     ...catalog.triggers.map((t) =>
       node("trigger", `${pg_trigger}:${t.oid}`, label(t.schema, t.table, t.name), createTrigger(t), [[pg_trigger, t.oid]],
         t.clone ? [] : [ref("trigger", t.schema, t.name, t.table)])),
@@ -1728,7 +1767,6 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
       ["operator", "pg_operator", "oprname", "oprnamespace"],
       ["operator class", "pg_opclass", "opcname", "opcnamespace"],
       ["operator family", "pg_opfamily", "opfname", "opfnamespace"],
-      ["statistics object", "pg_statistic_ext", "stxname", "stxnamespace"],
     ] as const
   ).map(
     ([kind, catalog, name, namespace]) =>

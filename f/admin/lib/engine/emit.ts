@@ -3,7 +3,7 @@
 import type {
   AggregateDef, CastDef, CollationDef, ExtensionConfigDef, ColumnDef, CompositeDef, ConstraintDef, DomainConstraintDef, DomainDef, EnumDef, EventTriggerDef,
   ExtensionDef, FdwOptions, ForeignDataWrapperDef, ForeignServerDef, FunctionDef, IndexDef, PolicyDef, PublicationDef, RangeDef, RuleDef, SchemaDef, SequenceDef, TableDef,
-  TextSearchConfigurationDef, TextSearchDictionaryDef, TriggerDef, UserMappingDef, ViewDef,
+  StatisticsDef, TextSearchConfigurationDef, TextSearchDictionaryDef, TriggerDef, UserMappingDef, ViewDef,
 } from "./catalog.ts";
 import type { Access, DatabaseSetting, DefaultPrivilegeDef, Grant, RoleDef } from "./privileges.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
@@ -328,6 +328,15 @@ export function createIndex(index: IndexDef): string[] {
     `${index.definition};`,
     ...indexUse(index.schema, index.table, index.name, index),
     ...commentOn(`INDEX ${qualify(index.schema, index.name)}`, index.comment),
+  ];
+}
+
+export function createStatistics(statistics: StatisticsDef): string[] {
+  const name = qualify(statistics.schema, statistics.name);
+  return [
+    `${statistics.definition};`,
+    ...(statistics.target === undefined ? [] : [`ALTER STATISTICS ${name} SET STATISTICS ${statistics.target};`]),
+    ...commentOn(`STATISTICS ${name}`, statistics.comment),
   ];
 }
 

@@ -57,6 +57,7 @@ const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]>
   ["pg_collation", "collowner", null],
   ["pg_ts_dict", "dictowner", null],
   ["pg_ts_config", "cfgowner", null],
+  ["pg_statistic_ext", "stxowner", null],
   ["pg_event_trigger", "evtowner", null],
   ["pg_publication", "pubowner", null],
   ["pg_foreign_data_wrapper", "fdwowner", "fdwacl"],

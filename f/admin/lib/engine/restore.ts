@@ -81,6 +81,17 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   const inside = schemas.rows.map((s) => s.name).filter((name) => !dropWhole.includes(name));
   if (inside.length === 0) return objects;
 
+  // Before the tables, which would take them along unreported.
+  const statistics = await client.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, s.stxname AS name
+       FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_statistic_ext", "s.oid")} ORDER BY 1, 2`,
+    [inside],
+  );
+  for (const s of statistics.rows) {
+    objects.push({ kind: "statistics object", schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}` });
+  }
+
   const relations = await client.query<{ schema: string; name: string; relkind: string }>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
