@@ -294,7 +294,6 @@ test("a table locked by another session fails fast with a message naming it", as
 });
 
 const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
-  { setup: "CREATE TYPE public.ty AS (a integer); CREATE TABLE public.tt OF public.ty", expected: ["typed table public.tt"] },
   { setup: "CREATE TEXT SEARCH TEMPLATE public.mytmpl (LEXIZE = dsimple_lexize)", expected: ["text search template public.mytmpl"] },
   { setup: "CREATE CONVERSION public.myconv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8", expected: ["conversion public.myconv"] },
   { setup: "CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq)", expected: [`operator public."==="`] },

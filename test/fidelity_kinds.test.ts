@@ -118,6 +118,12 @@ CREATE TABLE kinds.buckets_1 PARTITION OF kinds.buckets FOR VALUES WITH (MODULUS
 CREATE TABLE kinds.notes (body text, words tsvector GENERATED ALWAYS AS (to_tsvector('kinds.docs', body)) STORED);
 CREATE INDEX notes_words ON kinds.notes USING gin (to_tsvector('kinds.docs'::regconfig, body));
 
+CREATE TABLE kinds.pairs OF kinds.pair (PRIMARY KEY (a), b WITH OPTIONS DEFAULT 'x', c WITH OPTIONS NOT NULL, CHECK (a <> 13));
+CREATE TABLE kinds.bare_pairs OF kinds.pair;
+CREATE TABLE kinds.pairs_by_a OF kinds.pair (a WITH OPTIONS NOT NULL) PARTITION BY RANGE (a);
+CREATE TABLE kinds.pairs_low PARTITION OF kinds.pairs_by_a FOR VALUES FROM (0) TO (100);
+COMMENT ON COLUMN kinds.pairs.c IS 'from the type';
+
 CREATE TABLE kinds.animals (id integer, name text NOT NULL, CHECK (id > 0));
 CREATE TABLE kinds.dogs (breed text) INHERITS (kinds.animals);
 ALTER TABLE kinds.dogs ALTER COLUMN name SET DEFAULT 'rex';
@@ -152,6 +158,9 @@ INSERT INTO kinds.events VALUES (1, '2024-03-01', 'a', '{"x": 1}'), (2, '2025-02
 INSERT INTO kinds.event_notes VALUES (1, '2024-03-01', 'a', 'first');
 INSERT INTO kinds.buckets SELECT g, 'v' || g FROM generate_series(1, 10) g;
 INSERT INTO kinds.animals VALUES (1, 'cat');
+INSERT INTO kinds.pairs (a, c) VALUES (1, 'one'), (2, 'Two');
+INSERT INTO kinds.bare_pairs VALUES (NULL, NULL, NULL);
+INSERT INTO kinds.pairs_by_a VALUES (5, 'five', 'x');
 INSERT INTO kinds.notes VALUES ('The running dogs, and a cat 42');
 INSERT INTO kinds.dogs VALUES (2, 'rex', 'collie'), (3, 'fido', NULL);
 CALL kinds.note('hello');
@@ -284,7 +293,8 @@ for (const planned of serversUnderTest()) {
     test("the fixture is backed up without refusing any of its kinds, leaf partitions holding the rows", () => {
       const tables = backup.manifest.tables.filter((t) => !t.name.startsWith("buckets_")).map((t) => `${t.name}:${t.rows}`).sort();
       assert.deepEqual(tables, [
-        "animals:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2", "measures:2", "notes:1",
+        "animals:1", "bare_pairs:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2",
+        "measures:2", "notes:1", "pairs:2", "pairs_low:1",
       ]);
       const buckets = backup.manifest.tables.filter((t) => t.name.startsWith("buckets_"));
       assert.equal(buckets.length, 2);
@@ -373,6 +383,8 @@ for (const planned of serversUnderTest()) {
         DROP COLLATION kinds.ci CASCADE;
         CREATE TEXT SEARCH DICTIONARY kinds.extra_dict (TEMPLATE = simple);
         CREATE STATISTICS kinds.extra_stats ON id, n FROM kinds.measures;
+        CREATE TABLE kinds.extra_pairs OF kinds.pair;
+        ALTER TABLE kinds.pairs NOT OF;
         ALTER STATISTICS kinds.measures_deps SET STATISTICS 5;
         CREATE TEXT SEARCH CONFIGURATION kinds.extra_ts (COPY = kinds.docs);
         ALTER TEXT SEARCH CONFIGURATION kinds.docs DROP MAPPING FOR word;
@@ -383,7 +395,7 @@ for (const planned of serversUnderTest()) {
       assert.deepEqual(result.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).sort(), [
         "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
         "large object 9999",
-        "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "statistics object kinds.extra_stats", "table kinds.events_2026",
+        "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "statistics object kinds.extra_stats", "table kinds.events_2026", "table kinds.extra_pairs",
         "text search configuration kinds.extra_ts", "text search dictionary kinds.extra_dict", "type kinds.extra_multi", "type kinds.extra_range", "user mapping for postgres server kinds_srv",
       ]);
       await sameAsSource("kinds_inplace");

@@ -81,7 +81,6 @@ for (const plan of planned) {
 const REFUSED_TODAY: Array<{ object: string; drop: string }> = [
   { object: "large object 4242", drop: "SELECT lo_unlink(4242)" },
   { object: `operator public."==="`, drop: "DROP OPERATOR public.=== (integer, integer)" },
-  { object: "typed table public.typed", drop: "DROP TABLE public.typed" },
 ];
 
 /**

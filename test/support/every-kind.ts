@@ -61,7 +61,8 @@ CREATE TABLE public.shards_0 PARTITION OF public.shards FOR VALUES WITH (MODULUS
 CREATE TABLE public.shards_1 PARTITION OF public.shards FOR VALUES WITH (MODULUS 2, REMAINDER 1);
 CREATE TABLE public.parent (id integer, note text);
 CREATE TABLE public.child (extra text) INHERITS (public.parent);
-CREATE TABLE public.typed OF public.pair;
+CREATE TABLE public.typed OF public.pair (a WITH OPTIONS NOT NULL DEFAULT 7, CHECK (a > 0));
+INSERT INTO public.typed (b) VALUES ('x');
 CREATE STATISTICS public.people_stats (dependencies) ON born, mood FROM public.people;
 CREATE STATISTICS public.people_expr ON lower(name), (born + 1) FROM public.people;
 ALTER STATISTICS public.people_expr SET STATISTICS 50;

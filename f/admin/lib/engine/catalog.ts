@@ -145,6 +145,8 @@ export interface TableDef {
   partitionKey?: string;
   /** A partition: created as a table of its own, then attached as pg_dump does (keeps its column order). */
   partitionOf?: { oid: number; schema: string; name: string; bound: string };
+  /** A typed table (CREATE TABLE … OF): the quoted composite type its columns come from. */
+  ofType?: string;
   /** Inheritance parents (not partitioning), in inhseqno order. */
   inherits: Array<{ oid: number; schema: string; name: string }>;
   /** A foreign table: its server and options; its rows live elsewhere and are not dumped (as pg_dump). */
@@ -1039,7 +1041,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
     oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
     partitionKey: string | null; parentOid: number | null; parentSchema: string | null; parentName: string | null; bound: string | null;
     parents: Array<{ oid: number; schema: string; name: string }>; replicaIdentity: string; rowSecurity: boolean; forceRowSecurity: boolean;
-    server: string | null; serverOptions: string[] | null;
+    server: string | null; serverOptions: string[] | null; ofType: string | null;
   }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", n.nspname AS schema, c.relname AS name,
@@ -1054,8 +1056,10 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
                         JOIN pg_catalog.pg_namespace ipn ON ipn.oid = ipc.relnamespace
                        WHERE i.inhrelid = c.oid AND NOT c.relispartition), '[]') AS parents,
             c.relreplident AS "replicaIdentity", c.relrowsecurity AS "rowSecurity", c.relforcerowsecurity AS "forceRowSecurity",
-            fs.srvname AS server, ft.ftoptions AS "serverOptions"
+            fs.srvname AS server, ft.ftoptions AS "serverOptions", CASE WHEN c.reloftype <> 0 THEN ${qualifiedName("otn.nspname", "ot.typname")} END AS "ofType"
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_type ot ON ot.oid = c.reloftype
+       LEFT JOIN pg_catalog.pg_namespace otn ON otn.oid = ot.typnamespace
        LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
        LEFT JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver
        LEFT JOIN pg_catalog.pg_inherits pi ON c.relispartition AND pi.inhrelid = c.oid
@@ -1067,7 +1071,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
   const identityOf = (tableOid: number, column: string) =>
     sequences.find((s) => s.owner?.identity && s.owner.oid === tableOid && s.owner.column === column);
   const columnsOf = (oid: number) => columns.filter((c) => c.relid === oid);
-  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ...table }) => {
+  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ofType, ...table }) => {
     const own = columnsOf(table.oid);
     const parts: Array<[number, number]> = own.flatMap((c) => (c.attrdef === null ? [] : [[CATALOG.pg_attrdef, c.attrdef] as [number, number]]));
     const partition = parentOid === null ? undefined : { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "", bound: bound ?? "" };
@@ -1085,6 +1089,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
       ...table,
       ...(partitionKey === null ? {} : { partitionKey }),
       ...(partition === undefined ? {} : { partitionOf: partition }),
+      ...(ofType === null ? {} : { ofType }),
       ...(server === null ? {} : { foreign: { server, options: keyValues(serverOptions ?? []) } }),
       inherits: parents,
       // A foreign table's is always NOTHING, and cannot be set.
@@ -1729,7 +1734,6 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
   `SELECT f.kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
      LATERAL (VALUES
-       ('typed table', c.reloftype <> 0),
        ('table with a non-heap access method', c.relkind IN ('r', 'm') AND c.relam <> (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'heap')),
        ('partitioned table with an access method', c.relkind = 'p' AND c.relam <> 0)
      ) AS f(kind, flagged)

@@ -194,6 +194,18 @@ export function sequenceOwnedBy(seq: SequenceDef): string[] {
 function columnClause(column: ColumnDef): string {
   const parts = [quoteIdent(column.name), column.type + fdwOptions(column.fdwOptions)];
   if (column.collation !== undefined) parts.push(`COLLATE ${column.collation}`);
+  return [...parts, ...columnConstraints(column)].join(" ");
+}
+
+/** A typed table's column: its type and collation come from the composite type, only what is added here is written. */
+function typedColumnClause(column: ColumnDef): string[] {
+  const constraints = columnConstraints(column);
+  return constraints.length === 0 ? [] : [`${quoteIdent(column.name)} WITH OPTIONS ${constraints.join(" ")}`];
+}
+
+/** Default, generation or identity, then NOT NULL. */
+function columnConstraints(column: ColumnDef): string[] {
+  const parts: string[] = [];
   if (column.generated !== undefined) {
     parts.push(`GENERATED ALWAYS AS (${column.default}) ${column.generated === "virtual" ? "VIRTUAL" : "STORED"}`);
   } else if (column.identity !== undefined) {
@@ -210,7 +222,7 @@ function columnClause(column: ColumnDef): string {
   } else if (column.notNull) {
     parts.push("NOT NULL");
   }
-  return parts.join(" ");
+  return parts;
 }
 
 /** `WITH (key='value', …)`: quoted values are accepted for every option and survive any content. */
@@ -242,15 +254,18 @@ function columnSettings(
 /**
  * Validated CHECK constraints go inside CREATE TABLE; keys and foreign keys wait for post-data. A
  * child of inheritance declares only its own columns; a partition is a table of its own here and is
- * attached by attachPartition, which keeps its column order.
+ * attached by attachPartition, which keeps its column order. A typed table takes its columns from
+ * its type and declares only their defaults and NOT NULLs.
  */
 export function createTable(table: TableDef): string[] {
   const name = qualify(table.schema, table.name);
   const lines = [
-    ...table.columns.filter((c) => c.local).map(columnClause),
+    ...(table.ofType === undefined ? table.columns.filter((c) => c.local).map(columnClause) : table.columns.flatMap(typedColumnClause)),
     ...table.checks.map((check) => `CONSTRAINT ${quoteIdent(check.name)} ${check.definition}`),
   ];
-  const body = lines.length === 0 ? "()" : `(\n    ${lines.join(",\n    ")}\n)`;
+  const list = `(\n    ${lines.join(",\n    ")}\n)`;
+  // A typed table's list is optional; any other table needs one, even empty.
+  const body = table.ofType !== undefined ? `OF ${table.ofType}${lines.length === 0 ? "" : ` ${list}`}` : lines.length === 0 ? "()" : list;
   const inherits = table.inherits.length === 0 ? "" : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
   const partitioned = table.partitionKey === undefined ? "" : `\nPARTITION BY ${table.partitionKey}`;
   const storage = table.foreign === undefined
