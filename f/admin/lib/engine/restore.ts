@@ -82,13 +82,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   if (inside.length === 0) return objects;
 
   // Before the tables, which would take them along unreported.
-  const statistics = await client.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, s.stxname AS name
-       FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_statistic_ext", "s.oid")} ORDER BY 1, 2`,
-    [inside],
-  );
-  for (const s of statistics.rows) {
+  for (const s of await namedInSchemas(client, inside, "pg_statistic_ext", "stxname", "stxnamespace")) {
     objects.push({ kind: "statistics object", schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}` });
   }
 
@@ -145,33 +139,31 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     objects.push({ kind: t.domain ? "domain" : "type", schema: t.schema, name: t.name, drop: `DROP ${keyword} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
   }
 
-  // Configurations before the dictionaries they map to.
-  const textSearch = await client.query<{ schema: string; name: string; configuration: boolean }>(
-    `SELECT n.nspname AS schema, c.cfgname AS name, true AS configuration
-       FROM pg_catalog.pg_ts_config c JOIN pg_catalog.pg_namespace n ON n.oid = c.cfgnamespace
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_ts_config", "c.oid")}
-     UNION ALL
-     SELECT n.nspname, d.dictname, false
-       FROM pg_catalog.pg_ts_dict d JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_ts_dict", "d.oid")}
-      ORDER BY 3 DESC, 1, 2`,
-    [inside],
-  );
-  for (const t of textSearch.rows) {
-    const kind = t.configuration ? "text search configuration" : "text search dictionary";
-    objects.push({ kind, schema: t.schema, name: t.name, drop: `DROP ${kind.toUpperCase()} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
-  }
-
-  const collations = await client.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.collname AS name
-       FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_collation", "c.oid")} ORDER BY 1, 2`,
-    [inside],
-  );
-  for (const c of collations.rows) {
-    objects.push({ kind: "collation", schema: c.schema, name: c.name, drop: `DROP COLLATION IF EXISTS ${qualify(c.schema, c.name)} CASCADE` });
+  // Text search configurations before the dictionaries they map to.
+  const namedKinds: Array<[kind: string, catalog: string, name: string, namespace: string]> = [
+    ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],
+    ["text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"],
+    ["collation", "pg_collation", "collname", "collnamespace"],
+  ];
+  for (const [kind, catalog, name, namespace] of namedKinds) {
+    for (const t of await namedInSchemas(client, inside, catalog, name, namespace)) {
+      objects.push({ kind, schema: t.schema, name: t.name, drop: `DROP ${kind.toUpperCase()} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
+    }
   }
   return objects;
+}
+
+/** The objects of a catalog named per schema (statistics, text search, collations), our own only. */
+async function namedInSchemas(
+  client: pg.ClientBase, schemas: string[], catalog: string, nameColumn: string, namespaceColumn: string,
+): Promise<Array<{ schema: string; name: string }>> {
+  const { rows } = await client.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, o.${nameColumn} AS name
+       FROM pg_catalog.${catalog} o JOIN pg_catalog.pg_namespace n ON n.oid = o.${namespaceColumn}
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER(`pg_catalog.${catalog}`, "o.oid")} ORDER BY 1, 2`,
+    [schemas],
+  );
+  return rows;
 }
 
 export const objectKey = (o: ObjectRef) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
