@@ -40,15 +40,24 @@ const grants = async (db: string) =>
   (await cluster.query(db, `SELECT table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = 'app_reader'
      UNION ALL SELECT table_name || '.' || column_name, privilege_type FROM information_schema.column_privileges WHERE grantee = 'app_reader' ORDER BY 1, 2`)).rows;
 
-test("by default: everything, without privileges, and the result says so", async () => {
+test("by default: everything, with owners and privileges, and the result says so", async () => {
   settings({});
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number>; scope: { covers: string; with: string } };
-  assert.deepEqual(backup.scope, { covers: "the whole database", with: "no owners, privileges, roles or database settings", skipped_objects: [] });
+  assert.deepEqual(backup.scope, { covers: "the whole database", with: "privileges", skipped_objects: [] });
   assert.deepEqual(backup.table_details, { notes: 2, error_logs: 500 });
   await restoreDatabase(backup.filename, "local", true, true, "copy_default");
   const counts = await cluster.query("copy_default", "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
   assert.deepEqual(counts.rows[0], { notes: 2, logs: 500 });
-  assert.deepEqual(await grants("copy_default"), []);
+  assert.deepEqual(await grants("copy_default"), await grants("app"));
+  assert.ok((await grants("app")).length >= 2);
+});
+
+test("privileges: false leaves owners and grants out, and the result says so", async () => {
+  settings({ privileges: false });
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; scope: { covers: string; with: string } };
+  assert.equal(backup.scope.with, "no owners, privileges, roles or database settings");
+  await restoreDatabase(backup.filename, "local", true, true, "copy_no_privileges");
+  assert.deepEqual(await grants("copy_no_privileges"), []);
 });
 
 test("exclude_table_data keeps a table's definition but not its rows; privileges come back when asked", async () => {

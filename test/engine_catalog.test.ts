@@ -370,7 +370,7 @@ test("an extension's configuration table and sequence: the rows matching its con
   assert.deepEqual(dump.extensions.map((e) => e.name), ["hstore"]);
   const cfg = dump.tables.find((t) => t.name === "cfg");
   assert.deepEqual(cfg && { copyOut: cfg.copyOut, copyIn: cfg.copyIn, condition: cfg.condition }, {
-    copyOut: `COPY (SELECT id, mine FROM ONLY "public"."cfg" WHERE mine) TO STDOUT`, copyIn: `COPY "public"."cfg" (id, mine) FROM stdin;`, condition: "WHERE mine",
+    copyOut: `COPY (SELECT "id", "mine" FROM ONLY "public"."cfg" WHERE mine) TO STDOUT`, copyIn: `COPY "public"."cfg" ("id", "mine") FROM stdin;`, condition: "WHERE mine",
   });
   assert.ok(!dump.preData.some((s) => /CREATE TABLE "public"\."cfg"/.test(s)), "CREATE EXTENSION makes the table");
   const create = dump.preData.findIndex((s) => s.startsWith(`CREATE EXTENSION IF NOT EXISTS "hstore"`));

@@ -1,14 +1,13 @@
 // The three scripts end to end through `main`, on a real PostgreSQL and real files: the sample
 // database round-trips with zero difference, and every refusal or failure leaves it as it was.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { gunzipSync, gzipSync } from "node:zlib";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
 import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { resealManifest, rewriteMemberHonestly } from "./support/archive-edit.ts";
 import type { Cluster } from "./support/cluster.ts";
 import { dataFingerprint, schemaText } from "./support/judge.ts";
 import { startSample, type Sample } from "./support/sample.ts";
@@ -109,17 +108,7 @@ test("a failure in the middle of an in-place restore leaves the database exactly
   // A backup whose post-data section fails after every table's rows are loaded, with a manifest
   // that matches it, so the restore gets past its integrity check and fails halfway.
   const manifestPath = join(backupDir, name.replace(/\.sql\.gz$/, ".manifest.json"));
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-  const archive = readFileSync(join(backupDir, name));
-  const postData = manifest.sections.post_data;
-  assert.equal(postData.end, archive.length, "post-data is the last member");
-  const failing = gzipSync(Buffer.concat([gunzipSync(archive.subarray(postData.start)), Buffer.from("SELECT 1 / 0 AS injected_failure;\n")]));
-  const tampered = Buffer.concat([archive.subarray(0, postData.start), failing]);
-  writeFileSync(join(backupDir, name), tampered);
-  manifest.sections.post_data = { start: postData.start, end: tampered.length };
-  manifest.archive.size = tampered.length;
-  manifest.archive.sha256 = createHash("sha256").update(tampered).digest("hex");
-  writeFileSync(manifestPath, JSON.stringify(manifest));
+  rewriteMemberHonestly(join(backupDir, name), manifestPath, (m) => m.sections.post_data, (text) => text + "SELECT 1 / 0 AS injected_failure;\n");
 
   // Into a new database: the database it created is dropped again.
   await assert.rejects(restoreDatabase(name, "local", true, true, "never_created"), /division by zero/);
@@ -181,11 +170,12 @@ test("cleanup after a successful backup deletes expired backups only, never fore
   const stem = (name: string) => name.replace(/\.sql\.gz$/, "");
   const plant = (name: string, createdAt: string) => {
     copyFileSync(join(backupDir, source), join(backupDir, name));
-    const manifest = JSON.parse(readFileSync(join(backupDir, `${stem(source)}.manifest.json`), "utf8"));
-    manifest.archive.name = name;
-    manifest.created_at = createdAt;
-    manifest.backup_type = "daily";
-    writeFileSync(join(backupDir, `${stem(name)}.manifest.json`), JSON.stringify(manifest));
+    copyFileSync(join(backupDir, `${stem(source)}.manifest.json`), join(backupDir, `${stem(name)}.manifest.json`));
+    resealManifest(join(backupDir, `${stem(name)}.manifest.json`), (manifest) => {
+      manifest.archive.name = name;
+      manifest.created_at = createdAt;
+      manifest.backup_type = "daily";
+    });
   };
   const day = 86_400_000;
   const iso = (ms: number) => new Date(ms).toISOString();

@@ -2,7 +2,6 @@
 // backup with upload, the merged list, restore streamed from S3 with its sha256 checked before
 // COMMIT, pins, and retention on both storages, including the failures that must keep backups.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,7 @@ import { applyRetention } from "../f/admin/lib/operations/cleanup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
 import { BackupSettings, DatabaseResource, parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { resealedText, rewriteMemberHonestly } from "./support/archive-edit.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
 import { dataFingerprint, mockWindmill } from "./support/judge.ts";
@@ -79,17 +79,18 @@ type BackupResult = { status: string; filename: string; sha256: string; location
 async function plantDaily(source: string, daysAgo: number, where: { local?: boolean; s3?: boolean }): Promise<string> {
   const at = new Date(Date.now() - daysAgo * 86_400_000);
   const name = `family_brain_daily_${at.toISOString().slice(0, 19).replace(/-|:/g, "").replace("T", "_")}.sql.gz`;
-  const manifest = JSON.parse(readFileSync(join(backupDir, `${stem(source)}.manifest.json`), "utf8"));
-  Object.assign(manifest, { created_at: at.toISOString(), backup_type: "daily" });
-  manifest.archive.name = name;
+  const manifest = resealedText(readFileSync(join(backupDir, `${stem(source)}.manifest.json`), "utf8"), (m) => {
+    Object.assign(m, { created_at: at.toISOString(), backup_type: "daily" });
+    m.archive.name = name;
+  });
   const archive = readFileSync(join(backupDir, source));
   if (where.local) {
     writeFileSync(join(backupDir, name), archive);
-    writeFileSync(join(backupDir, `${stem(name)}.manifest.json`), JSON.stringify(manifest));
+    writeFileSync(join(backupDir, `${stem(name)}.manifest.json`), manifest);
   }
   if (where.s3) {
     await put(PREFIX + name, archive);
-    await put(`${PREFIX}${stem(name)}.manifest.json`, JSON.stringify(manifest));
+    await put(`${PREFIX}${stem(name)}.manifest.json`, manifest);
   }
   return name;
 }
@@ -118,12 +119,14 @@ test("the seed's list body merges local and S3: one row per backup, where it is,
   await put(PREFIX + unfinished, "partial bytes");
   // The same name on both sides, but not the same file (a damaged upload, with a manifest that matches it).
   const differing = (await backupDatabase("manual", true, false, false)) as unknown as BackupResult;
-  const damaged = Buffer.concat([readFileSync(join(backupDir, differing.filename)), Buffer.from("trailing garbage")]);
-  const damagedManifest = JSON.parse(readFileSync(join(backupDir, `${stem(differing.filename)}.manifest.json`), "utf8"));
-  damagedManifest.archive.size = damaged.length;
-  damagedManifest.archive.sha256 = createHash("sha256").update(damaged).digest("hex");
-  await put(PREFIX + differing.filename, damaged);
-  await put(`${PREFIX}${stem(differing.filename)}.manifest.json`, JSON.stringify(damagedManifest));
+  const copy = mkdtempSync(join(tmpdir(), "wpb-differing-"));
+  const [copyArchive, copyManifest] = [join(copy, differing.filename), join(copy, `${stem(differing.filename)}.manifest.json`)];
+  writeFileSync(copyArchive, readFileSync(join(backupDir, differing.filename)));
+  writeFileSync(copyManifest, readFileSync(join(backupDir, `${stem(differing.filename)}.manifest.json`)));
+  rewriteMemberHonestly(copyArchive, copyManifest, (m) => m.sections.post_data, (text) => `${text}-- another copy\n`);
+  await put(PREFIX + differing.filename, readFileSync(copyArchive));
+  await put(`${PREFIX}${stem(differing.filename)}.manifest.json`, readFileSync(copyManifest));
+  rmSync(copy, { recursive: true });
 
   const rows = await listBackups(true);
   const byName = new Map(rows.map((r) => [r.name, r]));
@@ -174,7 +177,7 @@ test("the seed's restore body streams the backup from S3 once, checks it, and ta
   assert.equal(archiveGets.length, manifest.tables.length + 3, "each member read once: no full pre-check, no second download");
 });
 
-test("a restore from S3 whose archive changed after the backup rolls back before COMMIT, even when every row checks out", async () => {
+test("a restore from S3 whose archive changed after the backup refuses the changed member before running it and rolls back", async () => {
   const backup = (await backupDatabase("manual", true, false, false)) as unknown as BackupResult;
   const manifest = JSON.parse(readFileSync(join(backupDir, `${stem(backup.filename)}.manifest.json`), "utf8"));
   // The gzip header's MTIME of the post-data member: the SQL stays the same, the file's sha256 does not.
@@ -185,7 +188,7 @@ test("a restore from S3 whose archive changed after the backup rolls back before
   await cluster.query(SOURCE, "CREATE TABLE public.added_after_backup (id int)");
   try {
     const before = await dataFingerprint(cluster, SOURCE);
-    await assert.rejects(restoreDatabase(backup.filename, "s3", true, false), /does not match its manifest \(sha256 .*The restore was rolled back/);
+    await assert.rejects(restoreDatabase(backup.filename, "s3", true, false), /was changed after the backup: the indexes, constraints and triggers \(post-data\) does not match the manifest \(sha256 /);
     assert.deepEqual(await dataFingerprint(cluster, SOURCE), before, "the database is as it was");
   } finally {
     await cluster.query(SOURCE, "DROP TABLE public.added_after_backup");

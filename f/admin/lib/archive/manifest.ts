@@ -1,33 +1,46 @@
 // The manifest: written last, beside the archive, it is the proof that a backup is complete and
-// the map of the archive (where each gzip member starts and ends), with what a restore must find.
-// One zod schema is both the check applied when a manifest is read back and the static type.
+// the map of the archive (where each gzip member starts and ends, and the sha256 of its bytes), with
+// what a restore must find. One zod schema is both the check applied when a manifest is read back
+// and the static type. Version 2 adds the members' digests, the roles the archive names, whether it
+// carries privileges, and the manifest's own digest; version 1 manifests still restore (their
+// archive is then checked whole before anything of it runs).
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ArchiveIntegrityError } from "../errors.ts";
 
 export const MANIFEST_FORMAT = "windmill-pg-backup.manifest";
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
-const ByteRange = z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative() })
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex");
+
+/** A gzip member of the archive: where it starts and ends, and (version 2) the sha256 of those bytes. */
+const MemberRange = z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative(), sha256: Sha256.optional() })
   .refine((r) => r.end >= r.start, "a byte range must not end before it starts");
+
+/**
+ * A column as the COPY statement names it: one identifier, double-quoted (or, in version 1 manifests
+ * of extension configuration tables, a plain lower-case one), nothing that could end it.
+ */
+const QuotedIdentifier = z.string().regex(/^(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)$/, "a column must be one quoted identifier");
 
 const TableEntry = z.object({
   schema: z.string(),
   name: z.string(),
   /** Quoted column names, in the order of the COPY lines. */
-  columns: z.array(z.string()),
+  columns: z.array(QuotedIdentifier),
   rows: z.number().int().nonnegative(),
   /** Bytes of COPY text, before compression. */
   bytes: z.number().int().nonnegative(),
   /** The table's own gzip member in the archive. */
-  range: ByteRange,
-  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  range: MemberRange,
+  digest: Sha256,
   /** An extension's configuration table (e.g. PostGIS's spatial_ref_sys): the rows matching this `WHERE …` ("" all). */
   condition: z.string().optional(),
 });
 
 export const Manifest = z.object({
   format: z.literal(MANIFEST_FORMAT),
-  format_version: z.literal(MANIFEST_VERSION),
+  format_version: z.union([z.literal(1), z.literal(MANIFEST_VERSION)]),
   tool: z.object({ name: z.string(), version: z.string() }),
   backup_type: z.string(),
   created_at: z.iso.datetime(),
@@ -47,15 +60,15 @@ export const Manifest = z.object({
   archive: z.object({
     name: z.string(),
     size: z.number().int().nonnegative(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    sha256: Sha256,
     compression: z.literal("gzip"),
   }),
   sections: z.object({
-    pre_data: ByteRange, sequences: ByteRange, post_data: ByteRange,
+    pre_data: MemberRange, sequences: MemberRange, post_data: MemberRange,
     /** Large objects' own member (absent when there are none), with what a restore must find again. */
     large_objects: z.object({
-      start: z.number().int().nonnegative(), end: z.number().int().nonnegative(),
-      count: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), digest: z.string().regex(/^[0-9a-f]{64}$/),
+      start: z.number().int().nonnegative(), end: z.number().int().nonnegative(), sha256: Sha256.optional(),
+      count: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), digest: Sha256,
     }).optional(),
   }),
   digest_algorithm: z.string(),
@@ -67,11 +80,61 @@ export const Manifest = z.object({
   /** Objects left out because the engine cannot reproduce them (only with skip_unsupported), and credential options never archived. */
   skipped: z.array(z.string()).optional(),
   totals: z.object({ tables: z.number().int(), rows: z.number().int(), data_bytes: z.number().int() }),
+  /** Version 2: whether the archive sets owners and grants (then the roles below must exist where it is restored). */
+  privileges: z.boolean().optional(),
+  /** Version 2: every role the archive names (owners, grantees, policies, user mappings). */
+  roles: z.array(z.string()).optional(),
+  /** Version 2: sha256 of this manifest's JSON without this field: an edit made without recomputing it shows. */
+  manifest_sha256: Sha256.optional(),
+}).superRefine((m, context) => {
+  const problem = (message: string) => context.addIssue({ code: "custom", message });
+  const members = membersOf(m);
+  // The members must tile the archive: no byte that a check skips, none that two members share.
+  let next = 0;
+  for (const member of members) {
+    if (member.range.start !== next) return problem(`${member.label} starts at byte ${member.range.start}, expected ${next}`);
+    next = member.range.end;
+  }
+  if (next !== m.archive.size) problem(`the members end at byte ${next}, but the archive has ${m.archive.size}`);
+  if (m.format_version === 1) return;
+  for (const member of members) if (member.range.sha256 === undefined) problem(`${member.label} has no sha256`);
+  if (m.privileges === undefined || m.roles === undefined || m.manifest_sha256 === undefined) {
+    problem("a version 2 manifest records privileges, roles and its own sha256");
+  }
 });
 
 export type Manifest = z.infer<typeof Manifest>;
 export type TableEntry = z.infer<typeof TableEntry>;
-export type ByteRange = z.infer<typeof ByteRange>;
+export type MemberRange = z.infer<typeof MemberRange>;
+
+/** Every gzip member of a manifest, in file order, with a label for messages. */
+export function membersOf(manifest: Pick<Manifest, "sections" | "tables">): Array<{ label: string; range: MemberRange }> {
+  const { pre_data, sequences, post_data, large_objects } = manifest.sections;
+  return [
+    { label: "the schema (pre-data)", range: pre_data },
+    ...manifest.tables.map((t) => ({ label: `the rows of ${t.schema}.${t.name}`, range: t.range })),
+    ...(large_objects ? [{ label: "the large objects", range: large_objects }] : []),
+    { label: "the sequence values", range: sequences },
+    { label: "the indexes, constraints and triggers (post-data)", range: post_data },
+  ].sort((a, b) => a.range.start - b.range.start);
+}
+
+/** True when each member carries its own sha256 (version 2): a member can be proven before it is used. */
+export function hasMemberDigests(manifest: Manifest): boolean {
+  return manifest.format_version >= 2;
+}
+
+/** The digest a manifest carries of itself: sha256 of its JSON, in its own key order, without that field. */
+function selfDigest(json: Record<string, unknown>): string {
+  const { manifest_sha256: _, ...rest } = json;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+}
+
+/** The manifest's file text, with its own digest as the last field. */
+export function manifestText(manifest: Omit<Manifest, "manifest_sha256">): string {
+  const sealed = { ...manifest, manifest_sha256: selfDigest(manifest) };
+  return JSON.stringify(sealed, null, 2) + "\n";
+}
 
 /** Parse a manifest read back from storage; a damaged or foreign file gets an error naming it. */
 export function parseManifest(text: string, name: string): Manifest {
@@ -81,11 +144,20 @@ export function parseManifest(text: string, name: string): Manifest {
   } catch (error) {
     throw new ArchiveIntegrityError(`Manifest ${name} is not valid JSON (${String(error)}): the backup is damaged; use another backup.`);
   }
+  if (typeof json === "object" && json !== null && "manifest_sha256" in json) {
+    const recorded = (json as { manifest_sha256: unknown }).manifest_sha256;
+    if (recorded !== selfDigest(json as Record<string, unknown>)) {
+      throw new ArchiveIntegrityError(
+        `Manifest ${name} was changed after the backup (its own sha256 does not match its content): its row counts, digests or byte ranges ` +
+          "cannot be trusted. Nothing was restored from it; use another backup (list_backups).",
+      );
+    }
+  }
   const parsed = Manifest.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ArchiveIntegrityError(
-      `Manifest ${name} is not a windmill-pg-backup manifest of version ${MANIFEST_VERSION}` +
+      `Manifest ${name} is not a windmill-pg-backup manifest of version 1 or ${MANIFEST_VERSION}` +
         (issue ? ` (${issue.path.join(".") || "root"}: ${issue.message})` : "") +
         ": the backup is damaged or was written by another tool.",
     );

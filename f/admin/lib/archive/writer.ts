@@ -1,13 +1,14 @@
 // Writes an archive as a sequence of gzip members (one file `gunzip -c` reads as one SQL script)
-// and records where each member starts and ends, so a reader can fetch one table's bytes alone.
-// Hashes and counts the compressed bytes on the way to the sink, with backpressure.
-import { createHash } from "node:crypto";
+// and records where each member starts and ends and the sha256 of its bytes, so a reader can fetch
+// one table's bytes alone and prove them before using them. Hashes and counts the compressed bytes
+// on the way to the sink, with backpressure.
+import { createHash, type Hash } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
+import { createGzip } from "node:zlib";
+import type { MemberRange } from "./manifest.ts";
 
 /** A piece of a member: SQL text, or bytes streamed from elsewhere (a COPY). */
 export type MemberPart = string | AsyncIterable<Buffer>;
-import { createGzip } from "node:zlib";
-import type { ByteRange } from "./manifest.ts";
 
 export class ArchiveWriter {
   private offset = 0;
@@ -22,12 +23,13 @@ export class ArchiveWriter {
    * Compress `parts` into one gzip member and return its byte range. Parts are consumed in order,
    * so a generator can start each stream only when its turn comes.
    */
-  async member(parts: Iterable<MemberPart>): Promise<ByteRange> {
+  async member(parts: Iterable<MemberPart>): Promise<MemberRange> {
     const start = this.offset;
+    const memberHash = createHash("sha256");
     const gzip = createGzip({ level: this.level });
     // If the sink fails, the gzip stream stops being read: a write waiting for it to drain must fail
     // too (drained() sees it closed) instead of waiting forever.
-    const forwarding = this.forward(gzip).catch((error: Error) => {
+    const forwarding = this.forward(gzip, memberHash).catch((error: Error) => {
       gzip.destroy(error);
       throw error;
     });
@@ -49,7 +51,7 @@ export class ArchiveWriter {
       // When the sink failed, its error is the one worth reporting, not the closed gzip stream's.
       throw (await forwarding.then(() => undefined, (sinkError: unknown) => sinkError)) ?? error;
     }
-    return { start, end: this.offset };
+    return { start, end: this.offset, sha256: memberHash.digest("hex") };
   }
 
   /** Size and sha256 of everything written; call once, after the last member. */
@@ -58,10 +60,11 @@ export class ArchiveWriter {
     return { size: this.offset, sha256: this.hash.digest("hex") };
   }
 
-  private async forward(gzip: Readable): Promise<void> {
+  private async forward(gzip: Readable, memberHash: Hash): Promise<void> {
     for await (const chunk of gzip) {
       const bytes = chunk as Buffer;
       this.hash.update(bytes);
+      memberHash.update(bytes);
       this.offset += bytes.length;
       if (!this.sink.write(bytes)) await drained(this.sink);
     }

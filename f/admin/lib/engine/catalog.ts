@@ -5,13 +5,14 @@ import type pg from "pg";
 import { BackupError, UnsupportedObjectsError } from "../errors.ts";
 import type { ExtensionRef, ObjectRef, SchemaDump, SequenceValue, TableData } from "./model.ts";
 import {
-  readAccess, readDatabaseSettings, readDefaultPrivileges, readRoles, type Access, type AccessByObject, type DefaultPrivilegeDef,
+  defaultPrivilegesRef, readAccess, readChangedInitialPrivileges, readDatabaseSettings, readDefaultPrivileges, readRoles, readRolesOfPoliciesAndMappings,
+  type Access, type AccessByObject, type ChangedInitialAccess, type DefaultPrivilegeDef,
 } from "./privileges.ts";
 import {
   addConstraint, attachIndex, attachPartition, copyStatements, createAggregate, createCast, createCollation, createComposite, createDomain,
   createForeignDataWrapper, createServer, createUserMapping, userMappingName, clearExtensionConfig, extensionConfigCopy,
   createEnum, createEventTrigger, createExtension, createFunction, createIndex, createPolicy, createPublication, createRange,
-  createRole, createRule, createStatistics, createTextSearchConfiguration, createTextSearchDictionary, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
+  aclChanges, createRole, createRule, createStatistics, createTextSearchConfiguration, createTextSearchDictionary, largeObjectComment, createSchema, createSequence, createTable, createTrigger, createView, databaseSetting, defaultPrivileges,
   domainConstraint, grants, ownerAndGrants, refreshMaterializedView, roleMemberships, rowSecurity, sequenceOwnedBy, setval,
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
@@ -332,19 +333,27 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
   ]);
   const access = options.privileges || options.roles ? await readAccess(client) : undefined;
   const defaults = options.privileges ? await readDefaultPrivileges(client) : [];
+  // Privileges of objects the archive does not create (extension members, pg_catalog's), as changes from where they start.
+  const initialChanges = options.privileges ? await readChangedInitialPrivileges(client) : [];
   const dump = assembleDump(catalog, sequences, options, refused, access);
-  const roles = options.roles ? await readRoles(client, [...rolesNamed(dump.accessUsed, defaults)]) : [];
+  const named = rolesNamed(dump.accessUsed, defaults, initialChanges);
+  const roles = options.roles ? await readRoles(client, [...named]) : [];
   const settings = options.databaseSettings ? await readDatabaseSettings(client) : [];
   const { accessUsed: _, ...schema } = dump;
+  const needed = new Set([...(options.privileges ? named : []), ...(await readRolesOfPoliciesAndMappings(client))]);
   return {
     ...schema,
     preData: [...roles.flatMap(createRole), ...roles.flatMap(roleMemberships), ...settings.map(databaseSetting), ...schema.preData],
-    postData: [...defaults.flatMap(defaultPrivileges), ...schema.postData],
+    // After every object exists: default privileges last, so that no object the archive creates picks them up.
+    postData: [...schema.postData, ...initialChanges.flatMap((c) => aclChanges(c.on, c.column, c.initial, c.current)), ...defaults.flatMap(defaultPrivileges)],
+    objects: [...schema.objects, ...defaults.map(defaultPrivilegesRef)],
+    roles: [...needed].sort(),
   };
 }
 
-function rolesNamed(accesses: Access[], defaults: DefaultPrivilegeDef[]): Set<string> {
+function rolesNamed(accesses: Access[], defaults: DefaultPrivilegeDef[], initialChanges: ChangedInitialAccess[]): Set<string> {
   const names = new Set<string>();
+  for (const c of initialChanges) for (const g of c.current) if (g.grantee !== null) names.add(g.grantee);
   for (const a of accesses) {
     names.add(a.owner);
     for (const g of [...(a.grants ?? []), ...a.columns.flatMap((c) => c.grants)]) if (g.grantee !== null) names.add(g.grantee);
@@ -722,16 +731,18 @@ async function readFunctions(client: pg.ClientBase, comments: Comments): Promise
 }
 
 async function readExtensionConfig(client: pg.ClientBase): Promise<ExtensionConfigDef[]> {
-  return await rows<ExtensionConfigDef>(
+  const found = await rows<ExtensionConfigDef>(
     client,
     `SELECT e.oid AS "extensionOid", c.oid, n.nspname AS schema, c.relname AS name, c.relkind = 'S' AS sequence,
             COALESCE(e.extcondition[k.i], '') AS condition,
-            ARRAY(SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attribute a
+            ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum) AS columns
        FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) WITH ORDINALITY k(relid, i)
        JOIN pg_catalog.pg_class c ON c.oid = k.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'S') ORDER BY n.nspname, c.relname`,
   );
+  // Quoted here, like every other column list: the manifest accepts nothing that could end a name.
+  return found.map((config) => ({ ...config, columns: config.columns.map(quoteIdent) }));
 }
 
 /** User-defined casts; those CREATE TYPE makes (a range's) come back with their type. */
@@ -1602,7 +1613,7 @@ function ordered(nodes: DumpNode[]): DumpNode[] {
 /** With `access`, the owners and grants of the objects kept are collected, and written when `privileges` asks. */
 function assembleDump(
   catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[], access: AccessByObject | undefined,
-): SchemaDump & { accessUsed: Access[] } {
+): Omit<SchemaDump, "roles"> & { accessUsed: Access[] } {
   // An extension's configuration rows are replaced only where the backup has them.
   const inScope = scope(options);
   const config = catalog.extensionConfig.filter((c) =>

@@ -1,7 +1,7 @@
 // The dump: one snapshot, the catalog rendered as SQL, and every table's rows streamed by COPY into
 // its own gzip member, counted and digested on the way. Returns what the manifest needs to say.
 import type pg from "pg";
-import type { ByteRange } from "../archive/manifest.ts";
+import { MANIFEST_VERSION, type MemberRange } from "../archive/manifest.ts";
 import type { ArchiveWriter, MemberPart } from "../archive/writer.ts";
 import { TOOL } from "../version.ts";
 import { readSchema, type SchemaOptions } from "./catalog.ts";
@@ -10,6 +10,8 @@ import { RowDigest } from "./digest.ts";
 import { largeObjectStatements, type LargeObjectSummary } from "./large-objects.ts";
 import type { ExtensionRef, ObjectRef, TableData } from "./model.ts";
 import { beginSnapshot, settingsPreamble } from "./session.ts";
+import { commentText } from "./quote.ts";
+import { END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 
 export interface ServerInfo {
   version: string;
@@ -27,7 +29,7 @@ export interface DumpedTable {
   columns: string[];
   rows: number;
   bytes: number;
-  range: ByteRange;
+  range: MemberRange;
   digest: string;
   /** An extension's configuration table: the rows the backup holds are those matching it. */
   condition?: string;
@@ -36,12 +38,14 @@ export interface DumpedTable {
 export interface DumpResult {
   database: string;
   server: ServerInfo;
-  sections: { pre_data: ByteRange; sequences: ByteRange; post_data: ByteRange; large_objects?: ByteRange & LargeObjectSummary };
+  sections: { pre_data: MemberRange; sequences: MemberRange; post_data: MemberRange; large_objects?: MemberRange & LargeObjectSummary };
   tables: DumpedTable[];
   objects: ObjectRef[];
   extensions: ExtensionRef[];
   /** Objects left out with `skipUnsupported`: the result and the manifest must say so. */
   skipped: string[];
+  /** Roles the archive names; a restore needs them to exist. */
+  roles: string[];
 }
 
 /** Everything is dumped unless an option says otherwise; see SchemaOptions for the filters. */
@@ -101,7 +105,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
       options.onTable?.(dumped, index, schema.tables.length);
     }
 
-    let large_objects: (ByteRange & LargeObjectSummary) | undefined;
+    let large_objects: (MemberRange & LargeObjectSummary) | undefined;
     if (schema.objects.some((o) => o.kind === "large object")) {
       let summary: LargeObjectSummary | undefined;
       const range = await writer.member(["\n-- Large objects\n\n", largeObjectStatements(client, (s) => (summary = s)), "\n"]);
@@ -121,7 +125,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     await client.query("COMMIT");
     return {
       database, server, sections: { pre_data, sequences, post_data, ...(large_objects === undefined ? {} : { large_objects }) }, tables,
-      objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped,
+      objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped, roles: schema.roles,
     };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
@@ -131,7 +135,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
 
 function header(database: string, server: ServerInfo): string {
   return [
-    `-- ${TOOL.name} ${TOOL.version} archive of database ${JSON.stringify(database)} (PostgreSQL ${server.version})`,
+    `-- ${TOOL.name} ${TOOL.version} archive of database ${commentText(JSON.stringify(database))} (PostgreSQL ${commentText(server.version)})`,
     "-- Restore with psql into an empty database:",
     "--   gunzip -c THIS_FILE.sql.gz | psql -X -1 -v ON_ERROR_STOP=1 -d TARGET",
     "",
@@ -140,9 +144,9 @@ function header(database: string, server: ServerInfo): string {
 }
 
 function* tableMember(client: pg.ClientBase, table: TableData, digest: RowDigest): Generator<MemberPart> {
-  yield `\n-- Data for ${table.qualifiedName}\n\n${table.copyIn}\n`;
+  yield tableMemberHeader(table, MANIFEST_VERSION);
   yield digested(client.query(new CopyOut(table.copyOut)), digest);
-  yield "\\.\n\n";
+  yield END_OF_DATA;
 }
 
 async function* digested(rows: AsyncIterable<Buffer>, digest: RowDigest): AsyncGenerator<Buffer> {

@@ -6,7 +6,8 @@ import type {
   StatisticsDef, TextSearchConfigurationDef, TextSearchDictionaryDef, TriggerDef, UserMappingDef, ViewDef,
 } from "./catalog.ts";
 import type { Access, DatabaseSetting, DefaultPrivilegeDef, Grant, RoleDef } from "./privileges.ts";
-import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
+import { dollarQuote, qualify, quoteIdent, quoteLiteral } from "./quote.ts";
+import { copyFromStatement } from "./table-member.ts";
 
 export function commentOn(target: string, text: string | undefined): string[] {
   return text === undefined ? [] : [`COMMENT ON ${target} IS ${quoteLiteral(text)};`];
@@ -432,7 +433,7 @@ export function copyStatements(table: TableDef): { columns: string[]; copyIn: st
   // A table without columns still has rows; COPY takes no column list then, as `()` is a syntax error.
   const name = qualify(table.schema, table.name);
   const target = columns.length === 0 ? name : `${name} (${columns.join(", ")})`;
-  return { columns, copyIn: `COPY ${target} FROM stdin;`, copyOut: `COPY ${target} TO STDOUT` };
+  return { columns, copyIn: copyFromStatement(table.schema, table.name, columns), copyOut: `COPY ${target} TO STDOUT` };
 }
 
 /** The rows of an extension's configuration table that are the user's: those matching its condition. */
@@ -452,7 +453,7 @@ export function extensionConfigCopy(config: ExtensionConfigDef): { columns: stri
   const name = qualify(config.schema, config.name);
   return {
     columns: config.columns,
-    copyIn: `COPY ${name} (${config.columns.join(", ")}) FROM stdin;`,
+    copyIn: copyFromStatement(config.schema, config.name, config.columns),
     copyOut: `COPY (${configRowsQuery(name, config.columns, config.condition)}) TO STDOUT`,
     condition: config.condition,
   };
@@ -487,6 +488,42 @@ export function grants(on: string, access: Access): string[] {
 }
 
 /**
+ * The REVOKEs and GRANTs that turn the privileges `from` into `to` on an object that exists
+ * already (an extension's member, a pg_catalog object, a schema a restore keeps), per grantee,
+ * revokes first. A column's privileges take the column in each privilege.
+ */
+export function aclChanges(on: string, column: string | null, from: Grant[], to: Grant[]): string[] {
+  const held = (grants: Grant[]) => {
+    const byGrantee = new Map<string, Map<string, boolean>>();
+    for (const g of grants) {
+      const key = grantee(g);
+      const privileges = byGrantee.get(key) ?? new Map<string, boolean>();
+      for (const p of g.privileges) privileges.set(p, (privileges.get(p) ?? false) || g.grantable);
+      byGrantee.set(key, privileges);
+    }
+    return byGrantee;
+  };
+  const before = held(from);
+  const after = held(to);
+  const list = (privileges: string[]) => privileges.map((p) => (column === null ? p : `${p} (${quoteIdent(column)})`)).join(", ");
+  const revokes: string[] = [];
+  const grantsToMake: string[] = [];
+  for (const who of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const had = before.get(who) ?? new Map<string, boolean>();
+    const has = after.get(who) ?? new Map<string, boolean>();
+    const gone = [...had.keys()].filter((p) => !has.has(p));
+    const optionGone = [...had.keys()].filter((p) => has.get(p) === false && had.get(p) === true);
+    const plain = [...has.keys()].filter((p) => has.get(p) === false && !had.has(p));
+    const withOption = [...has.keys()].filter((p) => has.get(p) === true && had.get(p) !== true);
+    if (gone.length > 0) revokes.push(`REVOKE ${list(gone)} ON ${on} FROM ${who} CASCADE;`);
+    if (optionGone.length > 0) revokes.push(`REVOKE GRANT OPTION FOR ${list(optionGone)} ON ${on} FROM ${who} CASCADE;`);
+    if (plain.length > 0) grantsToMake.push(`GRANT ${list(plain)} ON ${on} TO ${who};`);
+    if (withOption.length > 0) grantsToMake.push(`GRANT ${list(withOption)} ON ${on} TO ${who} WITH GRANT OPTION;`);
+  }
+  return [...revokes, ...grantsToMake];
+}
+
+/**
  * A role's defaults everywhere replace the built-in ones (so they are revoked first); in a schema
  * they add to them.
  */
@@ -503,10 +540,9 @@ export function defaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
 
 /** Created only where missing (a restore on the same server keeps its roles as they are); never a password. */
 export function createRole(role: RoleDef): string[] {
-  return [
-    `DO $role$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
-      `CREATE ROLE ${quoteIdent(role.name)} WITH ${role.attributes}; END IF; END$role$;`,
-  ];
+  const body = `BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+    `CREATE ROLE ${quoteIdent(role.name)} WITH ${role.attributes}; END IF; END`;
+  return [`DO ${dollarQuote(body, "role")};`];
 }
 
 export function roleMemberships(role: RoleDef): string[] {
@@ -516,10 +552,20 @@ export function roleMemberships(role: RoleDef): string[] {
 /** Settings whose value is a list PostgreSQL keeps quoted element by element (pg_dump's GUC_LIST_QUOTE). */
 const LIST_SETTINGS = new Set(["search_path", "temp_tablespaces", "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries"]);
 
-/** By the restoring database's own name, which the archive cannot know: ALTER DATABASE needs one. */
+/** A list setting's value as the server stores it: elements that are plain or double-quoted identifiers. */
+const IDENTIFIER_LIST = /^\s*(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")*")(?:\s*,\s*(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")*"))*\s*$/;
+
+/**
+ * By the restoring database's own name, which the archive cannot know: ALTER DATABASE needs one.
+ * The setting's name is quoted (one identifier may hold the dots of `extension.setting`); a list
+ * value is written as the server keeps it only when it has that shape, else as one literal.
+ */
 export function databaseSetting(setting: DatabaseSetting): string {
-  const value = LIST_SETTINGS.has(setting.name.toLowerCase()) ? setting.value : quoteLiteral(setting.value);
-  const target = setting.role === null ? "DATABASE %I" : `ROLE ${quoteIdent(setting.role).replaceAll("%", "%%")} IN DATABASE %I`;
-  const statement = `ALTER ${target} SET ${setting.name} = ${value.replaceAll("%", "%%")}`;
-  return `DO $setting$BEGIN EXECUTE pg_catalog.format(${quoteLiteral(statement)}, pg_catalog.current_database()); END$setting$;`;
+  const list = LIST_SETTINGS.has(setting.name.toLowerCase()) && IDENTIFIER_LIST.test(setting.value);
+  const value = list ? setting.value : quoteLiteral(setting.value);
+  // format() reads `%`: every piece but the database's own placeholder has its `%` doubled.
+  const literal = (text: string) => text.replaceAll("%", "%%");
+  const target = setting.role === null ? "DATABASE %I" : `ROLE ${literal(quoteIdent(setting.role))} IN DATABASE %I`;
+  const statement = `ALTER ${target} SET ${literal(quoteIdent(setting.name))} = ${literal(value)}`;
+  return `DO ${dollarQuote(`BEGIN EXECUTE pg_catalog.format(${quoteLiteral(statement)}, pg_catalog.current_database()); END`, "setting")};`;
 }

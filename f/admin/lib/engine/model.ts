@@ -59,4 +59,6 @@ export interface SchemaDump {
    * always the credential options of foreign-data wrappers, servers and user mappings (never archived).
    */
   skipped: string[];
+  /** Every role the archive names: owners and grantees (with privileges), policies' and user mappings' roles (always). */
+  roles: string[];
 }

@@ -83,7 +83,12 @@ export async function readAccess(client: pg.ClientBase): Promise<AccessByObject>
   return result;
 }
 
-const DEFAULT_ACL_OBJECTS: Record<string, string> = { r: "TABLES", S: "SEQUENCES", f: "FUNCTIONS", T: "TYPES", n: "SCHEMAS" };
+const DEFAULT_ACL_OBJECTS: Record<string, string> = { r: "TABLES", S: "SEQUENCES", f: "FUNCTIONS", T: "TYPES", n: "SCHEMAS", L: "LARGE OBJECTS" };
+
+/** How manifests, previews and in-place restores name one role's default privileges for one kind of object (in one schema). */
+export function defaultPrivilegesRef(defaults: Pick<DefaultPrivilegeDef, "role" | "schema" | "objects">): { kind: "default privileges"; schema: string; name: string } {
+  return { kind: "default privileges", schema: defaults.schema ?? "", name: `for role ${defaults.role} on ${defaults.objects.toLowerCase()}` };
+}
 
 export async function readDefaultPrivileges(client: pg.ClientBase): Promise<DefaultPrivilegeDef[]> {
   const { rows } = await client.query<{ role: string; schema: string | null; type: string; grants: Grant[] | null }>(
@@ -121,6 +126,16 @@ export async function readRoles(client: pg.ClientBase, names: string[]): Promise
   return rows;
 }
 
+/** Roles that policies and user mappings name: an archive needs them whether or not it carries privileges. */
+export async function readRolesOfPoliciesAndMappings(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT r.rolname AS name FROM pg_catalog.pg_roles r
+      WHERE r.oid IN (SELECT pg_catalog.unnest(p.polroles) FROM pg_catalog.pg_policy p) OR r.oid IN (SELECT u.umuser FROM pg_catalog.pg_user_mappings u)
+      ORDER BY 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
 /** `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET` of the database being dumped. */
 export async function readDatabaseSettings(client: pg.ClientBase): Promise<DatabaseSetting[]> {
   const { rows } = await client.query<{ role: string | null; setting: string }>(
@@ -133,4 +148,80 @@ export async function readDatabaseSettings(client: pg.ClientBase): Promise<Datab
     const eq = r.setting.indexOf("=");
     return { role: r.role, name: r.setting.slice(0, eq), value: r.setting.slice(eq + 1) };
   });
+}
+
+/**
+ * An object the archive does not create (an extension's member, pg_catalog's own) whose privileges
+ * differ from those it starts with (pg_init_privs, else the built-in default): the archive carries
+ * the difference, as pg_dump does.
+ */
+export interface ChangedInitialAccess {
+  /** How GRANT names it: `ROUTINE "public"."gen_random_bytes"(integer)`, `TABLE "pg_catalog"."pg_authid"`. */
+  on: string;
+  /** For a column's privileges, its unquoted name. */
+  column: string | null;
+  initial: Grant[];
+  current: Grant[];
+}
+
+/** Per catalog: the keyword GRANT takes, its name as SQL (in `x`), its namespace column, acl and owner, and acldefault's letter. */
+const INITIAL_PRIVILEGE_CATALOGS: ReadonlyArray<{ catalog: string; on: string; namespace: string | null; acl: string; owner: string; type: string }> = [
+  {
+    catalog: "pg_class", namespace: "x.relnamespace", acl: "x.relacl", owner: "x.relowner",
+    on: `CASE WHEN x.relkind = 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.relname)`,
+    type: `CASE WHEN x.relkind = 'S' THEN 's' ELSE 'r' END`,
+  },
+  {
+    catalog: "pg_proc", namespace: "x.pronamespace", acl: "x.proacl", owner: "x.proowner", type: "'f'",
+    on: `CASE WHEN x.prokind = 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(x.oid) || ')'`,
+  },
+  {
+    catalog: "pg_type", namespace: "x.typnamespace", acl: "x.typacl", owner: "x.typowner", type: "'T'",
+    on: `'TYPE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.typname)`,
+  },
+  { catalog: "pg_namespace", namespace: null, acl: "x.nspacl", owner: "x.nspowner", type: "'n'", on: `'SCHEMA ' || pg_catalog.quote_ident(x.nspname)` },
+  { catalog: "pg_language", namespace: null, acl: "x.lanacl", owner: "x.lanowner", type: "'l'", on: `'LANGUAGE ' || pg_catalog.quote_ident(x.lanname)` },
+  { catalog: "pg_foreign_data_wrapper", namespace: null, acl: "x.fdwacl", owner: "x.fdwowner", type: "'F'", on: `'FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(x.fdwname)` },
+  { catalog: "pg_foreign_server", namespace: null, acl: "x.srvacl", owner: "x.srvowner", type: "'S'", on: `'FOREIGN SERVER ' || pg_catalog.quote_ident(x.srvname)` },
+];
+
+/**
+ * Objects the archive does not create whose privileges were changed since they were made: members
+ * of extensions, and pg_catalog's own objects (pg_catalog itself included; built-in languages
+ * too). Column privileges of those tables as well. Read the same way from a restore's target to put
+ * it back where a new database starts.
+ */
+export async function readChangedInitialPrivileges(client: pg.ClientBase): Promise<ChangedInitialAccess[]> {
+  const changed: ChangedInitialAccess[] = [];
+  for (const c of INITIAL_PRIVILEGE_CATALOGS) {
+    const member = `EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${c.catalog}'::pg_catalog.regclass AND e.objid = x.oid AND e.deptype = 'e')`;
+    const builtIn = c.namespace === null
+      ? (c.catalog === "pg_namespace" ? "x.nspname = 'pg_catalog'" : c.catalog === "pg_language" ? "x.oid < 16384" : "false")
+      : "n.nspname = 'pg_catalog'";
+    const initial = `(SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = '${c.catalog}'::pg_catalog.regclass AND i.objoid = x.oid AND i.objsubid = 0)`;
+    const { rows } = await client.query<{ on: string; initial: Grant[] | null; current: Grant[] | null }>(
+      `SELECT ${c.on} AS on,
+              ${GRANTS(`COALESCE(${initial}, pg_catalog.acldefault((${c.type})::"char", ${c.owner}))`)} AS initial,
+              ${GRANTS(`COALESCE(${c.acl}, pg_catalog.acldefault((${c.type})::"char", ${c.owner}))`)} AS current
+         FROM pg_catalog.${c.catalog} x ${c.namespace === null ? "" : `JOIN pg_catalog.pg_namespace n ON n.oid = ${c.namespace}`}
+        WHERE (${builtIn} OR ${member})
+          ${c.catalog === "pg_type" ? "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = x.oid)" : ""}
+          AND COALESCE(${c.acl}, pg_catalog.acldefault((${c.type})::"char", ${c.owner})) IS DISTINCT FROM COALESCE(${initial}, pg_catalog.acldefault((${c.type})::"char", ${c.owner}))
+        ORDER BY 1`,
+    );
+    for (const row of rows) changed.push({ on: row.on, column: null, initial: row.initial ?? [], current: row.current ?? [] });
+  }
+  // Column privileges start empty unless pg_init_privs says otherwise.
+  const { rows } = await client.query<{ on: string; column: string; initial: Grant[] | null; current: Grant[] | null }>(
+    `SELECT 'TABLE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS on, a.attname AS column,
+            ${GRANTS("i.initprivs")} AS initial, ${GRANTS("a.attacl")} AS current
+       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_init_privs i ON i.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND i.objoid = c.oid AND i.objsubid = a.attnum
+      WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS DISTINCT FROM i.initprivs
+        AND (n.nspname = 'pg_catalog'
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid = c.oid AND e.deptype = 'e'))
+      ORDER BY 1, a.attnum`,
+  );
+  for (const row of rows) changed.push({ on: row.on, column: row.column, initial: row.initial ?? [], current: row.current ?? [] });
+  return changed;
 }

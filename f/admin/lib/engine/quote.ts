@@ -19,3 +19,24 @@ export function qualify(schema: string, name: string): string {
 export function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
+
+/**
+ * Text for a `--` comment: the comment ends at the first newline or carriage return (for psql and
+ * for the server's own lexer), so a name holding one could start a statement of its own. Those and
+ * backslashes are written as escapes; everything else stays readable.
+ */
+export function commentText(text: string): string {
+  return text.replace(/[\\\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : "\\r"));
+}
+
+/**
+ * `$tag$body$tag$` with a tag the body does not contain, so that nothing inside (a role name, a
+ * setting's value) can end the quoted text early.
+ */
+export function dollarQuote(body: string, tag = "body"): string {
+  // The closing delimiter must be the first one after the opening, even where the body's own end
+  // and the delimiter's start overlap (a body ending in `$body`).
+  let delimiter = `$${tag}$`;
+  for (let n = 1; (body + delimiter).indexOf(delimiter) !== body.length; n += 1) delimiter = `$${tag}${n}$`;
+  return `${delimiter}${body}${delimiter}`;
+}

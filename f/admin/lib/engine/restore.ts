@@ -1,17 +1,18 @@
 // Applies an archive inside the caller's transaction: clears the target's own objects, runs the
-// schema sections through the server's own parser, streams each table's rows with COPY FROM, and
-// checks the rows against the manifest before the caller commits.
+// schema sections (each proven the backup's first) through the server's own parser, streams each
+// table's rows into a COPY FROM built from the manifest, sets sequences so that a rollback undoes
+// them, and checks the rows against the manifest before the caller commits.
 import { once } from "node:events";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
-import { readMember, readMemberText } from "../archive/reader.ts";
+import type { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
-import type { Storage } from "../storage/storage.ts";
 import type { ObjectRef } from "./model.ts";
 import { userMappingName } from "./emit.ts";
 import { largeObjectSummary } from "./large-objects.ts";
-import { qualify, quoteIdent } from "./quote.ts";
+import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
+import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 import { tableDigest } from "./verify.ts";
 
 const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
@@ -180,9 +181,10 @@ export async function clearOwnObjects(client: pg.ClientBase, manifest: Pick<Mani
   return objects.filter((o) => !archived.has(objectKey(o))).map(({ kind, schema, name }) => ({ kind, schema, name }));
 }
 
-/** Run one schema section as a single multi-statement query: the server's parser splits it. */
-async function runSection(client: pg.ClientBase, storage: Storage, manifest: Manifest, section: "pre_data" | "sequences" | "post_data"): Promise<void> {
-  const sql = await readMemberText(storage, manifest.archive.name, manifest.sections[section]);
+/** Run one schema section, proven first, as a single multi-statement query: the server's parser splits it. */
+async function runSection(client: pg.ClientBase, archive: ProvenArchive, section: "pre_data" | "post_data"): Promise<void> {
+  const label = section === "pre_data" ? "the schema (pre-data)" : "the indexes, constraints and triggers (post-data)";
+  const sql = await archive.text(archive.manifest.sections[section], label);
   try {
     await client.query(sql);
   } catch (error) {
@@ -199,68 +201,101 @@ function near(sql: string, error: unknown): string {
   return ` near «${sql.slice(lineStart, lineEnd === -1 ? undefined : lineEnd).slice(0, 200)}»`;
 }
 
-const COPY_LINE = /^COPY .* FROM stdin;$/m;
-const END_OF_DATA = Buffer.from("\\.\n\n");
-/** A table member starts with a comment and its COPY line; more than this before it means damage. */
-const MAX_HEADER_BYTES = 1024 * 1024;
+const END_MARK = Buffer.from(END_OF_DATA);
 
-/** Stream one table's member into COPY FROM: the header is read up to its COPY line, the end marker held back. */
-export async function loadTable(client: pg.ClientBase, storage: Storage, manifest: Manifest, table: TableEntry): Promise<void> {
-  const where = `${qualify(table.schema, table.name)}`;
-  let head = Buffer.alloc(0);
-  let sink: ReturnType<typeof copyFrom> | undefined;
-  let tail = Buffer.alloc(0);
-  const finished = async () => {
-    if (!sink) throw new ArchiveIntegrityError(`The archive's data for ${where} has no COPY statement: the archive is damaged.`);
-    if (!tail.equals(END_OF_DATA)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
-    sink.end();
-    await once(sink, "finish");
+/**
+ * A COPY FROM that never throws out of band: a row the server rejects ends every wait on the
+ * stream with that error instead of an unhandled 'error' event.
+ */
+function copyInto(client: pg.ClientBase, statement: string): { write: (bytes: Buffer) => Promise<void>; end: () => Promise<void>; abort: () => void } {
+  const sink = client.query(copyFrom(statement));
+  const failed = new Promise<never>((_, reject) => sink.once("error", reject));
+  failed.catch(() => undefined);
+  sink.on("error", () => undefined);
+  return {
+    write: async (bytes) => {
+      if (!sink.write(bytes)) await Promise.race([once(sink, "drain"), failed]);
+    },
+    end: async () => {
+      sink.end();
+      await Promise.race([once(sink, "finish"), failed]);
+    },
+    abort: () => {
+      sink.destroy();
+    },
   };
+}
+
+/**
+ * Stream one table's member into a COPY FROM this restore builds from the manifest. The member must
+ * begin with exactly the header the dump writes for that table and end with the end-of-data line;
+ * everything between goes to the server only as COPY data, and the member's bytes must be the
+ * backup's (sha256) before the COPY is allowed to finish.
+ */
+export async function loadTable(client: pg.ClientBase, archive: ProvenArchive, table: TableEntry): Promise<void> {
+  const where = qualify(table.schema, table.name);
+  const label = `the rows of ${table.schema}.${table.name}`;
+  const header = Buffer.from(tableMemberHeader(table, archive.manifest.format_version));
+  const { chunks, proven } = archive.stream(table.range, label);
+  let head = Buffer.alloc(0);
+  let copy: ReturnType<typeof copyInto> | undefined;
+  let tail = Buffer.alloc(0);
   try {
-    for await (const chunk of readMember(storage, manifest.archive.name, table.range)) {
-      if (!sink) {
+    for await (const chunk of chunks) {
+      if (!copy) {
         head = Buffer.concat([head, chunk]);
-        // Latin-1 maps each byte to one character, so the match's offsets are byte offsets; the
-        // statement itself is UTF-8 (names may hold any letter).
-        const match = COPY_LINE.exec(head.toString("latin1"));
-        if (!match) {
-          if (head.length > MAX_HEADER_BYTES) break;
-          continue;
+        if (head.length < header.length) continue;
+        if (!head.subarray(0, header.length).equals(header)) {
+          throw new ArchiveIntegrityError(`The archive's data for ${where} does not begin as the backup wrote it: the archive was changed or is damaged. Nothing of it was run.`);
         }
-        const bodyStart = match.index + match[0].length + 1;
-        sink = client.query(copyFrom(head.subarray(match.index, bodyStart - 2).toString("utf8")));
-        tail = head.subarray(bodyStart);
+        copy = copyInto(client, copyFromStatement(table.schema, table.name, table.columns));
+        tail = head.subarray(header.length);
       } else {
         tail = Buffer.concat([tail, chunk]);
       }
-      if (tail.length > END_OF_DATA.length) {
-        const ready = tail.subarray(0, tail.length - END_OF_DATA.length);
-        tail = Buffer.from(tail.subarray(tail.length - END_OF_DATA.length));
-        if (!sink.write(ready)) await once(sink, "drain");
+      if (tail.length > END_MARK.length) {
+        const ready = tail.subarray(0, tail.length - END_MARK.length);
+        tail = Buffer.from(tail.subarray(tail.length - END_MARK.length));
+        await copy.write(ready);
       }
     }
-    await finished();
+    proven();
+    if (!copy) throw new ArchiveIntegrityError(`The archive's data for ${where} has no COPY header: the archive is damaged.`);
+    if (!tail.equals(END_MARK)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
+    await copy.end();
   } catch (error) {
-    sink?.destroy();
+    copy?.abort();
     if (error instanceof BackupError) throw error;
     throw new BackupError(`Loading the rows of ${where} failed: ${(error as Error).message}`, { cause: error });
   }
 }
 
+const LO_CREATE = /^SELECT pg_catalog\.lo_create\('(\d+)'\);$/;
+const LO_PUT = /^SELECT pg_catalog\.lo_put\('(\d+)', (\d+), '\\x((?:[0-9a-f]{2})*)'\);$/;
+
 /**
- * The large objects' member holds one statement per line (hex data has no newline), run as they
- * arrive so that memory does not grow with the objects; then the objects are checked against the
- * manifest's count and digest.
+ * The large objects' member holds one statement per line (hex data has no newline). Each line must
+ * be one of the two shapes the dump writes; the restore runs its own parameterised statement with
+ * the values, as they arrive, so memory does not grow with the objects. Then the member's digest
+ * and the objects themselves are checked against the manifest.
  */
-async function loadLargeObjects(
-  client: pg.ClientBase, storage: Storage, manifest: Manifest, section: NonNullable<Manifest["sections"]["large_objects"]>,
-): Promise<void> {
+async function loadLargeObjects(client: pg.ClientBase, archive: ProvenArchive, section: NonNullable<Manifest["sections"]["large_objects"]>): Promise<void> {
+  const { chunks, proven } = archive.stream(section, "the large objects");
   let pending = "";
-  for await (const chunk of readMember(storage, manifest.archive.name, section)) {
+  const run = async (line: string) => {
+    if (line === "" || line === "-- Large objects") return;
+    const create = LO_CREATE.exec(line);
+    if (create) return void (await client.query("SELECT pg_catalog.lo_create($1::pg_catalog.oid)", [create[1]]));
+    const put = LO_PUT.exec(line);
+    if (put) return void (await client.query("SELECT pg_catalog.lo_put($1::pg_catalog.oid, $2::pg_catalog.int8, $3::pg_catalog.bytea)", [put[1], put[2], Buffer.from(put[3]!, "hex")]));
+    throw new ArchiveIntegrityError(`The archive's large objects hold a line the backup never writes (${JSON.stringify(line.slice(0, 60))}): the archive was changed. Nothing of it was run.`);
+  };
+  for await (const chunk of chunks) {
     const lines = (pending + chunk.toString("utf8")).split("\n");
     pending = lines.pop() ?? "";
-    for (const line of lines) if (line.startsWith("SELECT ")) await client.query(line);
+    for (const line of lines) await run(line);
   }
+  proven();
   if (pending.trim() !== "") throw new ArchiveIntegrityError("The archive's large objects are cut short: the archive is damaged.");
   const found = await largeObjectSummary(client);
   if (found.count !== section.count || found.digest !== section.digest) {
@@ -269,6 +304,49 @@ async function loadLargeObjects(
         `where the backup has ${section.count} (${section.bytes} bytes)${found.digest === section.digest ? "" : ", and their content differs"}.`,
     );
   }
+}
+
+/** One `SELECT pg_catalog.setval(…)` line of the archive, read back as values. */
+export interface SequenceSetting {
+  /** Quoted, schema-qualified name as the archive writes it: `"public"."users_id_seq"`. */
+  sequence: string;
+  value: string;
+  isCalled: boolean;
+}
+
+const SETVAL = /^SELECT pg_catalog\.setval\('("(?:[^"']|""|'')*"\."(?:[^"']|""|'')*")', (-?\d+), (true|false)\);$/;
+
+/** Pure: the sequence values of the archive's (proven) sequences section; any other line means it is not ours. */
+export function parseSequenceValues(text: string): SequenceSetting[] {
+  const settings: SequenceSetting[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "" || line === "-- Sequence values") continue;
+    const match = SETVAL.exec(line);
+    if (!match) throw new ArchiveIntegrityError(`The archive's sequence values hold a line the backup never writes (${JSON.stringify(line.slice(0, 60))}).`);
+    settings.push({ sequence: match[1]!.replaceAll("''", "'"), value: match[2]!, isCalled: match[3] === "true" });
+  }
+  return settings;
+}
+
+/**
+ * Set sequences so that a rollback takes the change back: setval alone is not transactional, but
+ * on a sequence rewritten by ALTER SEQUENCE … RESTART in the same transaction it writes the new
+ * file, which a rollback discards.
+ */
+export async function setSequences(client: pg.ClientBase, settings: SequenceSetting[]): Promise<void> {
+  if (settings.length === 0) return;
+  const statements = settings.map((s) =>
+    `ALTER SEQUENCE ${s.sequence} RESTART; SELECT pg_catalog.setval(${quoteLiteral(s.sequence)}, ${s.value}, ${s.isCalled});`);
+  try {
+    await client.query(statements.join("\n"));
+  } catch (error) {
+    throw new BackupError(`Setting the sequences failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The archive's sequence values, proven, as values. */
+export async function archivedSequenceValues(archive: ProvenArchive): Promise<SequenceSetting[]> {
+  return parseSequenceValues(await archive.text(archive.manifest.sections.sequences, "the sequence values"));
 }
 
 export interface TableCheck {
@@ -280,10 +358,15 @@ export interface TableCheck {
   match: boolean;
 }
 
-/** Per table of the manifest: rows and digest found in the database against those recorded. */
+/**
+ * Per table of the manifest: rows and digest found in the database against those recorded. An
+ * extension's configuration table is compared by the condition its extension declares here, which
+ * must be the one the manifest recorded (the manifest's text is never run as SQL).
+ */
 export async function verifyTables(client: pg.ClientBase, tables: TableEntry[]): Promise<TableCheck[]> {
   const checks: TableCheck[] = [];
   for (const table of tables) {
+    if (table.condition !== undefined) await requireExtensionCondition(client, table);
     const found = await tableDigest(client, table);
     checks.push({
       table: `${table.schema}.${table.name}`,
@@ -295,18 +378,35 @@ export async function verifyTables(client: pg.ClientBase, tables: TableEntry[]):
   return checks;
 }
 
+async function requireExtensionCondition(client: pg.ClientBase, table: TableEntry): Promise<void> {
+  const { rows } = await client.query<{ condition: string }>(
+    `SELECT COALESCE(e.extcondition[k.i], '') AS condition
+       FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) WITH ORDINALITY k(relid, i)
+      WHERE k.relid = $1::pg_catalog.regclass`,
+    [qualify(table.schema, table.name)],
+  );
+  if (rows[0]?.condition !== table.condition) {
+    throw new ArchiveIntegrityError(
+      `The manifest's condition for ${table.schema}.${table.name} (${JSON.stringify(table.condition)}) is not the one its extension declares here ` +
+        `(${rows[0] === undefined ? "it is not an extension's configuration table" : JSON.stringify(rows[0].condition)}): the rows cannot be compared. ` +
+        "The restore was rolled back; install the extension version the backup was taken with, or use another backup.",
+    );
+  }
+}
+
 export interface ApplyOptions {
   onTable?: (table: TableEntry, index: number, total: number) => void;
 }
 
 /** Apply the whole archive into the transaction `client` has open. */
-export async function applyArchive(client: pg.ClientBase, storage: Storage, manifest: Manifest, options: ApplyOptions = {}): Promise<void> {
-  await runSection(client, storage, manifest, "pre_data");
+export async function applyArchive(client: pg.ClientBase, archive: ProvenArchive, options: ApplyOptions = {}): Promise<void> {
+  const { manifest } = archive;
+  await runSection(client, archive, "pre_data");
   for (const [index, table] of manifest.tables.entries()) {
-    await loadTable(client, storage, manifest, table);
+    await loadTable(client, archive, table);
     options.onTable?.(table, index, manifest.tables.length);
   }
-  if (manifest.sections.large_objects) await loadLargeObjects(client, storage, manifest, manifest.sections.large_objects);
-  await runSection(client, storage, manifest, "sequences");
-  await runSection(client, storage, manifest, "post_data");
+  if (manifest.sections.large_objects) await loadLargeObjects(client, archive, manifest.sections.large_objects);
+  await setSequences(client, await archivedSequenceValues(archive));
+  await runSection(client, archive, "post_data");
 }

@@ -1,13 +1,13 @@
 // A selective restore: the rows of chosen tables replaced by the backup's, inside the caller's
-// transaction, reading only those tables' gzip members. Foreign keys to or from tables left out are
-// refused unless asked; sequence values are set last (setval is not transactional), just before COMMIT.
+// transaction, reading only those tables' gzip members (each proven the backup's before COMMIT).
+// Foreign keys to or from tables left out are refused unless asked; the sequences the tables own
+// are set in a way that a rollback takes back.
 import type pg from "pg";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
-import { readMemberText } from "../archive/reader.ts";
-import { BackupError, RestoreRefusedError } from "../errors.ts";
-import type { Storage } from "../storage/storage.ts";
-import { qualify, quoteLiteral } from "./quote.ts";
-import { loadTable, verifyTables, type TableCheck } from "./restore.ts";
+import type { ProvenArchive } from "../archive/reader.ts";
+import { RestoreRefusedError } from "../errors.ts";
+import { qualify } from "./quote.ts";
+import { archivedSequenceValues, loadTable, setSequences, verifyTables, type TableCheck } from "./restore.ts";
 
 export interface ForeignKey {
   constraint: string;
@@ -121,14 +121,14 @@ export async function checkSelection(client: pg.ClientBase, tables: TableEntry[]
 }
 
 /**
- * Replace the chosen tables' rows inside the caller's transaction and verify them; `beforeCommit`
- * then sets their sequences. Tables are emptied with one TRUNCATE when nothing else references them,
- * else by DELETE children first (PostgreSQL then checks every remaining reference).
+ * Replace the chosen tables' rows inside the caller's transaction, set the sequences they own, and
+ * verify them. Tables are emptied with one TRUNCATE when nothing else references them, else by
+ * DELETE children first (PostgreSQL then checks every remaining reference).
  */
 export async function restoreTables(
-  client: pg.ClientBase, storage: Storage, manifest: Manifest, tables: TableEntry[],
+  client: pg.ClientBase, archive: ProvenArchive, tables: TableEntry[],
   options: { skipForeignKeyCheck: boolean; onTable?: (table: TableEntry, index: number, total: number) => void },
-): Promise<SelectiveOutcome & { beforeCommit: () => Promise<void> }> {
+): Promise<SelectiveOutcome> {
   const keys = await checkSelection(client, tables, options.skipForeignKeyCheck);
   const chosen = new Set(tables.map((t) => `${t.schema}.${t.name}`));
   const ordered = parentsFirst(tables, keys);
@@ -141,28 +141,17 @@ export async function restoreTables(
     await client.query(`TRUNCATE TABLE ${ordered.map((t) => qualify(t.schema, t.name)).join(", ")}`);
   }
   for (const [index, table] of ordered.entries()) {
-    await loadTable(client, storage, manifest, table);
+    await loadTable(client, archive, table);
     options.onTable?.(table, index, ordered.length);
   }
-  const checks = await verifyTables(client, tables);
-  const setvals = await ownedSequenceValues(client, storage, manifest, tables);
-  return {
-    checks,
-    sequences: setvals.map((s) => s.sequence),
-    beforeCommit: async () => {
-      try {
-        await client.query(setvals.map((s) => s.statement).join("\n"));
-      } catch (error) {
-        throw new BackupError(`Setting the sequences of the restored tables failed: ${(error as Error).message}`, { cause: error });
-      }
-    },
-  };
+  const owned = await ownedSequences(client, tables);
+  const settings = owned.size === 0 ? [] : (await archivedSequenceValues(archive)).filter((s) => owned.has(s.sequence));
+  await setSequences(client, settings);
+  return { checks: await verifyTables(client, tables), sequences: settings.map((s) => owned.get(s.sequence)!) };
 }
 
-/** The archive's setval statements for the sequences the chosen tables own (serial and identity columns). */
-async function ownedSequenceValues(
-  client: pg.ClientBase, storage: Storage, manifest: Manifest, tables: TableEntry[],
-): Promise<Array<{ sequence: string; statement: string }>> {
+/** The sequences the chosen tables own (serial and identity columns): quoted name → `schema.name`. */
+async function ownedSequences(client: pg.ClientBase, tables: TableEntry[]): Promise<Map<string, string>> {
   const { rows } = await client.query<{ schema: string; name: string }>(
     `SELECT sn.nspname AS schema, s.relname AS name
        FROM pg_catalog.pg_depend d
@@ -173,11 +162,5 @@ async function ownedSequenceValues(
       ORDER BY 1, 2`,
     [tables.map((t) => `${t.schema}.${t.name}`)],
   );
-  if (rows.length === 0) return [];
-  const section = (await readMemberText(storage, manifest.archive.name, manifest.sections.sequences)).split("\n");
-  return rows.flatMap(({ schema, name }) => {
-    // The archive writes each one as `SELECT pg_catalog.setval('"schema"."name"', value, is_called);` on its own line.
-    const statement = section.find((line) => line.startsWith(`SELECT pg_catalog.setval(${quoteLiteral(qualify(schema, name))}, `));
-    return statement ? [{ sequence: `${schema}.${name}`, statement }] : [];
-  });
+  return new Map(rows.map(({ schema, name }) => [qualify(schema, name), `${schema}.${name}`]));
 }

@@ -4,7 +4,7 @@
 // the catalog and writes nothing.
 import { PassThrough, pipeline, Transform, type Readable } from "node:stream";
 import type pg from "pg";
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from "../archive/manifest.ts";
+import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestText, type Manifest } from "../archive/manifest.ts";
 import { backupNameCandidates, localTimeLabel, manifestNameFor, type BackupType } from "../archive/name.ts";
 import { ArchiveWriter } from "../archive/writer.ts";
 import { BackupError } from "../errors.ts";
@@ -121,13 +121,15 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
       scope: settings.dump,
       skipped: dump.skipped,
       totals: totals(dump.tables),
+      privileges: settings.dump.privileges,
+      roles: dump.roles,
     };
     if (file.size !== summary.size) {
       await storage.remove(file.name).catch(() => undefined);
       throw new BackupError(`Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`);
     }
     try {
-      const text = JSON.stringify(manifest, null, 2) + "\n";
+      const text = manifestText(manifest);
       const taken = () => new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
       await storage.create(exactName(manifestNameFor(file.name), taken), PassThrough.from([Buffer.from(text)]) as PassThrough);
     } catch (error) {

@@ -8,7 +8,7 @@ import type pg from "pg";
 import { createGunzip } from "node:zlib";
 import { pipeline } from "node:stream";
 import { type Manifest } from "../archive/manifest.ts";
-import { checkArchive } from "../archive/reader.ts";
+import { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
@@ -18,7 +18,6 @@ import { applyArchive, clearOwnObjects, objectKey, ownObjects, verifyTables, typ
 import { checkSelection, restoreTables, selectTables } from "../engine/selective.ts";
 import { describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
 import { pinSettings } from "../engine/session.ts";
-import { HashingStorage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
 import { withLock } from "../engine/lock.ts";
@@ -59,7 +58,7 @@ export interface RestoreOutcome {
   /** Absent for an archive made by pg_dump. */
   manifest: Manifest | undefined;
   backup_created_at: string | null;
-  /** Sequences set (setval) just before COMMIT, for a selective restore. */
+  /** Sequences a selective restore set (in the transaction: a rollback takes them back). */
   sequences_set: string[];
   terminated_sessions: OtherSession[];
 }
@@ -80,8 +79,6 @@ interface Applied {
   dropped: ObjectRef[];
   checks: TableCheck[];
   sequences: string[];
-  /** Checks and changes that must come last, after verification, just before COMMIT. */
-  beforeCommit(): Promise<void>;
 }
 
 export async function restoreBackup(request: RestoreRequest): Promise<RestoreOutcome> {
@@ -152,9 +149,10 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
   const base = { manifest, createdAt: manifest.created_at_local };
   if (request.tables?.length) {
     const tables = selectTables(manifest, request.tables);
+    const archive = await ProvenArchive.open(source, manifest);
     return {
       ...base, replacesDatabase: false,
-      verificationMethod: "rows and content digest of each restored table against the manifest",
+      verificationMethod: "rows and content digest of each restored table against the manifest; each member's sha256 before COMMIT",
       precheck: async (target) => {
         const client = await connect(target, "windmill-pg-backup: restore (check tables)");
         try {
@@ -164,29 +162,26 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
         }
       },
       apply: async (client, onProgress) => {
-        const done = await restoreTables(client, source, manifest, tables, {
+        const done = await restoreTables(client, archive, tables, {
           skipForeignKeyCheck: request.skipForeignKeyCheck ?? false,
           onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
         });
-        return { dropped: [], checks: failIfDifferent(done.checks), sequences: done.sequences, beforeCommit: done.beforeCommit };
+        return { dropped: [], checks: failIfDifferent(done.checks), sequences: done.sequences };
       },
     };
   }
-  const { reader, verify } = archiveCheck(source, manifest);
-  if (source.kind === "local") {
-    request.onProgress?.(`checking ${backupName} against its manifest`, 2);
-    await checkArchive(source, manifest);
-  }
+  if (source.kind === "local") request.onProgress?.(`checking ${backupName} against its manifest`, 2);
+  const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.kind === "local" });
   return {
     ...base, replacesDatabase: true,
-    verificationMethod: `rows and content digest of every table against the manifest${source.kind === "local" ? "" : "; the streamed archive's sha256"}`,
+    verificationMethod: "rows and content digest of every table against the manifest; each member's sha256 before it is used",
     apply: async (client, onProgress) => {
       const dropped = await clearOwnObjects(client, manifest);
-      await applyArchive(client, reader, manifest, {
+      await applyArchive(client, archive, {
         onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
       });
       onProgress?.("verifying restored rows", 85);
-      return { dropped, checks: failIfDifferent(await verifyTables(client, manifest.tables)), sequences: [], beforeCommit: verify };
+      return { dropped, checks: failIfDifferent(await verifyTables(client, manifest.tables)), sequences: [] };
     },
   };
 }
@@ -253,32 +248,8 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
       }
       return {
         dropped: before.filter((o) => !after.has(objectKey(o))).map(({ kind, schema, name }) => ({ kind, schema, name })),
-        checks: failIfDifferent(checks), sequences: [], beforeCommit: async () => undefined,
+        checks: failIfDifferent(checks), sequences: [],
       };
-    },
-  };
-}
-
-/**
- * How the archive is read and what is checked before COMMIT. Local: read directly (it was checked
- * whole beforehand). Remote: read through a hashing view; before COMMIT its sha256 must match the
- * manifest's, or, if the reads did not cover the file in order, the archive is read once more.
- */
-function archiveCheck(source: Storage, manifest: Manifest): { reader: Storage; verify: () => Promise<void> } {
-  if (source.kind === "local") return { reader: source, verify: async () => undefined };
-  const hashing = new HashingStorage(source, manifest.archive.name);
-  return {
-    reader: hashing,
-    verify: async () => {
-      const sha256 = hashing.digest(manifest.archive.size);
-      if (sha256 === undefined) return await checkArchive(source, manifest);
-      if (sha256 !== manifest.archive.sha256) {
-        throw new ArchiveIntegrityError(
-          `Archive ${manifest.archive.name} in ${source.location} does not match its manifest (sha256 ${sha256.slice(0, 16)}…, ` +
-            `expected ${manifest.archive.sha256.slice(0, 16)}…): it was damaged or changed after the backup. The restore was rolled back; ` +
-            "use another backup (list_backups).",
-        );
-      }
     },
   };
 }
@@ -293,7 +264,6 @@ async function inTransaction(target: DatabaseTarget, settings: BackupSettings, a
     await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, true)", [`${settings.lock_timeout_seconds * 1000}ms`]);
     try {
       const applied = await apply(client);
-      await applied.beforeCommit();
       await client.query("COMMIT");
       return applied;
     } catch (error) {

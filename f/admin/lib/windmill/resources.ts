@@ -49,8 +49,12 @@ export const DumpScope = z.strictObject({
   exclude_table_data: tableNames,
   /** Leave out objects the engine cannot reproduce (listed in the result and manifest) instead of refusing. */
   skip_unsupported: z.boolean().default(false),
-  /** Owners, GRANTs (column grants too) and default privileges; the roles must exist where it is restored. */
-  privileges: z.boolean().default(false),
+  /**
+   * Owners, GRANTs (column grants too), default privileges, and changed privileges of extension members
+   * and pg_catalog objects: who may do what is part of the database, so on by default. The roles must
+   * exist where it is restored (a restore checks first; create_roles or roles: true create them).
+   */
+  privileges: z.boolean().default(true),
   /** Create the roles the objects use where they are missing (no passwords). */
   roles: z.boolean().default(false),
   /** ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET. */
@@ -87,7 +91,7 @@ export const BackupSettings = z.object({
   /** How long a run waits for another backup, restore or cleanup of the same database to finish. */
   lock_wait_seconds: z.number().nonnegative().default(600),
   compression_level: z.number().int().min(1).max(9).default(6),
-  /** What the dump covers; every option is off (everything, no privileges) by default. */
+  /** What the dump covers: everything, with privileges, by default. */
   dump: DumpScope.default(DumpScope.parse({})),
   /**
    * Archive bytes per byte of table data, for the free-space check before a backup: 0.5 covers
