@@ -26,11 +26,13 @@ const Args = z.object({
   settings_resource: z.string().min(1),
   s3_resource: z.string().min(1),
   dry_run: z.boolean(),
-  tables: z.array(z.string().regex(/^[^.]+(\.[^.]+)?$/, "schema.table, e.g. public.family_documents")),
+  tables: z.array(z.string().min(1, "schema.table, e.g. public.family_documents")),
   skip_foreign_key_check: z.boolean(),
   pg_dump_archive: z.boolean(),
   terminate_sessions: z.boolean(),
   fail_if_busy: z.boolean(),
+  create_roles: z.boolean(),
+  allow_empty_result: z.boolean(),
 });
 
 /** Without dry_run (or with dry_run: false) the result is always a restore's. */
@@ -38,13 +40,13 @@ export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: false,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean,
+  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean,
 ): Promise<RestoreResult>;
 export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: boolean,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean,
+  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean,
 ): Promise<RestoreResult | PreviewResult>;
 export async function main(
   backup_filename: string,
@@ -61,10 +63,12 @@ export async function main(
   pg_dump_archive: boolean = false,
   terminate_sessions: boolean = false,
   fail_if_busy: boolean = false,
+  create_roles: boolean = false,
+  allow_empty_result: boolean = false,
 ): Promise<RestoreResult | PreviewResult> {
   const args = parseScriptArgs(Args, {
     backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
-    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy,
+    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result,
   });
   const started = Date.now();
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
@@ -92,6 +96,8 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
     skipForeignKeyCheck: args.skip_foreign_key_check,
     pgDumpArchive: args.pg_dump_archive,
     terminateSessions: args.terminate_sessions,
+    createRoles: args.create_roles,
+    allowEmptyResult: args.allow_empty_result,
     onProgress: jobProgress(),
   }), (done) => ({
     database: { ...database, dbname: done.target_database },

@@ -538,6 +538,21 @@ export function defaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
   ];
 }
 
+/**
+ * Statements that remove a role's default privileges (in one schema, or everywhere): every grantee's
+ * are revoked, and everywhere the built-in ones are granted back, at which point PostgreSQL drops the
+ * entry. What a new database has, so that objects an in-place restore creates pick up nothing extra.
+ */
+export function resetDefaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
+  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`}`;
+  const everyone = [...new Set(defaults.grants.map(grantee))];
+  const builtIn = defaults.schema !== null ? [] : [quoteIdent(defaults.role), ...(["FUNCTIONS", "TYPES"].includes(defaults.objects) ? ["PUBLIC"] : [])];
+  return [
+    ...everyone.map((who) => `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${who} CASCADE;`),
+    ...builtIn.map((who) => `${prefix} GRANT ALL ON ${defaults.objects} TO ${who};`),
+  ];
+}
+
 /** Created only where missing (a restore on the same server keeps its roles as they are); never a password. */
 export function createRole(role: RoleDef): string[] {
   const body = `BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +

@@ -137,17 +137,58 @@ export async function* readPlainScript(chunks: AsyncIterable<Buffer>): AsyncGene
   }
 }
 
+/** Pure: whether a file's first lines are the header pg_dump writes in plain format. */
+export function hasPgDumpHeader(start: string): boolean {
+  return /^--\r?\n-- PostgreSQL database dump\r?\n--\r?\n/.test(start);
+}
+
+/** The same chunks, once the first lines proved to be pg_dump's header; else a refusal naming the file. */
+async function* afterPgDumpHeader(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+  let head = Buffer.alloc(0);
+  let checked = false;
+  for await (const chunk of chunks) {
+    if (checked) {
+      yield chunk;
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length < 64) continue;
+    requireHeader(head, name);
+    checked = true;
+    yield head;
+  }
+  if (!checked) {
+    requireHeader(head, name);
+    if (head.length > 0) yield head;
+  }
+}
+
+function requireHeader(head: Buffer, name: string): void {
+  if (hasPgDumpHeader(head.toString("latin1"))) return;
+  throw new RestoreRefusedError(
+    `Restore refused: ${name} is not an archive made by pg_dump in plain format (it does not begin with pg_dump's header ` +
+      `"--" / "-- PostgreSQL database dump" / "--"). Nothing was changed. pg_dump_archive takes only files written by pg_dump --format=plain; ` +
+      "a backup of this bundle restores without pg_dump_archive.",
+  );
+}
+
+/** Statement kinds (libpg-query's node names) that create something. */
+const CREATING = /^(Create|Define|View|Index|CompositeType)/;
+
 /** What a first, read-only pass learns: the archive parses to its end, and what it will load. */
 export interface PlainArchiveSummary {
   statements: number;
+  /** Statements that create an object (tables, views, functions, types, schemas, indexes…). */
+  creates: number;
   /** Rows per table in COPY blocks, in archive order. */
   tables: Array<{ schema: string; name: string; rows: number }>;
   createdSchemas: Set<string>;
 }
 
-export async function summarizePlainScript(chunks: AsyncIterable<Buffer>): Promise<PlainArchiveSummary> {
-  const summary: PlainArchiveSummary = { statements: 0, tables: [], createdSchemas: new Set() };
-  for await (const event of readPlainScript(chunks)) {
+/** The first pass over a pg_dump archive: its header, then every statement parsed and every COPY row counted. */
+export async function summarizePlainScript(chunks: AsyncIterable<Buffer>, name: string): Promise<PlainArchiveSummary> {
+  const summary: PlainArchiveSummary = { statements: 0, creates: 0, tables: [], createdSchemas: new Set() };
+  for await (const event of readPlainScript(afterPgDumpHeader(chunks, name))) {
     if (event.type === "copy") {
       let rows = 0;
       for await (const _ of event.data) rows += 1;
@@ -157,7 +198,10 @@ export async function summarizePlainScript(chunks: AsyncIterable<Buffer>): Promi
       continue;
     }
     summary.statements += event.statements.length;
-    for (const s of event.statements) if (s.kind === "CreateSchemaStmt") summary.createdSchemas.add(String(s.node.schemaname));
+    for (const s of event.statements) {
+      if (s.kind === "CreateSchemaStmt") summary.createdSchemas.add(String(s.node.schemaname));
+      if (CREATING.test(s.kind)) summary.creates += 1;
+    }
   }
   return summary;
 }

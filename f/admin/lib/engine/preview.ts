@@ -32,7 +32,9 @@ export interface RestorePreview {
 }
 
 /** The kinds a person recognises as "what will appear or disappear"; indexes and such follow their tables. */
-const COMPARED_KINDS = new Set(["table", "view", "materialized view", "foreign table", "sequence", "function", "procedure", "aggregate", "type", "domain", "collation", "schema"]);
+const COMPARED_KINDS = new Set([
+  "table", "view", "materialized view", "foreign table", "sequence", "function", "procedure", "aggregate", "type", "domain", "collation", "schema", "default privileges",
+]);
 
 /** Pure: the tables of both sides, with what the restore does to each, sorted by name. */
 export function compareTables(backup: Array<{ table: string; rows: number }>, target: Map<string, number>): TableComparison[] {

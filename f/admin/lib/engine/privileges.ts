@@ -2,6 +2,7 @@
 // the roles those name, and the database's own settings (ALTER DATABASE … SET): the parts of a
 // database that the dump writes only when asked, as they need the same roles on the restoring server.
 import type pg from "pg";
+import { quoteIdent } from "./quote.ts";
 
 /** One GRANT: a role (null for PUBLIC), the privileges it has, and whether it may pass them on. */
 export interface Grant { grantee: string | null; privileges: string[]; grantable: boolean }
@@ -224,4 +225,21 @@ export async function readChangedInitialPrivileges(client: pg.ClientBase): Promi
   );
   for (const row of rows) changed.push({ on: row.on, column: row.column, initial: row.initial ?? [], current: row.current ?? [] });
   return changed;
+}
+
+/**
+ * The schemas of a database that are neither the system's nor an extension's, whose privileges
+ * differ from the built-in default: an in-place restore keeps such a schema (it is in the archive,
+ * or holds an extension) and must bring it back to the default before the archive's GRANTs run.
+ */
+export async function readChangedSchemaPrivileges(client: pg.ClientBase): Promise<ChangedInitialAccess[]> {
+  const { rows } = await client.query<{ name: string; initial: Grant[] | null; current: Grant[] | null }>(
+    `SELECT n.nspname AS name, ${GRANTS("pg_catalog.acldefault('n', n.nspowner)")} AS initial, ${GRANTS("n.nspacl")} AS current
+       FROM pg_catalog.pg_namespace n
+      WHERE n.nspacl IS NOT NULL AND n.nspacl IS DISTINCT FROM pg_catalog.acldefault('n', n.nspowner)
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND e.objid = n.oid AND e.deptype = 'e')
+      ORDER BY 1`,
+  );
+  return rows.map((r) => ({ on: `SCHEMA ${quoteIdent(r.name)}`, column: null, initial: r.initial ?? [], current: r.current ?? [] }));
 }

@@ -9,7 +9,8 @@ import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import type { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
 import type { ObjectRef } from "./model.ts";
-import { userMappingName } from "./emit.ts";
+import { aclChanges, resetDefaultPrivileges, userMappingName } from "./emit.ts";
+import { defaultPrivilegesRef, readChangedInitialPrivileges, readChangedSchemaPrivileges, readDefaultPrivileges } from "./privileges.ts";
 import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
 import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
@@ -61,7 +62,10 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
   );
   const largeObjects = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
+  // Default privileges first: no object the restore creates may pick them up.
+  const defaults = await readDefaultPrivileges(client);
   const objects: OwnObject[] = [
+    ...defaults.map((d) => ({ ...defaultPrivilegesRef(d), drop: resetDefaultPrivileges(d).join(" ") })),
     ...largeObjects.rows.map(({ oid }) => ({ kind: "large object", schema: "", name: oid, drop: `SELECT pg_catalog.lo_unlink('${oid}')` })),
     ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
     ...publications.rows.map(({ name }) => ({ kind: "publication", schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
@@ -167,18 +171,45 @@ async function namedInSchemas(
   return rows;
 }
 
+/** Of `names`, the roles this server does not have. */
+export async function missingRoles(client: pg.ClientBase, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT w.name FROM pg_catalog.unnest($1::text[]) w(name) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = w.name) ORDER BY 1",
+    [names],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Roles an archive needs, made inside the restore's transaction: no login, no password, nothing else. */
+export async function createRoles(client: pg.ClientBase, names: readonly string[]): Promise<void> {
+  for (const name of names) await client.query(`CREATE ROLE ${quoteIdent(name)} NOLOGIN`);
+}
+
 export const objectKey = (o: ObjectRef) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
 
 /**
  * Drop the target's own objects so that afterwards it holds exactly the archive's. Returns the
  * dropped objects the archive does not create again (the user loses those: the result lists them).
  */
-export async function clearOwnObjects(client: pg.ClientBase, manifest: Pick<Manifest, "objects">): Promise<ObjectRef[]> {
+export async function clearOwnObjects(client: pg.ClientBase, manifest: Pick<Manifest, "objects" | "privileges">): Promise<ObjectRef[]> {
   const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
   const archived = new Set(manifest.objects.map(objectKey));
   const objects = await ownObjects(client, archiveSchemas);
   for (const object of objects) await client.query(object.drop);
+  if (manifest.privileges) await resetKeptPrivileges(client);
   return objects.filter((o) => !archived.has(objectKey(o))).map(({ kind, schema, name }) => ({ kind, schema, name }));
+}
+
+/**
+ * What an in-place restore keeps (the schemas the archive has, extension members, pg_catalog's
+ * objects) goes back to the privileges a new database gives it, so that the archive's GRANTs and
+ * REVOKEs (relative to exactly that) end where the source was: nothing granted here survives.
+ */
+async function resetKeptPrivileges(client: pg.ClientBase): Promise<void> {
+  const changed = [...(await readChangedSchemaPrivileges(client)), ...(await readChangedInitialPrivileges(client))];
+  const statements = changed.flatMap((c) => aclChanges(c.on, c.column, c.current, c.initial));
+  if (statements.length > 0) await client.query(statements.join("\n"));
 }
 
 /** Run one schema section, proven first, as a single multi-statement query: the server's parser splits it. */
@@ -314,16 +345,25 @@ export interface SequenceSetting {
   isCalled: boolean;
 }
 
-const SETVAL = /^SELECT pg_catalog\.setval\('("(?:[^"']|""|'')*"\."(?:[^"']|""|'')*")', (-?\d+), (true|false)\);$/;
+/** One setval statement; the quoted name may hold any character, newlines included, inside its quotes. */
+const SETVAL = /SELECT pg_catalog\.setval\('((?:[^']|'')*)', (-?\d+), (true|false)\);\n/y;
+/** A schema-qualified name as the dump quotes it: two double-quoted identifiers and nothing else. */
+const QUALIFIED = /^"(?:[^"]|"")*"\."(?:[^"]|"")*"$/;
+const SEQUENCES_HEADING = "\n-- Sequence values\n\n";
 
-/** Pure: the sequence values of the archive's (proven) sequences section; any other line means it is not ours. */
+/** Pure: the sequence values of the archive's (proven) sequences section; anything else in it means it is not ours. */
 export function parseSequenceValues(text: string): SequenceSetting[] {
   const settings: SequenceSetting[] = [];
-  for (const line of text.split("\n")) {
-    if (line === "" || line === "-- Sequence values") continue;
-    const match = SETVAL.exec(line);
-    if (!match) throw new ArchiveIntegrityError(`The archive's sequence values hold a line the backup never writes (${JSON.stringify(line.slice(0, 60))}).`);
-    settings.push({ sequence: match[1]!.replaceAll("''", "'"), value: match[2]!, isCalled: match[3] === "true" });
+  const notOurs = (at: number) =>
+    new ArchiveIntegrityError(`The archive's sequence values hold text the backup never writes (${JSON.stringify(text.slice(at, at + 60))}).`);
+  if (!text.startsWith(SEQUENCES_HEADING)) throw notOurs(0);
+  SETVAL.lastIndex = SEQUENCES_HEADING.length;
+  while (SETVAL.lastIndex < text.length) {
+    const at = SETVAL.lastIndex;
+    const match = SETVAL.exec(text);
+    const sequence = match?.[1]?.replaceAll("''", "'");
+    if (!match || sequence === undefined || !QUALIFIED.test(sequence)) throw notOurs(at);
+    settings.push({ sequence, value: match[2]!, isCalled: match[3] === "true" });
   }
   return settings;
 }

@@ -6,7 +6,7 @@ import type pg from "pg";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import type { ProvenArchive } from "../archive/reader.ts";
 import { RestoreRefusedError } from "../errors.ts";
-import { qualify } from "./quote.ts";
+import { qualify, quoteIdent } from "./quote.ts";
 import { archivedSequenceValues, loadTable, setSequences, verifyTables, type TableCheck } from "./restore.ts";
 
 export interface ForeignKey {
@@ -140,14 +140,34 @@ export async function restoreTables(
   } else {
     await client.query(`TRUNCATE TABLE ${ordered.map((t) => qualify(t.schema, t.name)).join(", ")}`);
   }
+  // The rows are the backup's as they were: the tables' own triggers (an updated_at stamp, an
+  // audit copy) must not rewrite them on the way in. Foreign keys' internal triggers stay on.
+  const triggers = await userTriggers(client, ordered);
+  for (const t of triggers) await client.query(`ALTER TABLE ${t.table} DISABLE TRIGGER ${quoteIdent(t.name)}`);
   for (const [index, table] of ordered.entries()) {
     await loadTable(client, archive, table);
     options.onTable?.(table, index, ordered.length);
   }
+  for (const t of triggers) await client.query(`ALTER TABLE ${t.table} ENABLE ${ENABLE_MODE[t.mode] ?? ""} TRIGGER ${quoteIdent(t.name)}`);
   const owned = await ownedSequences(client, tables);
   const settings = owned.size === 0 ? [] : (await archivedSequenceValues(archive)).filter((s) => owned.has(s.sequence));
   await setSequences(client, settings);
   return { checks: await verifyTables(client, tables), sequences: settings.map((s) => owned.get(s.sequence)!) };
+}
+
+/** pg_trigger.tgenabled → the ENABLE form that puts a trigger back as it was. */
+const ENABLE_MODE: Record<string, string> = { O: "", R: "REPLICA", A: "ALWAYS" };
+
+/** The enabled triggers users made on the tables (not those of foreign keys), with how each was enabled. */
+async function userTriggers(client: pg.ClientBase, tables: TableEntry[]): Promise<Array<{ table: string; name: string; mode: string }>> {
+  const { rows } = await client.query<{ schema: string; table: string; name: string; mode: string }>(
+    `SELECT n.nspname AS schema, c.relname AS table, t.tgname AS name, t.tgenabled::text AS mode
+       FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      ORDER BY 1, 2, 3`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  return rows.map((r) => ({ table: qualify(r.schema, r.table), name: r.name, mode: r.mode }));
 }
 
 /** The sequences the chosen tables own (serial and identity columns): quoted name → `schema.name`. */

@@ -7,6 +7,7 @@ import { RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
 import { describeAge, previewAgainst, type RestorePreview } from "../engine/preview.ts";
+import { missingRoles } from "../engine/restore.ts";
 import type { Storage } from "../storage/storage.ts";
 import { findBackup } from "./inventory.ts";
 
@@ -21,6 +22,10 @@ export interface PreviewRequest {
 }
 
 export interface PreviewOutcome extends RestorePreview {
+  /** Whether the restore brings back owners and grants, and what that needs. */
+  privileges: string;
+  /** Roles the backup names that this server lacks: the restore would refuse (unless create_roles). */
+  missing_roles: string[];
   backup: string;
   backup_created_at: string;
   backup_age: string;
@@ -42,8 +47,11 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
     `sha256 matches the manifest; ${membersInOrder(manifest).length} gzip members read to the end ` +
     `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
   const target = await readTarget(request.database, request.targetDatabase, manifest);
+  const missing = manifest.scope?.roles === true ? [] : await rolesMissing(request.database, manifest.roles ?? []);
   return {
     ...target.preview,
+    privileges: privilegesNote(manifest, target.exists),
+    missing_roles: missing,
     backup: backupName,
     backup_created_at: manifest.created_at_local,
     backup_age: describeAge(new Date(manifest.created_at), request.now ?? new Date()),
@@ -52,6 +60,24 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
     target_exists: target.exists,
     manifest,
   };
+}
+
+/** Pure: what happens to owners and grants, in a sentence. */
+export function privilegesNote(manifest: Manifest, targetExists: boolean): string {
+  if (manifest.privileges === true) return `restored: owners, grants and default privileges as they were (${manifest.roles?.length ?? 0} roles named)`;
+  const lost = targetExists ? "; every object restored is owned by the restoring user, and roles that can use objects here now lose that access" : "";
+  return manifest.format_version === 1 && manifest.scope?.privileges === true
+    ? "restored: owners and grants (a version 1 backup: privileges of extension members are not in it)"
+    : `not in this backup (backup_settings.dump.privileges was off)${lost}`;
+}
+
+async function rolesMissing(database: DatabaseTarget, roles: string[]): Promise<string[]> {
+  const client = await connect(database, "windmill-pg-backup: restore preview (roles)");
+  try {
+    return await missingRoles(client, roles);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function readTarget(database: DatabaseTarget, dbname: string, manifest: Manifest): Promise<{ exists: boolean; preview: RestorePreview }> {
@@ -98,6 +124,10 @@ export function previewMarkdown(preview: PreviewOutcome): string {
     `- **Dropped for good** (only in the target): ${preview.would_drop.length === 0 ? "nothing" : list(preview.would_drop)}.`,
     `- **Created** (only in the backup): ${preview.would_create.length === 0 ? "nothing" : list(preview.would_create)}.`,
     `- **Extensions**: ${preview.extensions.length === 0 ? "none needed" : preview.extensions.map((e) => `${e.extension} (${e.can_create})`).join(", ")}.`,
+    `- **Owners and grants**: ${preview.privileges}.`,
+    ...(preview.missing_roles.length > 0
+      ? [`- ⚠ The restore would refuse: roles ${preview.missing_roles.join(", ")} do not exist on this server; create them, or pass \`create_roles: true\`.`]
+      : []),
     missing.length > 0
       ? `- ⚠ The restore would fail: ${missing.map((e) => e.extension).join(", ")} cannot be created by this user; install them first.`
       : "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore.",

@@ -4,9 +4,10 @@
 // checked against the manifest; a local archive checked before anything is touched, a remote one
 // hashed on the way and checked before COMMIT), chosen tables of one (only their bytes read), and an
 // archive made by pg_dump in plain format (parsed whole first, then run; rows counted).
-import type pg from "pg";
+import { createHash } from "node:crypto";
+import { pipeline, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { pipeline } from "node:stream";
+import type pg from "pg";
 import { type Manifest } from "../archive/manifest.ts";
 import { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
@@ -14,7 +15,7 @@ import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
 import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
-import { applyArchive, clearOwnObjects, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
+import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
 import { checkSelection, restoreTables, selectTables } from "../engine/selective.ts";
 import { describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
 import { pinSettings } from "../engine/session.ts";
@@ -44,6 +45,10 @@ export interface RestoreRequest {
   pgDumpArchive?: boolean;
   /** End the target database's other sessions (never the bundle's own) before the restore. */
   terminateSessions?: boolean;
+  /** Create the roles the archive names that this server lacks (NOLOGIN, no password), in the restore's transaction. */
+  createRoles?: boolean;
+  /** Let a restore leave the target without any object of its own (an empty backup over a full database). */
+  allowEmptyResult?: boolean;
   onProgress?: (message: string, percent: number) => void;
 }
 
@@ -72,7 +77,9 @@ interface RestorePlan {
   verificationMethod: string;
   /** Refusals that need the target's catalog, made before the pre-restore backup. */
   precheck?(target: DatabaseTarget): Promise<void>;
-  apply(client: pg.ClientBase, onProgress?: RestoreRequest["onProgress"]): Promise<Applied>;
+  /** The archive creates nothing (no table, no object but the public schema): the target would be left empty. */
+  leavesNothing: boolean;
+  apply(client: pg.ClientBase, onProgress: RestoreRequest["onProgress"], allowEmptyResult: boolean): Promise<Applied>;
 }
 
 interface Applied {
@@ -102,10 +109,13 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
     if (!exists) throw new RestoreRefusedError(`Restore refused: a selective restore writes into an existing database, and ${JSON.stringify(target)} does not exist. Nothing was changed.`);
   }
 
+  const rolesToCreate = await checkRoles(database, plan.manifest, request.createRoles ?? false);
+
   const created = target !== database.dbname && (await ensureDatabase(database, target, plan.manifest));
   const targetDb: DatabaseTarget = { ...database, dbname: target };
-  await plan.precheck?.(targetDb);
   try {
+    await plan.precheck?.(targetDb);
+    if (plan.replacesDatabase && plan.leavesNothing && !request.allowEmptyResult) await refuseEmptyResult(targetDb, backupName);
     return await withLock(targetDb, "restore", settings.lock_wait_seconds * 1000, async () => {
       let preRestore: string | null = null;
       let note = "not requested";
@@ -118,7 +128,10 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
       const terminated = request.terminateSessions && !created ? await endOtherSessions(targetDb) : [];
-      const { dropped, checks, sequences } = await inTransaction(targetDb, settings, (client) => plan.apply(client, request.onProgress));
+      const { dropped, checks, sequences } = await inTransaction(targetDb, settings, async (client) => {
+        await createRoles(client, rolesToCreate);
+        return await plan.apply(client, request.onProgress, request.allowEmptyResult ?? false);
+      });
       return {
         backup: backupName, target_database: target, created_database: created,
         pre_restore_backup: preRestore, pre_restore_note: note,
@@ -143,6 +156,53 @@ async function trustedManifest(source: Storage, prefix: string, backupName: stri
   return backup.manifest;
 }
 
+/**
+ * The roles the archive names that this server lacks: refused before anything changes unless they
+ * are to be created (then returned), or the archive creates them itself (dump.roles).
+ */
+async function checkRoles(database: DatabaseTarget, manifest: Manifest | undefined, create: boolean): Promise<string[]> {
+  if (!manifest?.roles?.length || manifest.scope?.roles === true) return [];
+  const client = await connect(database, "windmill-pg-backup: restore (check roles)");
+  let missing: string[];
+  try {
+    missing = await missingRoles(client, manifest.roles);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (missing.length === 0 || create) return missing;
+  throw new RestoreRefusedError(
+    `Restore refused: the backup gives objects or privileges to roles this server does not have: ${missing.join(", ")}. Nothing was changed. ` +
+      "Create them first (CREATE ROLE …, with LOGIN and a password for a role the app connects as), or run again with create_roles: true " +
+      "to create them in the restore's transaction as NOLOGIN roles without passwords (give them LOGIN and a password afterwards), " +
+      "or take backups with backup_settings.dump.roles: true so that archives create their roles.",
+  );
+}
+
+/** An archive that would leave the target without a single object of its own: refused unless asked for, naming what would go. */
+async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Promise<void> {
+  const client = await connect(target, "windmill-pg-backup: restore (check target)");
+  let objects: ObjectRef[];
+  try {
+    objects = (await ownObjects(client, new Set(["public"]))).filter((o) => !(o.kind === "schema" && o.name === "public"));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (objects.length === 0) return;
+  throw new RestoreRefusedError(
+    `Restore refused: ${backupName} creates no table and no object, so restoring it would leave database ${JSON.stringify(target.dbname)} empty, ` +
+      `dropping ${objects.length} object(s): ${describeObjects(objects)}. Nothing was changed. If an empty database is really what you want, ` +
+      "run again with allow_empty_result: true; otherwise pick another backup (list_backups).",
+  );
+}
+
+const describeObjects = (objects: ObjectRef[]) =>
+  objects.slice(0, 20).map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
+
+/** Pure: the archive creates nothing a person would miss. */
+function createsNothing(manifest: Manifest): boolean {
+  return manifest.tables.length === 0 && manifest.objects.every((o) => o.kind === "schema" && o.name === "public");
+}
+
 /** A backup of ours: whole (everything replaced) or chosen tables' rows. */
 async function planOwnRestore(source: Storage, prefix: string, backupName: string, request: RestoreRequest): Promise<RestorePlan> {
   const manifest = await trustedManifest(source, prefix, backupName);
@@ -151,7 +211,7 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
     const tables = selectTables(manifest, request.tables);
     const archive = await ProvenArchive.open(source, manifest);
     return {
-      ...base, replacesDatabase: false,
+      ...base, replacesDatabase: false, leavesNothing: false,
       verificationMethod: "rows and content digest of each restored table against the manifest; each member's sha256 before COMMIT",
       precheck: async (target) => {
         const client = await connect(target, "windmill-pg-backup: restore (check tables)");
@@ -173,7 +233,7 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
   if (source.kind === "local") request.onProgress?.(`checking ${backupName} against its manifest`, 2);
   const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.kind === "local" });
   return {
-    ...base, replacesDatabase: true,
+    ...base, replacesDatabase: true, leavesNothing: createsNothing(manifest),
     verificationMethod: "rows and content digest of every table against the manifest; each member's sha256 before it is used",
     apply: async (client, onProgress) => {
       const dropped = await clearOwnObjects(client, manifest);
@@ -198,20 +258,31 @@ function failIfDifferent(checks: TableCheck[]): TableCheck[] {
   return checks;
 }
 
-/** The archive's bytes, decompressed when they are gzip (recognised by its magic bytes, whatever the name). */
-async function plainChunks(source: Storage, name: string): Promise<AsyncIterable<Buffer>> {
+/**
+ * The archive's bytes, decompressed when they are gzip (recognised by its magic bytes, whatever the
+ * name), and the sha256 of the file's own bytes once they were all read.
+ */
+async function plainChunks(source: Storage, name: string): Promise<{ chunks: AsyncIterable<Buffer>; sha256: () => string }> {
   const head: Buffer[] = [];
   for await (const chunk of source.read(name, { start: 0, end: 2 })) head.push(chunk as Buffer);
   const gzip = Buffer.concat(head).equals(Buffer.from([0x1f, 0x8b]));
-  if (!gzip) return source.read(name) as AsyncIterable<Buffer>;
-  const gunzip = createGunzip();
-  pipeline(source.read(name), gunzip, () => undefined);
-  return gunzip;
+  const hash = createHash("sha256");
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const stages: Array<NodeJS.ReadWriteStream> = gzip ? [hashing, createGunzip()] : [hashing];
+  const out = stages.at(-1)! as unknown as AsyncIterable<Buffer>;
+  pipeline([source.read(name), ...stages], () => undefined);
+  return { chunks: out, sha256: () => hash.digest("hex") };
 }
 
 /**
- * An archive made by pg_dump: read whole once (it must parse to its end; its COPY rows are counted),
- * then run into the emptied target; verified by each table's row count, since it has no manifest.
+ * An archive made by pg_dump: its header checked and the whole file read once (it must parse to
+ * its end; its COPY rows are counted), then run into the emptied target; verified by each table's
+ * row count, since it has no manifest, and by the file's sha256 being the same on both reads.
  */
 async function planPlainRestore(source: Storage, name: string, onProgress?: RestoreRequest["onProgress"]): Promise<RestorePlan> {
   const file = await source.stat(name);
@@ -220,26 +291,41 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
   }
   onProgress?.(`reading ${name} (made by pg_dump) to its end`, 2);
   let summary: PlainArchiveSummary;
+  const firstRead = await plainChunks(source, name);
   try {
-    summary = await summarizePlainScript(await plainChunks(source, name));
+    summary = await summarizePlainScript(firstRead.chunks, name);
   } catch (error) {
     if (error instanceof BackupError) throw error;
     throw new ArchiveIntegrityError(`Archive ${name} in ${source.location} cannot be read to its end (${(error as Error).message}): it is damaged. Nothing was changed.`, { cause: error });
   }
+  const firstDigest = firstRead.sha256();
   return {
     manifest: undefined, createdAt: file.modifiedAt.toISOString(), replacesDatabase: true,
+    leavesNothing: summary.tables.length === 0 && summary.creates === 0,
     verificationMethod: "rows of every table against the archive's COPY data (an archive made by pg_dump has no manifest, so no content digest)",
-    apply: async (client, progress) => {
+    apply: async (client, progress, allowEmptyResult) => {
       const everything = async () => ownObjects(client, new Set((await client.query<{ n: string }>("SELECT nspname AS n FROM pg_catalog.pg_namespace")).rows.map((r) => r.n)));
       const before = await everything();
       // pg_dump does not create the public schema (initdb does): keep it unless the archive creates it.
       await clearOwnObjects(client, { objects: summary.createdSchemas.has("public") ? [] : [{ kind: "schema", schema: "", name: "public" }] });
       let loaded = 0;
-      await applyPlainScript(client, await plainChunks(source, name), (table) => {
+      const secondRead = await plainChunks(source, name);
+      await applyPlainScript(client, secondRead.chunks, (table) => {
         loaded += 1;
         progress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round((loaded / Math.max(1, summary.tables.length)) * 70));
       });
-      const after = new Set((await everything()).map(objectKey));
+      if (secondRead.sha256() !== firstDigest) {
+        throw new ArchiveIntegrityError(`Archive ${name} in ${source.location} changed while it was being restored: the restore was rolled back. Nothing was changed.`);
+      }
+      const afterObjects = await everything();
+      const own = (objects: ObjectRef[]) => objects.filter((o) => !(o.kind === "schema" && o.name === "public"));
+      if (!allowEmptyResult && own(afterObjects).length === 0 && own(before).length > 0) {
+        throw new RestoreRefusedError(
+          `Restore refused and rolled back: ${name} left the database without any object of its own, where it had ${own(before).length} ` +
+            `(${describeObjects(own(before))}). Nothing was changed. Pass allow_empty_result: true if an empty database is what you want.`,
+        );
+      }
+      const after = new Set(afterObjects.map(objectKey));
       const checks: TableCheck[] = [];
       for (const table of summary.tables) {
         const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(table.schema, table.name)}`);
