@@ -113,6 +113,8 @@ export interface S3Proxy {
   fault: ((request: ProxiedRequest) => number | undefined) | undefined;
   /** Headers to drop before forwarding (a server that ignores them; s3rver does not check signatures). */
   dropHeaders: string[];
+  /** Forward this request but cut the connection after this many bytes of the answer's body (a download cut short). */
+  cutAfter: ((request: ProxiedRequest) => number | undefined) | undefined;
   resource(extra?: Record<string, unknown>): Record<string, unknown>;
   stop(): Promise<void>;
 }
@@ -123,6 +125,7 @@ export async function startS3Proxy(server: S3Server): Promise<S3Proxy> {
     requests: [],
     fault: undefined,
     dropHeaders: [],
+    cutAfter: undefined,
     resource: (extra = {}) => server.resource({ port: proxy.port, ...extra }),
     stop: () => new Promise((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }),
   };
@@ -144,7 +147,16 @@ export async function startS3Proxy(server: S3Server): Promise<S3Proxy> {
       { host: "127.0.0.1", port: server.port, method: request.method, path: request.url, headers },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
+        const cut = proxy.cutAfter?.(seen);
+        if (cut === undefined) return void answer.pipe(response);
+        let sent = 0;
+        answer.on("data", (chunk: Buffer) => {
+          if (sent >= cut) return;
+          const part = chunk.subarray(0, cut - sent);
+          sent += part.length;
+          response.write(part);
+          if (sent >= cut) response.destroy();
+        });
       },
     );
     upstream.on("error", () => response.destroy());

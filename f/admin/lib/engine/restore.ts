@@ -296,7 +296,7 @@ export async function loadTable(client: pg.ClientBase, archive: ProvenArchive, t
     await copy.end();
   } catch (error) {
     copy?.abort();
-    if (error instanceof BackupError) throw error;
+    if (error instanceof ArchiveIntegrityError) throw error;
     throw new BackupError(`Loading the rows of ${where} failed: ${(error as Error).message}`, { cause: error });
   }
 }
