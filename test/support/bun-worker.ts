@@ -68,21 +68,25 @@ function resolverPlugin(config: { jobDir: string; scriptPath: string; baseUrl: s
   return `import { dirname, join, posix, relative } from "node:path";
 const config = ${JSON.stringify(config)};
 const main = join(config.jobDir, "main.ts");
+// At run time Bun hands back paths of our namespace with its name in front.
+const plain = (path) => path.replace(/^windmill-script:/, "");
 export const workspaceScripts = {
   name: "windmill-workspace-scripts",
   setup(build) {
     build.onResolve({ filter: /\\.ts$/ }, (args) => {
-      if (!args.importer || args.importer.includes("/node_modules/") || args.importer.endsWith("wrapper.mjs")) return undefined;
+      const importer = plain(args.importer ?? "");
+      if (!importer || importer.includes("/node_modules/") || importer.endsWith("wrapper.mjs")) return undefined;
       if (!(args.path.startsWith(".") || args.path.startsWith("/f/") || args.path.startsWith("/u/"))) return undefined;
-      const from = args.importer === main ? config.scriptPath : relative(config.jobDir, args.importer).replace(/\\.ts$/, "");
+      const from = importer === main ? config.scriptPath : relative(config.jobDir, importer).replace(/\\.ts$/, "");
       const target = args.path.startsWith("/") ? args.path.slice(1) : posix.join(posix.dirname(from), args.path);
       return { path: join(config.jobDir, target), namespace: "windmill-script" };
     });
     build.onLoad({ filter: /.*/, namespace: "windmill-script" }, async (args) => {
-      const script = relative(config.jobDir, args.path);
+      const file = plain(args.path);
+      const script = relative(config.jobDir, file);
       const response = await fetch(config.baseUrl + "/api/w/" + config.workspace + "/scripts/raw_unpinned/p/" + script, { headers: { Authorization: "Bearer " + config.token } });
       if (!response.ok) throw new Error("Failed to find relative import " + script + ": " + (await response.text()));
-      return { contents: await response.text(), loader: "ts", resolveDir: dirname(args.path) };
+      return { contents: await response.text(), loader: "ts", resolveDir: dirname(file) };
     });
   },
 };
@@ -185,6 +189,8 @@ export interface ScriptJob {
   args: Record<string, unknown>;
   flow?: { jobId: string; path: string; stepId: string };
   schedulePath?: string;
+  /** Bundle even a //nobundling script (to show what the annotation avoids). */
+  forceBundling?: boolean;
 }
 
 export type JobOutcome =
@@ -246,7 +252,7 @@ export async function startScriptJob(api: WindmillApi, job: ScriptJob): Promise<
   const signature = await parseMainSignature(source);
   if (!signature.args) throw new Error(`${job.path}: Windmill's parser cannot read main`);
   const names = signature.args.map((a) => a.name);
-  const nobundling = hasNoBundling(source);
+  const nobundling = hasNoBundling(source) && !job.forceBundling;
   const bundle = nobundling ? undefined : await cachedBundle(api, job, source);
 
   const jobId = randomUUID();
