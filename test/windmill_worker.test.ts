@@ -5,10 +5,9 @@
 // WebAssembly found from a cached run, arguments that arrive as null, a resource that is not there
 // (404), a variable a resource refers to, and a job killed with SIGKILL.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import pg from "pg";
 import { deployPlan } from "../tools/deploy.ts";
 import { executionMode, runScriptJob, startScriptJob, type JobOutcome } from "./support/bun-worker.ts";
 import type { Cluster } from "./support/cluster.ts";
@@ -157,33 +156,36 @@ test("why restore_database is unbundled: from a cached bundle, libpg-query's Web
 });
 
 test("a backup killed with SIGKILL (Windmill's cancel) leaves its temp file; the next run's sweep removes it", { timeout: 300_000 }, async () => {
-  // Another session holds a table: the dump waits for its lock with the temp file already open.
-  const blocker = new pg.Client({ ...cluster.resource("family_brain"), database: "family_brain" });
-  await blocker.connect();
-  let killed: JobOutcome | undefined;
+  // Enough rows that the dump writes for seconds: the job is frozen (SIGSTOP) the moment its temp
+  // file appears, so it is surely mid-write when it gets Windmill's SIGKILL.
+  await cluster.query("family_brain", "CREATE TABLE public.bulk AS SELECT g AS id, repeat(md5(g::text), 12) AS body FROM generate_series(1, 300000) g");
   try {
-    await blocker.query("BEGIN; LOCK TABLE public.tenants IN ACCESS EXCLUSIVE MODE");
+    mkdirSync(sample.backupDir, { recursive: true });
+    const temps = () => readdirSync(sample.backupDir).filter((name) => name.includes(".tmp-"));
+    const appeared = new Promise<void>((settle) => {
+      const watcher = watch(sample.backupDir, () => {
+        if (temps().length > 0) {
+          watcher.close();
+          settle();
+        }
+      });
+    });
     const job = await startScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } });
-    const temp = () => readdirSync(sample.backupDir).filter((name) => name.includes(".tmp-"));
-    for (;;) {
-      const { rows } = await blocker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'windmill-pg-backup:%backup' AND wait_event_type = 'Lock'");
-      if (rows[0].n > 0 && temp().length > 0) break;
-      if (job.child.exitCode !== null) assert.fail(`the backup ended before it could be killed: ${JSON.stringify(await job.done)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await appeared;
+    job.child.kill("SIGSTOP");
+    assert.equal(job.child.exitCode, null, "the job is still running when it is killed");
+    assert.equal(temps().length, 1);
     job.child.kill("SIGKILL");
-    killed = await job.done;
-    assert.equal(killed.success, false);
+    const killed = await job.done;
     assert.equal(killed.success ? undefined : killed.signal, "SIGKILL");
-    assert.equal(temp().length, 1, "no clean-up ran: the temp file is still there");
+    assert.equal(temps().length, 1, "no clean-up ran: the temp file is still there");
+    const next = succeeded(await runScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } }));
+    assert.equal(next.stale_temp_files_removed, 1);
+    assert.deepEqual(temps(), []);
+    assert.ok(existsSync(join(sample.backupDir, next.filename as string)));
   } finally {
-    await blocker.query("ROLLBACK").catch(() => undefined);
-    await blocker.end();
+    await cluster.query("family_brain", "DROP TABLE IF EXISTS public.bulk");
   }
-  const next = succeeded(await runScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } }));
-  assert.equal(next.stale_temp_files_removed, 1);
-  assert.deepEqual(readdirSync(sample.backupDir).filter((name) => name.includes(".tmp-")), []);
-  assert.ok(existsSync(join(sample.backupDir, next.filename as string)));
 });
 
 test("the scripts called no endpoint a real Windmill server would not answer", () => {
