@@ -153,6 +153,45 @@ test("hostile names: restored exactly into a new database, in place, from S3 and
   const preview = (await restore(name, { dryRun: true })) as unknown as { render_all: [unknown, unknown, { json: { changed: string } }] };
   assert.equal(preview.render_all[2].json.changed, "nothing");
   await assertHarmless();
+
+  // The same database written by pg_dump, restored as a pg_dump archive.
+  if (!cluster.clientBin) return;
+  const dump = spawnSync(join(cluster.clientBin, "pg_dump"), ["-d", HOSTILE], { env: cluster.libpqEnv(), maxBuffer: 1 << 28 });
+  assert.equal(dump.status, 0, dump.stderr?.toString());
+  writeFileSync(join(backupDir, "hostile-pg_dump.sql.gz"), gzipSync(dump.stdout));
+  await restore("hostile-pg_dump.sql.gz", { pgDump: true, target: "hostile_pg_dump" });
+  await assertHarmless();
+  await sameDatabase(HOSTILE, "hostile_pg_dump");
+});
+
+test("a version 1 backup (before member digests) still restores, checked whole first; an edited one is refused", async () => {
+  // What version 1 wrote: no member digests, no roles or privileges fields, no seal; comments with
+  // the names as they are (so this backup is of a database whose table names have no newline).
+  await cluster.createDatabase("plain_v1");
+  await cluster.query("plain_v1", "CREATE TABLE public.items (id int PRIMARY KEY, label text); INSERT INTO public.items SELECT i, md5(i::text) FROM generate_series(1, 2000) i");
+  mockWindmill(dir, { "f/admin/database": cluster.resource("plain_v1"), "f/admin/backup_settings": { backup_dir: backupDir, dump: { privileges: false } } });
+  const v1 = await backup();
+  const path = manifestPath(v1);
+  const manifest = readManifest(v1);
+  for (const range of [manifest.sections.pre_data, manifest.sections.sequences, manifest.sections.post_data, ...manifest.tables.map((t: any) => t.range)]) delete range.sha256;
+  for (const key of ["roles", "privileges", "manifest_sha256"]) delete manifest[key];
+  manifest.format_version = 1;
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  await cluster.query("plain_v1", "UPDATE public.items SET label = 'changed'");
+  const restored = await restore(v1);
+  assert.equal(restored.verification.passed, true);
+  assert.equal((await cluster.query("plain_v1", "SELECT count(*)::int AS n FROM public.items WHERE label = 'changed'")).rows[0].n, 0);
+  await cluster.query("plain_v1", "UPDATE public.items SET label = 'changed again' WHERE id = 1");
+  assert.equal((await restore(v1, { tables: ["public.items"] })).verification.passed, true);
+
+  forgeMember(join(backupDir, v1), manifest.tables[0].range, `\n-- Data for x\n\n${PAYLOAD()}`);
+  const before = await dataFingerprint(cluster, "plain_v1");
+  for (const args of [{}, { tables: ["public.items"] }] as RestoreArgs[]) {
+    await assert.rejects(restore(v1, args), /does not match its manifest/);
+  }
+  await assertHarmless();
+  assert.deepEqual(await dataFingerprint(cluster, "plain_v1"), before);
+  configure();
 });
 
 /** The statement an attacker slips into a member: it would leave a file and move a sequence. */

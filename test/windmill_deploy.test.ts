@@ -3,11 +3,14 @@
 // and a deploy plan that pushes all of it.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
 import { builtinModules } from "node:module";
 import { test } from "node:test";
-import { deployPlan } from "../tools/deploy.ts";
+import { deployPlan, stageDeployment } from "../tools/deploy.ts";
 import { windmillParser } from "../tools/windmill-parser.ts";
+import { workspaceDependencies } from "./support/bun-worker.ts";
 
 const plan = deployPlan(true);
 const source = (script: string) => readFileSync(`${script}.ts`, "utf8");
@@ -33,11 +36,11 @@ test("library modules deploy as scripts without main; the scripts have one", asy
   }
 });
 
-test("scripts import only runtime dependencies, pinned in dependencies/package.json to the versions the tests ran", async () => {
+test("scripts import only runtime dependencies, pinned in dependencies/windmill_pg_backup.package.json to the versions the tests ran", async () => {
   const wasm = await windmillParser();
   const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
   const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { version: string }> };
-  const workspace = JSON.parse(readFileSync("dependencies/package.json", "utf8")) as { dependencies: Record<string, string> };
+  const workspace = JSON.parse(readFileSync("dependencies/windmill_pg_backup.package.json", "utf8")) as { dependencies: Record<string, string> };
   const installed = Object.fromEntries(Object.keys(pkg.dependencies).map((name) => [name, lock.packages[`node_modules/${name}`]!.version]));
   assert.deepEqual(workspace.dependencies, installed);
   const packageOf = (specifier: string) => specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!;
@@ -65,7 +68,7 @@ test("a deploy pushes every script, the schedules, the workspace dependencies an
   assert.ok(plan.scripts.every((s) => existsSync(`${s}.ts`)));
   assert.deepEqual(plan.schedules.map((s) => s.path).sort(),
     ["f/admin/schedule_backup_drill", "f/admin/schedule_daily_backup", "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
-  assert.deepEqual(plan.flows, ["f/admin/backup_drill", "f/admin/restore_and_verify"]);
+  assert.deepEqual(plan.flows, ["f/admin/backup_drill", "f/admin/restore_and_verify", "f/admin/scheduled_backup"]);
   for (const resource of ["f/admin/backup_settings", "f/admin/database"]) {
     assert.ok(plan.resources.some((r) => r.path === resource), `${resource} is in the plan`);
   }
@@ -75,7 +78,38 @@ test("a deploy pushes every script, the schedules, the workspace dependencies an
     const type = /^resource_type: (\S+)$/m.exec(readFileSync(resource.file, "utf8"))?.[1];
     assert.ok(type === "postgresql" || plan.resourceTypes.some((t) => t.name === type), `${resource.file}: resource type ${type} is standard or pushed`);
   }
-  assert.deepEqual(plan.dependencies, ["dependencies/package.json"]);
+  assert.deepEqual(plan.dependencies, ["dependencies/windmill_pg_backup.package.json"]);
   const wmillYaml = readFileSync("wmill.yaml", "utf8");
   assert.match(wmillYaml, /includes:\n\s+- f\/admin\/\*\*/, "sync push is scoped to f/admin/**");
+});
+
+test("our workspace dependencies are named: they apply to our annotated scripts only, never to the user's other scripts", () => {
+  // backend/windmill-common/src/workspace_dependencies.rs: an unnamed dependencies/package.json is the
+  // default of every Bun script of the workspace (import inference off); a named one needs the annotation.
+  assert.ok(!existsSync("dependencies/package.json"), "no unnamed workspace dependencies file");
+  const files = plan.dependencies;
+  for (const script of plan.scripts.filter((s) => !s.startsWith("f/admin/lib/"))) {
+    assert.deepEqual(workspaceDependencies(source(script), files), { kind: "named", name: "windmill_pg_backup", file: "dependencies/windmill_pg_backup.package.json" }, script);
+  }
+  assert.deepEqual(workspaceDependencies("import axios from 'axios';\nexport async function main() {}", files), { kind: "inferred" }, "a user's script is untouched");
+});
+
+test("wmill.yaml uses only options the wmill CLI knows (wmill config --json)", () => {
+  const out = spawnSync("node_modules/.bin/wmill", ["config", "--json"], { encoding: "utf8" });
+  assert.equal(out.status, 0, out.stderr);
+  const known = (JSON.parse(out.stdout.slice(out.stdout.indexOf("["))) as Array<{ name: string }>).map((o) => o.name);
+  const keys = Object.keys(parse(readFileSync("wmill.yaml", "utf8")) as Record<string, unknown>);
+  assert.deepEqual(keys.filter((k) => !known.includes(k)), []);
+});
+
+test("the deploy runs the CLI in a staged copy: what sync push writes beside the lib modules stays out of the checkout", () => {
+  const stage = stageDeployment();
+  try {
+    for (const entry of ["wmill.yaml", "f/admin/backup_database.ts", "f/admin/lib/errors.ts", "dependencies/windmill_pg_backup.package.json", "schedules", "resources"]) {
+      assert.ok(existsSync(join(stage, entry)), entry);
+    }
+    assert.notEqual(stage, process.cwd());
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
 });

@@ -98,11 +98,17 @@ test("the schedules are the seed's, in Toronto time, with arguments backup_datab
     assert.equal(schedule.schedule, cron);
     assert.equal(schedule.timezone, "America/Toronto");
     assert.equal(schedule.cron_version, "v2");
-    assert.equal(schedule.script_path, "f/admin/backup_database");
+    // backup_database, through the flow whose failure module records a failure on every edition.
+    assert.equal(schedule.script_path, "f/admin/scheduled_backup");
+    assert.equal(schedule.is_flow, true);
     assert.equal(schedule.enabled, true);
     const args = schedule.args as Record<string, unknown>;
     assert.equal(args.backup_type, type);
+    const flow = parse(readFileSync("f/admin/scheduled_backup__flow/flow.yaml", "utf8")) as { schema: { properties: Record<string, unknown> } };
     const metadata = parse(readFileSync("f/admin/backup_database.script.yaml", "utf8")) as { schema: { properties: Record<string, unknown> } };
-    for (const name of Object.keys(args)) assert.ok(name in metadata.schema.properties, `${name} is an argument of backup_database`);
+    for (const name of Object.keys(args)) {
+      assert.ok(name in flow.schema.properties, `${name} is an input of the scheduled_backup flow`);
+      assert.ok(name in metadata.schema.properties, `${name} is an argument of backup_database`);
+    }
   }
 });

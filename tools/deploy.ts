@@ -1,9 +1,13 @@
 // `npm run deploy -- --workspace W [--base-url URL --token T] [--with-resources] [--plan]`: pushes the
 // bundle to a Windmill workspace with the wmill CLI: the scripts, their lib/ and flows (sync push,
-// scoped to f/admin/** by wmill.yaml, never deleting remote items), the workspace dependencies, the
-// schedules, and (only when asked) the custom resource types and the resource templates. `--plan` prints what would be pushed.
+// scoped to f/admin/** by wmill.yaml, never deleting remote items), the named workspace dependencies,
+// the schedules, and (only when asked) the custom resource types and the resource templates. `--plan`
+// prints what would be pushed. The CLI runs in a staged copy of those files: `wmill sync push` writes
+// a `.script.yaml` and an empty `.script.lock` beside every script that has none (the lib/ modules;
+// windmill-cli's parseMetadataFile, "Creating script metadata file"), and the checkout must stay clean.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -47,10 +51,19 @@ export function deployPlan(withResources: boolean): DeployPlan {
   };
 }
 
-function wmill(args: string[]): void {
+/** What the CLI reads, copied into a new directory: the CLI may write there, never into the checkout. */
+export function stageDeployment(): string {
+  const stage = mkdtempSync(join(tmpdir(), "wpb-deploy-"));
+  for (const entry of ["wmill.yaml", "f", "dependencies", "schedules", "resources"]) {
+    if (existsSync(join(repoRoot, entry))) cpSync(join(repoRoot, entry), join(stage, entry), { recursive: true });
+  }
+  return stage;
+}
+
+function wmill(stage: string, args: string[]): void {
   const bin = join(repoRoot, "node_modules", ".bin", "wmill");
   console.log(`$ wmill ${args.map((a) => (a.includes(" ") ? JSON.stringify(a) : a)).join(" ").replace(/--token \S+/, "--token ***")}`);
-  const run = spawnSync(bin, args, { cwd: repoRoot, stdio: "inherit" });
+  const run = spawnSync(bin, args, { cwd: stage, stdio: "inherit" });
   if (run.status !== 0) throw new Error(`wmill ${args[0]} ${args[1] ?? ""} failed (exit ${run.status}); nothing after it was pushed`);
 }
 
@@ -71,11 +84,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       ...(values["base-url"] ? ["--base-url", values["base-url"]] : []),
       ...(values.token ? ["--token", values.token] : []),
     ];
-    wmill(["lint", "f/admin"]);
-    wmill(["sync", "push", "--yes", "--keep-deleted", "--skip-variables", "--skip-resources", ...target]);
-    for (const schedule of plan.schedules) wmill(["schedule", "push", schedule.file, schedule.path, ...target]);
-    for (const type of plan.resourceTypes) wmill(["resource-type", "push", type.file, type.name, ...target]);
-    for (const resource of plan.resources) wmill(["resource", "push", resource.file, resource.path, ...target]);
+    const stage = stageDeployment();
+    try {
+      wmill(stage, ["lint", "f/admin"]);
+      wmill(stage, ["sync", "push", "--yes", "--keep-deleted", "--skip-variables", "--skip-resources", ...target]);
+      for (const schedule of plan.schedules) wmill(stage, ["schedule", "push", schedule.file, schedule.path, ...target]);
+      for (const type of plan.resourceTypes) wmill(stage, ["resource-type", "push", type.file, type.name, ...target]);
+      for (const resource of plan.resources) wmill(stage, ["resource", "push", resource.file, resource.path, ...target]);
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+    }
     console.log(`Deployed ${plan.scripts.length} scripts, ${plan.flows.length} flows, ${plan.schedules.length} schedules` +
       (plan.resources.length > 0 ? `, ${plan.resources.length} resources` : " (resources untouched: --with-resources pushes the templates)"));
   }

@@ -1,6 +1,8 @@
 // Back up the PostgreSQL database of f/admin/database into a compressed, psql-compatible archive
 // with a manifest, upload both to S3 when asked, then apply the retention policy to each copy.
 // Thin: parse input, call the library, shape the result.
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { createBackup, previewBackup, type BackupOutcome } from "./lib/operations/backup.ts";
 import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
@@ -12,15 +14,16 @@ import { recordAudit, withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { BackupTypeArg, busyPolicy, loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
-const Args = z.object({
-  backup_type: BackupTypeArg,
-  upload_to_s3: z.boolean(),
-  cleanup_old: z.boolean(),
-  dry_run: z.boolean(),
-  database_resource: z.string().min(1),
-  settings_resource: z.string().min(1),
-  s3_resource: z.string().min(1),
-  fail_if_busy: z.boolean(),
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
+  backup_type: BackupTypeArg.default("manual"),
+  upload_to_s3: z.boolean().default(false),
+  cleanup_old: z.boolean().default(true),
+  dry_run: z.boolean().default(false),
+  database_resource: z.string().min(1).default("f/admin/database"),
+  settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+  s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
+  fail_if_busy: z.boolean().default(false),
 });
 
 const megabytes = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;

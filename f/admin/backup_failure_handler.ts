@@ -1,17 +1,27 @@
-// The schedules' error handler: Windmill calls it when a scheduled backup fails (throws). It writes
-// the failure to the job log and to the app's system_logs, so a missed backup never goes unnoticed.
+// Records a failed backup or drill: in the job log and in the app's system_logs, so a missed backup
+// never goes unnoticed. Two callers: the failure module of the scheduled flows (f/admin/
+// scheduled_backup, f/admin/backup_drill run it on every edition, Community included), and, on
+// Enterprise, a schedule's or the workspace's error handler (`script/f/admin/backup_failure_handler`),
+// which Windmill calls with the failed job's path, is_flow, error, schedule_path and failed_times.
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { recordAudit } from "./lib/windmill/audit.ts";
 import { loadDatabase } from "./lib/windmill/resources.ts";
 
-const Args = z.object({
-  path: z.string(),
-  schedule_path: z.string(),
-  error: z.unknown(),
-  failed_times: z.number().int().nonnegative(),
-  started_at: z.string(),
-  database_resource: z.string().min(1),
+/** Flows whose failure module already records their failure: an Enterprise handler called for them after it must not record it twice. */
+export const FLOWS_THAT_RECORD_FAILURES = ["f/admin/scheduled_backup", "f/admin/backup_drill"];
+
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
+  path: z.string().default(""),
+  schedule_path: z.string().default(""),
+  error: z.unknown().default({}),
+  failed_times: z.number().int().nonnegative().default(1),
+  started_at: z.string().default(""),
+  is_flow: z.boolean().default(false),
+  database_resource: z.string().min(1).default("f/admin/database"),
 });
 
 /** The message of a Windmill job error (`{message, name, stack}`), or whatever was given. */
@@ -22,19 +32,28 @@ function errorMessage(error: unknown): string {
 }
 
 export async function main(
-  path: string,
-  schedule_path: string,
-  error: object,
+  path: string = "",
+  schedule_path: string = "",
+  error: object = {},
   failed_times: number = 1,
   started_at: string = "",
+  is_flow: boolean = false,
   database_resource: string = "f/admin/database",
 ) {
-  const args = parseScriptArgs(Args, { path, schedule_path, error, failed_times, started_at, database_resource });
-  const message = `Scheduled run of ${args.path} (${args.schedule_path}) failed ${args.failed_times} time(s) in a row, ` +
-    `latest started at ${args.started_at || "unknown time"}: ${errorMessage(args.error)}`;
+  const args = parseScriptArgs(Args, { path, schedule_path, error, failed_times, started_at, is_flow, database_resource });
+  const what = args.path || process.env.WM_FLOW_PATH || "a backup job";
+  const schedule = args.schedule_path || process.env.WM_SCHEDULE_PATH || "";
+  if (args.is_flow && FLOWS_THAT_RECORD_FAILURES.includes(args.path)) {
+    const message = `${args.path} failed; its failure module has recorded it in system_logs.`;
+    console.log(message);
+    return { status: "already recorded", message, audit: "not written: recorded by the flow's failure module" };
+  }
+  const message = `Run of ${what}${schedule ? ` (${schedule})` : ""} failed` +
+    (args.failed_times > 1 ? ` ${args.failed_times} times in a row` : "") +
+    (args.started_at ? `, latest started at ${args.started_at}` : "") + `: ${errorMessage(args.error)}`;
   console.error(message);
   const audit = await loadDatabase(args.database_resource).then(
-    (database) => recordAudit(database, { action: "scheduled run", outcome: "failure", message, details: { script: args.path, schedule: args.schedule_path, started_at: args.started_at, failed_times: args.failed_times, error: errorMessage(args.error) } }),
+    (database) => recordAudit(database, { action: "scheduled run", outcome: "failure", message, details: { script: what, schedule, started_at: args.started_at, failed_times: args.failed_times, error: errorMessage(args.error) } }),
     (loadError: Error) => `not written: ${loadError.message}`,
   );
   return { status: "failure recorded", message, audit };

@@ -1,6 +1,8 @@
 // Last step of the backup drill flow: drops the throwaway database the drill restored into, records
 // the drill in system_logs, and reports. Only ever drops databases named drill_…: this script is
 // never a way to drop the real one.
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { BackupError } from "./lib/errors.ts";
 import { connect } from "./lib/engine/connection.ts";
@@ -19,11 +21,12 @@ const Restore = z.object({
   verification: z.object({ passed: z.boolean(), tables: z.array(z.object({ table: z.string(), match: z.boolean() })) }),
 }).partial();
 
-const Args = z.object({
-  drill_database: z.string().regex(DRILL_DATABASE, "a drill database is named drill_<lowercase letters, digits, _>").or(z.literal("")),
-  restore: Restore,
-  error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough(),
-  database_resource: z.string().min(1),
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
+  drill_database: z.string().regex(DRILL_DATABASE, "a drill database is named drill_<lowercase letters, digits, _>").or(z.literal("")).default(""),
+  restore: Restore.default({}),
+  error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough().default({}),
+  database_resource: z.string().min(1).default("f/admin/database"),
 });
 
 export async function main(

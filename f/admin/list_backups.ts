@@ -1,6 +1,8 @@
 // List the backups, newest first, one row per backup with where its copies are (local, s3, both),
 // so the Windmill UI renders a table: name, type, time, size, tables, rows, pinned, whether it
 // checks out, and warnings (copies that differ, archives without a manifest).
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { checkArchive } from "./lib/archive/reader.ts";
 import { BackupError } from "./lib/errors.ts";
@@ -12,12 +14,13 @@ import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
-const Args = z.object({
-  include_s3: z.boolean(),
-  backup_type: z.enum(["all", "daily", "weekly", "monthly", "manual", "pre_restore"]),
-  verify_checksums: z.boolean(),
-  settings_resource: z.string().min(1),
-  s3_resource: z.string().min(1),
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
+  include_s3: z.boolean().default(false),
+  backup_type: z.enum(["all", "daily", "weekly", "monthly", "manual", "pre_restore"]).default("all"),
+  verify_checksums: z.boolean().default(false),
+  settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+  s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
 
 async function verdict(storage: Storage, backup: StoredBackup, readChecksum: boolean): Promise<string> {

@@ -1,5 +1,7 @@
 // Pin a backup so retention never deletes it (e.g. before a risky migration), or unpin it again.
 // The pin is a small marker file beside the archive, on each storage that holds the backup.
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { BackupError } from "./lib/errors.ts";
 import { pinBackup, unpinBackup, type PinChange } from "./lib/operations/pin.ts";
@@ -9,13 +11,14 @@ import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { loadOptionalS3Config, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
-const Args = z.object({
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
   backup_filename: z.string().min(1, "give the file name of a backup, as list_backups shows it"),
-  pinned: z.boolean(),
-  location: z.enum(["all", "local", "s3"]),
-  note: z.string().max(500),
-  settings_resource: z.string().min(1),
-  s3_resource: z.string().min(1),
+  pinned: z.boolean().default(true),
+  location: z.enum(["all", "local", "s3"]).default("all"),
+  note: z.string().max(500).default(""),
+  settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+  s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
 
 export async function main(

@@ -1,9 +1,12 @@
 // DESTRUCTIVE: restore a backup, local or on S3, into f/admin/database (or into target_database).
 // Refuses without confirm_restore: true; takes a pre-restore backup first (on the local volume);
 // replaces the database's objects in one transaction that commits only after every table's rows
-// match the backup's manifest (and, from S3, the streamed archive's sha256 matches too).
+// match the backup's manifest; nothing of the archive runs before its bytes match the manifest's digests.
 // dry_run: true previews instead (changes nothing); tables restores chosen tables' rows only;
 // pg_dump_archive: true restores an archive made by pg_dump in plain format.
+// nobundling
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { previewMarkdown, previewRestore } from "./lib/operations/preview.ts";
 import { restoreBackup } from "./lib/operations/restore.ts";
@@ -16,23 +19,24 @@ import { jobProgress } from "./lib/windmill/progress.ts";
 import { busyPolicy, loadDatabase, loadS3Config, loadSettings, type BackupSettings, type DatabaseResource } from "./lib/windmill/resources.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 
-const Args = z.object({
-  backup_filename: z.string().min(1, "give the file name of a backup, as list_backups shows it"),
-  backup_source: z.enum(["local", "s3"]),
-  confirm_restore: z.boolean(),
-  create_pre_restore_backup: z.boolean(),
-  target_database: z.string(),
-  database_resource: z.string().min(1),
-  settings_resource: z.string().min(1),
-  s3_resource: z.string().min(1),
-  dry_run: z.boolean(),
-  tables: z.array(z.string().min(1, "schema.table, e.g. public.family_documents")),
-  skip_foreign_key_check: z.boolean(),
-  pg_dump_archive: z.boolean(),
-  terminate_sessions: z.boolean(),
-  fail_if_busy: z.boolean(),
-  create_roles: z.boolean(),
-  allow_empty_result: z.boolean(),
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
+  backup_filename: z.string({ error: "give the file name of a backup, as list_backups shows it" }).min(1, "give the file name of a backup, as list_backups shows it"),
+  backup_source: z.enum(["local", "s3"]).default("local"),
+  confirm_restore: z.boolean().default(false),
+  create_pre_restore_backup: z.boolean().default(true),
+  target_database: z.string().default(""),
+  database_resource: z.string().min(1).default("f/admin/database"),
+  settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+  s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
+  dry_run: z.boolean().default(false),
+  tables: z.array(z.string().min(1, "schema.table, e.g. public.family_documents")).default([]),
+  skip_foreign_key_check: z.boolean().default(false),
+  pg_dump_archive: z.boolean().default(false),
+  terminate_sessions: z.boolean().default(false),
+  fail_if_busy: z.boolean().default(false),
+  create_roles: z.boolean().default(false),
+  allow_empty_result: z.boolean().default(false),
 });
 
 /** Without dry_run (or with dry_run: false) the result is always a restore's. */

@@ -1,15 +1,20 @@
 // Failure module of the restore_and_verify flow: when the restore committed but the verification
 // after it failed, restores the pre-restore backup (the state before the flow); when the flow failed
 // earlier, the database was never changed and there is nothing to roll back.
+// nobundling
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { main as restoreDatabase } from "./restore_database.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 
-const Args = z.object({
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
   error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough(),
-  restore: z.object({ pre_restore_backup: z.string().nullable().optional(), target_database: z.string().optional(), created_database: z.boolean().optional() }).passthrough(),
-  database_resource: z.string().min(1),
-  settings_resource: z.string().min(1),
+  // null when the restore step never ran (the flow passes `results.restore`, which is then null).
+  restore: z.object({ pre_restore_backup: z.string().nullable().optional(), target_database: z.string().optional(), created_database: z.boolean().optional() }).passthrough().default({}),
+  database_resource: z.string().min(1).default("f/admin/database"),
+  settings_resource: z.string().min(1).default("f/admin/backup_settings"),
 });
 
 export async function main(

@@ -1,6 +1,8 @@
 // The verify step of the restore_and_verify flow: after the restore committed, counts every
 // restored table again in the live database, and checks that the pre-restore backup is there to
 // roll back to. Fails (throws) on any difference, so the flow's failure module can roll back.
+// package_json: windmill_pg_backup
+
 import { z } from "zod";
 import { connect } from "./lib/engine/connection.ts";
 import { qualify } from "./lib/engine/quote.ts";
@@ -21,7 +23,12 @@ const Restore = z.object({
   }),
 }, { error: "restore must be the result of f/admin/restore_database" });
 
-const Args = z.object({ restore: Restore, database_resource: z.string().min(1), settings_resource: z.string().min(1) });
+/** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
+export const Args = z.object({
+  restore: Restore,
+  database_resource: z.string().min(1).default("f/admin/database"),
+  settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+});
 
 export async function main(
   restore: object,

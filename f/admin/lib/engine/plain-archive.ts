@@ -3,7 +3,6 @@
 // blocks streamed as they come, and psql's meta-commands handled (\restrict, \unrestrict) or
 // refused (\connect and anything else) with the line they are on. Nothing is held whole in memory.
 import { once } from "node:events";
-import { loadModule, parse } from "libpg-query";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
@@ -66,6 +65,30 @@ async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   if (rest.length > 0) yield rest;
 }
 
+type PostgresParser = typeof import("libpg-query");
+let parserLoading: Promise<PostgresParser> | undefined;
+
+/**
+ * PostgreSQL's parser, loaded on first use only: importing libpg-query starts reading its
+ * WebAssembly file, which a script bundled by Windmill's Bun worker and run from the bundle cache
+ * can no longer find (the file was in the first job's directory). Scripts that read pg_dump archives
+ * therefore run unbundled on Windmill (`// nobundling`), and every other script never loads it.
+ */
+async function postgresParser(): Promise<PostgresParser> {
+  parserLoading ??= import("libpg-query").then(async (parser) => {
+    await parser.loadModule();
+    return parser;
+  });
+  return await parserLoading.catch((error: unknown) => {
+    parserLoading = undefined;
+    throw new BackupError(
+      `PostgreSQL's parser (libpg-query) could not be loaded: ${(error as Error).message}. On Windmill, the script that reads ` +
+        "pg_dump archives must run unbundled (its `// nobundling` annotation, as deployed by this bundle).",
+      { cause: error },
+    );
+  });
+}
+
 const END_OF_COPY = /^\\\.\r?\n?$/;
 
 /**
@@ -73,7 +96,7 @@ const END_OF_COPY = /^\\\.\r?\n?$/;
  * (or drained) before the next event is asked for.
  */
 export async function* readPlainScript(chunks: AsyncIterable<Buffer>): AsyncGenerator<ScriptEvent> {
-  await loadModule();
+  const { parse } = await postgresParser();
   const source = lines(chunks)[Symbol.asyncIterator]();
   let lineNumber = 0;
   let pending = "";

@@ -1,9 +1,9 @@
-// A restore from start to finish: refuse unless confirmed, check the archive, take the pre-restore
-// backup under the same lock, then change the target in ONE transaction that commits only when the
-// rows are proven. Three kinds of restore share that frame: a whole backup of ours (rows and digests
-// checked against the manifest; a local archive checked before anything is touched, a remote one
-// hashed on the way and checked before COMMIT), chosen tables of one (only their bytes read), and an
-// archive made by pg_dump in plain format (parsed whole first, then run; rows counted).
+// A restore from start to finish: refuse unless confirmed (and when the target lacks the archive's
+// roles, or would be left empty), take the pre-restore backup under the same lock, then change the
+// target in ONE transaction that commits only when the rows are proven. Three kinds of restore share
+// that frame: a whole backup of ours (every member proven by its sha256 before it is used, rows and
+// digests checked against the manifest), chosen tables of one (only their bytes read), and an
+// archive made by pg_dump in plain format (header checked, parsed whole first, then run; rows counted).
 import { createHash } from "node:crypto";
 import { pipeline, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";

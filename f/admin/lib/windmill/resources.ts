@@ -129,7 +129,10 @@ async function requiredResource(path: string, what: string): Promise<unknown> {
     throw new BackupError(`Cannot read resource ${path} (${what}): ${(error as Error).message}`, { cause: error });
   });
   if (value === undefined || value === null) {
-    throw new BackupError(`Resource ${path} (${what}) does not exist or is not visible to this script. Create it in Windmill or pass another path.`);
+    throw new BackupError(
+      `Resource ${path} (${what}) does not exist, is not visible to this script, or refers to a variable ($var:…) that does not exist. ` +
+        "Create it in Windmill (the variables it refers to first), or pass another path.",
+    );
   }
   return value;
 }
