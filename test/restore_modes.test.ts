@@ -75,7 +75,7 @@ test("a preview checks the archive and says what a restore would change, and cha
     assert.deepEqual(await snapshotOf(SOURCE), state, "catalog and data unchanged");
     assert.deepEqual(readdirSync(backupDir).sort(), files, "no file written, no pre-restore backup");
     assert.equal(json.status, "dry_run");
-    assert.match(json.archive_check, /^sha256 matches the manifest; \d+ gzip members read to the end/);
+    assert.match(json.archive_check, /^sha256 of the archive and of each member matches the manifest; \d+ gzip members read to the end/);
     assert.match(json.backup_age, /^(less than a minute|\d+ minutes?)$/);
     assert.deepEqual(table[0], ["table", "rows_in_target", "rows_in_backup", "difference", "restore_will"]);
     const row = (t: string) => (table.slice(1) as Array<Record<string, unknown>>).find((r) => r.table === t)!;

@@ -28,17 +28,6 @@ export async function checkArchive(storage: Storage, manifest: Manifest): Promis
   }
 }
 
-/** The decompressed bytes of one gzip member, unchecked (see ProvenArchive for what a restore uses). */
-export function readMember(storage: Storage, name: string, range: MemberRange): AsyncIterable<Buffer> {
-  const gunzip = createGunzip();
-  // pipeline forwards a storage error to the gunzip stream, so the reader's loop throws it.
-  pipeline(storage.read(name, range), gunzip, () => undefined);
-  return gunzip;
-}
-
-/** Every gzip member of the manifest, in file order. */
-export const membersInOrder = membersOf;
-
 /** A member's decompressed bytes, and once they were all read, the size and sha256 of its compressed bytes. */
 function hashedMember(storage: Storage, name: string, range: MemberRange): { chunks: AsyncIterable<Buffer>; read: () => { sha256: string; size: number } } {
   const hash = createHash("sha256");

@@ -2,7 +2,8 @@
 // end) and says what a restore would change in the target, without changing anything: no lock
 // taken, no file written, the target read in a READ ONLY transaction.
 import { type Manifest } from "../archive/manifest.ts";
-import { checkArchiveReadable, membersInOrder } from "../archive/reader.ts";
+import { membersOf } from "../archive/manifest.ts";
+import { checkArchiveReadable } from "../archive/reader.ts";
 import { RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
@@ -44,7 +45,7 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
   const manifest = backup.manifest;
   const { decompressed_bytes } = await checkArchiveReadable(source, manifest);
   const archive_check =
-    `sha256 matches the manifest; ${membersInOrder(manifest).length} gzip members read to the end ` +
+    `sha256 of the archive and of each member matches the manifest; ${membersOf(manifest).length} gzip members read to the end ` +
     `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
   const target = await readTarget(request.database, request.targetDatabase, manifest);
   const missing = manifest.scope?.roles === true ? [] : await rolesMissing(request.database, manifest.roles ?? []);
