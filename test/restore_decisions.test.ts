@@ -56,13 +56,17 @@ test("describeAge: the two largest units", () => {
 const fk = (from: string, to: string, on_delete = "a"): ForeignKey => ({ constraint: `${from}_${to}_fkey`, from, to, on_delete });
 const entry = (name: string): TableEntry => ({ schema: "public", name, columns: [], rows: 0, bytes: 0, range: { start: 0, end: 0 }, digest: "0".repeat(64) });
 
-test("brokenForeignKeys and the refusal: both directions, self references and keys inside the choice are fine", () => {
-  const keys = [fk("public.docs", "public.tenants"), fk("public.notes", "public.docs"), fk("public.docs", "public.docs"), fk("public.docs", "public.members")];
+test("brokenForeignKeys and the refusal: only tables left out that point at chosen ones; parents left out, self references and keys inside the choice are fine", () => {
+  const keys = [
+    fk("public.docs", "public.tenants"), fk("public.notes", "public.docs"), fk("public.docs", "public.docs"), fk("public.docs", "public.members"),
+    fk("public.comments", "public.docs"),
+  ];
   const chosen = new Set(["public.docs", "public.members"]);
   const broken = brokenForeignKeys(chosen, keys);
-  assert.deepEqual(broken.map((k) => k.constraint), ["public.docs_public.tenants_fkey", "public.notes_public.docs_fkey"]);
-  assert.match(foreignKeyRefusal(chosen, broken), /Add the tables on the other side to tables \(public\.tenants, public\.notes\)/);
-  assert.deepEqual(brokenForeignKeys(new Set(["public.docs", "public.members", "public.tenants", "public.notes"]), keys), []);
+  assert.deepEqual(broken.map((k) => k.constraint), ["public.notes_public.docs_fkey", "public.comments_public.docs_fkey"]);
+  assert.match(foreignKeyRefusal(chosen, broken), /Add those tables to tables \(public\.notes, public\.comments\)/);
+  assert.deepEqual(brokenForeignKeys(new Set(["public.docs", "public.members", "public.notes", "public.comments"]), keys), []);
+  assert.deepEqual(brokenForeignKeys(new Set(["public.notes"]), keys), [], "a child alone: its parents stay, PostgreSQL checks its rows");
 });
 
 test("parentsFirst: referenced tables load first; cycles and self references keep going", () => {

@@ -99,7 +99,7 @@ test("a preview checks the archive and says what a restore would change, and cha
   rmSync(path);
 });
 
-test("a selective restore replaces only the chosen tables' rows, refuses a broken foreign key unless asked, and sets their sequences", async () => {
+test("a selective restore replaces only the chosen tables' rows, refuses what would orphan other tables' rows unless asked, and sets their sequences", async () => {
   const name = await manualBackup();
   const original = await dataFingerprint(cluster, SOURCE);
   await cluster.query(SOURCE, "DELETE FROM public.family_documents WHERE id % 2 = 0");
@@ -111,8 +111,8 @@ test("a selective restore replaces only the chosen tables' rows, refuses a broke
   const tables = ["public.family_documents"];
   const files = readdirSync(backupDir).sort();
   await assert.rejects(
-    restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, tables),
-    /would break 2 foreign key\(s\): public\.family_documents → public\.family_members .*; public\.family_documents → public\.tenants .*Add the tables on the other side to tables \(public\.family_members, public\.tenants\), or pass skip_foreign_key_check: true/,
+    restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, ["public.chat_sessions"]),
+    /the restore empties the chosen tables, and 1 foreign key\(s\) of tables left out point at their rows: public\.chat_messages → public\.chat_sessions .*Add those tables to tables \(public\.chat_messages\), or pass skip_foreign_key_check: true/,
   );
   await assert.rejects(
     restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, ["public.tenants"], true),
@@ -121,7 +121,8 @@ test("a selective restore replaces only the chosen tables' rows, refuses a broke
   assert.deepEqual(await dataFingerprint(cluster, SOURCE), changed, "refusals change nothing");
   assert.deepEqual(readdirSync(backupDir).sort(), files, "and write no pre-restore backup");
 
-  const result = await restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, tables, true);
+  // The documents point at members and tenants, which stay: PostgreSQL checks every restored row, no flag needed.
+  const result = await restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, tables);
   assert.equal(result.verification.passed, true);
   assert.deepEqual(result.verification.tables.map((t) => t.table), tables);
   assert.deepEqual(result.sequences_set, ["public.family_documents_id_seq"]);

@@ -36,19 +36,23 @@ export function selectTables(manifest: Manifest, requested: string[]): TableEntr
   return [...chosen.values()];
 }
 
-/** Pure: foreign keys that link a chosen table with one left out, in either direction. */
+/**
+ * Pure: foreign keys of tables left out that point at chosen ones: emptying a chosen table could
+ * leave their rows pointing at nothing. A chosen table pointing at one left out is fine: PostgreSQL
+ * checks each restored row against it (the restore rolls back if one points at a missing row).
+ */
 export function brokenForeignKeys(chosen: Set<string>, keys: ForeignKey[]): ForeignKey[] {
-  return keys.filter((k) => chosen.has(k.from) !== chosen.has(k.to));
+  return keys.filter((k) => chosen.has(k.to) && !chosen.has(k.from));
 }
 
 /** Pure: the refusal naming each foreign key and the two ways on. */
 export function foreignKeyRefusal(chosen: Set<string>, broken: ForeignKey[]): string {
   const lines = broken.map((k) => `${k.from} → ${k.to} (constraint ${k.constraint})`);
-  const missing = [...new Set(broken.flatMap((k) => [k.from, k.to]).filter((t) => !chosen.has(t)))];
+  const missing = [...new Set(broken.map((k) => k.from).filter((t) => !chosen.has(t)))];
   return (
-    `Restore refused: restoring only these tables would break ${broken.length} foreign key(s): ${lines.join("; ")}. Nothing was changed. ` +
-    `Add the tables on the other side to tables (${missing.join(", ")}), or pass skip_foreign_key_check: true to let PostgreSQL ` +
-    "judge row by row (the restore then rolls back if a row would point at a missing one)."
+    `Restore refused: the restore empties the chosen tables, and ${broken.length} foreign key(s) of tables left out point at their rows: ${lines.join("; ")}. ` +
+    `Nothing was changed. Add those tables to tables (${missing.join(", ")}), or pass skip_foreign_key_check: true to let PostgreSQL ` +
+    "check that every row they point at comes back (the restore then rolls back if one does not)."
   );
 }
 
@@ -88,7 +92,7 @@ export interface SelectiveOutcome {
 
 /**
  * Refuse, before anything is written, a selection the target cannot take: tables it lacks, foreign
- * keys to or from tables left out (unless skipped), ON DELETE actions that would change other tables.
+ * keys from tables left out (unless skipped), ON DELETE actions that would change other tables.
  * Returns the target's foreign keys.
  */
 export async function checkSelection(client: pg.ClientBase, tables: TableEntry[], skipForeignKeyCheck: boolean): Promise<ForeignKey[]> {
@@ -109,7 +113,7 @@ export async function checkSelection(client: pg.ClientBase, tables: TableEntry[]
   const chosen = new Set(names);
   const broken = brokenForeignKeys(chosen, keys);
   if (broken.length > 0 && !skipForeignKeyCheck) throw new RestoreRefusedError(foreignKeyRefusal(chosen, broken));
-  const cascading = broken.filter((k) => chosen.has(k.to) && ["c", "n", "d"].includes(k.on_delete));
+  const cascading = broken.filter((k) => ["c", "n", "d"].includes(k.on_delete));
   if (cascading.length > 0) {
     throw new RestoreRefusedError(
       `Restore refused: emptying ${cascading.map((k) => k.to).join(", ")} would change ${cascading.map((k) => k.from).join(", ")} ` +
@@ -135,7 +139,7 @@ export async function restoreTables(
   await client.query("SET CONSTRAINTS ALL DEFERRED");
   // Locks first, in one statement: a busy table fails here, on lock_timeout, before any row moves.
   await client.query(`LOCK TABLE ${ordered.map((t) => qualify(t.schema, t.name)).join(", ")} IN ACCESS EXCLUSIVE MODE`);
-  if (brokenForeignKeys(chosen, keys).some((k) => chosen.has(k.to))) {
+  if (brokenForeignKeys(chosen, keys).length > 0) {
     for (const t of [...ordered].reverse()) await client.query(`DELETE FROM ${qualify(t.schema, t.name)}`);
   } else {
     await client.query(`TRUNCATE TABLE ${ordered.map((t) => qualify(t.schema, t.name)).join(", ")}`);
