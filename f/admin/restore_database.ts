@@ -37,6 +37,7 @@ export const Args = z.object({
   fail_if_busy: z.boolean().default(false),
   create_roles: z.boolean().default(false),
   allow_empty_result: z.boolean().default(false),
+  compare_content: z.boolean().default(false),
 });
 
 /** Without dry_run (or with dry_run: false) the result is always a restore's. */
@@ -44,13 +45,13 @@ export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: false,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean,
+  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean,
 ): Promise<RestoreResult>;
 export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: boolean,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean,
+  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean,
 ): Promise<RestoreResult | PreviewResult>;
 export async function main(
   backup_filename: string,
@@ -69,10 +70,11 @@ export async function main(
   fail_if_busy: boolean = false,
   create_roles: boolean = false,
   allow_empty_result: boolean = false,
+  compare_content: boolean = false,
 ): Promise<RestoreResult | PreviewResult> {
   const args = parseScriptArgs(Args, {
     backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
-    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result,
+    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result, compare_content,
   });
   const started = Date.now();
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
@@ -162,15 +164,17 @@ async function preview(args: z.infer<typeof Args>, database: DatabaseResource, p
   }
   const outcome = await previewRestore({
     database, prefix, source, backupName: args.backup_filename, targetDatabase: args.target_database || database.dbname,
+    tables: args.tables, skipForeignKeyCheck: args.skip_foreign_key_check, compareContent: args.compare_content,
   });
   const { manifest, tables, ...details } = outcome;
   const rows = tables.map((t) => ({
     ...t, difference: t.rows_in_backup === null || t.rows_in_target === null ? null : t.rows_in_backup - t.rows_in_target,
   }));
+  const columns = ["table", "rows_in_target", "rows_in_backup", "difference", ...(args.compare_content ? ["content"] : []), "restore_will"];
   return {
     render_all: [
       { markdown: previewMarkdown(outcome) },
-      { "table-row-object": [["table", "rows_in_target", "rows_in_backup", "difference", "restore_will"], ...rows] },
+      { "table-row-object": [columns, ...rows] },
       { json: { status: "dry_run", changed: "nothing", ...details, tables: rows, backup_source: args.backup_source, backup_location: source.location } },
     ],
   };

@@ -2,10 +2,13 @@
 // against the backup's, the objects on only one side (what the restore drops or creates), and the
 // extensions the backup needs. Reads run in a READ ONLY transaction the caller opened.
 import type pg from "pg";
-import type { Manifest } from "../archive/manifest.ts";
+import type { Manifest, TableEntry } from "../archive/manifest.ts";
+import { RestoreRefusedError } from "../errors.ts";
 import type { ObjectRef } from "./model.ts";
 import { qualify } from "./quote.ts";
-import { objectKey, ownObjects } from "./restore.ts";
+import { objectKey, ownObjects, type SequenceSetting } from "./restore.ts";
+import { checkSelection, ownedSequences } from "./selective.ts";
+import { tableDigest } from "./verify.ts";
 
 export interface TableComparison {
   table: string;
@@ -13,6 +16,8 @@ export interface TableComparison {
   rows_in_backup: number | null;
   /** What the restore does to the table: replace its rows, create it, or drop it. */
   restore_will: "replace" | "create" | "drop";
+  /** With compare_content: whether the target's rows are the backup's (content digest), when both have the table. */
+  content?: "same" | "differs" | null;
 }
 
 export interface ExtensionNeed {
@@ -29,6 +34,10 @@ export interface RestorePreview {
   would_drop: ObjectRef[];
   would_create: ObjectRef[];
   extensions: ExtensionNeed[];
+  /** A selective restore: the sequences it would set (serial and identity columns of the chosen tables). */
+  sequences?: Array<{ sequence: string; value_in_target: string | null; value_in_backup: string }>;
+  /** Why the same request would be refused before anything changes, or null. */
+  would_refuse?: string | null;
 }
 
 /** The kinds a person recognises as "what will appear or disappear"; indexes and such follow their tables. */
@@ -97,8 +106,80 @@ export function describeAge(createdAt: Date, now: Date): string {
   return shown.length > 0 ? shown.join(" ") : "less than a minute";
 }
 
+/**
+ * With compare_content: each table both sides have, its rows' digest in the target against the
+ * manifest's, computed as the restore's verification does (the client has the pinned settings). A
+ * table whose columns changed cannot be compared that way: it differs. Extension configuration
+ * tables are left out (their rows are compared by the extension's own condition after a restore).
+ */
+async function compareContent(client: pg.ClientBase, tables: TableEntry[], comparisons: TableComparison[]): Promise<TableComparison[]> {
+  const byName = new Map(tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const compared: TableComparison[] = [];
+  for (const row of comparisons) {
+    const entry = byName.get(row.table);
+    if (!entry || row.rows_in_target === null || entry.condition !== undefined) {
+      compared.push({ ...row, content: null });
+      continue;
+    }
+    await client.query("SAVEPOINT compare_content");
+    try {
+      const found = await tableDigest(client, entry);
+      compared.push({ ...row, content: found.rows === entry.rows && found.digest === entry.digest ? "same" : "differs" });
+      await client.query("RELEASE SAVEPOINT compare_content");
+    } catch {
+      await client.query("ROLLBACK TO SAVEPOINT compare_content");
+      compared.push({ ...row, content: "differs" });
+    }
+  }
+  return compared;
+}
+
+async function rowCount(client: pg.ClientBase, schema: string, name: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(schema, name)}`);
+  return Number(rows[0]!.n);
+}
+
+/**
+ * What a selective restore of `tables` would do to the target (connected, READ ONLY): their rows
+ * now and in the backup, the sequences it would set, and the refusal it would meet, if any.
+ */
+export async function previewSelection(
+  client: pg.ClientBase, manifest: Manifest, tables: TableEntry[], sequenceValues: SequenceSetting[],
+  options: { skipForeignKeyCheck: boolean; compareContent: boolean },
+): Promise<RestorePreview> {
+  let would_refuse: string | null = null;
+  await client.query("SAVEPOINT check_selection");
+  try {
+    await checkSelection(client, tables, options.skipForeignKeyCheck);
+  } catch (error) {
+    if (!(error instanceof RestoreRefusedError)) throw error;
+    would_refuse = error.message;
+    await client.query("ROLLBACK TO SAVEPOINT check_selection");
+  }
+  const present = new Set((await client.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  )).rows.map((r) => r.name));
+  let comparisons: TableComparison[] = [];
+  for (const t of tables) {
+    const name = `${t.schema}.${t.name}`;
+    comparisons.push({ table: name, rows_in_target: present.has(name) ? await rowCount(client, t.schema, t.name) : null, rows_in_backup: t.rows, restore_will: "replace" });
+  }
+  if (options.compareContent) comparisons = await compareContent(client, tables, comparisons);
+  const owned = await ownedSequences(client, tables);
+  const sequences = [];
+  for (const setting of sequenceValues.filter((s) => owned.has(s.sequence))) {
+    const { rows } = await client.query<{ value: string | null }>(
+      `SELECT CASE WHEN s.is_called THEN s.last_value::text END AS value FROM ${setting.sequence} s`,
+    );
+    sequences.push({ sequence: owned.get(setting.sequence)!, value_in_target: rows[0]?.value ?? null, value_in_backup: setting.isCalled ? setting.value : `${setting.value} (not yet used)` });
+  }
+  return { tables: comparisons, would_drop: [], would_create: [], extensions: [], sequences, would_refuse };
+}
+
 /** Read the target (connected, in a READ ONLY transaction) and compare it with the manifest. */
-export async function previewAgainst(client: pg.ClientBase, manifest: Manifest): Promise<RestorePreview> {
+export async function previewAgainst(client: pg.ClientBase, manifest: Manifest, options: { compareContent?: boolean } = {}): Promise<RestorePreview> {
   const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
   const own = await ownObjects(client, archiveSchemas);
   // A partitioned table holds no rows of its own (its partitions are counted): compare the partitions, as the manifest does.
@@ -107,8 +188,7 @@ export async function previewAgainst(client: pg.ClientBase, manifest: Manifest):
   )).rows.map((r) => r.name));
   const target = new Map<string, number>();
   for (const table of own.filter((o) => o.kind === "table" && !partitioned.has(`${o.schema}.${o.name}`))) {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(table.schema, table.name)}`);
-    target.set(`${table.schema}.${table.name}`, Number(rows[0]!.n));
+    target.set(`${table.schema}.${table.name}`, await rowCount(client, table.schema, table.name));
   }
   const states = await client.query<ExtensionState>(
     `SELECT a.name, x.extversion AS installed_version, true AS available,
@@ -121,8 +201,9 @@ export async function previewAgainst(client: pg.ClientBase, manifest: Manifest):
     `SELECT r.rolsuper AS superuser, pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE') AS create_on_database
        FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`,
   );
+  const tables = compareTables(manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows: t.rows })), target);
   return {
-    tables: compareTables(manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows: t.rows })), target),
+    tables: options.compareContent ? await compareContent(client, manifest.tables, tables) : tables,
     ...objectsOnOneSide(manifest.objects, own.map(({ kind, schema, name }) => ({ kind, schema, name }))),
     extensions: extensionNeeds(manifest.extensions, new Map(states.rows.map((s) => [s.name, s])), {
       superuser: user.rows[0]?.superuser ?? false, createOnDatabase: user.rows[0]?.create_on_database ?? false,

@@ -72,6 +72,23 @@ export function parentsFirst(tables: TableEntry[], keys: ForeignKey[]): TableEnt
   return ordered;
 }
 
+/** For each name (`schema.table`, or `table`) of a partitioned table in the target, its leaf partitions as `schema.table`. */
+export async function partitionLeaves(client: pg.ClientBase, names: string[]): Promise<Map<string, string[]>> {
+  const { rows } = await client.query<{ asked: string; leaves: string[] }>(
+    `SELECT w.name AS asked,
+            ARRAY(SELECT ln.nspname || '.' || l.relname FROM pg_catalog.pg_partition_tree(c.oid) t
+                    JOIN pg_catalog.pg_class l ON l.oid = t.relid JOIN pg_catalog.pg_namespace ln ON ln.oid = l.relnamespace
+                   WHERE t.isleaf ORDER BY 1) AS leaves
+       FROM unnest($1::text[]) w(name)
+       JOIN pg_catalog.pg_class c ON c.relkind = 'p'
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND (n.nspname || '.' || c.relname = w.name OR (strpos(w.name, '.') = 0 AND c.relname = w.name))`,
+    [names],
+  );
+  const leaves = new Map<string, string[]>();
+  for (const row of rows) leaves.set(row.asked, [...(leaves.get(row.asked) ?? []), ...row.leaves]);
+  return leaves;
+}
+
 /** The target's foreign keys (schema-qualified table names, unquoted). */
 export async function foreignKeys(client: pg.ClientBase): Promise<ForeignKey[]> {
   const { rows } = await client.query<ForeignKey>(
@@ -174,17 +191,28 @@ async function userTriggers(client: pg.ClientBase, tables: TableEntry[]): Promis
   return rows.map((r) => ({ table: qualify(r.schema, r.table), name: r.name, mode: r.mode }));
 }
 
-/** The sequences the chosen tables own (serial and identity columns): quoted name → `schema.name`. */
-async function ownedSequences(client: pg.ClientBase, tables: TableEntry[]): Promise<Map<string, string>> {
+/**
+ * The sequences the chosen tables own (serial and identity columns), also through a partitioned
+ * table whose every partition is chosen (its identity belongs to it, not to the partitions; with
+ * only some chosen, the others' ids may be past the backup's value): quoted name → `schema.name`.
+ */
+export async function ownedSequences(client: pg.ClientBase, tables: TableEntry[]): Promise<Map<string, string>> {
   const { rows } = await client.query<{ schema: string; name: string }>(
-    `SELECT sn.nspname AS schema, s.relname AS name
+    `WITH chosen AS (
+       SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))),
+     owners AS (
+       SELECT oid FROM chosen
+       UNION
+       SELECT a.relid FROM chosen, pg_catalog.pg_partition_ancestors(chosen.oid) a(relid)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(a.relid) l WHERE l.isleaf AND l.relid NOT IN (SELECT oid FROM chosen)))
+     SELECT sn.nspname AS schema, s.relname AS name
        FROM pg_catalog.pg_depend d
        JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
-       JOIN pg_catalog.pg_class t ON t.oid = d.refobjid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-        AND d.deptype IN ('a', 'i') AND tn.nspname || '.' || t.relname = ANY($1)
+        AND d.deptype IN ('a', 'i') AND d.refobjid IN (SELECT oid FROM owners)
       ORDER BY 1, 2`,
-    [tables.map((t) => `${t.schema}.${t.name}`)],
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
   );
   return new Map(rows.map(({ schema, name }) => [qualify(schema, name), `${schema}.${name}`]));
 }

@@ -3,12 +3,16 @@
 // taken, no file written, the target read in a READ ONLY transaction.
 import { type Manifest } from "../archive/manifest.ts";
 import { membersOf } from "../archive/manifest.ts";
-import { checkArchiveReadable } from "../archive/reader.ts";
+import { checkArchiveReadable, ProvenArchive } from "../archive/reader.ts";
+import type pg from "pg";
 import { RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
-import { describeAge, previewAgainst, type RestorePreview } from "../engine/preview.ts";
-import { missingRoles } from "../engine/restore.ts";
+import { describeAge, previewAgainst, previewSelection, type RestorePreview } from "../engine/preview.ts";
+import { archivedSequenceValues, missingRoles } from "../engine/restore.ts";
+import { selectTables } from "../engine/selective.ts";
+import { pinSettings } from "../engine/session.ts";
+import { withPartitions } from "./restore.ts";
 import type { Storage } from "../storage/storage.ts";
 import { findBackup } from "./inventory.ts";
 
@@ -19,6 +23,11 @@ export interface PreviewRequest {
   backupName: string;
   /** The database a restore would write into (created by the restore when missing). */
   targetDatabase: string;
+  /** A selective restore's tables: the preview is of exactly that request. */
+  tables?: string[];
+  skipForeignKeyCheck?: boolean;
+  /** Also compare each table's rows with the backup's by content digest, not only by count. */
+  compareContent?: boolean;
   now?: Date;
 }
 
@@ -27,6 +36,8 @@ export interface PreviewOutcome extends RestorePreview {
   privileges: string;
   /** Roles the backup names that this server lacks: the restore would refuse (unless create_roles). */
   missing_roles: string[];
+  /** "whole database", or the tables a selective restore replaces. */
+  scope: string;
   backup: string;
   backup_created_at: string;
   backup_age: string;
@@ -43,16 +54,37 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
     throw new RestoreRefusedError(`Backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}); a restore would refuse it. Pick another backup.`);
   }
   const manifest = backup.manifest;
-  const { decompressed_bytes } = await checkArchiveReadable(source, manifest);
-  const archive_check =
-    `sha256 of the archive and of each member matches the manifest; ${membersOf(manifest).length} gzip members read to the end ` +
-    `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
-  const target = await readTarget(request.database, request.targetDatabase, manifest);
-  const missing = manifest.scope?.roles === true ? [] : await rolesMissing(request.database, manifest.roles ?? []);
+  const selective = (request.tables?.length ?? 0) > 0;
+  let archive_check: string;
+  let target: { exists: boolean; preview: RestorePreview };
+  if (selective) {
+    // Exactly what the restore reads: the chosen tables' members and the sequence values, each proven.
+    const where = { ...request.database, dbname: request.targetDatabase };
+    const tables = selectTables(manifest, await withPartitions(where, manifest, request.tables!));
+    const archive = await ProvenArchive.open(source, manifest);
+    for (const t of tables) {
+      const { chunks, proven } = archive.stream(t.range, `the rows of ${t.schema}.${t.name}`);
+      for await (const _ of chunks);
+      proven();
+    }
+    const sequences = await archivedSequenceValues(archive);
+    archive_check = `sha256 of the ${tables.length} chosen tables' members and of the sequence values matches the manifest`;
+    target = await readTarget(request.database, request.targetDatabase, manifest, (client) =>
+      previewSelection(client, manifest, tables, sequences, { skipForeignKeyCheck: request.skipForeignKeyCheck ?? false, compareContent: request.compareContent ?? false }));
+    if (!target.exists) target.preview.would_refuse = `database ${JSON.stringify(request.targetDatabase)} does not exist, and a selective restore writes into an existing database`;
+  } else {
+    const { decompressed_bytes } = await checkArchiveReadable(source, manifest);
+    archive_check =
+      `sha256 of the archive and of each member matches the manifest; ${membersOf(manifest).length} gzip members read to the end ` +
+      `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
+    target = await readTarget(request.database, request.targetDatabase, manifest, (client) => previewAgainst(client, manifest, { compareContent: request.compareContent ?? false }));
+  }
+  const missing = manifest.scope?.roles === true || selective ? [] : await rolesMissing(request.database, manifest.roles ?? []);
   return {
     ...target.preview,
-    privileges: privilegesNote(manifest, target.exists),
+    privileges: selective ? "unchanged: a selective restore replaces rows only" : privilegesNote(manifest, target.exists),
     missing_roles: missing,
+    scope: selective ? `the rows of ${target.preview.tables.map((t) => t.table).join(", ")}` : "the whole database",
     backup: backupName,
     backup_created_at: manifest.created_at_local,
     backup_age: describeAge(new Date(manifest.created_at), request.now ?? new Date()),
@@ -81,7 +113,9 @@ async function rolesMissing(database: DatabaseTarget, roles: string[]): Promise<
   }
 }
 
-async function readTarget(database: DatabaseTarget, dbname: string, manifest: Manifest): Promise<{ exists: boolean; preview: RestorePreview }> {
+async function readTarget(
+  database: DatabaseTarget, dbname: string, manifest: Manifest, read: (client: pg.ClientBase) => Promise<RestorePreview>,
+): Promise<{ exists: boolean; preview: RestorePreview }> {
   const admin = await connect(database, "windmill-pg-backup: restore preview");
   let exists: boolean;
   try {
@@ -92,8 +126,10 @@ async function readTarget(database: DatabaseTarget, dbname: string, manifest: Ma
   }
   const client = await connect(database, "windmill-pg-backup: restore preview", dbname);
   try {
+    // The settings a restore verifies with: a content digest depends on how values print.
+    await pinSettings(client);
     await client.query("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    return { exists, preview: await previewAgainst(client, manifest) };
+    return { exists, preview: await read(client) };
   } finally {
     await client.query("ROLLBACK").catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -115,23 +151,35 @@ const label = (o: ObjectRef) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.
 /** Pure: the few lines a person reads before pressing the button. */
 export function previewMarkdown(preview: PreviewOutcome): string {
   const changed = preview.tables.filter((t) => t.rows_in_target !== t.rows_in_backup);
+  const differs = preview.tables.filter((t) => t.content === "differs");
+  const compared = preview.tables.some((t) => t.content !== undefined);
   const missing = preview.extensions.filter((e) => e.can_create.startsWith("no"));
   const list = (objects: ObjectRef[]) => objects.slice(0, 20).map(label).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
-  return [
-    `### Restore preview: ${preview.backup} → ${preview.target_database}${preview.target_exists ? "" : " (new database)"}`,
-    `- **Backup**: taken ${preview.backup_created_at}, **${preview.backup_age} old**; archive: ${preview.archive_check}.`,
-    `- **Tables**: ${preview.tables.filter((t) => t.restore_will !== "drop").length} restored, ${changed.length} with a different row count ` +
-      `(rows now ${sum(preview.tables.map((t) => t.rows_in_target))}, after ${sum(preview.tables.map((t) => t.rows_in_backup))}).`,
-    `- **Dropped for good** (only in the target): ${preview.would_drop.length === 0 ? "nothing" : list(preview.would_drop)}.`,
-    `- **Created** (only in the backup): ${preview.would_create.length === 0 ? "nothing" : list(preview.would_create)}.`,
-    `- **Extensions**: ${preview.extensions.length === 0 ? "none needed" : preview.extensions.map((e) => `${e.extension} (${e.can_create})`).join(", ")}.`,
-    `- **Owners and grants**: ${preview.privileges}.`,
+  const selective = preview.sequences !== undefined;
+  const warnings = [
+    ...(preview.would_refuse ? [`- ⚠ The restore would refuse, changing nothing: ${preview.would_refuse}`] : []),
     ...(preview.missing_roles.length > 0
       ? [`- ⚠ The restore would refuse: roles ${preview.missing_roles.join(", ")} do not exist on this server; create them, or pass \`create_roles: true\`.`]
       : []),
-    missing.length > 0
-      ? `- ⚠ The restore would fail: ${missing.map((e) => e.extension).join(", ")} cannot be created by this user; install them first.`
-      : "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore.",
+    ...(missing.length > 0 ? [`- ⚠ The restore would fail: ${missing.map((e) => e.extension).join(", ")} cannot be created by this user; install them first.`] : []),
+  ];
+  return [
+    `### Restore preview: ${preview.backup} → ${preview.target_database}${preview.target_exists ? "" : " (new database)"}`,
+    `- **Backup**: taken ${preview.backup_created_at}, **${preview.backup_age} old**; archive: ${preview.archive_check}.`,
+    `- **Restores**: ${preview.scope}.`,
+    `- **Tables**: ${preview.tables.filter((t) => t.restore_will !== "drop").length} restored, ${changed.length} with a different row count ` +
+      `(rows now ${sum(preview.tables.map((t) => t.rows_in_target))}, after ${sum(preview.tables.map((t) => t.rows_in_backup))})` +
+      (compared ? `, ${differs.length} whose rows differ from the backup's (content digest)${differs.length > 0 ? `: ${differs.map((t) => t.table).join(", ")}` : ""}.` : "."),
+    ...(selective
+      ? [`- **Sequences set**: ${preview.sequences!.length === 0 ? "none" : preview.sequences!.map((q) => `${q.sequence} ${q.value_in_target ?? "unused"} → ${q.value_in_backup}`).join(", ")}. Nothing else is dropped or created.`]
+      : [
+        `- **Dropped for good** (only in the target): ${preview.would_drop.length === 0 ? "nothing" : list(preview.would_drop)}.`,
+        `- **Created** (only in the backup): ${preview.would_create.length === 0 ? "nothing" : list(preview.would_create)}.`,
+        `- **Extensions**: ${preview.extensions.length === 0 ? "none needed" : preview.extensions.map((e) => `${e.extension} (${e.can_create})`).join(", ")}.`,
+      ]),
+    `- **Owners and grants**: ${preview.privileges}.`,
+    ...warnings,
+    warnings.length === 0 ? "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore." : "- Nothing was changed.",
   ].join("\n");
 }
 

@@ -16,7 +16,7 @@ import type { ObjectRef } from "../engine/model.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
 import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
 import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
-import { checkSelection, restoreTables, selectTables } from "../engine/selective.ts";
+import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
 import { describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
 import { pinSettings } from "../engine/session.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -146,7 +146,16 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
 }
 
 async function trustedManifest(source: Storage, prefix: string, backupName: string): Promise<Manifest> {
-  const backup = await findBackup(source, prefix, backupName);
+  const backup = await findBackup(source, prefix, backupName).catch(async (error: unknown) => {
+    // The file is there but not under a name of ours: most likely an archive made by pg_dump.
+    if (await source.stat(backupName).catch(() => undefined)) {
+      throw new RestoreRefusedError(
+        `Restore refused: ${backupName} is in ${source.location}, but it is not a backup of this bundle (its name is not ${prefix}_TYPE_YYYYMMDD_HHMMSS.sql.gz). ` +
+          "Nothing was changed. If pg_dump made it, run again with pg_dump_archive: true.",
+      );
+    }
+    throw error;
+  });
   if (!backup.manifest || backup.problem) {
     throw new RestoreRefusedError(
       `Restore refused: backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}). Nothing was changed; pick another backup` +
@@ -208,7 +217,8 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
   const manifest = await trustedManifest(source, prefix, backupName);
   const base = { manifest, createdAt: manifest.created_at_local };
   if (request.tables?.length) {
-    const tables = selectTables(manifest, request.tables);
+    const target = { ...request.database, dbname: request.targetDatabase ?? request.database.dbname };
+    const tables = selectTables(manifest, await withPartitions(target, manifest, request.tables));
     const archive = await ProvenArchive.open(source, manifest);
     return {
       ...base, replacesDatabase: false, leavesNothing: false,
@@ -244,6 +254,24 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
       return { dropped, checks: failIfDifferent(await verifyTables(client, manifest.tables)), sequences: [] };
     },
   };
+}
+
+/**
+ * The names asked for, a partitioned table's name replaced by its partitions' (the backup holds the
+ * rows of the leaves): read from the target, which a selective restore writes into.
+ */
+export async function withPartitions(target: DatabaseTarget, manifest: Manifest, requested: string[]): Promise<string[]> {
+  const inBackup = new Set(manifest.tables.map((t) => `${t.schema}.${t.name}`));
+  const unknown = requested.filter((name) => !inBackup.has(name) && !manifest.tables.some((t) => t.name === name));
+  if (unknown.length === 0) return requested;
+  const client = await connect(target, "windmill-pg-backup: restore (partitions)").catch(() => undefined);
+  if (!client) return requested;
+  try {
+    const leaves = await partitionLeaves(client, unknown);
+    return requested.flatMap((name) => (leaves.get(name)?.length ? leaves.get(name)! : [name]));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** The verified checks, or the error that rolls everything back naming each table that differs. */
