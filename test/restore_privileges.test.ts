@@ -4,7 +4,7 @@
 // app that connects as its own role keeps working after a restore with default settings. A server
 // that lacks the roles refuses the restore before anything changes, naming them and the way on.
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -206,4 +206,27 @@ test("an app that connects as its own role keeps working after a restore with de
     await other.stop();
     rmSync(otherDir, { recursive: true, force: true });
   }
+});
+
+test("a backup as a role that may not read everything says which role, what it could not read, and the ways on; nothing is written", async () => {
+  await cluster.query("postgres", "CREATE ROLE app_reader LOGIN PASSWORD 'app-pass'");
+  await cluster.createDatabase("limited");
+  await cluster.query("limited", `
+    CREATE TABLE public.visible (id serial PRIMARY KEY);
+    CREATE SEQUENCE public.hidden_seq;
+    GRANT SELECT ON public.visible TO app_reader;
+    GRANT SELECT ON SEQUENCE public.visible_id_seq TO app_reader;
+  `);
+  mockWindmill(dir, {
+    "f/admin/database": { ...cluster.resource("limited"), user: "app_reader", password: "app-pass" },
+    "f/admin/backup_settings": { backup_dir: backupDir },
+  });
+  const listing = () => (existsSync(backupDir) ? readdirSync(backupDir).sort() : []);
+  const files = listing();
+  await assert.rejects(backup(), (error: Error) => {
+    assert.match(error.message, /The backup's role "app_reader" may not read everything in the database \(permission denied for sequence hidden_seq\), so no backup was written/);
+    assert.match(error.message, /GRANT SELECT on what the message names to app_reader/);
+    return true;
+  });
+  assert.deepEqual(listing(), files);
 });

@@ -3,6 +3,7 @@
 import type pg from "pg";
 import { MANIFEST_VERSION, type MemberRange } from "../archive/manifest.ts";
 import type { ArchiveWriter, MemberPart } from "../archive/writer.ts";
+import { BackupError } from "../errors.ts";
 import { TOOL } from "../version.ts";
 import { readSchema, type SchemaOptions } from "./catalog.ts";
 import { CopyOut } from "./copy-out.ts";
@@ -129,8 +130,19 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
+    throw (error as { code?: string }).code === "42501" ? await notAllowed(client, error as Error) : error;
   }
+}
+
+/** A role that may not read everything cannot make a complete backup: say which role, and the two ways on. */
+async function notAllowed(client: pg.ClientBase, error: Error): Promise<BackupError> {
+  const role = await client.query<{ name: string }>("SELECT current_user AS name").then((r) => r.rows[0]?.name, () => undefined);
+  return new BackupError(
+    `The backup's role ${role === undefined ? "" : `${JSON.stringify(role)} `}may not read everything in the database (${error.message}), so no backup was written. ` +
+      "Back up as a role that can read every table and sequence (the database's owner, or a superuser) in f/admin/database, " +
+      `or GRANT SELECT on what the message names to ${role ?? "that role"}.`,
+    { cause: error },
+  );
 }
 
 function header(database: string, server: ServerInfo): string {
