@@ -2,6 +2,7 @@
 // `system_logs` table (source = 'backup') when the database has one, filling the columns it finds by
 // name. Auditing never fails a job: the outcome says "written" or why not.
 import type pg from "pg";
+import { RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import { quoteIdent, qualify } from "../engine/quote.ts";
 
@@ -135,12 +136,14 @@ export async function withAudit<T extends object>(
   try {
     result = await work();
   } catch (error) {
-    const audit = options.recordFailure
-      ? await recordAudit(database, {
+    // A refusal changed nothing and a failed restore leaves the database exactly as it was (without
+    // a row either): the error says it all. Other failures are recorded where the app can see them.
+    if (options.recordFailure && !(error instanceof RestoreRefusedError)) {
+      const audit = await recordAudit(database, {
         action, outcome: "failure", message: `${action} failed: ${(error as Error).message}`, details: { error: (error as Error).message },
-      })
-      : `not written: a failed ${action} leaves the database exactly as it was, without a row either`;
-    console.log(`audit: ${audit}`);
+      });
+      console.log(`audit: ${audit}`);
+    }
     throw error;
   }
   const outcome = describe(result);
