@@ -293,6 +293,19 @@ test("a table locked by another session fails fast with a message naming it", as
   }
 });
 
+test("views are not locked: a view whose owner may not read its base table does not stop a superuser's backup", async () => {
+  // Locking a view locks its base tables with the view owner's rights (PostgreSQL's regression database has such views).
+  await cluster.createDatabase("view_owner");
+  await cluster.query("view_owner", `CREATE ROLE view_owner_nobody; CREATE TABLE public.hidden (x integer);
+    CREATE VIEW public.peek AS SELECT x FROM public.hidden; ALTER VIEW public.peek OWNER TO view_owner_nobody`);
+  try {
+    const dump = await withSnapshot("view_owner", (client) => readSchema(client));
+    assert.ok(dump.objects.some((o) => o.kind === "view" && o.name === "peek"));
+  } finally {
+    await cluster.query("view_owner", "DROP VIEW public.peek; DROP ROLE view_owner_nobody");
+  }
+});
+
 const UNSUPPORTED: Array<{ setup: string; expected: string[] }> = [
   { setup: "CREATE TEXT SEARCH TEMPLATE public.mytmpl (LEXIZE = dsimple_lexize)", expected: ["text search template public.mytmpl"] },
   { setup: "CREATE CONVERSION public.myconv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8", expected: ["conversion public.myconv"] },

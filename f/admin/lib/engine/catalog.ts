@@ -365,6 +365,10 @@ function rolesNamed(accesses: Access[], defaults: DefaultPrivilegeDef[], initial
   return names;
 }
 
+/**
+ * Tables only, as pg_dump: locking a view would lock its base tables with the view owner's rights,
+ * which fails (even for a superuser) when that owner may not read them.
+ */
 async function lockRelations(client: pg.ClientBase, timeoutMs: number): Promise<void> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
     throw new BackupError(`lockTimeoutMs must be a whole number of milliseconds (0 waits forever), got ${timeoutMs}`);
@@ -374,7 +378,7 @@ async function lockRelations(client: pg.ClientBase, timeoutMs: number): Promise<
     client,
     `SELECT n.nspname AS schema, c.relname AS name
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p', 'v') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}
+      WHERE c.relkind IN ('r', 'p') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}
       ORDER BY 1, 2`,
   );
   for (const relation of relations) {
