@@ -17,6 +17,17 @@ import {
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
 import { qualify, quoteIdent } from "./quote.ts";
+import { CATALOG, Comments, notExtensionMember, notInternalPart, qualifiedName, rows, userSchema } from "./catalog-query.ts";
+import { createBaseType, createShellType, readBaseTypes, readShellTypes, type BaseTypeDef, type ShellTypeDef } from "./base-types.ts";
+import { createConversion, readConversions, type ConversionDef } from "./conversions.ts";
+import { createLanguage, createTransform, readLanguages, readTransforms, transformName, type LanguageDef, type TransformDef } from "./languages.ts";
+import {
+  createAccessMethod, createOperator, createOperatorClass, createOperatorFamily, methodScopedName, operatorName, operatorSignature, readAccessMethods,
+  readOperatorClasses, readOperators, type AccessMethodDef, type OperatorClassDef, type OperatorDef, type OperatorFamilyDef,
+} from "./operators.ts";
+import {
+  createTextSearchParser, createTextSearchTemplate, readTextSearchParsers, readTextSearchTemplates, type TextSearchParserDef, type TextSearchTemplateDef,
+} from "./text-search-parts.ts";
 
 export interface SchemaDef { oid: number; name: string; comment?: string }
 export interface ExtensionDef { oid: number; name: string; version: string; schema: string; comment?: string }
@@ -148,8 +159,15 @@ export interface TableDef {
   partitionOf?: { oid: number; schema: string; name: string; bound: string };
   /** A typed table (CREATE TABLE … OF): the quoted composite type its columns come from. */
   ofType?: string;
+  /** Its table access method when not heap (a partitioned table's whenever set): `USING …`. */
+  accessMethod?: string;
   /** Inheritance parents (not partitioning), in inhseqno order. */
   inherits: Array<{ oid: number; schema: string; name: string }>;
+  /**
+   * Created alone, then joined to its parents by ALTER TABLE … INHERIT: PostgreSQL 15 refuses a
+   * generation expression on a column merged in CREATE TABLE … INHERITS, but not through INHERIT.
+   */
+  inheritLater?: boolean;
   /** A foreign table: its server and options; its rows live elsewhere and are not dumped (as pg_dump). */
   foreign?: { server: string; options: Array<[key: string, value: string]> };
   /** pg_class.relreplident when FULL (f) or NOTHING (n); USING INDEX goes with the index. */
@@ -175,8 +193,8 @@ export interface ViewDef {
   }>;
   /** The column defaults' pg_attrdef rows, for dependencies (a default that calls a function). */
   parts: Array<[classId: number, oid: number]>;
-  /** Materialized views only: refreshed after the data when the source had it populated. */
-  materialized?: { populated: boolean };
+  /** Materialized views only: refreshed after the data when the source had it populated, and their access method when not heap. */
+  materialized?: { populated: boolean; accessMethod?: string };
   comment?: string;
 }
 export interface IndexDef {
@@ -184,6 +202,8 @@ export interface IndexDef {
   clustered: boolean; replicaIdentity: boolean;
   /** The partitioned index this one is attached to. */
   parent?: { oid: number; schema: string; name: string };
+  /** Statistics targets set on its expression columns (ALTER INDEX … ALTER COLUMN n SET STATISTICS). */
+  columnStatistics: Array<{ column: number; target: number }>;
   comment?: string;
 }
 export interface StatisticsDef {
@@ -252,41 +272,6 @@ export interface ExtensionConfigDef {
   condition: string;
   /** Quoted names of the columns COPY carries (generated ones left out). */
   columns: string[];
-}
-
-/** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
-const CATALOG = {
-  pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
-  pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079, pg_collation: 3456,
-  pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
-  pg_largeobject: 2613, pg_largeobject_metadata: 2995,
-  pg_cast: 2605, pg_foreign_data_wrapper: 2328, pg_foreign_server: 1417, pg_user_mapping: 1418,
-  pg_ts_dict: 3600, pg_ts_config: 3602, pg_statistic_ext: 3381,
-} as const;
-
-/** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
-function userSchema(alias: string): string {
-  return `${alias}.nspname NOT LIKE 'pg\\_%' AND ${alias}.nspname <> 'information_schema'`;
-}
-
-/** Objects created by CREATE EXTENSION come back with it: they are never dumped. */
-function notExtensionMember(catalog: string, oid: string): string {
-  return (
-    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass ` +
-    `AND ext.objid = ${oid} AND ext.deptype = 'e')`
-  );
-}
-
-/** Parts made by another object's statement (a range type's constructors and casts) are reported as that object. */
-function notInternalPart(catalog: string, oid: string): string {
-  return (
-    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend part WHERE part.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass ` +
-    `AND part.objid = ${oid} AND part.deptype = 'i')`
-  );
-}
-
-async function rows<T>(client: pg.ClientBase, sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await client.query(sql, params)).rows as T[];
 }
 
 /**
@@ -402,34 +387,6 @@ async function lockRelations(client: pg.ClientBase, timeoutMs: number): Promise<
   }
 }
 
-/** Comments keyed by the object they describe; each reader claims its own. */
-class Comments {
-  private readonly byObject = new Map<string, { text: string; what: string; classId: number; oid: number }>();
-  private readonly claimed = new Set<string>();
-
-  constructor(rowsRead: Array<{ classoid: number; objoid: number; objsubid: number; description: string; what: string }>) {
-    for (const row of rowsRead) {
-      this.byObject.set(`${row.classoid}:${row.objoid}:${row.objsubid}`, {
-        text: row.description, what: row.what, classId: row.classoid, oid: row.objoid,
-      });
-    }
-  }
-
-  take(classId: number, oid: number, subId = 0): string | undefined {
-    const key = `${classId}:${oid}:${subId}`;
-    this.claimed.add(key);
-    return this.byObject.get(key)?.text;
-  }
-
-  /** Comments on objects no reader wrote: the archive would lose them silently. */
-  unclaimed(members: ReadonlyMap<string, number>): string[] {
-    return [...this.byObject.entries()]
-      .filter(([key, c]) => !this.claimed.has(key) && !members.has(`${c.classId}:${c.oid}`))
-      .map(([, c]) => c.what)
-      .sort();
-  }
-}
-
 interface Catalog {
   schemas: SchemaDef[];
   extensions: ExtensionDef[];
@@ -441,6 +398,17 @@ interface Catalog {
   functions: FunctionDef[];
   aggregates: AggregateDef[];
   casts: CastDef[];
+  languages: LanguageDef[];
+  transforms: TransformDef[];
+  baseTypes: BaseTypeDef[];
+  shellTypes: ShellTypeDef[];
+  accessMethods: AccessMethodDef[];
+  operators: OperatorDef[];
+  operatorFamilies: OperatorFamilyDef[];
+  operatorClasses: OperatorClassDef[];
+  conversions: ConversionDef[];
+  textSearchParsers: TextSearchParserDef[];
+  textSearchTemplates: TextSearchTemplateDef[];
   textSearchDictionaries: TextSearchDictionaryDef[];
   textSearchConfigurations: TextSearchConfigurationDef[];
   wrappers: ForeignDataWrapperDef[];
@@ -481,8 +449,10 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
       `SELECT d.classoid, d.objoid, d.objsubid, d.description,
               pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) AS what
          FROM pg_catalog.pg_description d
-        WHERE d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)
-           OR d.classoid = 'pg_catalog.pg_largeobject'::pg_catalog.regclass`,
+        WHERE (d.objoid >= 16384 OR (d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.objoid = 2200)
+               OR d.classoid = 'pg_catalog.pg_largeobject'::pg_catalog.regclass)
+          -- A comment can outlive its object (COMMENT ON SUBSCRIPTION wrote pg_description, DROP cleared pg_shdescription).
+          AND pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid) IS NOT NULL`,
     ),
   );
   const schemas = await readSchemas(client, comments);
@@ -495,6 +465,14 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   const functions = await readFunctions(client, comments);
   const aggregates = await readAggregates(client, comments);
   const casts = await readCasts(client, comments);
+  const { families: operatorFamilies, classes: operatorClasses } = await readOperatorClasses(client, comments);
+  const kindsOfOperators = {
+    languages: await readLanguages(client, comments), transforms: await readTransforms(client, comments),
+    baseTypes: await readBaseTypes(client, comments), shellTypes: await readShellTypes(client, comments),
+    accessMethods: await readAccessMethods(client, comments), operators: await readOperators(client, comments), operatorFamilies, operatorClasses,
+    conversions: await readConversions(client, comments),
+    textSearchParsers: await readTextSearchParsers(client, comments), textSearchTemplates: await readTextSearchTemplates(client, comments),
+  };
   const { dictionaries: textSearchDictionaries, configurations: textSearchConfigurations } = await readTextSearch(client, comments);
   const secretsLeftOut: string[] = [];
   const { wrappers, servers, userMappings } = await readForeignData(client, comments, secretsLeftOut);
@@ -529,7 +507,7 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   );
   return {
     schemas, extensions, collations, enums, domains, composites, ranges, functions, aggregates, tables, views, indexes, triggers,
-    casts, textSearchDictionaries, textSearchConfigurations, wrappers, servers, userMappings, secretsLeftOut, extensionConfig: await readExtensionConfig(client),
+    ...kindsOfOperators, casts, textSearchDictionaries, textSearchConfigurations, wrappers, servers, userMappings, secretsLeftOut, extensionConfig: await readExtensionConfig(client),
     rules: await readRules(client, comments, relationOids),
     statistics: await readStatistics(client, comments, relationOids),
     policies: await readPolicies(client, comments, tableOids),
@@ -590,11 +568,6 @@ async function readEnums(client: pg.ClientBase, comments: Comments): Promise<Enu
       WHERE t.typtype = 'e' AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   );
   return found.map((t) => ({ ...t, comment: comments.take(CATALOG.pg_type, t.oid) }));
-}
-
-/** Quoted `schema.name` of a catalog object, or NULL, in SQL: `qualifiedName('cn', 'co.collname')`. */
-function qualifiedName(schemaColumn: string, nameColumn: string): string {
-  return `pg_catalog.format('%I.%I', ${schemaColumn}, ${nameColumn})`;
 }
 
 /**
@@ -979,6 +952,8 @@ interface ColumnRow {
   default: string | null; attrdef: number | null; collationSchema: string | null; collationName: string | null;
   local: boolean; storage: string | null; compression: string | null; statistics: number | null; options: string[] | null;
   notNullName: string | null; notNullNoInherit: boolean | null; fdwOptions: string[] | null;
+  /** Also inherited from a parent (a local column merged with the parent's). */
+  inherited: boolean;
 }
 
 const STORAGE: Record<string, string> = { p: "PLAIN", e: "EXTERNAL", m: "MAIN", x: "EXTENDED" };
@@ -991,7 +966,7 @@ async function readColumns(client: pg.ClientBase, relationOids: number[]): Promi
             pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default", d.oid AS attrdef,
             CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname END AS "collationSchema",
             CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS "collationName",
-            a.attislocal AS local,
+            a.attislocal AS local, a.attinhcount > 0 AS inherited,
             CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END AS storage,
             NULLIF(a.attcompression::text, '') AS compression,
             NULLIF(COALESCE(a.attstattarget::int, -1), -1) AS statistics,
@@ -1056,7 +1031,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
     oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
     partitionKey: string | null; parentOid: number | null; parentSchema: string | null; parentName: string | null; bound: string | null;
     parents: Array<{ oid: number; schema: string; name: string }>; replicaIdentity: string; rowSecurity: boolean; forceRowSecurity: boolean;
-    server: string | null; serverOptions: string[] | null; ofType: string | null;
+    server: string | null; serverOptions: string[] | null; ofType: string | null; accessMethod: string | null;
   }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", n.nspname AS schema, c.relname AS name,
@@ -1071,8 +1046,10 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
                         JOIN pg_catalog.pg_namespace ipn ON ipn.oid = ipc.relnamespace
                        WHERE i.inhrelid = c.oid AND NOT c.relispartition), '[]') AS parents,
             c.relreplident AS "replicaIdentity", c.relrowsecurity AS "rowSecurity", c.relforcerowsecurity AS "forceRowSecurity",
-            fs.srvname AS server, ft.ftoptions AS "serverOptions", CASE WHEN c.reloftype <> 0 THEN ${qualifiedName("otn.nspname", "ot.typname")} END AS "ofType"
+            fs.srvname AS server, ft.ftoptions AS "serverOptions", CASE WHEN c.reloftype <> 0 THEN ${qualifiedName("otn.nspname", "ot.typname")} END AS "ofType",
+            CASE WHEN c.relkind = 'p' OR am.amname <> 'heap' THEN am.amname END AS "accessMethod"
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
        LEFT JOIN pg_catalog.pg_type ot ON ot.oid = c.reloftype
        LEFT JOIN pg_catalog.pg_namespace otn ON otn.oid = ot.typnamespace
        LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = c.oid
@@ -1086,7 +1063,7 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
   const identityOf = (tableOid: number, column: string) =>
     sequences.find((s) => s.owner?.identity && s.owner.oid === tableOid && s.owner.column === column);
   const columnsOf = (oid: number) => columns.filter((c) => c.relid === oid);
-  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ofType, ...table }) => {
+  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ofType, accessMethod, ...table }) => {
     const own = columnsOf(table.oid);
     const parts: Array<[number, number]> = own.flatMap((c) => (c.attrdef === null ? [] : [[CATALOG.pg_attrdef, c.attrdef] as [number, number]]));
     const partition = parentOid === null ? undefined : { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "", bound: bound ?? "" };
@@ -1100,11 +1077,14 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
       if (c.notNull && !fromParent?.notNull) override.notNull = true;
       return Object.keys(override).length > 1 ? [override] : [];
     });
+    const inheritLater = parents.length > 0 && own.every((c) => c.local) && own.some((c) => c.inherited && c.generated !== "");
     return {
       ...table,
+      ...(inheritLater ? { inheritLater } : {}),
       ...(partitionKey === null ? {} : { partitionKey }),
       ...(partition === undefined ? {} : { partitionOf: partition }),
       ...(ofType === null ? {} : { ofType }),
+      ...(accessMethod === null ? {} : { accessMethod }),
       ...(server === null ? {} : { foreign: { server, options: keyValues(serverOptions ?? []) } }),
       inherits: parents,
       // A foreign table's is always NOTHING, and cannot be set.
@@ -1127,20 +1107,21 @@ async function readTables(client: pg.ClientBase, comments: Comments, sequences: 
 
 /** Views and materialized views. */
 async function readViews(client: pg.ClientBase, comments: Comments): Promise<ViewDef[]> {
-  const found = await rows<Omit<ViewDef, "columns" | "materialized" | "parts"> & { relkind: string; populated: boolean }>(
+  const found = await rows<Omit<ViewDef, "columns" | "materialized" | "parts"> & { relkind: string; populated: boolean; accessMethod: string | null }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", r.oid AS "ruleOid", n.nspname AS schema, c.relname AS name,
             COALESCE(c.reloptions, '{}')::text[] AS options, pg_catalog.pg_get_viewdef(c.oid) AS query,
-            c.relkind::text AS relkind, c.relispopulated AS populated
+            c.relkind::text AS relkind, c.relispopulated AS populated,
+            (SELECT am.amname FROM pg_catalog.pg_am am WHERE am.oid = c.relam AND am.amname <> 'heap') AS "accessMethod"
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
       WHERE c.relkind IN ('v', 'm') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   );
   const columns = await readColumns(client, found.map((v) => v.oid));
-  return found.map(({ relkind, populated, ...view }) => ({
+  return found.map(({ relkind, populated, accessMethod, ...view }) => ({
     ...view,
-    ...(relkind === "m" ? { materialized: { populated } } : {}),
+    ...(relkind === "m" ? { materialized: { populated, ...(accessMethod === null ? {} : { accessMethod }) } } : {}),
     columns: columns
       .filter((c) => c.relid === view.oid)
       .map((c) => ({
@@ -1187,7 +1168,9 @@ async function readIndexes(client: pg.ClientBase, comments: Comments, relationOi
     `SELECT i.indexrelid AS oid, n.nspname AS schema, t.relname AS table, ic.relname AS name,
             pg_catalog.pg_get_indexdef(i.indexrelid) AS definition,
             i.indisclustered AS clustered, i.indisreplident AS "replicaIdentity",
-            pi.inhparent AS "parentOid", pn.nspname AS "parentSchema", pc.relname AS "parentName"
+            pi.inhparent AS "parentOid", pn.nspname AS "parentSchema", pc.relname AS "parentName",
+            COALESCE((SELECT pg_catalog.json_agg(pg_catalog.json_build_object('column', a.attnum, 'target', a.attstattarget::int) ORDER BY a.attnum)
+                        FROM pg_catalog.pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget::int >= 0), '[]') AS "columnStatistics"
        FROM pg_catalog.pg_index i
        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
        JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
@@ -1378,6 +1361,11 @@ interface DumpNode extends SortNode {
   access?: { owner: string; grantOn?: string };
   /** Parts with grants of their own but the node's owner (a table's identity sequences): `classid:objid` → GRANT target. */
   partGrants?: Array<{ row: string; grantOn: string }>;
+  /**
+   * A shell type: it stands in for the base type `typeKey` for the nodes that create one of `rows`
+   * (the type's I/O functions, which the whole type needs in turn).
+   */
+  shellOf?: { typeKey: string; rows: string[] };
   kind: keyof typeof RANK;
 }
 
@@ -1389,15 +1377,17 @@ interface DumpNode extends SortNode {
  * end, and event triggers come last of all so that none fires while the archive is restored.
  */
 const RANK = {
-  schema: 0, extension: 1, "extension config": 1.5, collation: 2, type: 3, function: 4,
-  "text search dictionary": 4.1, "text search configuration": 4.15, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
+  schema: 0, language: 0.5, extension: 1, "extension config": 1.5, collation: 2, "shell type": 2.5, type: 3, function: 4,
+  "access method": 4.01, operator: 4.02, "operator family": 4.03, "operator class": 4.04, conversion: 4.05,
+  "text search parser": 4.06, "text search template": 4.07, transform: 4.08, "text search dictionary": 4.1, "text search configuration": 4.15, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
   sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
   "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, statistics: 12.5, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
   publication: 18, refresh: 19, "event-trigger": 20,
 } as const;
 
 const PRE_DATA_KINDS = new Set<DumpNode["kind"]>([
-  "schema", "extension", "extension config", "collation", "type", "function", "text search dictionary", "text search configuration", "cast", "foreign-data wrapper", "foreign server", "user mapping",
+  "language", "shell type", "access method", "operator", "operator family", "operator class", "conversion", "text search parser",
+  "text search template", "transform", "schema", "extension", "extension config", "collation", "type", "function", "text search dictionary", "text search configuration", "cast", "foreign-data wrapper", "foreign server", "user mapping",
   "sequence", "table", "view", "owned-by", "attach-partition",
 ]);
 
@@ -1455,6 +1445,46 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       owned(node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
         [[pg_type, r.oid], [pg_type, r.arrayOid], [pg_type, r.multirange.oid], [pg_type, r.multirange.arrayOid], ...r.constructors.map((oid): [number, number] => [pg_proc, oid])],
         [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)]), `TYPE ${qualify(r.schema, r.name)}`, "")),
+    ...catalog.shellTypes.map((t) =>
+      owned(node("shell type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createShellType(t), [[pg_type, t.oid]], [ref("type", t.schema, t.name)]),
+        `TYPE ${qualify(t.schema, t.name)}`)),
+    ...catalog.baseTypes.flatMap((t) => {
+      const key = `${pg_type}:${t.oid}`;
+      const shell = { ...node("shell type", `shell:${t.oid}`, qualify(t.schema, t.name), createShellType({ schema: t.schema, name: t.name }), [], []),
+        shellOf: { typeKey: key, rows: t.functions.map((oid) => `${pg_proc}:${oid}`) } };
+      const full = owned(node("type", key, qualify(t.schema, t.name), createBaseType(t), [[pg_type, t.oid], [pg_type, t.arrayOid]],
+        [ref("type", t.schema, t.name)]), `TYPE ${qualify(t.schema, t.name)}`, "");
+      return [shell, { ...full, deps: [shell.key] }];
+    }),
+    ...catalog.languages.map((l) =>
+      owned(node("language", `${CATALOG.pg_language}:${l.oid}`, quoteIdent(l.name), createLanguage(l), [[CATALOG.pg_language, l.oid]],
+        [ref("language", "", l.name)]), `LANGUAGE ${quoteIdent(l.name)}`, "")),
+    ...catalog.transforms.map((t) =>
+      node("transform", `${CATALOG.pg_transform}:${t.oid}`, transformName(t), createTransform(t), [[CATALOG.pg_transform, t.oid]],
+        [ref("transform", "", transformName(t))])),
+    ...catalog.accessMethods.map((a) =>
+      node("access method", `${CATALOG.pg_am}:${a.oid}`, quoteIdent(a.name), createAccessMethod(a), [[CATALOG.pg_am, a.oid]], [ref("access method", "", a.name)])),
+    ...catalog.operators.map((o) =>
+      owned(node("operator", `${CATALOG.pg_operator}:${o.oid}`, operatorName(o.schema, operatorSignature(o.name, o.left, o.right)), createOperator(o),
+        [[CATALOG.pg_operator, o.oid]], [ref("operator", o.schema, operatorSignature(o.name, o.left, o.right))]),
+        `OPERATOR ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right})`)),
+    ...catalog.operatorFamilies.map((f) =>
+      owned(node("operator family", `${CATALOG.pg_opfamily}:${f.oid}`, `${qualify(f.schema, f.name)} ${f.method}`, createOperatorFamily(f),
+        [[CATALOG.pg_opfamily, f.oid], ...f.members.map((m): [number, number] => [m.classId, m.oid])],
+        [ref("operator family", f.schema, methodScopedName(f.name, f.method))]), `OPERATOR FAMILY ${qualify(f.schema, f.name)} USING ${quoteIdent(f.method)}`)),
+    ...catalog.operatorClasses.map((c) =>
+      owned(node("operator class", `${CATALOG.pg_opclass}:${c.oid}`, `${qualify(c.schema, c.name)} ${c.method}`, createOperatorClass(c),
+        [[CATALOG.pg_opclass, c.oid], ...c.members.map((m): [number, number] => [m.classId, m.oid])],
+        [ref("operator class", c.schema, methodScopedName(c.name, c.method))]), `OPERATOR CLASS ${qualify(c.schema, c.name)} USING ${quoteIdent(c.method)}`)),
+    ...catalog.conversions.map((c) =>
+      owned(node("conversion", `${CATALOG.pg_conversion}:${c.oid}`, qualify(c.schema, c.name), createConversion(c), [[CATALOG.pg_conversion, c.oid]],
+        [ref("conversion", c.schema, c.name)]), `CONVERSION ${qualify(c.schema, c.name)}`)),
+    ...catalog.textSearchParsers.map((p) =>
+      node("text search parser", `${CATALOG.pg_ts_parser}:${p.oid}`, qualify(p.schema, p.name), createTextSearchParser(p), [[CATALOG.pg_ts_parser, p.oid]],
+        [ref("text search parser", p.schema, p.name)])),
+    ...catalog.textSearchTemplates.map((t) =>
+      node("text search template", `${CATALOG.pg_ts_template}:${t.oid}`, qualify(t.schema, t.name), createTextSearchTemplate(t), [[CATALOG.pg_ts_template, t.oid]],
+        [ref("text search template", t.schema, t.name)])),
     ...catalog.functions.map((f) =>
       owned(node("function", `${pg_proc}:${f.oid}`, `${qualify(f.schema, f.name)}(${f.argTypes})`, createFunction(f), [[pg_proc, f.oid]],
         [ref(f.kind, f.schema, `${f.name}(${f.argTypes})`)]), `${f.kind.toUpperCase()} ${qualify(f.schema, f.name)}(${f.identityArgs})`, "")),
@@ -1560,8 +1590,12 @@ function linkDependencies(nodes: DumpNode[], catalog: Catalog): void {
     if (ext !== undefined && !owner.has(member)) owner.set(member, ext);
   }
   const deps = new Map<string, Set<string>>(nodes.map((n) => [n.key, new Set(n.deps)]));
+  const shells = new Map(nodes.flatMap((n) => (n.shellOf === undefined ? [] : [[n.shellOf.typeKey, n] as const])));
   const link = (source: DumpNode | undefined, target: DumpNode | undefined) => {
-    if (source !== undefined && target !== undefined && source !== target) deps.get(source.key)?.add(target.key);
+    if (source === undefined || target === undefined || source === target) return;
+    const shell = shells.get(target.key);
+    const early = shell !== undefined && source.creates.some((row) => shell.shellOf?.rows.includes(row));
+    deps.get(source.key)?.add(early ? shell.key : target.key);
   };
   for (const [from, to] of catalog.depends) {
     const source = owner.get(from);
@@ -1746,65 +1780,20 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
     WHERE NOT ((u.umuser <> 0 AND u.usename = current_user AND (pg_catalog.pg_has_role(s.srvowner, 'USAGE') OR pg_catalog.has_server_privilege(s.oid, 'USAGE')))
                OR (u.umuser = 0 AND pg_catalog.pg_has_role(s.srvowner, 'USAGE'))
                OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user))`,
-  `SELECT f.kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
-     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
-     LATERAL (VALUES
-       ('table with a non-heap access method', c.relkind IN ('r', 'm') AND c.relam <> (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'heap')),
-       ('partitioned table with an access method', c.relkind = 'p' AND c.relam <> 0)
-     ) AS f(kind, flagged)
-    WHERE f.flagged AND c.relkind IN ('r', 'p', 'm') AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   `SELECT 'relation in a non-default tablespace' AS kind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.reltablespace <> 0 AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT f.kind, pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname) AS name
-     FROM pg_catalog.pg_attribute a
-     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
-     LATERAL (VALUES
-       ('index column with a statistics target', c.relkind IN ('i', 'I') AND COALESCE(a.attstattarget::int, -1) >= 0)
-     ) AS f(kind, flagged)
-    WHERE f.flagged AND a.attnum > 0 AND NOT a.attisdropped
-      AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
   `SELECT 'invalid index (left by a failed CREATE INDEX CONCURRENTLY: drop or REINDEX it)' AS kind,
           pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE NOT i.indisvalid AND c.relkind = 'i' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT CASE t.typtype WHEN 'b' THEN 'base type' WHEN 'r' THEN 'range type with a canonical function' ELSE 'shell type' END AS kind,
-          pg_catalog.format('%I.%I', n.nspname, t.typname) AS name
+  `SELECT 'range type with a canonical function' AS kind, pg_catalog.format('%I.%I', n.nspname, t.typname) AS name
      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-    WHERE (t.typtype IN ('b', 'p') OR (t.typtype = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid AND r.rngcanonical <> 0)))
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
+    WHERE t.typtype = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid AND r.rngcanonical <> 0)
       AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   `SELECT 'subscription' AS kind, pg_catalog.quote_ident(subname) AS name FROM pg_catalog.pg_subscription
     WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
-  ...(
-    [
-      ["text search parser", "pg_ts_parser", "prsname", "prsnamespace"],
-      ["text search template", "pg_ts_template", "tmplname", "tmplnamespace"],
-      ["conversion", "pg_conversion", "conname", "connamespace"],
-      ["operator", "pg_operator", "oprname", "oprnamespace"],
-      ["operator class", "pg_opclass", "opcname", "opcnamespace"],
-      ["operator family", "pg_opfamily", "opfname", "opfnamespace"],
-    ] as const
-  ).map(
-    ([kind, catalog, name, namespace]) =>
-      `SELECT '${kind}' AS kind, pg_catalog.format('%I.%I', n.nspname, x.${name}) AS name
-         FROM pg_catalog.${catalog} x JOIN pg_catalog.pg_namespace n ON n.oid = x.${namespace}
-        WHERE ${userSchema("n")} AND ${notExtensionMember(catalog, "x.oid")}`,
-  ),
-  ...(
-    [
-      ["procedural language", "pg_language", "pg_catalog.quote_ident(x.lanname)"],
-      ["access method", "pg_am", "pg_catalog.quote_ident(x.amname)"],
-      ["transform", "pg_transform", "pg_catalog.format('FOR %s LANGUAGE %s', x.trftype::pg_catalog.regtype, (SELECT lanname FROM pg_catalog.pg_language WHERE oid = x.trflang))"],
-    ] as const
-  ).map(
-    ([kind, catalog, name]) =>
-      `SELECT '${kind}' AS kind, ${name} AS name
-         FROM pg_catalog.${catalog} x
-        WHERE x.oid >= 16384 AND ${notExtensionMember(catalog, "x.oid")} AND ${notInternalPart(catalog, "x.oid")}`,
-  ),
   `SELECT 'security label on' AS kind, pg_catalog.pg_describe_object(classoid, objoid, objsubid) AS name FROM pg_catalog.pg_seclabel`,
 ];
 

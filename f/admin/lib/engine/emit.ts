@@ -267,13 +267,15 @@ export function createTable(table: TableDef): string[] {
   const list = `(\n    ${lines.join(",\n    ")}\n)`;
   // A typed table's list is optional; any other table needs one, even empty.
   const body = table.ofType !== undefined ? `OF ${table.ofType}${lines.length === 0 ? "" : ` ${list}`}` : lines.length === 0 ? "()" : list;
-  const inherits = table.inherits.length === 0 ? "" : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
+  const inherits = table.inherits.length === 0 || table.inheritLater ? "" : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
   const partitioned = table.partitionKey === undefined ? "" : `\nPARTITION BY ${table.partitionKey}`;
+  const method = table.accessMethod === undefined ? "" : `\nUSING ${quoteIdent(table.accessMethod)}`;
   const storage = table.foreign === undefined
     ? withOptions(table.options)
     : `\nSERVER ${quoteIdent(table.foreign.server)}${fdwOptions(table.foreign.options)}`;
   return [
-    `CREATE ${table.unlogged ? "UNLOGGED " : ""}${table.foreign ? "FOREIGN " : ""}TABLE ${name} ${body}${inherits}${partitioned}${storage};`,
+    `CREATE ${table.unlogged ? "UNLOGGED " : ""}${table.foreign ? "FOREIGN " : ""}TABLE ${name} ${body}${inherits}${partitioned}${method}${storage};`,
+    ...(table.inheritLater ? table.inherits.map((p) => `ALTER TABLE ONLY ${name} INHERIT ${qualify(p.schema, p.name)};`) : []),
     ...table.inheritedOverrides.flatMap((o) => [
       ...(o.default === undefined ? [] : [
         `ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} ${o.default === null ? "DROP DEFAULT" : `SET DEFAULT ${o.default}`};`,
@@ -281,6 +283,10 @@ export function createTable(table: TableDef): string[] {
       ...(o.notNull ? [`ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} SET NOT NULL;`] : []),
     ]),
     ...columnSettings(`ALTER TABLE ONLY ${name}`, table.columns),
+    // An identity sequence takes its table's persistence; one changed since (PostgreSQL 15) is set again.
+    ...table.columns.flatMap((c) => c.identity === undefined || c.identity.sequence.unlogged === table.unlogged ? [] : [
+      `ALTER SEQUENCE ${qualify(c.identity.sequence.schema, c.identity.sequence.name)} SET ${c.identity.sequence.unlogged ? "UNLOGGED" : "LOGGED"};`,
+    ]),
     ...(table.replicaIdentity === undefined ? [] : [`ALTER TABLE ONLY ${name} REPLICA IDENTITY ${table.replicaIdentity === "f" ? "FULL" : "NOTHING"};`]),
     ...commentOn(`${table.foreign ? "FOREIGN TABLE" : "TABLE"} ${name}`, table.comment),
     ...table.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
@@ -303,7 +309,7 @@ export function createView(view: ViewDef): string[] {
   const query = view.query.trim().replace(/;$/, "");
   const keyword = view.materialized ? "MATERIALIZED VIEW" : "VIEW";
   return [
-    `CREATE ${keyword} ${name}${withOptions(view.options)} AS\n${query}${view.materialized ? "\n  WITH NO DATA" : ""};`,
+    `CREATE ${keyword} ${name}${view.materialized?.accessMethod === undefined ? "" : ` USING ${quoteIdent(view.materialized.accessMethod)}`}${withOptions(view.options)} AS\n${query}${view.materialized ? "\n  WITH NO DATA" : ""};`,
     ...columnSettings(`ALTER ${keyword} ${name}`, view.columns),
     ...view.columns.flatMap((c) => (c.default === undefined ? [] : [`ALTER VIEW ${name} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default};`])),
     ...commentOn(`${keyword} ${name}`, view.comment),
@@ -342,6 +348,7 @@ export function addConstraint(constraint: ConstraintDef): string[] {
 export function createIndex(index: IndexDef): string[] {
   return [
     `${index.definition};`,
+    ...index.columnStatistics.map((s) => `ALTER INDEX ${qualify(index.schema, index.name)} ALTER COLUMN ${s.column} SET STATISTICS ${s.target};`),
     ...indexUse(index.schema, index.table, index.name, index),
     ...commentOn(`INDEX ${qualify(index.schema, index.name)}`, index.comment),
   ];

@@ -64,6 +64,11 @@ const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]>
   ["pg_foreign_data_wrapper", "fdwowner", "fdwacl"],
   ["pg_foreign_server", "srvowner", "srvacl"],
   ["pg_largeobject_metadata", "lomowner", "lomacl"],
+  ["pg_language", "lanowner", "lanacl"],
+  ["pg_operator", "oprowner", null],
+  ["pg_opfamily", "opfowner", null],
+  ["pg_opclass", "opcowner", null],
+  ["pg_conversion", "conowner", null],
 ];
 
 export async function readAccess(client: pg.ClientBase): Promise<AccessByObject> {

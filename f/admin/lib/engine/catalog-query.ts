@@ -1,0 +1,74 @@
+// What every catalog reader shares: the fixed OIDs of the system catalogs, the predicates that keep
+// the server's and the extensions' objects out, one way to fetch rows, and the comments each reader
+// claims for its objects. Readers of a family of kinds (operators.ts, languages.ts…) import it.
+import type pg from "pg";
+
+/** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
+export const CATALOG = {
+  pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
+  pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079, pg_collation: 3456,
+  pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
+  pg_largeobject: 2613, pg_largeobject_metadata: 2995,
+  pg_cast: 2605, pg_foreign_data_wrapper: 2328, pg_foreign_server: 1417, pg_user_mapping: 1418,
+  pg_ts_dict: 3600, pg_ts_config: 3602, pg_statistic_ext: 3381,
+  pg_am: 2601, pg_amop: 2602, pg_amproc: 2603, pg_operator: 2617, pg_opclass: 2616, pg_opfamily: 2753,
+  pg_conversion: 2607, pg_language: 2612, pg_transform: 3576, pg_ts_parser: 3601, pg_ts_template: 3764,
+} as const;
+
+/** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
+export function userSchema(alias: string): string {
+  return `${alias}.nspname NOT LIKE 'pg\\_%' AND ${alias}.nspname <> 'information_schema'`;
+}
+
+/** Objects created by CREATE EXTENSION come back with it: they are never dumped. */
+export function notExtensionMember(catalog: string, oid: string): string {
+  return (
+    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext WHERE ext.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass ` +
+    `AND ext.objid = ${oid} AND ext.deptype = 'e')`
+  );
+}
+
+/** Parts made by another object's statement (a range type's constructors and casts) are reported as that object. */
+export function notInternalPart(catalog: string, oid: string): string {
+  return (
+    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend part WHERE part.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass ` +
+    `AND part.objid = ${oid} AND part.deptype = 'i')`
+  );
+}
+
+/** Quoted `schema.name` of a catalog object, or NULL, in SQL: `qualifiedName('cn.nspname', 'co.collname')`. */
+export function qualifiedName(schemaColumn: string, nameColumn: string): string {
+  return `pg_catalog.format('%I.%I', ${schemaColumn}, ${nameColumn})`;
+}
+
+export async function rows<T>(client: pg.ClientBase, sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await client.query(sql, params)).rows as T[];
+}
+
+/** Comments keyed by the object they describe; each reader claims its own. */
+export class Comments {
+  private readonly byObject = new Map<string, { text: string; what: string; classId: number; oid: number }>();
+  private readonly claimed = new Set<string>();
+
+  constructor(rowsRead: Array<{ classoid: number; objoid: number; objsubid: number; description: string; what: string }>) {
+    for (const row of rowsRead) {
+      this.byObject.set(`${row.classoid}:${row.objoid}:${row.objsubid}`, {
+        text: row.description, what: row.what, classId: row.classoid, oid: row.objoid,
+      });
+    }
+  }
+
+  take(classId: number, oid: number, subId = 0): string | undefined {
+    const key = `${classId}:${oid}:${subId}`;
+    this.claimed.add(key);
+    return this.byObject.get(key)?.text;
+  }
+
+  /** Comments on objects no reader wrote: the archive would lose them silently. */
+  unclaimed(members: ReadonlyMap<string, number>): string[] {
+    return [...this.byObject.entries()]
+      .filter(([key, c]) => !this.claimed.has(key) && !members.has(`${c.classId}:${c.oid}`))
+      .map(([, c]) => c.what)
+      .sort();
+  }
+}
