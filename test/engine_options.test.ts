@@ -192,3 +192,24 @@ test("privileges, roles and database settings come back: on the same server, and
     await fresh.stop();
   }
 });
+
+test("grants come back in the order the source has them: the same ACL text, not only the same rights", async () => {
+  await cluster.createDatabase("acl_order");
+  await cluster.query("acl_order", `CREATE ROLE zed_reader; CREATE ROLE abe_reader; CREATE TABLE public.t (x integer, y integer);
+    GRANT SELECT ON public.t TO zed_reader; GRANT SELECT ON public.t TO abe_reader WITH GRANT OPTION; GRANT INSERT ON public.t TO PUBLIC;
+    GRANT UPDATE (y) ON public.t TO zed_reader; GRANT UPDATE (y) ON public.t TO abe_reader`);
+  const acls = `SELECT c.relacl::text AS t, (SELECT a.attacl::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'y') AS y
+                  FROM pg_class c WHERE c.oid = 'public.t'::regclass`;
+  try {
+    const dump = await read("acl_order", { privileges: true });
+    await cluster.createDatabase("acl_order_copy");
+    await cluster.query("acl_order_copy", [...settingsPreamble(), ...dump.preData, ...dump.postData].join("\n"));
+    const [source, copy] = [await cluster.query("acl_order", acls), await cluster.query("acl_order_copy", acls)];
+    assert.match(String(source.rows[0].t), /zed_reader=r\/postgres,abe_reader=r\*\/postgres/, "the fixture's grantees are not in name order");
+    assert.deepEqual(copy.rows, source.rows);
+  } finally {
+    for (const sql of ["DROP DATABASE IF EXISTS acl_order_copy", "DROP DATABASE acl_order", "DROP ROLE zed_reader", "DROP ROLE abe_reader"]) {
+      await cluster.query("postgres", sql);
+    }
+  }
+});
