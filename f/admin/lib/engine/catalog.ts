@@ -134,7 +134,8 @@ export interface ColumnDef {
 }
 export interface ConstraintDef {
   oid: number; schema: string; table: string; tableOid: number; name: string;
-  type: "c" | "p" | "u" | "f" | "x";
+  /** n: a NOT NULL added NOT VALID (PostgreSQL 18), or an inherited one validated on this table alone. */
+  type: "c" | "p" | "u" | "f" | "x" | "n";
   /** pg_get_constraintdef, e.g. `PRIMARY KEY (id)` or `CHECK ((price > 0)) NOT VALID`. */
   definition: string;
   validated: boolean;
@@ -148,6 +149,8 @@ export interface ConstraintDef {
   referencedOid: number;
   /** ALTER TABLE … CLUSTER ON / REPLICA IDENTITY USING INDEX on the key's index. */
   clustered: boolean; replicaIdentity: boolean;
+  /** The parent's NOT VALID constraint that this validated copy is made from (added first, then validated here). */
+  validates?: number;
   comment?: string;
   indexComment?: string;
 }
@@ -520,7 +523,8 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
     identitySequences: allSequences.filter((s) => s.owner?.identity),
     // Inherited copies come back with the parent's constraint, except a partition's keys, which are
     // created on the partition and attached (as pg_dump does).
-    constraints: constraints.filter((c) => (c.type !== "c" || !c.validated) && (c.local || c.type === "p" || c.type === "u" || c.type === "x")),
+    constraints: constraints.filter((c) =>
+      (c.type !== "c" || !c.validated) && (c.local || c.type === "p" || c.type === "u" || c.type === "x" || c.validates !== undefined)),
     domainConstraints: domains.flatMap((d) => d.constraints.filter((c) => !c.validated)),
   };
 }
@@ -951,7 +955,7 @@ interface ColumnRow {
   relid: number; attnum: number; name: string; type: string; notNull: boolean; identity: string; generated: string;
   default: string | null; attrdef: number | null; collationSchema: string | null; collationName: string | null;
   local: boolean; storage: string | null; compression: string | null; statistics: number | null; options: string[] | null;
-  notNullName: string | null; notNullNoInherit: boolean | null; fdwOptions: string[] | null;
+  notNullName: string | null; notNullNoInherit: boolean | null; notNullValidated: boolean | null; fdwOptions: string[] | null;
   /** Also inherited from a parent (a local column merged with the parent's). */
   inherited: boolean;
 }
@@ -971,7 +975,7 @@ async function readColumns(client: pg.ClientBase, relationOids: number[]): Promi
             NULLIF(a.attcompression::text, '') AS compression,
             NULLIF(COALESCE(a.attstattarget::int, -1), -1) AS statistics,
             NULLIF(ARRAY(SELECT o FROM pg_catalog.unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_attver=%'), '{}') AS options,
-            nn.conname AS "notNullName", nn.connoinherit AS "notNullNoInherit", a.attfdwoptions AS "fdwOptions"
+            nn.conname AS "notNullName", nn.connoinherit AS "notNullNoInherit", nn.convalidated AS "notNullValidated", a.attfdwoptions AS "fdwOptions"
        FROM pg_catalog.pg_attribute a
        JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_catalog.pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
@@ -1006,7 +1010,9 @@ function keyValues(options: string[]): FdwOptions {
   });
 }
 
+/** A NOT NULL added NOT VALID is written after the data, as its own constraint (see readConstraints). */
 function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, comment: string | undefined): ColumnDef {
+  if (row.notNullValidated === false) row = { ...row, notNull: false, notNullName: null };
   if (row.identity !== "" && identitySequence === undefined) {
     throw new BackupError(`identity column ${quoteIdent(row.name)} has no identity sequence in pg_depend; the catalog looks damaged`);
   }
@@ -1133,29 +1139,37 @@ async function readViews(client: pg.ClientBase, comments: Comments): Promise<Vie
   }));
 }
 
+/** The OID of the NOT VALID NOT NULL of a parent that a table's inherited, validated NOT NULL copies, or NULL. */
+const INVALID_PARENT_NOT_NULL = `(SELECT pc.oid FROM pg_catalog.pg_inherits i
+    JOIN pg_catalog.pg_constraint pc ON pc.conrelid = i.inhparent AND pc.contype = 'n' AND NOT pc.convalidated AND pc.conname = co.conname
+   WHERE co.contype = 'n' AND co.convalidated AND NOT co.conislocal AND i.inhrelid = co.conrelid LIMIT 1)`;
+
 /**
- * CHECK, PRIMARY KEY, UNIQUE, EXCLUDE, FOREIGN KEY. A constraint copied to a partition by its
+ * CHECK, PRIMARY KEY, UNIQUE, EXCLUDE, FOREIGN KEY, and NOT NULL constraints added NOT VALID. A constraint copied to a partition by its
  * parent's (a foreign key, or the referencing side of one to a partitioned table) has conparentid.
  */
 async function readConstraints(client: pg.ClientBase, comments: Comments, tables: TableDef[]): Promise<ConstraintDef[]> {
-  const found = await rows<ConstraintDef & { parentConstraint: number }>(
+  const found = await rows<ConstraintDef & { parentConstraint: number; validates: number | null }>(
     client,
     `SELECT co.oid, n.nspname AS schema, c.relname AS table, co.conrelid AS "tableOid", co.conname AS name,
             co.contype AS type, pg_catalog.pg_get_constraintdef(co.oid) AS definition, co.convalidated AS validated,
             co.conislocal AS local, co.conindid AS "indexOid", co.confrelid AS "referencedOid", co.conparentid AS "parentConstraint",
             EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) AND NOT co.connoinherit AS recurse,
-            COALESCE(x.indisclustered, false) AS clustered, COALESCE(x.indisreplident, false) AS "replicaIdentity"
+            COALESCE(x.indisclustered, false) AS clustered, COALESCE(x.indisreplident, false) AS "replicaIdentity",
+            ${INVALID_PARENT_NOT_NULL} AS validates
        FROM pg_catalog.pg_constraint co
        JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = co.conindid AND co.contype IN ('p', 'u', 'x')
-      WHERE co.conrelid = ANY($1::pg_catalog.oid[]) AND co.contype IN ('c', 'p', 'u', 'f', 'x')`,
+      WHERE co.conrelid = ANY($1::pg_catalog.oid[])
+        AND (co.contype IN ('c', 'p', 'u', 'f', 'x') OR (co.contype = 'n' AND (NOT co.convalidated OR ${INVALID_PARENT_NOT_NULL} IS NOT NULL)))`,
     [tables.map((t) => t.oid)],
   );
   return found
     .filter((c) => c.type !== "f" || c.parentConstraint === 0)
-    .map(({ parentConstraint: _, ...c }) => ({
+    .map(({ parentConstraint: _, validates, ...c }) => ({
       ...c,
+      ...(validates === null ? {} : { validates }),
       comment: comments.take(CATALOG.pg_constraint, c.oid),
       ...(c.type === "p" || c.type === "u" || c.type === "x" ? { indexComment: comments.take(CATALOG.pg_class, c.indexOid) } : {}),
     }));
@@ -1543,7 +1557,8 @@ function buildNodes(catalog: Catalog): DumpNode[] {
       node(keyIndex(c) ? "constraint" : "late-constraint", `${pg_constraint}:${c.oid}`, label(c.schema, c.table, c.name),
         addConstraint(c),
         keyIndex(c) ? [[pg_constraint, c.oid], [pg_class, c.indexOid]] : [[pg_constraint, c.oid]],
-        [ref("constraint", c.schema, c.name, c.table)])),
+        c.validates === undefined ? [ref("constraint", c.schema, c.name, c.table)] : [],
+        c.validates === undefined ? [] : [[pg_constraint, c.validates]])),
     ...catalog.domainConstraints.map((c) =>
       node("late-constraint", `${pg_constraint}:${c.oid}`, label(c.schema, c.domain, c.name), domainConstraint(c), [[pg_constraint, c.oid]],
         [ref("constraint", c.schema, c.name, c.domain)])),

@@ -336,7 +336,9 @@ function indexUse(schema: string, table: string, index: string, use: { clustered
  */
 export function addConstraint(constraint: ConstraintDef): string[] {
   const table = qualify(constraint.schema, constraint.table);
-  const only = constraint.recurse && (constraint.type === "c" || constraint.type === "f") ? "" : "ONLY ";
+  // A child's copy of its parent's NOT VALID NOT NULL that was validated on the child alone.
+  if (constraint.validates !== undefined) return [`ALTER TABLE ONLY ${table} VALIDATE CONSTRAINT ${quoteIdent(constraint.name)};`];
+  const only = constraint.recurse && (constraint.type === "c" || constraint.type === "f" || constraint.type === "n") ? "" : "ONLY ";
   return [
     `ALTER TABLE ${only}${table} ADD CONSTRAINT ${quoteIdent(constraint.name)} ${constraint.definition};`,
     ...indexUse(constraint.schema, constraint.table, constraint.name, constraint),
