@@ -214,6 +214,45 @@ CREATE FOREIGN TABLE kinds.remote (
 COMMENT ON FOREIGN TABLE kinds.remote IS 'rows live elsewhere';
 COMMENT ON COLUMN kinds.remote.id IS 'remote id';
 ALTER VIEW kinds.log_view ALTER COLUMN msg SET DEFAULT 'from the view';
+
+CREATE OPERATOR kinds.=~= (LEFTARG = text, RIGHTARG = text, FUNCTION = texteq, COMMUTATOR = OPERATOR(kinds.=~=),
+  NEGATOR = OPERATOR(kinds.!~=), RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+CREATE OPERATOR kinds.!~= (LEFTARG = text, RIGHTARG = text, FUNCTION = textne, NEGATOR = OPERATOR(kinds.=~=));
+CREATE OPERATOR kinds.~- (RIGHTARG = integer, FUNCTION = int4um);
+COMMENT ON OPERATOR kinds.=~= (text, text) IS 'text equality';
+CREATE OPERATOR FAMILY kinds.text_fam USING hash;
+CREATE OPERATOR CLASS kinds.text_same FOR TYPE text USING hash FAMILY kinds.text_fam AS OPERATOR 1 kinds.=~=, FUNCTION 1 hashtext(text);
+ALTER OPERATOR FAMILY kinds.text_fam USING hash ADD FUNCTION 2 (text, text) hashtextextended(text, bigint);
+COMMENT ON OPERATOR CLASS kinds.text_same USING hash IS 'hash by equality';
+CREATE ACCESS METHOD kinds_heap TYPE TABLE HANDLER heap_tableam_handler;
+COMMENT ON ACCESS METHOD kinds_heap IS 'heap by another name';
+CREATE TABLE kinds.am_rows (x integer, note text) USING kinds_heap;
+INSERT INTO kinds.am_rows VALUES (1, 'one'), (2, NULL);
+CREATE INDEX am_rows_note_hash ON kinds.am_rows USING hash (note kinds.text_same);
+CREATE INDEX am_rows_lower ON kinds.am_rows (lower(note), (x + 1));
+ALTER INDEX kinds.am_rows_lower ALTER COLUMN 2 SET STATISTICS 3000;
+CREATE CONVERSION kinds.latin_utf FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
+CREATE LANGUAGE kinds_pl HANDLER plpgsql_call_handler INLINE plpgsql_inline_handler VALIDATOR plpgsql_validator;
+COMMENT ON LANGUAGE kinds_pl IS 'plpgsql by hand';
+CREATE FUNCTION kinds.in_kinds_pl() RETURNS integer LANGUAGE kinds_pl AS $$ BEGIN RETURN 7; END $$;
+CREATE TRANSFORM FOR integer LANGUAGE kinds_pl (FROM SQL WITH FUNCTION prsd_lextype(internal), TO SQL WITH FUNCTION int4recv(internal));
+CREATE TEXT SEARCH PARSER kinds.prs (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype);
+CREATE TEXT SEARCH TEMPLATE kinds.tmpl (LEXIZE = dsimple_lexize);
+COMMENT ON TEXT SEARCH TEMPLATE kinds.tmpl IS 'simple';
+CREATE TEXT SEARCH DICTIONARY kinds.tmpl_dict (TEMPLATE = kinds.tmpl);
+CREATE TEXT SEARCH CONFIGURATION kinds.prs_config (PARSER = kinds.prs);
+ALTER TEXT SEARCH CONFIGURATION kinds.prs_config ADD MAPPING FOR word WITH kinds.tmpl_dict;
+CREATE TYPE kinds.int4alias;
+CREATE FUNCTION kinds.int4alias_in(cstring) RETURNS kinds.int4alias LANGUAGE internal IMMUTABLE STRICT AS 'int4in';
+CREATE FUNCTION kinds.int4alias_out(kinds.int4alias) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out';
+CREATE FUNCTION kinds.int4alias_recv(internal) RETURNS kinds.int4alias LANGUAGE internal IMMUTABLE STRICT AS 'int4recv';
+CREATE FUNCTION kinds.int4alias_send(kinds.int4alias) RETURNS bytea LANGUAGE internal IMMUTABLE STRICT AS 'int4send';
+CREATE TYPE kinds.int4alias (INPUT = kinds.int4alias_in, OUTPUT = kinds.int4alias_out, RECEIVE = kinds.int4alias_recv,
+  SEND = kinds.int4alias_send, INTERNALLENGTH = 4, PASSEDBYVALUE, ALIGNMENT = int4, STORAGE = plain, CATEGORY = 'N', DEFAULT = '0');
+COMMENT ON TYPE kinds.int4alias IS 'an integer, renamed';
+CREATE TABLE kinds.aliased (v kinds.int4alias, vs kinds.int4alias[]);
+INSERT INTO kinds.aliased VALUES ('5', '{1,2}'), (DEFAULT, NULL);
+CREATE TYPE kinds.pending;
 `;
 
 const PUBLICATIONS_15 = String.raw`
@@ -293,7 +332,7 @@ for (const planned of serversUnderTest()) {
     test("the fixture is backed up without refusing any of its kinds, leaf partitions holding the rows", () => {
       const tables = backup.manifest.tables.filter((t) => !t.name.startsWith("buckets_")).map((t) => `${t.name}:${t.rows}`).sort();
       assert.deepEqual(tables, [
-        "animals:1", "bare_pairs:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2",
+        "aliased:2", "am_rows:2", "animals:1", "bare_pairs:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2",
         "measures:2", "notes:1", "pairs:2", "pairs_low:1",
       ]);
       const buckets = backup.manifest.tables.filter((t) => t.name.startsWith("buckets_"));
@@ -307,6 +346,7 @@ for (const planned of serversUnderTest()) {
       for (const kind of [
         "collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object",
         "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table", "text search dictionary", "text search configuration", "statistics object",
+        "operator", "operator class", "operator family", "access method", "conversion", "language", "transform", "text search parser", "text search template",
       ]) {
         assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
       }
@@ -389,14 +429,31 @@ for (const planned of serversUnderTest()) {
         CREATE TEXT SEARCH CONFIGURATION kinds.extra_ts (COPY = kinds.docs);
         ALTER TEXT SEARCH CONFIGURATION kinds.docs DROP MAPPING FOR word;
         ALTER TEXT SEARCH DICTIONARY kinds.stems (language = 'dutch');
+        CREATE OPERATOR kinds.### (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4pl);
+        CREATE OPERATOR FAMILY kinds.extra_fam USING btree;
+        CREATE OPERATOR CLASS kinds.extra_ops FOR TYPE integer USING hash AS OPERATOR 1 =, FUNCTION 1 hashint4(integer);
+        ALTER OPERATOR FAMILY kinds.text_fam USING hash DROP FUNCTION 2 (text, text);
+        CREATE ACCESS METHOD extra_am TYPE INDEX HANDLER bthandler;
+        CREATE CONVERSION kinds.extra_conv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
+        CREATE LANGUAGE extra_pl HANDLER plpgsql_call_handler;
+        CREATE TRANSFORM FOR bigint LANGUAGE kinds_pl (FROM SQL WITH FUNCTION prsd_lextype(internal));
+        CREATE TEXT SEARCH PARSER kinds.extra_prs (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype);
+        CREATE TEXT SEARCH TEMPLATE kinds.extra_tmpl (LEXIZE = dsimple_lexize);
+        CREATE TYPE kinds.extra_shell;
+        DROP TYPE kinds.pending;
+        DROP OPERATOR kinds.~- (NONE, integer);
+        INSERT INTO kinds.aliased VALUES ('99', NULL);
       `);
       const result = await restore("kinds_inplace", true);
       assert.equal(result.verification.passed, true);
       assert.deepEqual(result.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).sort(), [
-        "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
-        "large object 9999",
-        "materialized view kinds.extra_mv", "procedure kinds.extra_proc()", "publication extra_pub", "statistics object kinds.extra_stats", "table kinds.events_2026", "table kinds.extra_pairs",
-        "text search configuration kinds.extra_ts", "text search dictionary kinds.extra_dict", "type kinds.extra_multi", "type kinds.extra_range", "user mapping for postgres server kinds_srv",
+        "access method extra_am", "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "conversion kinds.extra_conv",
+        "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
+        "language extra_pl", "large object 9999", "materialized view kinds.extra_mv", "operator class kinds.extra_ops USING hash",
+        "operator family kinds.extra_fam USING btree", "operator family kinds.extra_ops USING hash", "operator kinds.###(integer, integer)",
+        "procedure kinds.extra_proc()", "publication extra_pub", "statistics object kinds.extra_stats", "table kinds.events_2026", "table kinds.extra_pairs",
+        "text search configuration kinds.extra_ts", "text search dictionary kinds.extra_dict", "text search parser kinds.extra_prs", "text search template kinds.extra_tmpl",
+        `transform FOR bigint LANGUAGE "kinds_pl"`, "type kinds.extra_multi", "type kinds.extra_range", "type kinds.extra_shell", "user mapping for postgres server kinds_srv",
       ]);
       await sameAsSource("kinds_inplace");
     });

@@ -361,6 +361,14 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
         FROM pg_catalog.pg_am a WHERE ${userMade("a.oid")} AND ${notInExtension("pg_am", "a.oid")}`,
   },
   {
+    kind: "transform",
+    sql: () => `
+      SELECT pg_catalog.format('transform for %s language %I', pg_catalog.format_type(t.trftype, NULL), l.lanname),
+             pg_catalog.concat_ws(' ', 'from sql ' || NULLIF(t.trffromsql, 0)::regprocedure::text, 'to sql ' || NULLIF(t.trftosql, 0)::regprocedure::text)
+        FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang
+       WHERE ${userMade("t.oid")} AND ${notInExtension("pg_transform", "t.oid")}`,
+  },
+  {
     kind: "language",
     sql: () => `
       SELECT 'language ' || pg_catalog.quote_ident(l.lanname),

@@ -1,6 +1,9 @@
 // A database with at least one object of every kind the catalog judge reads, in forms that work on
-// PostgreSQL 14 to 18 with contrib only (cube, citext, hstore, ltree): the judge's own test and the
-// fidelity matrix use it. Its policy and grants name the role EVERY_KIND_ROLE, which the cluster must have.
+// PostgreSQL 14 to 18 with contrib only (cube, citext, hstore, ltree), plus what only newer servers
+// have (everyKind): the judge's own test and the fidelity matrix use it. Its policy and grants name
+// the role EVERY_KIND_ROLE, which the cluster must have. The names of the kinds that only a superuser
+// makes (operator classes, languages, base types…) hold quotes, newlines, `*/` and `\.`, which the
+// archive must keep inside their quotes.
 export const EVERY_KIND_ROLE = "judge_reader";
 
 export const EVERY_KIND = String.raw`
@@ -99,7 +102,81 @@ CREATE TEXT SEARCH DICTIONARY public.plain_dict (TEMPLATE = simple, STOPWORDS = 
 ALTER TEXT SEARCH CONFIGURATION public.plain ALTER MAPPING FOR asciiword WITH public.plain_dict, simple;
 COMMENT ON TEXT SEARCH DICTIONARY public.plain_dict IS 'english stop words';
 CREATE CAST (public.pair AS text) WITH INOUT;
-CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq, COMMUTATOR = OPERATOR(public.===));
+CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq, COMMUTATOR = OPERATOR(public.===),
+  NEGATOR = OPERATOR(public.!==), RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+CREATE OPERATOR public.!== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4ne, NEGATOR = OPERATOR(public.===));
+CREATE OPERATOR "Ünï ""quoted""".-| (RIGHTARG = integer, FUNCTION = int4um);
+COMMENT ON OPERATOR public.=== (integer, integer) IS 'same ''value'' */ \.
+twice';
+CREATE FUNCTION public.int4_cmp_rev(integer, integer) RETURNS integer LANGUAGE sql IMMUTABLE STRICT RETURN btint4cmp($2, $1);
+CREATE OPERATOR FAMILY "Ünï ""quoted"""."rev ""fam"" */
+\." USING btree;
+CREATE OPERATOR CLASS "Ünï ""quoted"""."rev ""ops"" */
+\." FOR TYPE integer USING btree FAMILY "Ünï ""quoted"""."rev ""fam"" */
+\." AS OPERATOR 1 >, OPERATOR 2 >=, OPERATOR 3 =, OPERATOR 4 <=, OPERATOR 5 <, FUNCTION 1 public.int4_cmp_rev(integer, integer);
+ALTER OPERATOR FAMILY "Ünï ""quoted"""."rev ""fam"" */
+\." USING btree ADD OPERATOR 1 > (integer, bigint), FUNCTION 1 (integer, bigint) btint48cmp(integer, bigint);
+CREATE OPERATOR CLASS public.int4_same_ops FOR TYPE integer USING hash AS OPERATOR 1 public.===, FUNCTION 1 hashint4(integer);
+COMMENT ON OPERATOR CLASS "Ünï ""quoted"""."rev ""ops"" */
+\." USING btree IS 'backwards';
+COMMENT ON OPERATOR FAMILY public.int4_same_ops USING hash IS 'made by its class';
+CREATE INDEX people_id_rev ON public.people (id "Ünï ""quoted"""."rev ""ops"" */
+\.");
+CREATE INDEX people_id_same ON public.people USING hash (id public.int4_same_ops);
+ALTER INDEX public.people_lower ALTER COLUMN 1 SET STATISTICS 3000;
+
+CREATE ACCESS METHOD "heap ""too""
+*/ \." TYPE TABLE HANDLER heap_tableam_handler;
+CREATE ACCESS METHOD btree_too TYPE INDEX HANDLER bthandler;
+COMMENT ON ACCESS METHOD btree_too IS 'a second btree';
+CREATE TABLE public.other_am (x integer) USING "heap ""too""
+*/ \.";
+INSERT INTO public.other_am VALUES (1), (2);
+CREATE MATERIALIZED VIEW public.other_am_view USING "heap ""too""
+*/ \." AS SELECT x FROM public.other_am;
+
+CREATE CONVERSION "Ünï ""quoted"""."latin ""to"" utf */
+\." FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
+COMMENT ON CONVERSION "Ünï ""quoted"""."latin ""to"" utf */
+\." IS 'by hand';
+CREATE TRUSTED LANGUAGE "pl ""copy""
+*/ \." HANDLER plpgsql_call_handler INLINE plpgsql_inline_handler VALIDATOR plpgsql_validator;
+COMMENT ON LANGUAGE "pl ""copy""
+*/ \." IS 'plpgsql again';
+CREATE FUNCTION public.in_copy() RETURNS integer LANGUAGE "pl ""copy""
+*/ \." AS $$ BEGIN RETURN 1; END $$;
+CREATE TRANSFORM FOR integer LANGUAGE "pl ""copy""
+*/ \." (FROM SQL WITH FUNCTION prsd_lextype(internal), TO SQL WITH FUNCTION int4recv(internal));
+COMMENT ON TRANSFORM FOR integer LANGUAGE "pl ""copy""
+*/ \." IS 'never used';
+CREATE TEXT SEARCH PARSER "Ünï ""quoted"""."parser ""x"" */
+\." (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype, HEADLINE = prsd_headline);
+CREATE TEXT SEARCH TEMPLATE public."template ""x"" */
+\." (INIT = dsimple_init, LEXIZE = dsimple_lexize);
+COMMENT ON TEXT SEARCH PARSER "Ünï ""quoted"""."parser ""x"" */
+\." IS 'the default one, again';
+COMMENT ON TEXT SEARCH TEMPLATE public."template ""x"" */
+\." IS 'simple, again';
+CREATE TEXT SEARCH DICTIONARY public.own_dict (TEMPLATE = public."template ""x"" */
+\.", STOPWORDS = english);
+CREATE TEXT SEARCH CONFIGURATION public.own_config (PARSER = "Ünï ""quoted"""."parser ""x"" */
+\.");
+ALTER TEXT SEARCH CONFIGURATION public.own_config ADD MAPPING FOR word, asciiword WITH public.own_dict;
+
+CREATE TYPE public."int4 ""alias"" */
+\.";
+CREATE FUNCTION public.int4alias_in(cstring) RETURNS public."int4 ""alias"" */
+\." LANGUAGE internal IMMUTABLE STRICT AS 'int4in';
+CREATE FUNCTION public.int4alias_out(public."int4 ""alias"" */
+\.") RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'int4out';
+CREATE TYPE public."int4 ""alias"" */
+\." (INPUT = public.int4alias_in, OUTPUT = public.int4alias_out, LIKE = integer, DEFAULT = '42', CATEGORY = 'N');
+COMMENT ON TYPE public."int4 ""alias"" */
+\." IS 'an integer by another name';
+CREATE TABLE public.aliased (v public."int4 ""alias"" */
+\.");
+INSERT INTO public.aliased VALUES ('7'), (DEFAULT);
+CREATE TYPE public."lonely ""shell""";
 CREATE FOREIGN DATA WRAPPER dummy;
 CREATE SERVER elsewhere FOREIGN DATA WRAPPER dummy OPTIONS (host 'nowhere');
 CREATE FOREIGN TABLE public.remote (id integer OPTIONS (column_name 'ident')) SERVER elsewhere OPTIONS (table_name 'far');
@@ -108,7 +185,36 @@ ALTER VIEW public.labels ALTER COLUMN label SET DEFAULT 'none';
 
 GRANT SELECT (name, email) ON public.people TO ${EVERY_KIND_ROLE};
 GRANT USAGE ON SCHEMA "Ünï ""quoted""" TO ${EVERY_KIND_ROLE};
+GRANT USAGE ON LANGUAGE "pl ""copy""
+*/ \." TO ${EVERY_KIND_ROLE};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${EVERY_KIND_ROLE};
 SELECT lo_from_bytea(4242, '\x00ff00'::bytea);
 `;
 
+/** What only newer servers have, by the first major version that has it. */
+const NEWER: Array<[since: number, sql: string]> = [
+  [17, String.raw`
+CREATE TABLE public.parted_am (x integer) PARTITION BY LIST (x) USING heap;
+CREATE TABLE public.parted_am_1 PARTITION OF public.parted_am FOR VALUES IN (1);
+`],
+  // A NOT NULL added NOT VALID over rows that break it: written after the data, still NOT VALID, the
+  // rows kept; a child that validated its inherited copy keeps it validated, a partition's stays not.
+  [18, String.raw`
+CREATE TABLE public.late_nn (id integer, note text);
+CREATE TABLE public.late_nn_child (extra text) INHERITS (public.late_nn);
+CREATE TABLE public.late_nn_parted (id integer, note text) PARTITION BY LIST (id);
+CREATE TABLE public.late_nn_part PARTITION OF public.late_nn_parted FOR VALUES IN (1, 2);
+INSERT INTO public.late_nn VALUES (1, NULL), (2, 'x');
+INSERT INTO public.late_nn_child VALUES (3, 'y', NULL);
+INSERT INTO public.late_nn_parted VALUES (1, NULL);
+ALTER TABLE public.late_nn ADD CONSTRAINT "late ""nn"" */" NOT NULL note NOT VALID;
+ALTER TABLE public.late_nn_child VALIDATE CONSTRAINT "late ""nn"" */";
+ALTER TABLE public.late_nn_parted ADD CONSTRAINT late_parted_nn NOT NULL note NOT VALID;
+COMMENT ON CONSTRAINT late_parted_nn ON public.late_nn_parted IS 'rows before it';
+`],
+];
+
+/** The every-kind database for one major version: EVERY_KIND and what that version adds. */
+export function everyKind(major: number): string {
+  return [EVERY_KIND, ...NEWER.filter(([since]) => major >= since).map(([, sql]) => sql)].join("\n");
+}

@@ -43,6 +43,7 @@ export interface RestorePreview {
 /** The kinds a person recognises as "what will appear or disappear"; indexes and such follow their tables. */
 const COMPARED_KINDS = new Set([
   "table", "view", "materialized view", "foreign table", "sequence", "function", "procedure", "aggregate", "type", "domain", "collation", "schema", "default privileges",
+  "operator", "operator class", "operator family", "access method", "conversion", "language", "transform", "text search parser", "text search template",
 ]);
 
 /** Pure: the tables of both sides, with what the restore does to each, sorted by name. */

@@ -11,6 +11,8 @@ import { ArchiveIntegrityError, BackupError } from "../errors.ts";
 import type { ObjectRef } from "./model.ts";
 import { aclChanges, resetDefaultPrivileges, userMappingName } from "./emit.ts";
 import { defaultPrivilegesRef, readChangedInitialPrivileges, readChangedSchemaPrivileges, readDefaultPrivileges } from "./privileges.ts";
+import { transformName } from "./languages.ts";
+import { methodScopedName, operatorName, operatorSignature } from "./operators.ts";
 import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
 import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
@@ -62,6 +64,19 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
   );
   const largeObjects = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
+  // Transforms, then the hand-made languages (a language takes its functions along) and access methods (their classes and tables).
+  const transforms = await client.query<{ type: string; language: string }>(
+    `SELECT pg_catalog.format_type(t.trftype, NULL) AS type, l.lanname AS language
+       FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang
+      WHERE t.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_transform", "t.oid")} ORDER BY 1, 2`,
+  );
+  const languages = await client.query<{ name: string }>(
+    `SELECT l.lanname AS name FROM pg_catalog.pg_language l
+      WHERE l.oid >= 16384 AND l.lanispl AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_language", "l.oid")} ORDER BY 1`,
+  );
+  const accessMethods = await client.query<{ name: string }>(
+    `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_am", "a.oid")} ORDER BY 1`,
+  );
   // Default privileges first: no object the restore creates may pick them up.
   const defaults = await readDefaultPrivileges(client);
   const objects: OwnObject[] = [
@@ -78,6 +93,9 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     ...wrappers.rows.map(({ name }) => ({
       kind: "foreign-data wrapper", schema: "", name, drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE`,
     })),
+    ...transforms.rows.map((t) => ({ kind: "transform", schema: "", name: transformName(t), drop: `DROP TRANSFORM IF EXISTS ${transformName(t)} CASCADE` })),
+    ...languages.rows.map(({ name }) => ({ kind: "language", schema: "", name, drop: `DROP LANGUAGE IF EXISTS ${quoteIdent(name)} CASCADE` })),
+    ...accessMethods.rows.map(({ name }) => ({ kind: "access method", schema: "", name, drop: `DROP ACCESS METHOD IF EXISTS ${quoteIdent(name)} CASCADE` })),
   ];
   const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
   for (const name of dropWhole) {
@@ -89,6 +107,38 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   // Before the tables, which would take them along unreported.
   for (const s of await namedInSchemas(client, inside, "pg_statistic_ext", "stxname", "stxnamespace")) {
     objects.push({ kind: "statistics object", schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}` });
+  }
+  // Classes before their families, both before the operators they hold (which would take them along unreported).
+  const operatorClasses = await client.query<{ kind: string; keyword: string; schema: string; name: string; method: string }>(
+    `SELECT 'operator class' AS kind, 'OPERATOR CLASS' AS keyword, n.nspname AS schema, c.opcname AS name, a.amname AS method
+       FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_opclass", "c.oid")}
+     UNION ALL
+     SELECT 'operator family', 'OPERATOR FAMILY', n.nspname, f.opfname, a.amname
+       FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
+      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_opfamily", "f.oid")}
+      ORDER BY 1, 3, 4, 5`,
+    [inside],
+  );
+  for (const c of operatorClasses.rows) {
+    objects.push({
+      kind: c.kind, schema: c.schema, name: methodScopedName(c.name, c.method),
+      drop: `DROP ${c.keyword} IF EXISTS ${qualify(c.schema, c.name)} USING ${quoteIdent(c.method)} CASCADE`,
+    });
+  }
+  // Shell operators (only named as another's commutator or negator) are made again by that one's CREATE.
+  const operators = await client.query<{ schema: string; name: string; left: string | null; right: string }>(
+    `SELECT n.nspname AS schema, o.oprname AS name, CASE WHEN o.oprleft <> 0 THEN pg_catalog.format_type(o.oprleft, NULL) END AS left,
+            pg_catalog.format_type(o.oprright, NULL) AS right
+       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+      WHERE n.nspname = ANY($1) AND o.oprcode <> 0 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_operator", "o.oid")} ORDER BY 1, 2, 3, 4`,
+    [inside],
+  );
+  for (const o of operators.rows) {
+    objects.push({
+      kind: "operator", schema: o.schema, name: operatorSignature(o.name, o.left, o.right),
+      drop: `DROP OPERATOR IF EXISTS ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right}) CASCADE`,
+    });
   }
 
   const relations = await client.query<{ schema: string; name: string; relkind: string }>(
@@ -134,7 +184,9 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   const types = await client.query<{ schema: string; name: string; domain: boolean }>(
     `SELECT n.nspname AS schema, t.typname AS name, t.typtype = 'd' AS domain
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = ANY($1) AND t.typtype IN ('e', 'd', 'r', 'm', 'c')
+      WHERE n.nspname = ANY($1)
+        AND (t.typtype IN ('e', 'd', 'r', 'm', 'c') OR (t.typtype = 'p' AND NOT t.typisdefined)
+             OR (t.typtype = 'b' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)))
         AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
         AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_type", "t.oid")} ORDER BY t.typtype = 'm', 1, 2`,
     [inside],
@@ -148,7 +200,10 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   const namedKinds: Array<[kind: string, catalog: string, name: string, namespace: string]> = [
     ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],
     ["text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"],
+    ["text search parser", "pg_ts_parser", "prsname", "prsnamespace"],
+    ["text search template", "pg_ts_template", "tmplname", "tmplnamespace"],
     ["collation", "pg_collation", "collname", "collnamespace"],
+    ["conversion", "pg_conversion", "conname", "connamespace"],
   ];
   for (const [kind, catalog, name, namespace] of namedKinds) {
     for (const t of await namedInSchemas(client, inside, catalog, name, namespace)) {
