@@ -213,3 +213,26 @@ test("grants come back in the order the source has them: the same ACL text, not 
     }
   }
 });
+
+test("a backup that could not be restored says so when it is made: an event trigger whose owner is no longer a superuser", async () => {
+  await cluster.createDatabase("lost_super");
+  await cluster.query("postgres", "CREATE ROLE once_super SUPERUSER");
+  await cluster.query("lost_super", `SET ROLE once_super;
+    CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+    CREATE EVENT TRIGGER "watch ""ddl""" ON ddl_command_end EXECUTE FUNCTION public.on_ddl()`);
+  await cluster.query("postgres", "ALTER ROLE once_super NOSUPERUSER");
+  try {
+    const dump = await read("lost_super", { privileges: true });
+    assert.equal(dump.warnings.length, 1);
+    assert.match(dump.warnings[0]!, /^event trigger "watch ""ddl""" is owned by "once_super", which is not a superuser: restoring its owner will fail/);
+    assert.deepEqual((await read("lost_super", {})).warnings, [], "without privileges the restoring user owns it");
+    await cluster.createDatabase("lost_super_copy");
+    await assert.rejects(
+      cluster.query("lost_super_copy", [...settingsPreamble(), ...dump.preData, ...dump.postData].join("\n")),
+      /must be superuser|permission denied to change owner of event trigger/,
+      "the warning is true: the archive does not restore",
+    );
+  } finally {
+    for (const sql of ["DROP DATABASE IF EXISTS lost_super_copy", "DROP DATABASE lost_super", "DROP ROLE once_super"]) await cluster.query("postgres", sql);
+  }
+});

@@ -378,6 +378,23 @@ for (const planned of serversUnderTest()) {
       assert.deepEqual(options.rows[0], { wrapper: ["mode=x"], server: ["host=h"], mapping: ["user=me"] });
     });
 
+    test("a database the restore creates gets the backed-up database's owner and GRANT … ON DATABASE (privileges option)", async () => {
+      await cluster.createDatabase("owned_db");
+      await cluster.query("postgres", `CREATE ROLE "db ""owner"""; CREATE ROLE db_guest;
+        ALTER DATABASE owned_db OWNER TO "db ""owner"""; REVOKE ALL ON DATABASE owned_db FROM PUBLIC;
+        GRANT CONNECT ON DATABASE owned_db TO db_guest; GRANT TEMPORARY ON DATABASE owned_db TO db_guest WITH GRANT OPTION`);
+      const withPrivileges = BackupSettings.parse({ backup_dir: dir, dump: { privileges: true } });
+      const owned = await createBackup({ database: database(cluster, "owned_db"), settings: withPrivileges, storage, type: "manual" });
+      await restoreBackup({
+        database: database(cluster, "owned_db"), settings: withPrivileges, storage, backupName: owned.name, confirm: true, createPreRestoreBackup: false,
+        targetDatabase: "owned_db_restored",
+      });
+      const access = `SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = $1`;
+      const [source, restored] = [await cluster.query("postgres", access, ["owned_db"]), await cluster.query("postgres", access, ["owned_db_restored"])];
+      assert.equal(source.rows[0].owner, `db "owner"`);
+      assert.deepEqual(restored.rows[0], { ...source.rows[0], acl: String(source.rows[0].acl).replace(/owned_db/g, "owned_db_restored") });
+    });
+
     test("restored into a new database: same schema, rows, matviews, sequences, event triggers, publications", async () => {
       const result = await restore("kinds_new");
       assert.equal(result.verification.passed, true);

@@ -108,6 +108,7 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     duration_seconds: Math.round(manifest.duration_ms / 100) / 10,
     server_version: manifest.server.version,
     scope: describeScope(manifest),
+    warnings: manifest.warnings ?? [],
     stale_temp_files_removed: swept,
     cleanup: cleanup ? cleanupSummary(cleanup) : "skipped (cleanup_old: false)",
     s3: backup.offsite

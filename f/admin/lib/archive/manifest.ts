@@ -79,6 +79,13 @@ export const Manifest = z.object({
   scope: z.record(z.string(), z.unknown()).optional(),
   /** Objects left out because the engine cannot reproduce them (only with skip_unsupported), and credential options never archived. */
   skipped: z.array(z.string()).optional(),
+  /** What the backup knew would fail at restore time; absent when nothing. */
+  warnings: z.array(z.string()).optional(),
+  /** The database's owner and GRANT … ON DATABASE (privileges option), for a database a restore creates. */
+  database_access: z.object({
+    owner: z.string(),
+    grants: z.array(z.object({ grantee: z.string().nullable(), privileges: z.array(z.string()), grantable: z.boolean() })).nullable(),
+  }).optional(),
   totals: z.object({ tables: z.number().int(), rows: z.number().int(), data_bytes: z.number().int() }),
   /** Version 2: whether the archive sets owners and grants (then the roles below must exist where it is restored). */
   privileges: z.boolean().optional(),

@@ -18,6 +18,7 @@ import {
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
 import { qualify, quoteIdent } from "./quote.ts";
 import { CATALOG, Comments, notExtensionMember, notInternalPart, qualifiedName, rows, userSchema } from "./catalog-query.ts";
+import { readDatabaseAccess } from "./database-access.ts";
 import { createBaseType, createShellType, readBaseTypes, readShellTypes, type BaseTypeDef, type ShellTypeDef } from "./base-types.ts";
 import { createConversion, readConversions, type ConversionDef } from "./conversions.ts";
 import { createLanguage, createTransform, readLanguages, readTransforms, transformName, type LanguageDef, type TransformDef } from "./languages.ts";
@@ -331,6 +332,8 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
   const needed = new Set([...(options.privileges ? named : []), ...(await readRolesOfPoliciesAndMappings(client))]);
   return {
     ...schema,
+    warnings: options.privileges ? await findUnrestorableOwners(client) : [],
+    ...(options.privileges ? { database: await readDatabaseAccess(client) } : {}),
     preData: [...roles.flatMap(createRole), ...roles.flatMap(roleMemberships), ...settings.map(databaseSetting), ...schema.preData],
     // After every object exists: default privileges last, so that no object the archive creates picks them up.
     postData: [...schema.postData, ...initialChanges.flatMap((c) => aclChanges(c.on, c.column, c.initial, c.current)), ...defaults.flatMap(defaultPrivileges)],
@@ -1666,7 +1669,7 @@ function ordered(nodes: DumpNode[]): DumpNode[] {
 /** With `access`, the owners and grants of the objects kept are collected, and written when `privileges` asks. */
 function assembleDump(
   catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[], access: AccessByObject | undefined,
-): Omit<SchemaDump, "roles"> & { accessUsed: Access[] } {
+): Omit<SchemaDump, "roles" | "warnings"> & { accessUsed: Access[] } {
   // An extension's configuration rows are replaced only where the backup has them.
   const inScope = scope(options);
   const config = catalog.extensionConfig.filter((c) =>
@@ -1811,6 +1814,27 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
     WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
   `SELECT 'security label on' AS kind, pg_catalog.pg_describe_object(classoid, objoid, objsubid) AS name FROM pg_catalog.pg_seclabel`,
 ];
+
+/**
+ * Objects whose owner must be a superuser but no longer is (the role lost SUPERUSER after creating
+ * them): the archive's ALTER … OWNER TO would fail, so the backup says so when it is made.
+ */
+async function findUnrestorableOwners(client: pg.ClientBase): Promise<string[]> {
+  const found = await rows<{ what: string; owner: string }>(
+    client,
+    `SELECT pg_catalog.format('event trigger %I', e.evtname) AS what, pg_catalog.pg_get_userbyid(e.evtowner) AS owner
+       FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_roles r ON r.oid = e.evtowner
+      WHERE NOT r.rolsuper AND ${notExtensionMember("pg_event_trigger", "e.oid")}
+     UNION ALL
+     SELECT pg_catalog.format('foreign-data wrapper %I', w.fdwname), pg_catalog.pg_get_userbyid(w.fdwowner)
+       FROM pg_catalog.pg_foreign_data_wrapper w JOIN pg_catalog.pg_roles r ON r.oid = w.fdwowner
+      WHERE NOT r.rolsuper AND ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")}
+      ORDER BY 1`,
+  );
+  return found.map(({ what, owner }) =>
+    `${what} is owned by ${quoteIdent(owner)}, which is not a superuser: restoring its owner will fail (PostgreSQL requires a superuser). ` +
+      `Make ${quoteIdent(owner)} a superuser again or give the object to one (ALTER … OWNER TO), then back up again.`);
+}
 
 async function findUnsupportedObjects(client: pg.ClientBase): Promise<string[]> {
   const found: string[] = [];

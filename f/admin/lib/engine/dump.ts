@@ -9,6 +9,7 @@ import { readSchema, type SchemaOptions } from "./catalog.ts";
 import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
 import { largeObjectStatements, type LargeObjectSummary } from "./large-objects.ts";
+import type { DatabaseAccess } from "./database-access.ts";
 import type { ExtensionRef, ObjectRef, TableData } from "./model.ts";
 import { beginSnapshot, settingsPreamble } from "./session.ts";
 import { commentText } from "./quote.ts";
@@ -47,6 +48,10 @@ export interface DumpResult {
   skipped: string[];
   /** Roles the archive names; a restore needs them to exist. */
   roles: string[];
+  /** What is known to fail at restore time (SchemaDump.warnings). */
+  warnings: string[];
+  /** The database's owner and grants, with the privileges option. */
+  database_access?: DatabaseAccess;
 }
 
 /** Everything is dumped unless an option says otherwise; see SchemaOptions for the filters. */
@@ -126,7 +131,8 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     await client.query("COMMIT");
     return {
       database, server, sections: { pre_data, sequences, post_data, ...(large_objects === undefined ? {} : { large_objects }) }, tables,
-      objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped, roles: schema.roles,
+      objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped, roles: schema.roles, warnings: schema.warnings,
+      ...(schema.database === undefined ? {} : { database_access: schema.database }),
     };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);

@@ -1,5 +1,6 @@
 // What the catalog reader hands to the dump writer: the database's objects already ordered and
 // rendered as SQL, split into pg_dump's sections, plus what is needed to stream each table's rows.
+import type { DatabaseAccess } from "./database-access.ts";
 
 /** One object the archive creates, named so that a restore and a preview can compare databases. */
 export interface ObjectRef {
@@ -61,4 +62,8 @@ export interface SchemaDump {
   skipped: string[];
   /** Every role the archive names: owners and grantees (with privileges), policies' and user mappings' roles (always). */
   roles: string[];
+  /** What the backup knows would fail to restore (an event trigger whose owner is no longer a superuser…): said at backup time. */
+  warnings: string[];
+  /** The database's owner and GRANT … ON DATABASE, with the privileges option: for a database the restore creates. */
+  database?: DatabaseAccess;
 }

@@ -47,7 +47,7 @@ export type AccessByObject = Map<string, Access>;
  * The grants of an ACL in the order its items have (the order of the GRANTs that made them): granted
  * again in that order, they give the same ACL, so `\dp` shows the same text.
  */
-const GRANTS = (acl: string) => `(
+export const GRANTS = (acl: string) => `(
   SELECT pg_catalog.json_agg(pg_catalog.json_build_object('grantee', g.grantee, 'privileges', g.privileges, 'grantable', g.grantable) ORDER BY g.position)
     FROM (SELECT CASE WHEN a.grantee <> 0 THEN pg_catalog.pg_get_userbyid(a.grantee) END AS grantee, pg_catalog.min(a.n) AS position,
                  a.is_grantable AS grantable, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type) AS privileges

@@ -120,6 +120,8 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
       extensions: dump.extensions,
       scope: settings.dump,
       skipped: dump.skipped,
+      ...(dump.warnings.length === 0 ? {} : { warnings: dump.warnings }),
+      ...(dump.database_access === undefined ? {} : { database_access: dump.database_access }),
       totals: totals(dump.tables),
       privileges: settings.dump.privileges,
       roles: dump.roles,

@@ -15,6 +15,7 @@ import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
 import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
+import { applyDatabaseAccess } from "../engine/database-access.ts";
 import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
 import { describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
@@ -458,6 +459,13 @@ async function ensureDatabase(database: DatabaseTarget, name: string, manifest: 
           "Create it yourself (CREATE DATABASE … TEMPLATE template0) and run the restore again.",
         { cause: error },
       );
+    }
+    // The backed-up database's owner and grants, as pg_dump --create gives them (privileges option).
+    if (manifest?.database_access) {
+      await applyDatabaseAccess(client, name, manifest.database_access).catch(async (error: unknown) => {
+        await client.query(`DROP DATABASE ${quoteIdent(name)}`);
+        throw new BackupError(`Cannot give database ${JSON.stringify(name)} the backup's owner and grants: ${(error as Error).message}. Nothing was restored.`, { cause: error });
+      });
     }
     return true;
   } finally {
