@@ -139,8 +139,12 @@ CREATE CONVERSION "Ünï ""quoted"""."latin ""to"" utf */
 \." FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;
 COMMENT ON CONVERSION "Ünï ""quoted"""."latin ""to"" utf */
 \." IS 'by hand';
+-- Handlers of its own (plpgsql's code): pg_dump writes a language whose handlers are pg_catalog's as a bare CREATE LANGUAGE.
+CREATE FUNCTION public.copy_handler() RETURNS language_handler LANGUAGE c AS '$libdir/plpgsql', 'plpgsql_call_handler';
+CREATE FUNCTION public.copy_inline(internal) RETURNS void LANGUAGE c STRICT AS '$libdir/plpgsql', 'plpgsql_inline_handler';
+CREATE FUNCTION public.copy_validator(oid) RETURNS void LANGUAGE c STRICT AS '$libdir/plpgsql', 'plpgsql_validator';
 CREATE TRUSTED LANGUAGE "pl ""copy""
-*/ \." HANDLER plpgsql_call_handler INLINE plpgsql_inline_handler VALIDATOR plpgsql_validator;
+*/ \." HANDLER public.copy_handler INLINE public.copy_inline VALIDATOR public.copy_validator;
 COMMENT ON LANGUAGE "pl ""copy""
 */ \." IS 'plpgsql again';
 CREATE FUNCTION public.in_copy() RETURNS integer LANGUAGE "pl ""copy""
