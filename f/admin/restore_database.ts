@@ -3,7 +3,8 @@
 // replaces the database's objects in one transaction that commits only after every table's rows
 // match the backup's manifest; nothing of the archive runs before its bytes match the manifest's digests.
 // dry_run: true previews instead (changes nothing); tables restores chosen tables' rows only;
-// pg_dump_archive: true restores an archive made by pg_dump in plain format.
+// pg_dump_archive: true restores an archive made by pg_dump in plain format. A target holding objects
+// no backup can hold (left out by skip_unsupported) is refused unless allow_unrecoverable_drops: true.
 // nobundling
 // package_json: windmill_pg_backup
 
@@ -38,6 +39,7 @@ export const Args = z.object({
   create_roles: z.boolean().default(false),
   allow_empty_result: z.boolean().default(false),
   compare_content: z.boolean().default(false),
+  allow_unrecoverable_drops: z.boolean().default(false),
 });
 
 /** Without dry_run (or with dry_run: false) the result is always a restore's. */
@@ -45,13 +47,13 @@ export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: false,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean,
+  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean, allow_unrecoverable_drops?: boolean,
 ): Promise<RestoreResult>;
 export async function main(
   backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
   target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: boolean,
   tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean,
+  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean, allow_unrecoverable_drops?: boolean,
 ): Promise<RestoreResult | PreviewResult>;
 export async function main(
   backup_filename: string,
@@ -71,10 +73,12 @@ export async function main(
   create_roles: boolean = false,
   allow_empty_result: boolean = false,
   compare_content: boolean = false,
+  allow_unrecoverable_drops: boolean = false,
 ): Promise<RestoreResult | PreviewResult> {
   const args = parseScriptArgs(Args, {
     backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
     dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result, compare_content,
+    allow_unrecoverable_drops,
   });
   const started = Date.now();
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
@@ -104,6 +108,7 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
     terminateSessions: args.terminate_sessions,
     createRoles: args.create_roles,
     allowEmptyResult: args.allow_empty_result,
+    allowUnrecoverableDrops: args.allow_unrecoverable_drops,
     onProgress: jobProgress(),
   }), (done) => ({
     database: { ...database, dbname: done.target_database },

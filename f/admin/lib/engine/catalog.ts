@@ -312,10 +312,8 @@ export interface SchemaOptions {
  */
 export async function readSchema(client: pg.ClientBase, options: SchemaOptions = {}): Promise<SchemaDump> {
   await lockRelations(client, options.lockTimeoutMs ?? 30_000);
-  const unsupported = await findUnsupportedObjects(client);
   const catalog = await readCatalog(client);
-  const orphans = catalog.comments.unclaimed(catalog.members);
-  const refused = [...unsupported, ...orphans.map((what) => `comment on ${what}`)];
+  const refused = (await refusedObjects(client, catalog)).map((o) => `${o.kind} ${o.name}`);
   if (refused.length > 0 && !options.skipUnsupported) throw new UnsupportedObjectsError(refused);
   const sequences = await readSequenceValues(client, [
     ...catalog.sequences, ...catalog.identitySequences, ...catalog.extensionConfig.filter((c) => c.sequence),
@@ -1836,10 +1834,28 @@ async function findUnrestorableOwners(client: pg.ClientBase): Promise<string[]> 
       `Make ${quoteIdent(owner)} a superuser again or give the object to one (ALTER … OWNER TO), then back up again.`);
 }
 
-async function findUnsupportedObjects(client: pg.ClientBase): Promise<string[]> {
-  const found: string[] = [];
+/** What no archive of this version can hold: the objects UNSUPPORTED_CHECKS finds, and comments no reader claimed. */
+async function refusedObjects(client: pg.ClientBase, catalog: Catalog): Promise<ObjectRef[]> {
+  const found: ObjectRef[] = [];
   for (const sql of UNSUPPORTED_CHECKS) {
-    for (const row of await rows<{ kind: string; name: string }>(client, sql)) found.push(`${row.kind} ${row.name}`);
+    for (const row of await rows<{ kind: string; name: string }>(client, sql)) found.push({ kind: row.kind, schema: "", name: row.name });
   }
-  return found.sort();
+  const named = (o: ObjectRef) => `${o.kind} ${o.name}`;
+  found.sort((a, b) => (named(a) < named(b) ? -1 : named(a) > named(b) ? 1 : 0));
+  return [...found, ...catalog.comments.unclaimed(catalog.members).map((what) => ({ kind: "comment on", schema: "", name: what }))];
+}
+
+/**
+ * What an in-place restore would destroy in the database `client` is connected to that no archive
+ * of ours holds, whatever the backup (with skip_unsupported the backup left them out; the
+ * pre-restore backup would too): nothing could bring them back. Subscriptions are left alone by a
+ * restore, so they are not among them.
+ */
+export async function unrecoverableObjects(client: pg.ClientBase): Promise<ObjectRef[]> {
+  // Named as a backup names them: with an empty search_path, everything qualified (for the caller's transaction only, then put back).
+  const path = (await rows<{ path: string }>(client, "SELECT pg_catalog.current_setting('search_path') AS path"))[0]?.path ?? "";
+  await client.query("SELECT pg_catalog.set_config('search_path', '', true)");
+  const lost = (await refusedObjects(client, await readCatalog(client))).filter((o) => o.kind !== "subscription");
+  await client.query("SELECT pg_catalog.set_config('search_path', $1, true)", [path]);
+  return lost;
 }

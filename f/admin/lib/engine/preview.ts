@@ -6,6 +6,7 @@ import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import { RestoreRefusedError } from "../errors.ts";
 import type { ObjectRef } from "./model.ts";
 import { qualify } from "./quote.ts";
+import { unrecoverableObjects } from "./catalog.ts";
 import { objectKey, ownObjects, type SequenceSetting } from "./restore.ts";
 import { checkSelection, ownedSequences } from "./selective.ts";
 import { tableDigest } from "./verify.ts";
@@ -203,9 +204,11 @@ export async function previewAgainst(client: pg.ClientBase, manifest: Manifest, 
        FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`,
   );
   const tables = compareTables(manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows: t.rows })), target);
+  const sides = objectsOnOneSide(manifest.objects, own.map(({ kind, schema, name }) => ({ kind, schema, name })));
   return {
     tables: options.compareContent ? await compareContent(client, manifest.tables, tables) : tables,
-    ...objectsOnOneSide(manifest.objects, own.map(({ kind, schema, name }) => ({ kind, schema, name }))),
+    // What no backup holds is lost whatever the archive has (the restore refuses unless allowed).
+    ...sides, would_drop: [...(await unrecoverableObjects(client)), ...sides.would_drop],
     extensions: extensionNeeds(manifest.extensions, new Map(states.rows.map((s) => [s.name, s])), {
       superuser: user.rows[0]?.superuser ?? false, createOnDatabase: user.rows[0]?.create_on_database ?? false,
     }),

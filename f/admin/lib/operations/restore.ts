@@ -15,6 +15,7 @@ import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import type { ObjectRef } from "../engine/model.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
 import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
+import { unrecoverableObjects } from "../engine/catalog.ts";
 import { applyDatabaseAccess } from "../engine/database-access.ts";
 import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
@@ -50,6 +51,11 @@ export interface RestoreRequest {
   createRoles?: boolean;
   /** Let a restore leave the target without any object of its own (an empty backup over a full database). */
   allowEmptyResult?: boolean;
+  /**
+   * Replace a database that holds objects no backup of ours can hold (refused kinds, left out by
+   * skip_unsupported): they are lost for good. Refused unless true; they are listed either way.
+   */
+  allowUnrecoverableDrops?: boolean;
   onProgress?: (message: string, percent: number) => void;
 }
 
@@ -117,6 +123,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   try {
     await plan.precheck?.(targetDb);
     if (plan.replacesDatabase && plan.leavesNothing && !request.allowEmptyResult) await refuseEmptyResult(targetDb, backupName);
+    if (plan.replacesDatabase && !request.pgDumpArchive && !request.allowUnrecoverableDrops) await refuseUnrecoverableDrops(targetDb);
     return await withLock(targetDb, "restore", settings.lock_wait_seconds * 1000, async () => {
       let preRestore: string | null = null;
       let note = "not requested";
@@ -205,6 +212,24 @@ async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Pr
   );
 }
 
+/** Before anything is written: a restore that would destroy what no backup holds goes on only when allowed. */
+async function refuseUnrecoverableDrops(target: DatabaseTarget): Promise<void> {
+  const client = await connect(target, "windmill-pg-backup: restore (check what would be lost)");
+  let lost: ObjectRef[];
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    lost = await unrecoverableObjects(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (lost.length === 0) return;
+  throw new RestoreRefusedError(
+    `Restore refused: database ${JSON.stringify(target.dbname)} holds ${lost.length} object(s) that no backup of this version can hold, ` +
+      `so the restore would destroy them for good (the pre-restore backup cannot keep them either): ${describeObjects(lost)}. Nothing was changed. ` +
+      "Restore into another database (target_database), or run again with allow_unrecoverable_drops: true to restore anyway.",
+  );
+}
+
 const describeObjects = (objects: ObjectRef[]) =>
   objects.slice(0, 20).map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
 
@@ -247,7 +272,8 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
     ...base, replacesDatabase: true, leavesNothing: createsNothing(manifest),
     verificationMethod: "rows and content digest of every table against the manifest; each member's sha256 before it is used",
     apply: async (client, onProgress) => {
-      const dropped = await clearOwnObjects(client, manifest);
+      const lost = await unrecoverableObjects(client);
+      const dropped = [...lost, ...(await clearOwnObjects(client, manifest))];
       await applyArchive(client, archive, {
         onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
       });
