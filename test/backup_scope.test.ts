@@ -76,16 +76,16 @@ test("exclude_table_data keeps a table's definition but not its rows; privileges
 });
 
 test("an object the engine cannot reproduce is refused, or with skip_unsupported left out and named", async () => {
-  await cluster.query("app", "CREATE CONVERSION public.dummy_conversion FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8");
+  await cluster.query("app", "CREATE SUBSCRIPTION dummy_subscription CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false, slot_name = NONE, enabled = false)");
   try {
     settings({});
-    await assert.rejects(backupDatabase("manual", false, false, false), /cannot reproduce.*dummy_conversion/);
+    await assert.rejects(backupDatabase("manual", false, false, false), /cannot reproduce.*dummy_subscription/);
     settings({ skip_unsupported: true });
     const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; scope: { skipped_objects: string[] } };
-    assert.ok(backup.scope.skipped_objects.some((o) => o.includes("dummy_conversion")), backup.scope.skipped_objects.join("; "));
+    assert.ok(backup.scope.skipped_objects.some((o) => o.includes("dummy_subscription")), backup.scope.skipped_objects.join("; "));
     const manifest = JSON.parse(readFileSync(join(dir, "backups", backup.filename.replace(/\.sql\.gz$/, ".manifest.json")), "utf8"));
-    assert.ok(manifest.skipped.some((o: string) => o.includes("dummy_conversion")));
+    assert.ok(manifest.skipped.some((o: string) => o.includes("dummy_subscription")));
   } finally {
-    await cluster.query("app", "DROP CONVERSION public.dummy_conversion");
+    await cluster.query("app", "DROP SUBSCRIPTION dummy_subscription");
   }
 });

@@ -239,6 +239,15 @@ CREATE TRANSFORM FOR integer LANGUAGE kinds_pl (FROM SQL WITH FUNCTION prsd_lext
 CREATE TEXT SEARCH PARSER kinds.prs (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype);
 CREATE TEXT SEARCH TEMPLATE kinds.tmpl (LEXIZE = dsimple_lexize);
 COMMENT ON TEXT SEARCH TEMPLATE kinds.tmpl IS 'simple';
+CREATE TEXT SEARCH TEMPLATE kinds."tmpl ""odd"" */
+\." (INIT = dsimple_init, LEXIZE = dsimple_lexize);
+COMMENT ON TEXT SEARCH TEMPLATE kinds."tmpl ""odd"" */
+\." IS 'a comment ''quoted'' */
+\.';
+CREATE OPERATOR FAMILY kinds."fam ""odd"" */
+\." USING btree;
+CREATE TYPE kinds."shell ""odd"" */
+\.";
 CREATE TEXT SEARCH DICTIONARY kinds.tmpl_dict (TEMPLATE = kinds.tmpl);
 CREATE TEXT SEARCH CONFIGURATION kinds.prs_config (PARSER = kinds.prs);
 ALTER TEXT SEARCH CONFIGURATION kinds.prs_config ADD MAPPING FOR word WITH kinds.tmpl_dict;

@@ -181,6 +181,16 @@ CREATE TABLE public.aliased (v public."int4 ""alias"" */
 \.");
 INSERT INTO public.aliased VALUES ('7'), (DEFAULT);
 CREATE TYPE public."lonely ""shell""";
+CREATE TYPE public."even ""range"" */
+\.";
+CREATE FUNCTION public.even_canonical(public."even ""range"" */
+\.") RETURNS public."even ""range"" */
+\." LANGUAGE internal IMMUTABLE STRICT AS 'int4range_canonical';
+CREATE TYPE public."even ""range"" */
+\." AS RANGE (subtype = integer, canonical = public.even_canonical);
+CREATE TABLE public.spans (during public."even ""range"" */
+\.");
+INSERT INTO public.spans VALUES ('[1,3]'), ('(4,9)'), (NULL);
 CREATE FOREIGN DATA WRAPPER dummy;
 CREATE SERVER elsewhere FOREIGN DATA WRAPPER dummy OPTIONS (host 'nowhere');
 CREATE FOREIGN TABLE public.remote (id integer OPTIONS (column_name 'ident')) SERVER elsewhere OPTIONS (table_name 'far');

@@ -81,6 +81,8 @@ export interface RangeDef {
   multirange: { oid: number; arrayOid: number; schema: string; name: string };
   /** Quoted names, only when they differ from the subtype's defaults. */
   collation?: string; opclass?: string; subdiff?: string;
+  /** Its canonical function (written in C, taking the range itself): the type is made a shell first, as a base type is. */
+  canonical?: { oid: number; name: string };
   /** Constructor functions made by CREATE TYPE, for dependencies. */
   constructors: number[];
   comment?: string;
@@ -661,7 +663,7 @@ async function readComposites(client: pg.ClientBase, comments: Comments): Promis
 async function readRanges(client: pg.ClientBase, comments: Comments): Promise<RangeDef[]> {
   const found = await rows<Omit<RangeDef, "multirange" | "collation" | "opclass" | "subdiff"> & {
     multiOid: number; multiArrayOid: number; multiSchema: string; multiName: string;
-    collation: string | null; opclass: string | null; subdiff: string | null;
+    collation: string | null; opclass: string | null; subdiff: string | null; canonicalOid: number; canonicalName: string | null;
   }>(
     client,
     `SELECT t.oid, t.typarray AS "arrayOid", n.nspname AS schema, t.typname AS name,
@@ -670,6 +672,7 @@ async function readRanges(client: pg.ClientBase, comments: Comments): Promise<Ra
             CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> s.typcollation THEN ${qualifiedName("cn.nspname", "co.collname")} END AS collation,
             CASE WHEN NOT oc.opcdefault THEN ${qualifiedName("ocn.nspname", "oc.opcname")} END AS opclass,
             CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::pg_catalog.regproc::text END AS subdiff,
+            r.rngcanonical::pg_catalog.oid AS "canonicalOid", CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::pg_catalog.regproc::text END AS "canonicalName",
             ARRAY(SELECT d.objid FROM pg_catalog.pg_depend d
                    WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass
                      AND d.refobjid IN (t.oid, m.oid) AND d.deptype = 'i') AS constructors
@@ -683,10 +686,11 @@ async function readRanges(client: pg.ClientBase, comments: Comments): Promise<Ra
        JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
        LEFT JOIN pg_catalog.pg_collation co ON co.oid = r.rngcollation
        LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-      WHERE r.rngcanonical = 0 AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
+      WHERE ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   );
-  return found.map(({ multiOid, multiArrayOid, multiSchema, multiName, collation, opclass, subdiff, ...r }) => ({
+  return found.map(({ multiOid, multiArrayOid, multiSchema, multiName, collation, opclass, subdiff, canonicalOid, canonicalName, ...r }) => ({
     ...r,
+    ...(canonicalName === null ? {} : { canonical: { oid: canonicalOid, name: canonicalName } }),
     multirange: { oid: multiOid, arrayOid: multiArrayOid, schema: multiSchema, name: multiName },
     ...(collation === null ? {} : { collation }),
     ...(opclass === null ? {} : { opclass }),
@@ -1456,10 +1460,16 @@ function buildNodes(catalog: Catalog): DumpNode[] {
     ...catalog.composites.map((t) =>
       owned(node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createComposite(t), [[pg_type, t.oid], [pg_type, t.arrayOid], [pg_class, t.relOid]],
         [ref("type", t.schema, t.name)]), `TYPE ${qualify(t.schema, t.name)}`, "")),
-    ...catalog.ranges.map((r) =>
-      owned(node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
+    ...catalog.ranges.flatMap((r) => {
+      const full = owned(node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
         [[pg_type, r.oid], [pg_type, r.arrayOid], [pg_type, r.multirange.oid], [pg_type, r.multirange.arrayOid], ...r.constructors.map((oid): [number, number] => [pg_proc, oid])],
-        [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)]), `TYPE ${qualify(r.schema, r.name)}`, "")),
+        [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)]), `TYPE ${qualify(r.schema, r.name)}`, "");
+      if (r.canonical === undefined) return [full];
+      // The canonical function takes and returns the range: it is created between the shell and the range.
+      const shell = { ...node("shell type", `shell:${r.oid}`, qualify(r.schema, r.name), createShellType({ schema: r.schema, name: r.name }), [], []),
+        shellOf: { typeKey: full.key, rows: [`${pg_proc}:${r.canonical.oid}`] } };
+      return [shell, { ...full, deps: [shell.key] }];
+    }),
     ...catalog.shellTypes.map((t) =>
       owned(node("shell type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createShellType(t), [[pg_type, t.oid]], [ref("type", t.schema, t.name)]),
         `TYPE ${qualify(t.schema, t.name)}`)),
@@ -1804,10 +1814,6 @@ const UNSUPPORTED_CHECKS: readonly string[] = [
      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE NOT i.indisvalid AND c.relkind = 'i' AND ${userSchema("n")} AND ${notExtensionMember("pg_class", "c.oid")}`,
-  `SELECT 'range type with a canonical function' AS kind, pg_catalog.format('%I.%I', n.nspname, t.typname) AS name
-     FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-    WHERE t.typtype = 'r' AND EXISTS (SELECT 1 FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid AND r.rngcanonical <> 0)
-      AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   `SELECT 'subscription' AS kind, pg_catalog.quote_ident(subname) AS name FROM pg_catalog.pg_subscription
     WHERE subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
   `SELECT 'security label on' AS kind, pg_catalog.pg_describe_object(classoid, objoid, objsubid) AS name FROM pg_catalog.pg_seclabel`,

@@ -81,6 +81,7 @@ export function createRange(range: RangeDef): string[] {
     ...(range.opclass === undefined ? [] : [`subtype_opclass = ${range.opclass}`]),
     ...(range.collation === undefined ? [] : [`collation = ${range.collation}`]),
     ...(range.subdiff === undefined ? [] : [`subtype_diff = ${range.subdiff}`]),
+    ...(range.canonical === undefined ? [] : [`canonical = ${range.canonical.name}`]),
   ];
   return [`CREATE TYPE ${name} AS RANGE (\n    ${options.join(",\n    ")}\n);`, ...commentOn(`TYPE ${name}`, range.comment)];
 }
