@@ -49,6 +49,29 @@ test("a wrong field is named, with the resource to fix", async () => {
   await assert.rejects(loadDatabase(), /f\/admin\/database is not valid \(port/);
 });
 
+test("settings out of range, relative paths and unknown fields are refused up front, naming the field", async () => {
+  const refused = async (settings: Record<string, unknown>, field: RegExp) => {
+    mockWindmill(dir, { "f/admin/backup_settings": settings });
+    await assert.rejects(loadSettings(), (error: Error) => {
+      assert.match(error.message, /Resource f\/admin\/backup_settings is not valid/);
+      assert.match(error.message, field);
+      return true;
+    });
+  };
+  await refused({ lock_wait_seconds: 10_000_000 }, /lock_wait_seconds: at most 86400 s/);
+  await refused({ lock_wait_seconds: -1 }, /lock_wait_seconds: at least 0 s/);
+  await refused({ lock_timeout_seconds: 0 }, /lock_timeout_seconds: at least 0.001 s/);
+  await refused({ lock_timeout_seconds: 1e9 }, /lock_timeout_seconds: at most 3600 s/);
+  await refused({ backup_dir: "backups" }, /backup_dir: an absolute path/);
+  await refused({ lock_timeout: 5 }, /unknown field "lock_timeout"/);
+  await refused({ retention: { daily: 3 } }, /unknown field "retention.daily"/);
+  await refused({ dump: { exclude_table: ["public.x"] } }, /unknown field "dump.exclude_table"/);
+  // A backup with such settings fails before it connects or writes anything.
+  mockWindmill(dir, { "f/admin/database": cluster.resource("postgres"), "f/admin/backup_settings": { backup_dir: join(dir, "refused"), compresion_level: 9 } });
+  await assert.rejects(backupDatabase(), /unknown field "compresion_level"/);
+  assert.deepEqual(readdirSync(dir).filter((name) => name === "refused"), []);
+});
+
 test("a missing database resource says so and how to fix it", async () => {
   mockWindmill(dir, {});
   await assert.rejects(loadDatabase(), /Resource f\/admin\/database .*does not exist.*Create it in Windmill/);

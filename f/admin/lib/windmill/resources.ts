@@ -66,16 +66,25 @@ export type DumpScope = z.infer<typeof DumpScope>;
 export function schemaOptions(scope: DumpScope, lockTimeoutSeconds: number) {
   const some = (list: string[]) => (list.length > 0 ? list : undefined);
   return {
-    lockTimeoutMs: lockTimeoutSeconds * 1000,
+    lockTimeoutMs: Math.max(1, Math.round(lockTimeoutSeconds * 1000)),
     includeSchemas: some(scope.include_schemas), excludeSchemas: scope.exclude_schemas,
     includeTables: some(scope.include_tables), excludeTables: scope.exclude_tables, excludeTableData: scope.exclude_table_data,
     skipUnsupported: scope.skip_unsupported, privileges: scope.privileges, roles: scope.roles, databaseSettings: scope.database_settings,
   };
 }
 
-/** The optional `f/admin/backup_settings` resource; every field has a default. */
-export const BackupSettings = z.object({
-  backup_dir: z.string().min(1).default(DEFAULT_BACKUP_DIR),
+/** A wait in seconds, bounded so that a typo cannot mean "forever" or overflow PostgreSQL's lock_timeout. */
+const seconds = (min: number, max: number, fallback: number, meaning: string) =>
+  z.number({ error: `a number of seconds from ${min} to ${max}` })
+    .min(min, `at least ${min} s`).max(max, `at most ${max} s (${meaning})`)
+    .default(fallback);
+
+/**
+ * The optional `f/admin/backup_settings` resource; every field has a default. Unknown fields are
+ * refused, so a misspelt setting cannot silently leave its default in place.
+ */
+export const BackupSettings = z.strictObject({
+  backup_dir: z.string().min(1).refine((dir) => dir.startsWith("/"), "an absolute path such as /var/backups/windmill-pg-backup (a job's working directory is deleted after each job)").default(DEFAULT_BACKUP_DIR),
   prefix: z.string().default(DEFAULT_BACKUP_PREFIX).refine((p) => {
     try {
       assertBackupPrefix(p);
@@ -87,9 +96,9 @@ export const BackupSettings = z.object({
   time_zone: z.string().default(DEFAULT_TIME_ZONE).refine(validTimeZone, "an IANA time zone such as America/Toronto"),
   retention: RetentionPolicySchema.default(DEFAULT_RETENTION_POLICY),
   /** How long the dump waits for a table lock held by someone else (e.g. a migration). */
-  lock_timeout_seconds: z.number().positive().default(30),
-  /** How long a run waits for another backup, restore or cleanup of the same database to finish. */
-  lock_wait_seconds: z.number().nonnegative().default(600),
+  lock_timeout_seconds: seconds(0.001, 3600, 30, "an hour"),
+  /** How long a run waits for another backup, restore or cleanup of the same database to finish (0: not at all). */
+  lock_wait_seconds: seconds(0, 86_400, 600, "a day"),
   compression_level: z.number().int().min(1).max(9).default(6),
   /** What the dump covers: everything, with privileges, by default. */
   dump: DumpScope.default(DumpScope.parse({})),
@@ -102,11 +111,20 @@ export const BackupSettings = z.object({
 });
 export type BackupSettings = z.infer<typeof BackupSettings>;
 
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") {
+    const fields = issue.keys.map((key) => (where ? `${where}.${key}` : key));
+    return `unknown field${fields.length > 1 ? "s" : ""} ${fields.map((f) => JSON.stringify(f)).join(", ")} (misspelt? see the README's Configuration)`;
+  }
+  return `${where || "(value)"}: ${issue.message}`;
+}
+
 /** Names the first wrong field, so the user knows what to fix in which resource. */
 function parseResource<T extends z.ZodType>(schema: T, value: unknown, path: string): z.infer<T> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(value)"}: ${issue.message}`).join("; ");
+  const details = parsed.error.issues.map(describeIssue).join("; ");
   throw new BackupError(`Resource ${path} is not valid (${details}). Fix it in Windmill (Resources → ${path}).`);
 }
 
