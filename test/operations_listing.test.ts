@@ -13,7 +13,7 @@ const manifestOf = (name: string, size: number, sha: string) =>
 const copy = (name: string, at: string, options: { size?: number; sha?: string; manifest?: boolean; pinned?: boolean } = {}): StoredBackup => {
   const { size = 1000, sha = "a", manifest = true, pinned = false } = options;
   return {
-    name, type: "daily", createdAt: new Date(at), size, pinned,
+    name, type: "daily", createdAt: new Date(at), size, pinned, unfinished: !manifest, database: "family_brain",
     manifest: manifest ? manifestOf(name, size, sha) : undefined,
     problem: manifest ? undefined : "no manifest: the backup did not finish, or was not written by this tool",
   };
@@ -39,7 +39,7 @@ describe("copy warnings and row fields", () => {
     { title: "identical copies", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z"), warnings: "", location: "both", pinned: "no" },
     { title: "sizes differ", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { size: 999 }), warnings: /^copies differ: local 1000 bytes, s3 999 bytes$/, location: "both", pinned: "no" },
     { title: "same size, other sha256", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { sha: "b" }), warnings: /^copies differ: sha256 local aaaaaaaaaaaa…, s3 bbbbbbbbbbbb…$/, location: "both", pinned: "no" },
-    { title: "an upload without its manifest", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { manifest: false }), warnings: /^no manifest on s3/, location: "both", pinned: "no" },
+    { title: "an upload without its manifest", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { manifest: false }), warnings: /^unfinished on s3 \(no manifest\), \d+ days old: a run stopped before its last step; not restorable, removed by retention once a complete backup of the same type is newer$/, location: "both", pinned: "no" },
     { title: "local only, pinned", local: copy("a", "2025-12-01T07:00:00Z", { pinned: true }), warnings: "", location: "local", pinned: "yes" },
     { title: "pinned on one side only", local: copy("a", "2025-12-01T07:00:00Z", { pinned: true }), s3: copy("a", "2025-12-01T07:00:00Z"), warnings: "", location: "both", pinned: "local only" },
   ];
@@ -55,6 +55,15 @@ describe("copy warnings and row fields", () => {
       assert.equal(row.verified, "ok");
     });
   }
+
+  test("an unfinished backup is listed as such, with its age and its database (read from the archive's header)", () => {
+    const [merged] = mergeInventories({ local: [copy("a", "2025-12-01T07:00:00Z", { manifest: false })] });
+    const row = listingRow(merged!, "UTC", { local: "no" }, new Date("2025-12-01T10:20:00Z"));
+    assert.equal(row.status, "unfinished");
+    assert.equal(row.database, "family_brain");
+    assert.match(row.warnings, /^unfinished on local \(no manifest\), 3 h old/);
+    assert.match(copyWarnings(merged!, new Date("2025-12-01T07:40:00Z"))[0]!, /, 40 min old/);
+  });
 
   test("different verdicts are shown per copy", () => {
     const [merged] = mergeInventories({ local: [copy("a", "2025-12-01T07:00:00Z")], s3: [copy("a", "2025-12-01T07:00:00Z")] });

@@ -17,14 +17,21 @@ interface BackupSpec {
   type: BackupType;
   at: string;
   complete?: boolean;
+  unfinished?: boolean;
   pinned?: boolean;
+  /** Default: the database under retention; null: unknown (an unfinished archive without a readable header). */
+  database?: string | null;
 }
 
-const backup = ({ name, type, at, complete = true, pinned = false }: BackupSpec): RetainedBackup => ({
+const DATABASE = "family_brain";
+
+const backup = ({ name, type, at, complete = true, unfinished = false, pinned = false, database = DATABASE }: BackupSpec): RetainedBackup => ({
   name,
   type,
   createdAt: new Date(at),
   complete,
+  unfinished,
+  database: database ?? undefined,
   pinned,
 });
 
@@ -35,6 +42,7 @@ function plan(specs: BackupSpec[], now: string, options: { policy?: RetentionPol
     now: new Date(now),
     policy: options.policy ?? DEFAULT_RETENTION_POLICY,
     timeZone: options.timeZone ?? TORONTO,
+    database: DATABASE,
     listingComplete: options.listingComplete,
   });
   // Every backup is decided exactly once.
@@ -135,18 +143,19 @@ describe("never deleted", () => {
     const result = plan(
       [
         { name: "daily_old", type: "daily", at: old },
-        { name: "daily_partial", type: "daily", at: now, complete: false },
+        { name: "daily_partial", type: "daily", at: now, complete: false, unfinished: true },
       ],
       now,
     );
     assert.deepEqual(deleted(result), []);
     assert.equal(reasonOf(result, "daily_old"), "newest complete daily backup: always kept");
-    assert.equal(reasonOf(result, "daily_partial"), "no manifest: not ours to judge, kept");
+    assert.equal(reasonOf(result, "daily_partial"), "unfinished daily backup (no manifest) for 0 h: kept until a complete daily backup is newer");
   });
 
-  test("an old incomplete backup is kept", () => {
-    const result = plan([...fresh(now), { name: "partial", type: "daily", at: old, complete: false }], now);
+  test("a damaged backup (a manifest that does not match) is kept however old, for a person to look at", () => {
+    const result = plan([...fresh(now), { name: "damaged", type: "daily", at: old, complete: false }], now);
     assert.deepEqual(deleted(result), []);
+    assert.match(reasonOf(result, "damaged") ?? "", /manifest is unreadable or does not match/);
   });
 
   test("a pinned backup is kept however old", () => {
@@ -184,6 +193,74 @@ describe("never deleted", () => {
       now,
     );
     assert.deepEqual(deleted(result), ["fb_daily_20240115_030000.sql.gz"]);
+  });
+});
+
+describe("unfinished backups (an archive without its manifest, left by a killed run)", () => {
+  const now = "2025-12-08T08:00:00Z";
+  const cases: { title: string; backups: BackupSpec[]; deleted: string[]; reason: RegExp; listingComplete?: boolean }[] = [
+    {
+      title: "removed once a complete backup of the same type is newer, even inside the window",
+      backups: [{ name: "u", type: "daily", at: "2025-12-07T07:00:00Z", complete: false, unfinished: true }, { name: "c", type: "daily", at: "2025-12-08T07:00:00Z" }],
+      deleted: ["u"], reason: /^unfinished daily backup \(no manifest\) for 25 h, superseded by the complete c$/,
+    },
+    {
+      title: "kept while no complete backup of its type is newer (an older complete one does not count)",
+      backups: [{ name: "u", type: "daily", at: "2025-12-01T07:00:00Z", complete: false, unfinished: true }, { name: "c", type: "daily", at: "2025-11-30T07:00:00Z" }],
+      deleted: [], reason: /^unfinished daily backup \(no manifest\) for 7 days: kept until a complete daily backup is newer$/,
+    },
+    {
+      title: "a newer complete backup of another type does not count",
+      backups: [{ name: "u", type: "daily", at: "2025-12-01T07:00:00Z", complete: false, unfinished: true }, { name: "w", type: "weekly", at: "2025-12-07T07:00:00Z" }],
+      deleted: [], reason: /kept until a complete daily backup is newer/,
+    },
+    {
+      title: "a newer complete backup of another database does not count",
+      backups: [{ name: "u", type: "daily", at: "2025-12-01T07:00:00Z", complete: false, unfinished: true }, { name: "o", type: "daily", at: "2025-12-07T07:00:00Z", database: "other" }],
+      deleted: [], reason: /kept until a complete daily backup is newer/,
+    },
+    {
+      title: "a pinned unfinished backup is kept",
+      backups: [{ name: "u", type: "daily", at: "2025-12-01T07:00:00Z", complete: false, unfinished: true, pinned: true }, { name: "c", type: "daily", at: "2025-12-08T07:00:00Z" }],
+      deleted: [], reason: /^pinned$/,
+    },
+    {
+      title: "one whose database is unknown (no readable header) is never ours to judge",
+      backups: [{ name: "u", type: "daily", at: "2025-12-01T07:00:00Z", complete: false, unfinished: true, database: null }, { name: "c", type: "daily", at: "2025-12-08T07:00:00Z" }],
+      deleted: [], reason: /of an unknown database \(its header is unreadable\): not ours to judge, kept/,
+    },
+    {
+      title: "nothing is deleted on an incomplete listing",
+      backups: [{ name: "u", type: "daily", at: "2025-12-01T07:00:00Z", complete: false, unfinished: true }, { name: "c", type: "daily", at: "2025-12-08T07:00:00Z" }],
+      deleted: [], reason: /superseded by c, but the listing was incomplete: nothing is deleted/, listingComplete: false,
+    },
+  ];
+  for (const c of cases) {
+    test(c.title, () => {
+      const result = plan(c.backups, now, { listingComplete: c.listingComplete });
+      assert.deepEqual(deleted(result), c.deleted);
+      assert.match(reasonOf(result, "u") ?? "", c.reason);
+    });
+  }
+});
+
+describe("several databases sharing a directory and prefix", () => {
+  const now = "2025-12-08T08:00:00Z";
+  test("another database's backups are never deleted and do not count as this one's newest", () => {
+    const result = plan(
+      [
+        { name: "ours_old", type: "daily", at: "2025-11-01T07:00:00Z" },
+        { name: "theirs_only", type: "daily", at: "2025-11-01T06:00:00Z", database: "other_app" },
+        { name: "theirs_new", type: "daily", at: "2025-12-08T07:00:00Z", database: "other_app" },
+        { name: "theirs_unfinished", type: "daily", at: "2025-11-01T05:00:00Z", complete: false, unfinished: true, database: "other_app" },
+      ],
+      now,
+    );
+    // Before, the other database's newer daily took the "newest" protection from ours_old and its only daily was deleted.
+    assert.deepEqual(deleted(result), []);
+    assert.equal(reasonOf(result, "ours_old"), "newest complete daily backup: always kept");
+    assert.equal(reasonOf(result, "theirs_only"), `backup of database "other_app", not "family_brain": never touched by this database's retention`);
+    assert.match(reasonOf(result, "theirs_unfinished") ?? "", /backup of database "other_app"/);
   });
 });
 

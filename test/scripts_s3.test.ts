@@ -144,7 +144,7 @@ test("the seed's list body merges local and S3: one row per backup, where it is,
   const partial = byName.get(unfinished)!;
   assert.equal(partial.location, "s3");
   assert.match(partial.verified, /^no: no manifest/);
-  assert.match(partial.warnings, /no manifest on s3/);
+  assert.match(partial.warnings, /unfinished on s3 \(no manifest\)/);
   assert.match(byName.get(differing.filename)!.warnings, /copies differ: local \d+ bytes, s3 \d+ bytes.*copies differ: sha256/);
 
   const verified = await listBackups(true, "manual", true);
@@ -203,7 +203,7 @@ test("a failed upload fails the job, keeps the local backup, and applies no rete
   const before = new Set(readdirSync(backupDir));
   try {
     await assert.rejects(backupDatabase("daily", true, true, false), (error: Error) => {
-      assert.match(error.message, /Backup (family_brain_daily_\S+) was written to .*, but uploading it to s3:\/\/backups\/family-brain\/ failed: .*The local backup is kept and retention was not applied/);
+      assert.match(error.message, /Backup (family_brain_daily_\S+) was written to .* and is kept there, but uploading it to s3:\/\/backups\/family-brain\/ failed: .*No retention was applied\. Fix the S3 problem; the next backup with upload_to_s3: true uploads this one too\./);
       assert.ok(!error.message.includes(SECRET) && !String(error.stack).includes(SECRET));
       return true;
     });
@@ -212,12 +212,21 @@ test("a failed upload fails the job, keeps the local backup, and applies no rete
     resources(seedShape());
   }
   const added = readdirSync(backupDir).filter((f) => !before.has(f));
-  assert.equal(added.length, 2, `the new archive and its manifest are kept locally: ${added}`);
+  assert.equal(added.length, 3, `the new archive, its manifest and the marker of the upload still owed are kept locally: ${added}`);
   assert.ok(existsSync(join(backupDir, expired)), "retention did not run");
   const name = added.find((f) => f.endsWith(".sql.gz"))!;
-  assert.equal(await new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")).stat(name), undefined, "nothing half-uploaded under the name");
+  const bucket = new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config"));
+  assert.equal(await bucket.stat(name), undefined, "nothing half-uploaded under the name");
   rmSync(join(backupDir, expired));
   rmSync(join(backupDir, `${stem(expired)}.manifest.json`));
+
+  // The next run that uploads makes good what this one owed, then forgets it.
+  const next = (await backupDatabase("manual", true, false, false)) as unknown as BackupResult & { s3: { uploaded_earlier_backups: string[] } };
+  assert.deepEqual(next.s3.uploaded_earlier_backups, [name]);
+  assert.ok((await objectBytes(PREFIX + name)).equals(readFileSync(join(backupDir, name))));
+  assert.ok(!existsSync(join(backupDir, `${stem(name)}.upload-pending`)));
+  // Leave the bucket as the next tests expect it (no recent daily there).
+  for (const file of [name, `${stem(name)}.manifest.json`]) await bucket.remove(file);
 });
 
 test("retention runs on each storage over its own listing; a pinned backup survives on both until unpinned", async () => {
@@ -256,13 +265,13 @@ test("cleanup deletes nothing on S3 when the S3 listing stopped halfway", async 
   const paged = new S3Storage(parseS3Config(proxy.resource({ prefix: PREFIX }), "f/admin/s3_backup_config"), 2);
   proxy.fault = (r) => (r.method === "GET" && r.url.includes("continuation-token=") ? 500 : undefined);
   try {
-    const outcome = await applyRetention(paged, settings, new Date(), true);
+    const outcome = await applyRetention(paged, settings, SOURCE, new Date(), true);
     assert.deepEqual(outcome.deleted, []);
   } finally {
     proxy.fault = undefined;
   }
   assert.ok((await paged.list()).files.some((f) => f.name === expired), "the expired backup is still there");
-  assert.deepEqual((await applyRetention(paged, settings, new Date(), true)).deleted, [expired], "and goes once the listing is whole");
+  assert.deepEqual((await applyRetention(paged, settings, SOURCE, new Date(), true)).deleted, [expired], "and goes once the listing is whole");
 });
 
 test("a new backup's name is free on S3 too: a local copy deleted by hand does not lead to a clash", async () => {

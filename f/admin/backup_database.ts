@@ -28,6 +28,10 @@ export const Args = z.object({
 
 const megabytes = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;
 const cleanupSummary = (cleanup: CleanupOutcome) => ({ deleted: cleanup.deleted, kept: cleanup.keep.length, decisions: [...cleanup.delete, ...cleanup.keep] });
+const offsiteDeleted = (backup: BackupOutcome | undefined) => {
+  const cleanup = backup?.offsite?.cleanup;
+  return cleanup === undefined || "skipped" in cleanup ? [] : cleanup.deleted;
+};
 
 export async function main(
   backup_type: "daily" | "weekly" | "monthly" | "manual" = "manual",
@@ -49,8 +53,8 @@ export async function main(
   if (args.dry_run) {
     const preview = await previewBackup(database, settings);
     const now = new Date();
-    const cleanup = args.cleanup_old ? await applyRetention(storage, settings, now, false) : undefined;
-    const s3Cleanup = args.cleanup_old && offsite ? await applyRetention(offsite, settings, now, false) : undefined;
+    const cleanup = args.cleanup_old ? await applyRetention(storage, settings, database.dbname, now, false) : undefined;
+    const s3Cleanup = args.cleanup_old && offsite ? await applyRetention(offsite, settings, database.dbname, now, false) : undefined;
     return {
       status: "dry_run",
       message: "Nothing was written or deleted.",
@@ -83,8 +87,8 @@ export async function main(
     ? "not written: cleanup_old is false"
     : await recordAudit(database, {
       action: "cleanup", outcome: "success",
-      message: `retention after ${result.filename}: ${cleanup.deleted.length} local and ${backup?.offsite?.cleanup?.deleted.length ?? 0} S3 backup(s) deleted`,
-      details: { deleted: cleanup.deleted, s3_deleted: backup?.offsite?.cleanup?.deleted ?? [], policy: settings.retention },
+      message: `retention after ${result.filename}: ${cleanup.deleted.length} local and ${offsiteDeleted(backup).length} S3 backup(s) deleted`,
+      details: { deleted: cleanup.deleted, s3_deleted: offsiteDeleted(backup), policy: settings.retention },
     });
   return { ...result, cleanup_audit: cleanupAudit };
 }
@@ -110,6 +114,7 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     scope: describeScope(manifest),
     warnings: manifest.warnings ?? [],
     stale_temp_files_removed: swept,
+    warnings: backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`] : [],
     cleanup: cleanup ? cleanupSummary(cleanup) : "skipped (cleanup_old: false)",
     s3: backup.offsite
       ? {
@@ -117,7 +122,10 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
         archive: backup.offsite.archive.name,
         size_mb: megabytes(backup.offsite.archive.size),
         manifest: backup.offsite.manifest.name,
-        cleanup: backup.offsite.cleanup ? cleanupSummary(backup.offsite.cleanup) : "skipped (cleanup_old: false)",
+        uploaded_earlier_backups: backup.offsite.caughtUp,
+        cleanup: backup.offsite.cleanup === undefined
+          ? "skipped (cleanup_old: false)"
+          : "skipped" in backup.offsite.cleanup ? `skipped: ${backup.offsite.cleanup.skipped}` : cleanupSummary(backup.offsite.cleanup),
       }
       : "not uploaded (upload_to_s3: false)",
   };

@@ -17,8 +17,10 @@ import { beginSnapshot } from "../engine/session.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
 import { TOOL } from "../version.ts";
 import { schemaOptions, type BackupSettings } from "../windmill/resources.ts";
-import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
+import { planRetention } from "../retention/policy.ts";
+import { applyRetention, asRetained, type CleanupOutcome } from "./cleanup.ts";
 import { checkFreeSpace } from "./free-space.ts";
+import { takeInventory } from "./inventory.ts";
 
 export interface BackupRequest {
   database: DatabaseTarget;
@@ -39,7 +41,10 @@ export interface OffsiteCopy {
   location: string;
   archive: StoredFile;
   manifest: StoredFile;
-  cleanup?: CleanupOutcome;
+  /** Earlier backups kept locally that a failed upload had left out, uploaded by this run. */
+  caughtUp: string[];
+  /** Retention on this storage, or why it was skipped (the backup and its upload still succeeded). */
+  cleanup?: CleanupOutcome | { skipped: string };
 }
 
 export interface BackupOutcome {
@@ -53,16 +58,31 @@ export interface BackupOutcome {
 /**
  * Write a backup, upload it when asked, then (when asked, and only after both succeeded) apply
  * retention to each storage over its own listing, all under the bundle's lock on the database.
+ * Once the new backup is safe in both places, what follows (uploading earlier backups a failed
+ * upload left out, retention off-site) cannot fail the job: the result says what was skipped.
  */
 export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
   const run = async (): Promise<BackupOutcome> => {
     const outcome = await writeBackup(request);
-    const offsite = request.offsite && { location: request.offsite.location, ...(await uploadBackup(request.storage, request.offsite, outcome, request.onProgress)) };
-    if (!request.cleanup) return { ...outcome, offsite };
+    const database = outcome.manifest.database;
     const now = (request.now ?? (() => new Date()))();
-    const cleanup = await applyRetention(request.storage, request.settings, now, true);
-    if (!offsite || !request.offsite) return { ...outcome, cleanup };
-    return { ...outcome, cleanup, offsite: { ...offsite, cleanup: await applyRetention(request.offsite, request.settings, now, true) } };
+    const retention = (storage: Storage) => (request.cleanup ? applyRetention(storage, request.settings, database, now, true) : Promise.resolve(undefined));
+    if (!request.offsite) return { ...outcome, cleanup: await retention(request.storage) };
+    const uploaded = await uploadNewBackup(request.storage, request.offsite, outcome, now, request.onProgress);
+    const offsite: OffsiteCopy = { location: request.offsite.location, ...uploaded, caughtUp: [] };
+    const skipped = (error: unknown) => {
+      if (!(error instanceof BackupError)) throw error;
+      return { skipped: `${error.message} The backup and its upload succeeded; retention there was skipped and runs again with the next backup.` };
+    };
+    try {
+      // Before local retention, so that a backup only this disk holds is copied before it can go.
+      offsite.caughtUp = await uploadPending(request.storage, request.offsite, request.settings, database, now);
+    } catch (error) {
+      offsite.cleanup = skipped(error);
+    }
+    const cleanup = await retention(request.storage);
+    if (request.cleanup && offsite.cleanup === undefined) offsite.cleanup = await retention(request.offsite).catch(skipped);
+    return { ...outcome, cleanup, offsite };
   };
   return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
@@ -78,8 +98,9 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
       checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
     }
     // The name must be free where the backup goes: locally, and off-site when it is uploaded (a
-    // local file deleted by hand must not lead to a name that S3 still holds).
-    const listed = [...(await storage.list()).files, ...(offsite ? (await offsite.list()).files : [])];
+    // local file deleted by hand must not lead to a name that S3 still holds). S3 out of reach must
+    // not cost the local backup: the upload, later, says what is wrong with it.
+    const listed = [...(await storage.list()).files, ...(offsite ? await offsite.list().then((l) => l.files, () => []) : [])];
     const existing = new Set(listed.map((f) => f.name));
     const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
     const stored = storage.create(freeNames(candidates, existing), body);
@@ -152,7 +173,7 @@ async function writeBackup({ database, settings, storage, offsite, type, now = (
  * that the local backup is kept.
  */
 async function uploadBackup(
-  local: Storage, remote: Storage, { name, manifest }: BackupOutcome, onProgress?: BackupRequest["onProgress"],
+  local: Storage, remote: Storage, { name, manifest }: Pick<BackupOutcome, "name" | "manifest">, onProgress?: BackupRequest["onProgress"],
 ): Promise<{ archive: StoredFile; manifest: StoredFile }> {
   const manifestName = manifestNameFor(name);
   const taken = (file: string) => () => new BackupError(`${remote.location}${file} already exists (another copy with the same name); nothing was overwritten.`);
@@ -163,14 +184,78 @@ async function uploadBackup(
     archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: manifest.archive.size, sha256: manifest.archive.sha256 });
     return { archive, manifest: await remote.create(exactName(manifestName, taken(manifestName)), local.read(manifestName)) };
   } catch (error) {
-    // An archive without its manifest would sit there untrusted and never expire: take it back.
+    // An archive without its manifest would sit there untrusted: take it back.
     if (archive) await remote.remove(name).catch(() => undefined);
     throw new BackupError(
-      `Backup ${name} was written to ${local.location}, but uploading it to ${remote.location} failed: ${(error as Error).message} ` +
-        "The local backup is kept and retention was not applied; fix the S3 problem and run the backup again with upload_to_s3: true.",
+      `Backup ${name} was written to ${local.location} and is kept there, but uploading it to ${remote.location} failed: ${(error as Error).message} ` +
+        "No retention was applied. Fix the S3 problem; the next backup with upload_to_s3: true uploads this one too.",
       { cause: error },
     );
   }
+}
+
+/** `NAME.upload-pending`, beside a local archive whose upload was asked for and has not succeeded yet. */
+const PENDING_SUFFIX = ".upload-pending";
+const pendingNameFor = (archive: string) => manifestNameFor(archive).replace(/\.manifest\.json$/, PENDING_SUFFIX);
+
+/**
+ * Upload the backup just written. A marker beside it says the upload is owed until it succeeds, so
+ * that a failed upload, or a run killed during it, is made good by the next run that uploads.
+ */
+async function uploadNewBackup(
+  local: Storage, remote: Storage, backup: Pick<BackupOutcome, "name" | "manifest">, now: Date, onProgress?: BackupRequest["onProgress"],
+): Promise<{ archive: StoredFile; manifest: StoredFile }> {
+  const marker = JSON.stringify({ archive: backup.name, upload_to: remote.location, since: now.toISOString() }) + "\n";
+  try {
+    await local.create(exactName(pendingNameFor(backup.name), () => new BackupError("an upload marker with this name already exists")), PassThrough.from([Buffer.from(marker)]));
+  } catch (error) {
+    throw new BackupError(
+      `Backup ${backup.name} was written to ${local.location} and is kept there, but it was not uploaded to ${remote.location}: ` +
+        `the marker that would let the next run upload it could not be written (${(error as Error).message}). Free space there, then run the backup with upload_to_s3: true again.`,
+      { cause: error },
+    );
+  }
+  const copy = await uploadBackup(local, remote, backup, onProgress);
+  await local.remove(pendingNameFor(backup.name)).catch(() => undefined);
+  return copy;
+}
+
+/**
+ * Earlier backups of `database` whose upload is still owed (a marker beside the local archive),
+ * uploaded now, except those retention would delete there at once. Returns the names uploaded.
+ */
+async function uploadPending(local: Storage, remote: Storage, settings: BackupSettings, database: string, now: Date): Promise<string[]> {
+  const files = (await local.list()).files.map((f) => f.name);
+  const markers = new Set(files.filter((name) => name.endsWith(PENDING_SUFFIX)));
+  if (markers.size === 0) return [];
+  const localBackups = (await takeInventory(local, settings.prefix)).backups;
+  const pending = localBackups.filter((b) => b.database === database && b.manifest !== undefined && b.problem === undefined && markers.has(pendingNameFor(b.name)));
+  // A marker whose archive is gone (retention, a person) or damaged: nothing is left to upload.
+  const orphans = [...markers].filter((marker) => !localBackups.some((b) => pendingNameFor(b.name) === marker && (b.database !== database || pending.includes(b))));
+  for (const marker of orphans) await local.remove(marker).catch(() => undefined);
+  if (pending.length === 0) return [];
+  const there = await takeInventory(remote, settings.prefix);
+  const remoteCopy = new Map(there.backups.map((b) => [b.name, b]));
+  const names = new Set(pending.map((b) => b.name));
+  const plan = planRetention({
+    backups: [...there.backups.filter((b) => !names.has(b.name)), ...pending].map(asRetained),
+    now, policy: settings.retention, timeZone: settings.time_zone, database,
+  });
+  const kept = new Set(plan.keep.map((d) => d.name));
+  const uploaded: string[] = [];
+  for (const backup of pending.reverse()) {
+    const copy = remoteCopy.get(backup.name);
+    if (kept.has(backup.name) && copy?.manifest === undefined) {
+      // Our own upload of this very backup, cut short before its manifest: replace it whole. Anything
+      // else under that name (a damaged manifest, another database's) is left for a person.
+      if (copy !== undefined && (!copy.unfinished || copy.database !== database)) continue;
+      if (copy !== undefined) await remote.remove(backup.name);
+      await uploadBackup(local, remote, { name: backup.name, manifest: backup.manifest! });
+      uploaded.push(backup.name);
+    }
+    await local.remove(pendingNameFor(backup.name));
+  }
+  return uploaded;
 }
 
 const megabytes = (bytes: number) => (bytes / 1048576).toFixed(1);

@@ -1,5 +1,6 @@
-// What backups a storage holds: our archives (by name), each with its manifest when it has one.
-// Files that do not carry our name are never listed, judged or touched.
+// What backups a storage holds: our archives (by name), each with its manifest when it has one, and
+// the database each one is of. Files that do not carry our name are never listed, judged or touched.
+import { constants, gunzipSync } from "node:zlib";
 import { parseManifest, type Manifest } from "../archive/manifest.ts";
 import { manifestNameFor, parseBackupName, pinNameFor, type BackupType } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
@@ -14,6 +15,13 @@ export interface StoredBackup {
   manifest: Manifest | undefined;
   /** Why the backup cannot be trusted, when it cannot (no manifest, unreadable manifest, size differs). */
   problem: string | undefined;
+  /** No manifest beside it: a run stopped before its last step (the archive alone never restores). */
+  unfinished: boolean;
+  /**
+   * The database it is a backup of: the manifest's, or for an unfinished backup the archive's first
+   * line; undefined when neither says (retention then never touches it).
+   */
+  database: string | undefined;
   /** A pin marker sits beside it: retention keeps it. */
   pinned: boolean;
 }
@@ -32,26 +40,51 @@ export async function readManifestFile(storage: Storage, name: string): Promise<
 
 async function describe(storage: Storage, file: StoredFile, type: BackupType, names: Set<string>): Promise<StoredBackup> {
   const manifestName = manifestNameFor(file.name);
-  const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt, pinned: names.has(pinNameFor(file.name)) };
+  const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt, pinned: names.has(pinNameFor(file.name)), unfinished: false };
   if (!names.has(manifestName)) {
-    return { ...base, manifest: undefined, problem: "no manifest: the backup did not finish, or was not written by this tool" };
+    return {
+      ...base, manifest: undefined, unfinished: true, database: await archiveDatabase(storage, file),
+      problem: "no manifest: the backup did not finish, or was not written by this tool",
+    };
   }
   try {
     const manifest = await readManifestFile(storage, manifestName);
     if (manifest.archive.name !== file.name) {
-      return { ...base, manifest: undefined, problem: `manifest describes ${manifest.archive.name}, not this file` };
+      return { ...base, manifest: undefined, database: undefined, problem: `manifest describes ${manifest.archive.name}, not this file` };
     }
     const problem = manifest.archive.size === file.size
       ? undefined
       : `size ${file.size} bytes differs from the manifest's ${manifest.archive.size}: the file is damaged`;
-    return { ...base, createdAt: new Date(manifest.created_at), manifest, problem };
+    return { ...base, createdAt: new Date(manifest.created_at), manifest, database: manifest.database, problem };
   } catch (error) {
     if (!(error instanceof BackupError)) throw error;
-    return { ...base, manifest: undefined, problem: error.message };
+    return { ...base, manifest: undefined, database: undefined, problem: error.message };
   }
 }
 
-/** Our backups in `storage`, newest first. */
+/** Bytes read from the start of an archive to find its first line (the header names the database). */
+const HEADER_BYTES = 4096;
+const HEADER = /^-- \S+ \S+ archive of database ("(?:[^"\\]|\\.)*") \(/;
+
+/**
+ * The database an archive without a manifest is of, from the first line of its first gzip member
+ * (`-- windmill-pg-backup 0.1.0 archive of database "family_brain" (PostgreSQL …)`); undefined when
+ * the file does not start that way.
+ */
+async function archiveDatabase(storage: Storage, file: StoredFile): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of storage.read(file.name, { start: 0, end: Math.min(file.size, HEADER_BYTES) })) chunks.push(chunk as Buffer);
+    // A sync flush inflates what the first bytes hold without requiring the rest of the stream.
+    const text = gunzipSync(Buffer.concat(chunks), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, HEADER_BYTES).toString("utf8");
+    const quoted = HEADER.exec(text)?.[1];
+    return quoted === undefined ? undefined : (JSON.parse(quoted) as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our backups in `storage`, newest first (of every database: callers that change anything filter). */
 export async function takeInventory(storage: Storage, prefix: string): Promise<Inventory> {
   const listing = await storage.list();
   const names = new Set(listing.files.map((f) => f.name));

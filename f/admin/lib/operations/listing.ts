@@ -29,12 +29,24 @@ export function mergeInventories(inventories: Partial<Record<CopyPlace, StoredBa
 
 const placesOf = (backup: MergedBackup): CopyPlace[] => (["local", "s3"] as const).filter((p) => backup.copies[p] !== undefined);
 
-/** What a person should know about the copies: missing manifests, and copies that are not the same file. */
-export function copyWarnings(backup: MergedBackup): string[] {
+/** `40 min`, `3 h`, `2 days`. */
+function age(since: Date, now: Date): string {
+  const minutes = Math.max(0, Math.floor((now.getTime() - since.getTime()) / 60_000));
+  if (minutes < 120) return `${minutes} min`;
+  return minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 1440)} days`;
+}
+
+/** What a person should know about the copies: unfinished ones, and copies that are not the same file. */
+export function copyWarnings(backup: MergedBackup, now = new Date()): string[] {
   const warnings: string[] = [];
   for (const place of placesOf(backup)) {
     const copy = backup.copies[place]!;
-    if (!copy.manifest) warnings.push(`no manifest on ${place}: unfinished backup or upload, not restorable`);
+    if (copy.unfinished) {
+      warnings.push(
+        `unfinished on ${place} (no manifest), ${age(copy.createdAt, now)} old: a run stopped before its last step; not restorable, ` +
+          "removed by retention once a complete backup of the same type is newer",
+      );
+    }
   }
   const { local, s3 } = backup.copies;
   if (local && s3) {
@@ -52,9 +64,10 @@ function pinnedLabel(backup: MergedBackup): string {
 }
 
 /** One flat row per backup (the Windmill UI renders an array of flat objects as a table). */
-export function listingRow(backup: MergedBackup, timeZone: string, verified: Partial<Record<CopyPlace, string>>) {
+export function listingRow(backup: MergedBackup, timeZone: string, verified: Partial<Record<CopyPlace, string>>, now = new Date()) {
   const places = placesOf(backup);
   const manifest = places.map((p) => backup.copies[p]!.manifest).find((m) => m !== undefined);
+  const unfinished = places.every((p) => backup.copies[p]!.unfinished);
   const size = manifest?.archive.size ?? backup.copies[places[0]!]!.size;
   const verdicts = places.map((p) => verified[p]!);
   return {
@@ -63,13 +76,14 @@ export function listingRow(backup: MergedBackup, timeZone: string, verified: Par
     created_at: localTimeLabel(backup.createdAt, timeZone),
     size_mb: Math.round((size / 1048576) * 100) / 100,
     location: places.length === 2 ? "both" : places[0]!,
-    database: manifest?.database ?? null,
+    status: manifest ? "complete" : unfinished ? "unfinished" : "damaged",
+    database: manifest?.database ?? places.map((p) => backup.copies[p]!.database).find((d) => d !== undefined) ?? null,
     tables: manifest?.totals.tables ?? null,
     rows: manifest?.totals.rows ?? null,
     // Archives are not encrypted yet; when encryption lands, the manifest will say so.
     encrypted: false,
     pinned: pinnedLabel(backup),
     verified: new Set(verdicts).size === 1 ? verdicts[0]! : places.map((p, i) => `${p}: ${verdicts[i]}`).join("; "),
-    warnings: copyWarnings(backup).join("; "),
+    warnings: copyWarnings(backup, now).join("; "),
   };
 }

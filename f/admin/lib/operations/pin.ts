@@ -13,10 +13,24 @@ export async function pinBackup(storage: Storage, prefix: string, name: string, 
   const backup = await findBackup(storage, prefix, name);
   if (backup.pinned) return "already pinned";
   const marker = JSON.stringify({ archive: name, pinned_at: now.toISOString(), note }, null, 2) + "\n";
-  const taken = () => new BackupError(`${name} was pinned in ${storage.location} by another run at the same moment; it is pinned.`);
-  await storage.create(exactName(pinNameFor(name), taken), PassThrough.from([Buffer.from(marker)]), { expectedSize: Buffer.byteLength(marker) });
+  const pin = pinNameFor(name);
+  const taken = new PinNameTaken();
+  try {
+    await storage.create(exactName(pin, () => taken), PassThrough.from([Buffer.from(marker)]), { expectedSize: Buffer.byteLength(marker) });
+  } catch (error) {
+    if (error !== taken) throw error;
+    // Another run pinned it since we looked; or the name holds something that is not a pin (a
+    // symlink, a directory), which listing and retention ignore: saying "pinned" would be a lie.
+    if ((await findBackup(storage, prefix, name)).pinned) return "already pinned";
+    throw new BackupError(
+      `Cannot pin ${name}: ${pin} already exists in ${storage.location} but is not a regular file (a symlink or a directory?), ` +
+        `so it does not pin anything and retention may delete the backup. Remove ${pin}, then pin again. Nothing was changed.`,
+    );
+  }
   return "pinned";
 }
+
+class PinNameTaken extends Error {}
 
 export async function unpinBackup(storage: Storage, prefix: string, name: string): Promise<PinChange> {
   const backup = await findBackup(storage, prefix, name);

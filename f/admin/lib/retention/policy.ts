@@ -28,6 +28,10 @@ export interface RetainedBackup {
   createdAt: Date;
   /** Has a valid manifest, i.e. the backup is known to be whole. */
   complete: boolean;
+  /** No manifest at all: a run stopped between the archive and its manifest (not a damaged backup). */
+  unfinished?: boolean;
+  /** The database it is a backup of (its manifest, or the archive's own header); undefined when unknown. */
+  database: string | undefined;
   pinned: boolean;
 }
 
@@ -46,6 +50,8 @@ export interface RetentionInput {
   now: Date;
   policy: RetentionPolicy;
   timeZone: string;
+  /** The database whose backups are judged: another database's backups in the same place are never touched. */
+  database: string;
   /** False when the storage listing may have missed files: then nothing is deleted. Default true. */
   listingComplete?: boolean;
 }
@@ -121,10 +127,17 @@ function newestOfEachType(backups: readonly RetainedBackup[], now: Date): Set<st
 const compareByTime = (a: RetainedBackup, b: RetainedBackup): number =>
   a.createdAt.getTime() - b.createdAt.getTime() || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** `3 h`, `2 days`: how long an unfinished backup has been lying there. */
+function age(since: Date, now: Date): string {
+  const hours = Math.max(0, Math.floor((now.getTime() - since.getTime()) / 3_600_000));
+  return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
+}
+
 /** Decides every backup; decisions come newest first. */
-export function planRetention({ backups, now, policy, timeZone, listingComplete = true }: RetentionInput): RetentionPlan {
+export function planRetention({ backups, now, policy, timeZone, database, listingComplete = true }: RetentionInput): RetentionPlan {
   const today = localDateTime(now, timeZone);
-  const newest = newestOfEachType(backups, now);
+  const ours = backups.filter((b) => b.database === database);
+  const newest = newestOfEachType(ours, now);
   const plan: RetentionPlan = { keep: [], delete: [] };
   const ordered = [...backups].sort((a, b) => compareByTime(b, a));
   for (const backup of ordered) {
@@ -134,8 +147,12 @@ export function planRetention({ backups, now, policy, timeZone, listingComplete 
   return plan;
 
   function decide(backup: RetainedBackup): ["keep" | "delete", string] {
-    if (!backup.complete) return ["keep", "no manifest: not ours to judge, kept"];
+    if (backup.database !== undefined && backup.database !== database) {
+      return ["keep", `backup of database ${JSON.stringify(backup.database)}, not ${JSON.stringify(database)}: never touched by this database's retention`];
+    }
     if (backup.pinned) return ["keep", "pinned"];
+    if (backup.unfinished) return decideUnfinished(backup);
+    if (!backup.complete) return ["keep", "its manifest is unreadable or does not match the archive: kept for a person to look at"];
     const created = localDateTime(backup.createdAt, timeZone);
     const kind = typeLabel(backup.type);
     if (backup.createdAt.getTime() > now.getTime()) {
@@ -149,5 +166,21 @@ export function planRetention({ backups, now, policy, timeZone, listingComplete 
       return ["keep", `${kind} backup from ${window.dated(created)} is older than ${window.label}, but the listing was incomplete: nothing is deleted`];
     }
     return ["delete", `${kind} backup from ${window.dated(created)} is older than ${window.label}`];
+  }
+
+  /**
+   * An archive without a manifest is what a run killed before its last step leaves. It never
+   * restores; once a complete backup of the same type and database is newer, it has no purpose left.
+   */
+  function decideUnfinished(backup: RetainedBackup): ["keep" | "delete", string] {
+    const kind = typeLabel(backup.type);
+    const unfinished = `unfinished ${kind} backup (no manifest) for ${age(backup.createdAt, now)}`;
+    if (backup.database === undefined) return ["keep", `${unfinished}, of an unknown database (its header is unreadable): not ours to judge, kept`];
+    const newer = ours
+      .filter((b) => b.complete && b.type === backup.type && b.createdAt.getTime() > backup.createdAt.getTime() && b.createdAt.getTime() <= now.getTime())
+      .sort((a, b) => compareByTime(b, a))[0];
+    if (newer === undefined) return ["keep", `${unfinished}: kept until a complete ${kind} backup is newer`];
+    if (!listingComplete) return ["keep", `${unfinished}, superseded by ${newer.name}, but the listing was incomplete: nothing is deleted`];
+    return ["delete", `${unfinished}, superseded by the complete ${newer.name}`];
   }
 }

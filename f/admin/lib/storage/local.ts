@@ -3,7 +3,7 @@
 // so a backup is never overwritten, even by a concurrent run picking the same name.
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, createReadStream, mkdirSync, rmSync } from "node:fs";
-import { link, open, readdir, stat, statfs, unlink } from "node:fs/promises";
+import { link, lstat, open, readdir, stat, statfs, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
@@ -117,10 +117,11 @@ export class LocalStorage implements Storage {
     return { files, complete };
   }
 
+  /** Regular files only, as list() sees them: a symlink, directory or socket under a name is not a file of ours. */
   async stat(name: string): Promise<StoredFile | undefined> {
     const path = this.pathOf(name);
     try {
-      const stats = await stat(path);
+      const stats = await lstat(path);
       return stats.isFile() ? { name, size: stats.size, modifiedAt: stats.mtime } : undefined;
     } catch (error) {
       if (errorCode(error) === "ENOENT") return undefined;
