@@ -2,6 +2,7 @@
 // connection, so the restore's own transaction can report them when its lock_timeout expires), and,
 // on explicit request, ending the target database's sessions before a restore starts.
 import type pg from "pg";
+import { connect, type DatabaseTarget } from "./connection.ts";
 
 export interface OtherSession {
   pid: number;
@@ -16,9 +17,10 @@ export interface OtherSession {
 
 /**
  * Other sessions holding a granted lock on a relation of the database `monitor` is connected to,
- * except `own` (the restore's session, whose aborted transaction still holds its locks).
+ * except `own` (the restore's session, whose aborted transaction still holds its locks); only locks
+ * of these `modes` (pg_locks' names, e.g. AccessExclusiveLock) when given.
  */
-export async function lockHolders(monitor: pg.ClientBase, own: number): Promise<OtherSession[]> {
+export async function lockHolders(monitor: pg.ClientBase, own: number, modes?: string[]): Promise<OtherSession[]> {
   const { rows } = await monitor.query<OtherSession>(
     `WITH holders AS (
        SELECT l.pid, string_agg(DISTINCT pg_catalog.format('%I.%I (%s)', n.nspname, c.relname, l.mode), ', ') AS holds
@@ -26,6 +28,7 @@ export async function lockHolders(monitor: pg.ClientBase, own: number): Promise<
          JOIN pg_catalog.pg_class c ON c.oid = l.relation AND c.relkind NOT IN ('i', 'I')
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE l.granted AND l.locktype = 'relation' AND l.pid <> $1 AND l.pid <> pg_catalog.pg_backend_pid()
+          AND ($2::text[] IS NULL OR l.mode = ANY ($2::text[]))
           AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
         GROUP BY l.pid
      )
@@ -34,9 +37,33 @@ export async function lockHolders(monitor: pg.ClientBase, own: number): Promise<
             a.query_start::text AS query_start, h.holds
        FROM holders h JOIN pg_catalog.pg_stat_activity a ON a.pid = h.pid
       ORDER BY a.query_start NULLS LAST, a.pid`,
-    [own],
+    [own, modes ?? null],
   );
   return rows;
+}
+
+/** PostgreSQL gave up waiting for a lock (lock_timeout), here or in the error's cause. */
+export function isLockTimeout(error: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
+  return code(error) === "55P03" || code((error as { cause?: unknown } | undefined)?.cause) === "55P03";
+}
+
+/**
+ * The sessions holding locks that `own` gave up waiting for, as a clause for an error message,
+ * read on a connection of its own (the waiting one may be in an aborted transaction).
+ */
+export async function describeLockHolders(target: DatabaseTarget, own: number, modes?: string[]): Promise<string> {
+  try {
+    const monitor = await connect(target, "windmill-pg-backup: lock report");
+    try {
+      const holders = await lockHolders(monitor, own, modes);
+      return holders.length === 0 ? "the session holding it has let go since" : `held by ${describeSessions(holders)}`;
+    } finally {
+      await monitor.end().catch(() => undefined);
+    }
+  } catch (error) {
+    return `the sessions holding locks could not be listed (${(error as Error).message})`;
+  }
 }
 
 /** One line per session, for an error message a person can act on. */

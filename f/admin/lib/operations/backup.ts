@@ -13,6 +13,7 @@ import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import { DIGEST_ALGORITHM } from "../engine/digest.ts";
 import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
 import { withLock } from "../engine/lock.ts";
+import { describeLockHolders, isLockTimeout } from "../engine/sessions.ts";
 import { beginSnapshot } from "../engine/session.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
 import { TOOL } from "../version.ts";
@@ -87,84 +88,107 @@ export async function createBackup(request: BackupRequest): Promise<BackupOutcom
   return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
 
-async function writeBackup({ database, settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {
-  const startedAt = now();
+/** The backup's own wait for any lock (lock_timeout_seconds), in milliseconds. */
+const lockTimeoutMs = (settings: BackupSettings) => Math.max(1, Math.round(settings.lock_timeout_seconds * 1000));
+
+/**
+ * Dump into a new archive on its own connection. Every statement on it, from the first, waits at
+ * most lock_timeout_seconds for a lock; giving up names the sessions that held it.
+ */
+async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
+  const { database, settings, type } = request;
   const client = await connect(database, `windmill-pg-backup: ${type} backup`);
   try {
-    const body = new PassThrough();
-    const writer = new ArchiveWriter(body, settings.compression_level);
-    const free = await storage.freeBytes();
-    if (free !== undefined) {
-      checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
-    }
-    // The name must be free where the backup goes: locally, and off-site when it is uploaded (a
-    // local file deleted by hand must not lead to a name that S3 still holds). S3 out of reach must
-    // not cost the local backup: the upload, later, says what is wrong with it.
-    const listed = [...(await storage.list()).files, ...(offsite ? await offsite.list().then((l) => l.files, () => []) : [])];
-    const existing = new Set(listed.map((f) => f.name));
-    const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
-    const stored = storage.create(freeNames(candidates, existing), body);
-    // The storage may fail while the dump is still running (a full disk): observe the rejection now,
-    // the dump then fails on the destroyed stream and the error is rethrown below.
-    stored.catch(() => undefined);
-    let dump;
-    let summary;
-    try {
-      dump = await dumpDatabase(client, writer, {
-        ...schemaOptions(settings.dump, settings.lock_timeout_seconds),
-        onTable: (table, index, total) => onProgress?.(`dumped ${table.schema}.${table.name}: ${table.rows} rows`, Math.round(((index + 1) / total) * 90)),
-      });
-      summary = writer.finish();
-    } catch (error) {
-      body.destroy(error as Error);
-      // When the storage failed first (a full disk), its error says what happened; the dump's
-      // own error is then only the aborted stream.
-      throw (await stored.then(() => undefined, (storageError: unknown) => storageError)) ?? error;
-    }
-    const file = await stored;
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      format_version: MANIFEST_VERSION,
-      tool: { ...TOOL },
-      backup_type: type,
-      created_at: startedAt.toISOString(),
-      created_at_local: localTimeLabel(startedAt, settings.time_zone),
-      time_zone: settings.time_zone,
-      duration_ms: now().getTime() - startedAt.getTime(),
-      database: dump.database,
-      server: dump.server,
-      archive: { name: file.name, size: summary.size, sha256: summary.sha256, compression: "gzip" },
-      sections: dump.sections,
-      digest_algorithm: DIGEST_ALGORITHM,
-      tables: dump.tables,
-      objects: dump.objects,
-      extensions: dump.extensions,
-      scope: settings.dump,
-      skipped: dump.skipped,
-      ...(dump.warnings.length === 0 ? {} : { warnings: dump.warnings }),
-      ...(dump.database_access === undefined ? {} : { database_access: dump.database_access }),
-      totals: totals(dump.tables),
-      privileges: settings.dump.privileges,
-      roles: dump.roles,
-    };
-    if (file.size !== summary.size) {
-      await storage.remove(file.name).catch(() => undefined);
-      throw new BackupError(`Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`);
-    }
-    try {
-      const text = manifestText(manifest);
-      const taken = () => new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
-      await storage.create(exactName(manifestNameFor(file.name), taken), PassThrough.from([Buffer.from(text)]) as PassThrough);
-    } catch (error) {
-      // An archive without its manifest is an unfinished backup: do not leave it looking like one.
-      await storage.remove(file.name).catch(() => undefined);
-      throw error;
-    }
-    onProgress?.(`backup ${file.name} written`, 95);
-    return { name: file.name, location: storage.location, manifest };
+    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
+    return await dumpToStorage(client, request);
+  } catch (error) {
+    if (!isLockTimeout(error)) throw error;
+    const holders = await describeLockHolders(database, (client as unknown as { processID: number }).processID, ["AccessExclusiveLock"]);
+    const what = type === "pre_restore" ? "The pre-restore backup (so the restore did not start: the database is unchanged)" : `The ${type} backup`;
+    throw new BackupError(
+      `${what} gave up after waiting ${settings.lock_timeout_seconds} s for a lock on database ${JSON.stringify(database.dbname)} ` +
+        `(${(error as Error).message}): ${holders}. Nothing was written; earlier backups are untouched. Run it again once that ` +
+        "session has finished (a migration, a long ALTER), or end it; lock_timeout_seconds in f/admin/backup_settings sets the wait.",
+      { cause: error },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+async function dumpToStorage(client: pg.Client, { settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {
+  const startedAt = now();
+  const body = new PassThrough();
+  const writer = new ArchiveWriter(body, settings.compression_level);
+  const free = settings.archive_size_ratio > 0 ? await storage.freeBytes() : undefined;
+  if (free !== undefined) {
+    checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
+  }
+  // The name must be free where the backup goes: locally, and off-site when it is uploaded (a
+  // local file deleted by hand must not lead to a name that S3 still holds). S3 out of reach must
+  // not cost the local backup: the upload, later, says what is wrong with it.
+  const listed = [...(await storage.list()).files, ...(offsite ? await offsite.list().then((l) => l.files, () => []) : [])];
+  const existing = new Set(listed.map((f) => f.name));
+  const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
+  const stored = storage.create(freeNames(candidates, existing), body);
+  // The storage may fail while the dump is still running (a full disk): observe the rejection now,
+  // the dump then fails on the destroyed stream and the error is rethrown below.
+  stored.catch(() => undefined);
+  let dump;
+  let summary;
+  try {
+    dump = await dumpDatabase(client, writer, {
+      ...schemaOptions(settings.dump, settings.lock_timeout_seconds),
+      onTable: (table, index, total) => onProgress?.(`dumped ${table.schema}.${table.name}: ${table.rows} rows`, Math.round(((index + 1) / total) * 90)),
+    });
+    summary = writer.finish();
+  } catch (error) {
+    body.destroy(error as Error);
+    // When the storage failed first (a full disk), its error says what happened; the dump's
+    // own error is then only the aborted stream.
+    throw (await stored.then(() => undefined, (storageError: unknown) => storageError)) ?? error;
+  }
+  const file = await stored;
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    format_version: MANIFEST_VERSION,
+    tool: { ...TOOL },
+    backup_type: type,
+    created_at: startedAt.toISOString(),
+    created_at_local: localTimeLabel(startedAt, settings.time_zone),
+    time_zone: settings.time_zone,
+    duration_ms: now().getTime() - startedAt.getTime(),
+    database: dump.database,
+    server: dump.server,
+    archive: { name: file.name, size: summary.size, sha256: summary.sha256, compression: "gzip" },
+    sections: dump.sections,
+    digest_algorithm: DIGEST_ALGORITHM,
+    tables: dump.tables,
+    objects: dump.objects,
+    extensions: dump.extensions,
+    scope: settings.dump,
+    skipped: dump.skipped,
+    ...(dump.warnings.length === 0 ? {} : { warnings: dump.warnings }),
+    ...(dump.database_access === undefined ? {} : { database_access: dump.database_access }),
+    totals: totals(dump.tables),
+    privileges: settings.dump.privileges,
+    roles: dump.roles,
+  };
+  if (file.size !== summary.size) {
+    await storage.remove(file.name).catch(() => undefined);
+    throw new BackupError(`Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`);
+  }
+  try {
+    const text = manifestText(manifest);
+    const taken = () => new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
+    await storage.create(exactName(manifestNameFor(file.name), taken), PassThrough.from([Buffer.from(text)]) as PassThrough);
+  } catch (error) {
+    // An archive without its manifest is an unfinished backup: do not leave it looking like one.
+    await storage.remove(file.name).catch(() => undefined);
+    throw error;
+  }
+  onProgress?.(`backup ${file.name} written`, 95);
+  return { name: file.name, location: storage.location, manifest };
 }
 
 /**
@@ -318,6 +342,7 @@ function totals(tables: DumpedTable[]): Manifest["totals"] {
 export async function previewBackup(database: DatabaseTarget, settings: BackupSettings): Promise<{ tables: { table: string; estimated_rows: number }[]; objects: number; tableBytes: number }> {
   const client: pg.Client = await connect(database, "windmill-pg-backup: backup preview");
   try {
+    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
     await beginSnapshot(client);
     const schema = await readSchema(client, schemaOptions(settings.dump, settings.lock_timeout_seconds));
     const estimates = await client.query<{ schema: string; name: string; rows: string }>(
