@@ -27,6 +27,8 @@ export interface Cluster {
   createDatabase(name: string): Promise<void>;
   /** Environment for libpq tools (psql, pg_dump) pointing at this cluster. */
   libpqEnv(): NodeJS.ProcessEnv;
+  /** A fast shutdown (every session ended) and a start again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,7 +105,8 @@ function run(cmd: string, args: string[], owner: { uid: number; gid: number } | 
   if (out.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${out.stderr || out.stdout}`);
 }
 
-export async function startCluster(options: { bin?: string } = {}): Promise<Cluster> {
+/** `settings`: more server settings as `name=value` (e.g. `ssl=on`), each passed with -c. */
+export async function startCluster(options: { bin?: string; settings?: string[] } = {}): Promise<Cluster> {
   const bin = options.bin ?? findServerBin();
   const majorVersion = majorVersionOf(bin);
   const owner = serverOwner();
@@ -122,36 +125,46 @@ export async function startCluster(options: { bin?: string } = {}): Promise<Clus
     owner,
   );
   const port = await freePort();
-  const server = spawn(
-    join(bin, "postgres"),
-    ["-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dir}`,
-      "-c", "fsync=off", "-c", "max_connections=60", "-c", "max_locks_per_transaction=256"],
-    { ...(owner ?? {}), stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C.UTF-8" } },
-  );
-  let serverLog = "";
-  server.stderr?.on("data", (chunk: Buffer) => {
-    serverLog = (serverLog + chunk.toString()).slice(-20000);
-  });
-  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-
   const host = "127.0.0.1";
   const user = "postgres";
   const config = (dbname: string) => ({ host, port, user, password, database: dbname });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new pg.Client(config("postgres"));
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      if (server.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`PostgreSQL did not start (${String(error)}):\n${serverLog}`);
+  let serverLog = "";
+
+  const launch = async () => {
+    const server = spawn(
+      join(bin, "postgres"),
+      ["-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dir}`,
+        "-c", "fsync=off", "-c", "max_connections=60", "-c", "max_locks_per_transaction=256", ...(options.settings ?? []).flatMap((setting) => ["-c", setting])],
+      { ...(owner ?? {}), stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C.UTF-8" } },
+    );
+    server.stderr?.on("data", (chunk: Buffer) => {
+      serverLog = (serverLog + chunk.toString()).slice(-20000);
+    });
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const client = new pg.Client(config("postgres"));
+      try {
+        await client.connect();
+        await client.end();
+        break;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (server.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`PostgreSQL did not start (${String(error)}):\n${serverLog}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
-  }
+    return { server, exited };
+  };
+  let running = await launch();
+  const shutdown = async () => {
+    if (running.server.exitCode === null) {
+      running.server.kill("SIGINT");
+      await running.exited;
+    }
+  };
 
   const connect = async (dbname: string) => {
     const client = new pg.Client(config(dbname));
@@ -176,11 +189,12 @@ export async function startCluster(options: { bin?: string } = {}): Promise<Clus
       await query("postgres", `CREATE DATABASE "${name.replaceAll('"', '""')}" TEMPLATE template0 ENCODING 'UTF8'`);
     },
     libpqEnv: () => ({ ...process.env, PGHOST: host, PGPORT: String(port), PGUSER: user, PGPASSWORD: password }),
+    restart: async () => {
+      await shutdown();
+      running = await launch();
+    },
     stop: async () => {
-      if (server.exitCode === null) {
-        server.kill("SIGINT");
-        await exited;
-      }
+      await shutdown();
       rmSync(dir, { recursive: true, force: true });
     },
   };

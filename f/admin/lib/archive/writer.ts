@@ -47,7 +47,8 @@ export class ArchiveWriter {
       gzip.end();
       await forwarding;
     } catch (error) {
-      gzip.destroy();
+      // With the error, so that the forwarding loop ends with it too and not with "Premature close".
+      gzip.destroy(error as Error);
       // When the sink failed, its error is the one worth reporting, not the closed gzip stream's.
       throw (await forwarding.then(() => undefined, (sinkError: unknown) => sinkError)) ?? error;
     }

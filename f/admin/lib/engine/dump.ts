@@ -163,7 +163,7 @@ function header(database: string, server: ServerInfo): string {
 
 function* tableMember(client: pg.ClientBase, table: TableData, digest: RowDigest): Generator<MemberPart> {
   yield tableMemberHeader(table, MANIFEST_VERSION);
-  yield digested(client.query(new CopyOut(table.copyOut)), digest);
+  yield digested(client.query(new CopyOut(table.copyOut, `${table.schema}.${table.name}`)), digest);
   yield END_OF_DATA;
 }
 

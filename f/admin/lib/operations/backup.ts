@@ -11,6 +11,7 @@ import { BackupError } from "../errors.ts";
 import { readSchema } from "../engine/catalog.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
 import { DIGEST_ALGORITHM } from "../engine/digest.ts";
+import { CopyInterruptedError } from "../engine/copy-out.ts";
 import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
 import { withLock } from "../engine/lock.ts";
 import { describeLockHolders, isLockTimeout } from "../engine/sessions.ts";
@@ -93,18 +94,30 @@ const lockTimeoutMs = (settings: BackupSettings) => Math.max(1, Math.round(setti
 
 /**
  * Dump into a new archive on its own connection. Every statement on it, from the first, waits at
- * most lock_timeout_seconds for a lock; giving up names the sessions that held it.
+ * most lock_timeout_seconds for a lock; giving up names the sessions that held it. A connection the
+ * server closes (a restart, a crash, the network) is said in those words, with where the dump was.
  */
 async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
   const { database, settings, type } = request;
+  const what = type === "pre_restore" ? "The pre-restore backup (so the restore did not start: the database is unchanged)" : `The ${type} backup`;
+  const stage: DumpStage = { doing: "connecting" };
   const client = await connect(database, `windmill-pg-backup: ${type} backup`);
   try {
     await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
-    return await dumpToStorage(client, request);
+    return await dumpToStorage(client, request, stage);
   } catch (error) {
+    const lost = connectionLost(error);
+    if (lost) {
+      const where = lost instanceof CopyInterruptedError ? `copying table ${lost.table}` : stage.doing;
+      throw new BackupError(
+        `${what} stopped: PostgreSQL closed the connection while the backup was ${where} (${(lost instanceof CopyInterruptedError ? lost.reason : lost).message}). ` +
+          "Nothing was kept (no archive, no manifest); earlier backups are untouched. Check that the server is up (a restart, a crash " +
+          "or a failover ends every session), then run the backup again.",
+        { cause: error },
+      );
+    }
     if (!isLockTimeout(error)) throw error;
     const holders = await describeLockHolders(database, (client as unknown as { processID: number }).processID, ["AccessExclusiveLock"]);
-    const what = type === "pre_restore" ? "The pre-restore backup (so the restore did not start: the database is unchanged)" : `The ${type} backup`;
     throw new BackupError(
       `${what} gave up after waiting ${settings.lock_timeout_seconds} s for a lock on database ${JSON.stringify(database.dbname)} ` +
         `(${(error as Error).message}): ${holders}. Nothing was written; earlier backups are untouched. Run it again once that ` +
@@ -116,8 +129,26 @@ async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
   }
 }
 
-async function dumpToStorage(client: pg.Client, { settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest): Promise<BackupOutcome> {
+/** What the dump was doing, for an error that interrupts it. */
+interface DumpStage {
+  doing: string;
+}
+
+/** The error (or one of its causes) that says the server ended the session, if any. */
+function connectionLost(error: unknown): Error | undefined {
+  for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e instanceof CopyInterruptedError) return e;
+    if (["57P01", "57P02", "57P03", "ECONNRESET", "EPIPE"].includes(e.code ?? "")) return e as Error;
+    if (/^Connection terminated unexpectedly$|encountered a connection error and is not queryable/.test(e.message ?? "")) return e as Error;
+  }
+  return undefined;
+}
+
+async function dumpToStorage(
+  client: pg.Client, { settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest, stage: DumpStage,
+): Promise<BackupOutcome> {
   const startedAt = now();
+  stage.doing = "checking the free space and the names in use";
   const body = new PassThrough();
   const writer = new ArchiveWriter(body, settings.compression_level);
   const free = settings.archive_size_ratio > 0 ? await storage.freeBytes() : undefined;
@@ -137,9 +168,15 @@ async function dumpToStorage(client: pg.Client, { settings, storage, offsite, ty
   let dump;
   let summary;
   try {
+    stage.doing = "reading the schema";
     dump = await dumpDatabase(client, writer, {
       ...schemaOptions(settings.dump, settings.lock_timeout_seconds),
-      onTable: (table, index, total) => onProgress?.(`dumped ${table.schema}.${table.name}: ${table.rows} rows`, Math.round(((index + 1) / total) * 90)),
+      onTable: (table, index, total) => {
+        stage.doing = index + 1 < total
+          ? `between tables (${index + 1} of ${total} copied, the last ${table.schema}.${table.name})`
+          : "writing the sequence values, indexes and constraints after the tables";
+        onProgress?.(`dumped ${table.schema}.${table.name}: ${table.rows} rows`, Math.round(((index + 1) / total) * 90));
+      },
     });
     summary = writer.finish();
   } catch (error) {
