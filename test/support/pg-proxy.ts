@@ -36,9 +36,10 @@ export async function startPgProxy(cluster: Cluster): Promise<PgProxy> {
     let tail = Buffer.alloc(0);
     client.on("data", (bytes: Buffer) => {
       if (watch) {
-        // The statement may straddle two reads: search the end of the previous one too.
+        // The statement may straddle two reads: search the end of the previous one too, but only
+        // for a match that ends in the new bytes (an old statement must not match again).
         const window = Buffer.concat([tail, bytes]);
-        if (window.includes(watch.text)) {
+        if (window.includes(watch.text, Math.max(0, tail.length - watch.text.length + 1))) {
           link.held = [];
           const { seen } = watch;
           watch = undefined;

@@ -58,6 +58,8 @@ export interface DumpResult {
 export interface DumpOptions extends SchemaOptions {
   /** Called after each table's rows are written (for progress). */
   onTable?: (table: DumpedTable, index: number, total: number) => void;
+  /** Called once the schema is read, before any row: a caller may refuse it (e.g. the schema changed meanwhile). */
+  schemaRead?: () => Promise<void>;
 }
 
 export async function readServerInfo(client: pg.ClientBase): Promise<{ database: string; server: ServerInfo }> {
@@ -91,6 +93,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
   try {
     const { database, server } = await readServerInfo(client);
     const schema = await readSchema(client, options);
+    await options.schemaRead?.();
 
     const pre_data = await writer.member([
       header(database, server),

@@ -14,6 +14,7 @@ import { DIGEST_ALGORITHM } from "../engine/digest.ts";
 import { CopyInterruptedError } from "../engine/copy-out.ts";
 import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
 import { withLock } from "../engine/lock.ts";
+import { schemaFingerprint } from "../engine/schema-watch.ts";
 import { describeLockHolders, isLockTimeout } from "../engine/sessions.ts";
 import { beginSnapshot } from "../engine/session.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
@@ -92,18 +93,60 @@ export async function createBackup(request: BackupRequest): Promise<BackupOutcom
 /** The backup's own wait for any lock (lock_timeout_seconds), in milliseconds. */
 const lockTimeoutMs = (settings: BackupSettings) => Math.max(1, Math.round(settings.lock_timeout_seconds * 1000));
 
+/** How many times a backup starts over when the schema changed while it was read. */
+const SCHEMA_ATTEMPTS = 3;
+
+/** The schema changed while the backup read it: the archive could mix two versions of it. */
+class SchemaChangedError extends Error {}
+
 /**
- * Dump into a new archive on its own connection. Every statement on it, from the first, waits at
- * most lock_timeout_seconds for a lock; giving up names the sessions that held it. A connection the
- * server closes (a restart, a crash, the network) is said in those words, with where the dump was.
+ * Dump into a new archive; when the schema changed while it was read (a migration committing at
+ * that moment), throw that attempt away and start over, a few times.
  */
 async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeBackupOnce(request);
+    } catch (error) {
+      if (!(error instanceof SchemaChangedError)) throw error;
+      if (attempt >= SCHEMA_ATTEMPTS) {
+        throw new BackupError(
+          `${backupLabel(request.type)} gave up: the schema of database ${JSON.stringify(request.database.dbname)} changed while the backup ` +
+            `read it, ${SCHEMA_ATTEMPTS} times in a row (a migration running?), so an archive could have mixed two versions of it. ` +
+            "Nothing was kept; earlier backups are untouched. Run the backup again once the schema changes are done.",
+          { cause: error },
+        );
+      }
+      request.onProgress?.(`the schema changed while it was read (attempt ${attempt}); starting over`, 0);
+    }
+  }
+}
+
+const backupLabel = (type: BackupType) =>
+  type === "pre_restore" ? "The pre-restore backup (so the restore did not start: the database is unchanged)" : `The ${type} backup`;
+
+/**
+ * One attempt, on a connection of its own. Every statement on it, from the first, waits at most
+ * lock_timeout_seconds for a lock; giving up names the sessions that held it. A connection the
+ * server closes (a restart, a crash, the network) is said in those words, with where the dump was.
+ * A second connection watches the schema: its fingerprint before the snapshot and once the schema
+ * is read must be equal.
+ */
+async function writeBackupOnce(request: BackupRequest): Promise<BackupOutcome> {
   const { database, settings, type } = request;
-  const what = type === "pre_restore" ? "The pre-restore backup (so the restore did not start: the database is unchanged)" : `The ${type} backup`;
+  const what = backupLabel(type);
   const stage: DumpStage = { doing: "connecting" };
   const client = await connect(database, `windmill-pg-backup: ${type} backup`);
+  let watch: pg.Client | undefined;
   try {
-    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
+    watch = await connect(database, `windmill-pg-backup: ${type} backup (schema watch)`);
+    for (const session of [client, watch]) {
+      await session.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
+    }
+    const before = await schemaFingerprint(watch);
+    stage.schemaUnchanged = async () => {
+      if ((await schemaFingerprint(watch!)) !== before) throw new SchemaChangedError("the schema changed while the backup read it");
+    };
     return await dumpToStorage(client, request, stage);
   } catch (error) {
     const lost = connectionLost(error);
@@ -116,6 +159,13 @@ async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
         { cause: error },
       );
     }
+    // A definition that vanished under the schema read fails in many ways (a missing row, a null
+    // definition): when the schema changed meanwhile, that is the cause, and a new attempt the cure.
+    if (!(error instanceof SchemaChangedError) && stage.doing === "reading the schema" && stage.schemaUnchanged) {
+      await stage.schemaUnchanged().catch((changed: unknown) => {
+        if (changed instanceof SchemaChangedError) throw new SchemaChangedError(changed.message, { cause: error });
+      });
+    }
     if (!isLockTimeout(error)) throw error;
     const holders = await describeLockHolders(database, (client as unknown as { processID: number }).processID, ["AccessExclusiveLock"]);
     throw new BackupError(
@@ -125,13 +175,15 @@ async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
       { cause: error },
     );
   } finally {
+    await watch?.end().catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 }
 
-/** What the dump was doing, for an error that interrupts it. */
+/** What the dump was doing, for an error that interrupts it; and the check that the schema held still. */
 interface DumpStage {
   doing: string;
+  schemaUnchanged?: () => Promise<void>;
 }
 
 /** The error (or one of its causes) that says the server ended the session, if any. */
@@ -171,6 +223,10 @@ async function dumpToStorage(
     stage.doing = "reading the schema";
     dump = await dumpDatabase(client, writer, {
       ...schemaOptions(settings.dump, settings.lock_timeout_seconds),
+      schemaRead: async () => {
+        await stage.schemaUnchanged?.();
+        stage.doing = "copying the tables";
+      },
       onTable: (table, index, total) => {
         stage.doing = index + 1 < total
           ? `between tables (${index + 1} of ${total} copied, the last ${table.schema}.${table.name})`
