@@ -4,13 +4,14 @@
 // on S3 without its manifest (replaced whole). The next run does all that and succeeds.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { startAwsStandIn, type AwsStandIn } from "./support/aws-s3.ts";
 import { startPgProxy, type PgProxy } from "./support/pg-proxy.ts";
+import { childrenOf, until } from "./support/processes.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
 
@@ -42,28 +43,6 @@ function startJob(runtime: string, args: Record<string, unknown>, mockFile: stri
   });
   const exited = new Promise<void>((resolve) => job.once("exit", () => resolve()));
   return { job, exited };
-}
-
-/** The processes whose parent is `pid` (the runner's runtime child), read from /proc. */
-function childrenOf(pid: number): number[] {
-  return readdirSync("/proc").filter((n) => /^\d+$/.test(n)).flatMap((n) => {
-    try {
-      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid ? [Number(n)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** Polls a condition on state (files, processes), never a guess of how long something takes. */
-async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 3000; i++) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 const files = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
