@@ -193,7 +193,7 @@ describe("backup_database when S3 fails", () => {
     assert.equal(result.status, "success");
     assert.equal(existsSync(join(sample.backupDir, result.filename)), true);
     assert.ok((await objectBytes(`listing/${result.filename}`)).equals(readFileSync(join(sample.backupDir, result.filename))), "uploaded");
-    assert.match(String(result.s3.cleanup), /^skipped: S3 listing of s3:\/\/backups\/listing\/ failed .* The backup and its upload succeeded; retention there was skipped and runs again with the next backup\.$/);
+    assert.match(String(result.s3.cleanup), /^skipped: S3 listing of s3:\/\/backups\/listing\/ failed .* The backup and its upload succeeded; retention in s3:\/\/backups\/listing\/ was skipped and runs again with the next backup\.$/);
     assert.equal(result.warnings.length, 1);
     assert.match(result.warnings[0]!, /^S3 retention skipped/);
     assert.ok(Array.isArray(result.cleanup.deleted), "local retention ran");

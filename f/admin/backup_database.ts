@@ -4,7 +4,7 @@
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
-import { createBackup, previewBackup, type BackupOutcome } from "./lib/operations/backup.ts";
+import { createBackup, previewBackup, type BackupOutcome, type Skipped } from "./lib/operations/backup.ts";
 import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
 import { estimateArchiveBytes } from "./lib/operations/free-space.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
@@ -28,10 +28,9 @@ export const Args = z.object({
 
 const megabytes = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;
 const cleanupSummary = (cleanup: CleanupOutcome) => ({ deleted: cleanup.deleted, kept: cleanup.keep.length, decisions: [...cleanup.delete, ...cleanup.keep] });
-const offsiteDeleted = (backup: BackupOutcome | undefined) => {
-  const cleanup = backup?.offsite?.cleanup;
-  return cleanup === undefined || "skipped" in cleanup ? [] : cleanup.deleted;
-};
+const deletedBy = (cleanup: CleanupOutcome | Skipped | undefined) => (cleanup === undefined || "skipped" in cleanup ? [] : cleanup.deleted);
+const summaryOf = (cleanup: CleanupOutcome | Skipped | undefined) =>
+  cleanup === undefined ? "skipped (cleanup_old: false)" : "skipped" in cleanup ? `skipped: ${cleanup.skipped}` : cleanupSummary(cleanup);
 
 export async function main(
   backup_type: "daily" | "weekly" | "monthly" | "manual" = "manual",
@@ -87,8 +86,8 @@ export async function main(
     ? "not written: cleanup_old is false"
     : await recordAudit(database, {
       action: "cleanup", outcome: "success",
-      message: `retention after ${result.filename}: ${cleanup.deleted.length} local and ${offsiteDeleted(backup).length} S3 backup(s) deleted`,
-      details: { deleted: cleanup.deleted, s3_deleted: offsiteDeleted(backup), policy: settings.retention },
+      message: `retention after ${result.filename}: ${deletedBy(cleanup).length} local and ${deletedBy(backup?.offsite?.cleanup).length} S3 backup(s) deleted`,
+      details: { deleted: deletedBy(cleanup), s3_deleted: deletedBy(backup?.offsite?.cleanup), policy: settings.retention, warnings: result.warnings },
     });
   return { ...result, cleanup_audit: cleanupAudit };
 }
@@ -114,8 +113,11 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     scope: describeScope(manifest),
     warnings: manifest.warnings ?? [],
     stale_temp_files_removed: swept,
-    warnings: backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`] : [],
-    cleanup: cleanup ? cleanupSummary(cleanup) : "skipped (cleanup_old: false)",
+    warnings: [
+      ...(cleanup && "skipped" in cleanup ? [`local retention skipped: ${cleanup.skipped}`] : []),
+      ...(backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`] : []),
+    ],
+    cleanup: summaryOf(cleanup),
     s3: backup.offsite
       ? {
         location: backup.offsite.location,
@@ -123,9 +125,7 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
         size_mb: megabytes(backup.offsite.archive.size),
         manifest: backup.offsite.manifest.name,
         uploaded_earlier_backups: backup.offsite.caughtUp,
-        cleanup: backup.offsite.cleanup === undefined
-          ? "skipped (cleanup_old: false)"
-          : "skipped" in backup.offsite.cleanup ? `skipped: ${backup.offsite.cleanup.skipped}` : cleanupSummary(backup.offsite.cleanup),
+        cleanup: summaryOf(backup.offsite.cleanup),
       }
       : "not uploaded (upload_to_s3: false)",
   };

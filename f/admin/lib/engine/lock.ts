@@ -21,7 +21,8 @@ export async function acquireOperationLock(client: pg.ClientBase, waitMs: number
     if ((error as { code?: string }).code !== "55P03") throw error;
     throw new BackupError(
       `Another backup, restore or cleanup is running on this database (${await describeHolder(client)}); ` +
-        `waited ${Math.round(waitMs / 1000)} s. Wait for it to finish, or raise the lock wait.`,
+        `waited ${Math.round(waitMs / 1000)} s for it and did nothing. Run this again once it has finished, or raise ` +
+        "lock_wait_seconds in f/admin/backup_settings (fail_if_busy: true does not wait at all).",
     );
   } finally {
     await client.query(`SELECT pg_catalog.set_config('lock_timeout', '0', false)`).catch(() => undefined);

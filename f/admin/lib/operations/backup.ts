@@ -47,14 +47,19 @@ export interface OffsiteCopy {
   /** Earlier backups kept locally that a failed upload had left out, uploaded by this run. */
   caughtUp: string[];
   /** Retention on this storage, or why it was skipped (the backup and its upload still succeeded). */
-  cleanup?: CleanupOutcome | { skipped: string };
+  cleanup?: CleanupOutcome | Skipped;
+}
+
+/** Retention that could not run after a good backup: why, and that it runs again next time. */
+export interface Skipped {
+  skipped: string;
 }
 
 export interface BackupOutcome {
   name: string;
   location: string;
   manifest: Manifest;
-  cleanup?: CleanupOutcome;
+  cleanup?: CleanupOutcome | Skipped;
   offsite?: OffsiteCopy;
 }
 
@@ -69,22 +74,23 @@ export async function createBackup(request: BackupRequest): Promise<BackupOutcom
     const outcome = await writeBackup(request);
     const database = outcome.manifest.database;
     const now = (request.now ?? (() => new Date()))();
-    const retention = (storage: Storage) => (request.cleanup ? applyRetention(storage, request.settings, database, now, true) : Promise.resolve(undefined));
+    const what = request.offsite ? "The backup and its upload succeeded" : "The backup succeeded";
+    const skipped = (storage: Storage, error: unknown): Skipped => ({
+      skipped: `${(error as Error).message} ${what}; retention in ${storage.location} was skipped and runs again with the next backup.`,
+    });
+    const retention = async (storage: Storage) =>
+      request.cleanup ? await applyRetention(storage, request.settings, database, now, true).catch((error: unknown) => skipped(storage, error)) : undefined;
     if (!request.offsite) return { ...outcome, cleanup: await retention(request.storage) };
     const uploaded = await uploadNewBackup(request.storage, request.offsite, outcome, now, request.onProgress);
     const offsite: OffsiteCopy = { location: request.offsite.location, ...uploaded, caughtUp: [] };
-    const skipped = (error: unknown) => {
-      if (!(error instanceof BackupError)) throw error;
-      return { skipped: `${error.message} The backup and its upload succeeded; retention there was skipped and runs again with the next backup.` };
-    };
     try {
       // Before local retention, so that a backup only this disk holds is copied before it can go.
       offsite.caughtUp = await uploadPending(request.storage, request.offsite, request.settings, database, now);
     } catch (error) {
-      offsite.cleanup = skipped(error);
+      offsite.cleanup = skipped(request.offsite, error);
     }
     const cleanup = await retention(request.storage);
-    if (request.cleanup && offsite.cleanup === undefined) offsite.cleanup = await retention(request.offsite).catch(skipped);
+    if (offsite.cleanup === undefined) offsite.cleanup = await retention(request.offsite);
     return { ...outcome, cleanup, offsite };
   };
   return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);

@@ -100,7 +100,11 @@ export class LocalStorage implements Storage {
     try {
       entries = await readdir(this.location, { withFileTypes: true });
     } catch (error) {
-      throw new BackupError(`Cannot list the backup directory ${this.location}: ${(error as Error).message}`, { cause: error });
+      throw new BackupError(
+        `Cannot list the backup directory ${this.location} (${(error as Error).message}): check that the volume is mounted on ` +
+          "this worker and readable by it, or fix backup_dir in f/admin/backup_settings.",
+        { cause: error },
+      );
     }
     let complete = true;
     const files: StoredFile[] = [];
