@@ -5,9 +5,11 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { startSample, type Sample } from "./support/sample.ts";
+import { startPgProxy, type PgProxy } from "./support/pg-proxy.ts";
+import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
 
 let sample: Sample;
+let proxy: PgProxy;
 let backupDir: string;
 let mockFile: string;
 
@@ -15,12 +17,17 @@ before(async () => {
   sample = await startSample("cancel", {
     settings: { lock_wait_seconds: 0 },
     // A few seconds of COPY, so the job is surely still writing when it is cancelled.
-    extraSql: "CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 400000) g",
+    extraSql: "CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 100000) g",
   });
-  ({ backupDir, mockFile } = sample);
+  // The job reaches the server through a proxy that holds its answers once the COPY of bulk is sent:
+  // the job is then surely in the middle of writing its archive when it is cancelled.
+  proxy = await startPgProxy(sample.cluster);
+  backupDir = sample.backupDir;
+  mockFile = sample.configure({ lock_wait_seconds: 0 }, { "f/admin/database": proxy.resource(SAMPLE_DATABASE) });
 });
 
 after(async () => {
+  await proxy?.stop();
   await sample?.stop();
 });
 
@@ -43,9 +50,9 @@ for (const runtime of ["node", "bun"]) {
     const exited = new Promise<number | null>((resolve) => job.once("exit", (code) => resolve(code)));
     let worker: number | undefined;
     try {
+      await proxy.holdAfter(`COPY "public"."bulk"`);
       const temp = await until("the backup's temp file", () =>
         existsSync(backupDir) ? readdirSync(backupDir).find((name) => name.includes(".tmp-")) : undefined);
-      await new Promise((r) => setTimeout(r, 300)); // well inside the COPY
       worker = Number(/-(\d+)-[0-9a-f]{12}$/.exec(temp)![1]);
       process.kill(worker, "SIGTERM");
       const code = await Promise.race([exited, new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 60_000).unref())]);
@@ -53,6 +60,7 @@ for (const runtime of ["node", "bun"]) {
       assert.notEqual(code, 0, "the cancelled job fails");
       assert.deepEqual(readdirSync(backupDir).filter((f) => f.includes(".tmp-") || f.includes("_daily_")), [], "no temp file, no archive");
     } finally {
+      proxy.release();
       job.kill("SIGKILL");
       if (worker !== undefined) {
         try {
@@ -63,7 +71,9 @@ for (const runtime of ["node", "bun"]) {
       }
     }
     // The lock went with the process: a new run (waiting 0 s for it) succeeds at once.
+    sample.configure({ lock_wait_seconds: 0 });
     const next = (await backupDatabase("daily", false, false, false)) as { status: string };
+    sample.configure({ lock_wait_seconds: 0 }, { "f/admin/database": proxy.resource(SAMPLE_DATABASE) });
     assert.equal(next.status, "success");
     rmSync(backupDir, { recursive: true, force: true });
   });

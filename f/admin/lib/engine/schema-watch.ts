@@ -4,7 +4,8 @@
 // would put a definition in the archive that does not match its rows, or none at all. A fingerprint
 // of the catalog rows (each row's identity and the transaction that wrote it), read on a connection
 // of its own before the snapshot and again after the schema is read, tells: equal, nothing committed
-// in between. Temporary objects (an app's temp tables) are left out, so they never count as changes.
+// in between. Temporary objects (an app's temp tables) and large objects (read through the snapshot,
+// like rows) are left out, so an app creating them never makes a backup start over.
 import type pg from "pg";
 
 const NOT_TEMP = "NOT IN (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')";
@@ -27,7 +28,6 @@ const CATALOG_ROWS = [
   `SELECT 'enum ' || oid || ' ' || xmin FROM pg_catalog.pg_enum`,
   `SELECT 'extension ' || oid || ' ' || xmin FROM pg_catalog.pg_extension`,
   `SELECT 'policy ' || oid || ' ' || xmin FROM pg_catalog.pg_policy`,
-  `SELECT 'largeobject ' || oid || ' ' || xmin FROM pg_catalog.pg_largeobject_metadata`,
   `SELECT 'collation ' || oid || ' ' || xmin FROM pg_catalog.pg_collation WHERE collnamespace ${NOT_TEMP}`,
   `SELECT 'cast ' || oid || ' ' || xmin FROM pg_catalog.pg_cast`,
   `SELECT 'operator ' || oid || ' ' || xmin FROM pg_catalog.pg_operator WHERE oprnamespace ${NOT_TEMP}`,
