@@ -9,6 +9,7 @@ import type pg from "pg";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as restoreDatabase } from "../f/admin/restore_database.ts";
 import { auditRows, databaseState } from "./support/judge.ts";
+import { until } from "./support/processes.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
 
 let sample: Sample;
@@ -61,6 +62,33 @@ for (const ratio of [0.5, 0]) {
     assert.equal(((await backupDatabase("daily")) as { status: string }).status, "success");
   });
 }
+
+test("a migration queued for ACCESS EXCLUSIVE (behind the app's open transaction) blocks the backup too, and is named as queued", async () => {
+  sample.configure({ lock_timeout_seconds: 1, archive_size_ratio: 0 });
+  const app = await sample.cluster.connect(SAMPLE_DATABASE);
+  const migration = await sample.cluster.connect(SAMPLE_DATABASE);
+  try {
+    await app.query("BEGIN");
+    await app.query("SELECT count(*) FROM public.users");
+    await migration.query("SET application_name = 'schema-migration'");
+    const pid = Number((await migration.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+    await migration.query("BEGIN");
+    const alter = migration.query("ALTER TABLE public.users ADD COLUMN nickname text");
+    alter.catch(() => undefined);
+    await until("the migration queued", async () =>
+      (await sample.cluster.query(SAMPLE_DATABASE, "SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted", [pid])).rows.length > 0);
+    await assert.rejects(backupDatabase("daily"), (error: Error) => {
+      assert.match(error.message, new RegExp(`held by pid ${pid} \\(application_name "schema-migration".*holds public\\.users \\(AccessExclusiveLock, queued\\)`));
+      return true;
+    });
+    await app.query("ROLLBACK");
+    await alter;
+    await migration.query("ROLLBACK");
+  } finally {
+    await app.end();
+    await migration.end();
+  }
+});
 
 test("a restore's pre-restore backup behind a migration's lock gives up too: the restore never starts, the database is unchanged", async () => {
   sample.configure({ lock_timeout_seconds: 1 });

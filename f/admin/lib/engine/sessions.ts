@@ -17,18 +17,20 @@ export interface OtherSession {
 
 /**
  * Other sessions holding a granted lock on a relation of the database `monitor` is connected to,
- * except `own` (the restore's session, whose aborted transaction still holds its locks); only locks
- * of these `modes` (pg_locks' names, e.g. AccessExclusiveLock) when given.
+ * except `own` (the restore's session, whose aborted transaction still holds its locks). With
+ * `modes` (pg_locks' names, e.g. AccessExclusiveLock), only locks of those modes, and requests for
+ * them still queued too (marked "queued"): a request ahead of ours in the queue blocks us as well.
  */
 export async function lockHolders(monitor: pg.ClientBase, own: number, modes?: string[]): Promise<OtherSession[]> {
   const { rows } = await monitor.query<OtherSession>(
     `WITH holders AS (
-       SELECT l.pid, string_agg(DISTINCT pg_catalog.format('%I.%I (%s)', n.nspname, c.relname, l.mode), ', ') AS holds
+       SELECT l.pid, string_agg(DISTINCT pg_catalog.format('%I.%I (%s%s)', n.nspname, c.relname, l.mode,
+                CASE WHEN l.granted THEN '' ELSE ', queued' END), ', ') AS holds
          FROM pg_catalog.pg_locks l
          JOIN pg_catalog.pg_class c ON c.oid = l.relation AND c.relkind NOT IN ('i', 'I')
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE l.granted AND l.locktype = 'relation' AND l.pid <> $1 AND l.pid <> pg_catalog.pg_backend_pid()
-          AND ($2::text[] IS NULL OR l.mode = ANY ($2::text[]))
+        WHERE l.locktype = 'relation' AND l.pid <> $1 AND l.pid <> pg_catalog.pg_backend_pid()
+          AND ($2::text[] IS NULL AND l.granted OR l.mode = ANY ($2::text[]))
           AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
         GROUP BY l.pid
      )
