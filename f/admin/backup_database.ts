@@ -111,9 +111,10 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     duration_seconds: Math.round(manifest.duration_ms / 100) / 10,
     server_version: manifest.server.version,
     scope: describeScope(manifest),
-    warnings: manifest.warnings ?? [],
     stale_temp_files_removed: swept,
+    // What the archive is known not to restore (from the dump), then what was skipped after it.
     warnings: [
+      ...(manifest.warnings ?? []),
       ...(cleanup && "skipped" in cleanup ? [`local retention skipped: ${cleanup.skipped}`] : []),
       ...(backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`] : []),
     ],
