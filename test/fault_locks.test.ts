@@ -90,14 +90,23 @@ test("a migration queued for ACCESS EXCLUSIVE (behind the app's open transaction
   }
 });
 
-test("a restore's pre-restore backup behind a migration's lock gives up too: the restore never starts, the database is unchanged", async () => {
+test("a restore behind a migration's lock gives up too, in its checks or its pre-restore backup: the database is unchanged", async () => {
   sample.configure({ lock_timeout_seconds: 1 });
   const backup = (await backupDatabase("manual")) as { filename: string };
   await sample.cluster.query(SAMPLE_DATABASE, "DELETE FROM public.chat_messages WHERE id % 2 = 0");
   const before = { files: files(), state: await databaseState(sample.cluster, SAMPLE_DATABASE) };
   const lock = await holdLock();
   try {
+    // The checks made before anything is written (what a restore would drop) wait a bounded time.
     await assert.rejects(restoreDatabase(backup.filename, "local", true, true), (error: Error) => {
+      assert.match(error.message, /^The restore gave up before changing anything: a check of database "family_brain" waited 1 s for a lock/);
+      assert.match(error.message, new RegExp(`held by pid ${lock.pid} \\(application_name "schema-migration"`));
+      assert.match(error.message, /Nothing was changed\./);
+      return true;
+    });
+    // Past those checks, the pre-restore backup does.
+    const restore = restoreDatabase(backup.filename, "local", true, true, "", undefined, undefined, undefined, false, [], false, false, false, false, false, false, false, true);
+    await assert.rejects(restore, (error: Error) => {
       assert.match(error.message, /^The pre-restore backup \(so the restore did not start: the database is unchanged\) gave up/);
       return namesHolder(lock.pid)(error);
     });

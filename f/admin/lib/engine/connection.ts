@@ -12,6 +12,11 @@ export interface DatabaseTarget {
   dbname: string;
   sslmode: "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
   root_certificate_pem?: string;
+  /**
+   * Set by the bundle, never by the resource: every statement on a connection to this target waits
+   * at most this long for a lock (PostgreSQL's lock_timeout, from the connection's first statement).
+   */
+  lockTimeoutMs?: number;
 }
 
 function sslOptions(target: DatabaseTarget): false | ConnectionOptions {
@@ -35,6 +40,7 @@ export async function connect(target: DatabaseTarget, applicationName: string, d
     const client = new pg.Client({
       host: target.host, port: target.port, user: target.user, password: target.password, database: dbname,
       ssl, application_name: applicationName, connectionTimeoutMillis: 30_000,
+      ...(target.lockTimeoutMs === undefined ? {} : { options: `-c lock_timeout=${Math.max(1, Math.round(target.lockTimeoutMs))}` }),
     });
     // A connection lost mid-query (server restart, network cut) rejects that query; without a
     // listener, pg would also raise it as an uncaught exception and kill the worker process.

@@ -19,7 +19,7 @@ import { unrecoverableObjects } from "../engine/catalog.ts";
 import { applyDatabaseAccess } from "../engine/database-access.ts";
 import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
-import { describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
+import { describeLockHolders, describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
 import { pinSettings } from "../engine/session.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
@@ -119,7 +119,8 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   const rolesToCreate = await checkRoles(database, plan.manifest, request.createRoles ?? false);
 
   const created = target !== database.dbname && (await ensureDatabase(database, target, plan.manifest));
-  const targetDb: DatabaseTarget = { ...database, dbname: target };
+  // Every check before the restore's own transaction waits a bounded time for the app's locks, too.
+  const targetDb: DatabaseTarget = { ...database, dbname: target, lockTimeoutMs: settings.lock_timeout_seconds * 1000 };
   try {
     await plan.precheck?.(targetDb);
     if (plan.replacesDatabase && plan.leavesNothing && !request.allowEmptyResult) await refuseEmptyResult(targetDb, backupName);
@@ -149,6 +150,14 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
     });
   } catch (error) {
     if (created) await dropDatabase(database, target);
+    if (isLockTimeout(error) && !(error instanceof BackupError)) {
+      throw new BackupError(
+        `The restore gave up before changing anything: a check of database ${JSON.stringify(target)} waited ${settings.lock_timeout_seconds} s ` +
+          `for a lock (${(error as Error).message}): ${await describeLockHolders(targetDb, 0, ["AccessExclusiveLock"])}. Nothing was changed. ` +
+          "Run it again once that session has finished, or end it; lock_timeout_seconds in f/admin/backup_settings sets the wait.",
+        { cause: error },
+      );
+    }
     throw error;
   }
 }
