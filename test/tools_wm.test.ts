@@ -114,3 +114,19 @@ test("a refused restore prints its reason and nothing else (no audit line: nothi
   assert.match(out.stderr, /^error: Restore refused: restoring family_brain_manual_20251208_023807\.sql\.gz replaces .*confirm_restore: true/m);
   assert.doesNotMatch(out.stderr, /audit/);
 });
+
+test("the runner refuses a mock file it cannot read or whose shape is wrong, saying what it expected (never \"no backups\")", () => {
+  const flat = join(dir, "flat-mock.json");
+  writeFileSync(flat, JSON.stringify({ "f/admin/database": { host: "h" }, variables: {} }));
+  const cases: Array<[string, RegExp]> = [
+    [join(dir, "absent.json"), /cannot be read \(ENOENT\)/],
+    [mockFile.replace(/mock\.json$/, "echo.ts"), /is not valid JSON/],
+    [flat, /does not have the shape windmill-client reads: .*f\/admin\/database must be inside "resources"/],
+  ];
+  for (const [file, message] of cases) {
+    const out = wm(["f/admin/list_backups", "{}"], { WM_MOCKED_API_FILE: file });
+    assert.equal(out.status, 1, file);
+    assert.equal(out.stdout, "");
+    assert.match(out.stderr, message);
+  }
+});

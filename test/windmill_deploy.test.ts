@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { builtinModules } from "node:module";
 import { test } from "node:test";
-import { deployPlan, stageDeployment } from "../tools/deploy.ts";
+import { deployPlan, stageDeployment, stageSchedules } from "../tools/deploy.ts";
 import { windmillParser } from "../tools/windmill-parser.ts";
 import { workspaceDependencies } from "./support/bun-worker.ts";
 
@@ -109,6 +109,32 @@ test("the deploy runs the CLI in a staged copy: what sync push writes beside the
       assert.ok(existsSync(join(stage, entry)), entry);
     }
     assert.notEqual(stage, process.cwd());
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+});
+
+test("the deploy explains itself (--help, a wrong option: usage, no stack trace) and pushes the schedules disabled unless the resources go up too", () => {
+  const deploy = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "tools/deploy.ts", ...args], { encoding: "utf8" });
+  const help = deploy("--help");
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage: npm run deploy -- --workspace <workspace>/);
+  for (const wrong of [["--bogus"], []]) {
+    const out = deploy(...wrong);
+    assert.equal(out.status, 1);
+    assert.match(out.stderr, /^error: .*\nusage: npm run deploy/);
+    assert.doesNotMatch(out.stderr, /\n\s+at /, "no stack trace");
+  }
+  const stage = stageDeployment();
+  try {
+    const schedules = deployPlan(false).schedules;
+    assert.ok(schedules.length >= 4);
+    for (const enable of [false, true]) {
+      stageSchedules(stage, schedules, enable);
+      for (const { file } of schedules) assert.equal(parse(readFileSync(join(stage, file), "utf8")).enabled, enable, file);
+    }
+    // The checkout keeps the contract's schedules as they are (enabled).
+    for (const { file } of schedules) assert.equal(parse(readFileSync(file, "utf8")).enabled, true);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -1,12 +1,13 @@
-// `npm run deploy -- --workspace W [--base-url URL --token T] [--with-resources] [--plan]`: pushes the
-// bundle to a Windmill workspace with the wmill CLI: the scripts, their lib/ and flows (sync push,
-// scoped to f/admin/** by wmill.yaml, never deleting remote items), the named workspace dependencies,
-// the schedules, and (only when asked) the custom resource types and the resource templates. `--plan`
+// `npm run deploy -- --workspace W [--base-url URL --token T] [--with-resources] [--enable-schedules] [--plan]`:
+// pushes the bundle to a Windmill workspace with the wmill CLI: the scripts, their lib/ and flows (sync
+// push, scoped to f/admin/** by wmill.yaml, never deleting remote items), the named workspace
+// dependencies, (only when asked) the custom resource types and the resource templates, then the
+// schedules (disabled unless the resources go up too, or --enable-schedules). `--plan`
 // prints what would be pushed. The CLI runs in a staged copy of those files: `wmill sync push` writes
 // a `.script.yaml` and an empty `.script.lock` beside every script that has none (the lib/ modules;
 // windmill-cli's parseMetadataFile, "Creating script metadata file"), and the checkout must stay clean.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,18 +68,50 @@ function wmill(stage: string, args: string[]): void {
   if (run.status !== 0) throw new Error(`wmill ${args[0]} ${args[1] ?? ""} failed (exit ${run.status}); nothing after it was pushed`);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      workspace: { type: "string" }, "base-url": { type: "string" }, token: { type: "string" },
-      "with-resources": { type: "boolean", default: false }, plan: { type: "boolean", default: false },
-    },
-  });
+const USAGE = `usage: npm run deploy -- --workspace <workspace> [--base-url <url>] [--token <token>] [--with-resources] [--enable-schedules]
+       npm run deploy -- --plan        what would be pushed, without contacting Windmill
+
+  --with-resources    also push the custom resource types and the templates of resources/ (edit them first;
+                      their secrets are $var: references to variables you create before)
+  --enable-schedules  push the schedules enabled; without it (or --with-resources) they are pushed disabled,
+                      so that nothing runs before f/admin/database exists: enable them in the UI or run again`;
+
+/**
+ * The schedules as the CLI pushes them: enabled only when asked, or when the resources go up in the
+ * same deploy; a schedule that runs before f/admin/database exists only fails.
+ */
+export function stageSchedules(stage: string, schedules: DeployPlan["schedules"], enable: boolean): void {
+  for (const { file } of schedules) {
+    const path = join(stage, file);
+    const text = readFileSync(path, "utf8");
+    if (!/^enabled: (true|false)$/m.test(text)) throw new Error(`${file} has no "enabled:" line`);
+    writeFileSync(path, text.replace(/^enabled: (true|false)$/m, `enabled: ${enable}`));
+  }
+}
+
+function main(): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        workspace: { type: "string" }, "base-url": { type: "string" }, token: { type: "string" },
+        "with-resources": { type: "boolean", default: false }, "enable-schedules": { type: "boolean", default: false },
+        plan: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const plan = deployPlan(values["with-resources"] ?? false);
   if (values.plan) {
     console.log(JSON.stringify(plan, null, 2));
   } else {
-    if (!values.workspace) throw new Error("usage: npm run deploy -- --workspace <workspace> [--base-url <url> --token <token>] [--with-resources] [--plan]");
+    if (!values.workspace) throw new Error(`--workspace is missing\n${USAGE}`);
+    const enable = (values["enable-schedules"] ?? false) || (values["with-resources"] ?? false);
     const target = [
       "--workspace", values.workspace,
       ...(values["base-url"] ? ["--base-url", values["base-url"]] : []),
@@ -86,15 +119,27 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     ];
     const stage = stageDeployment();
     try {
+      stageSchedules(stage, plan.schedules, enable);
       wmill(stage, ["lint", "f/admin"]);
       wmill(stage, ["sync", "push", "--yes", "--keep-deleted", "--skip-variables", "--skip-resources", ...target]);
-      for (const schedule of plan.schedules) wmill(stage, ["schedule", "push", schedule.file, schedule.path, ...target]);
+      // Resources before the schedules that need them.
       for (const type of plan.resourceTypes) wmill(stage, ["resource-type", "push", type.file, type.name, ...target]);
       for (const resource of plan.resources) wmill(stage, ["resource", "push", resource.file, resource.path, ...target]);
+      for (const schedule of plan.schedules) wmill(stage, ["schedule", "push", schedule.file, schedule.path, ...target]);
     } finally {
       rmSync(stage, { recursive: true, force: true });
     }
-    console.log(`Deployed ${plan.scripts.length} scripts, ${plan.flows.length} flows, ${plan.schedules.length} schedules` +
-      (plan.resources.length > 0 ? `, ${plan.resources.length} resources` : " (resources untouched: --with-resources pushes the templates)"));
+    console.log(`Deployed ${plan.scripts.length} scripts, ${plan.flows.length} flows, ${plan.schedules.length} schedules ` +
+      (enable ? "(enabled)" : "(disabled: enable them once f/admin/database exists, in the UI or with --enable-schedules)") +
+      (plan.resources.length > 0 ? `, ${plan.resources.length} resources` : "; resources untouched (--with-resources pushes the templates)"));
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    process.exitCode = 1;
   }
 }

@@ -50,6 +50,39 @@ function childCommand(runtime: Runtime): string[] {
   }
 }
 
+/**
+ * The file WM_MOCKED_API_FILE names, checked before anything runs: windmill-client reads it without
+ * a word when its shape is wrong and answers "no such resource", which a list of backups would show
+ * as "no backups" on the worst day to be misled.
+ */
+export function checkMockFile(path: string | undefined): void {
+  if (path === undefined || path === "") return;
+  const expected = 'a JSON object {"resources": {"f/admin/database": {…}, …}, "variables": {…}}';
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`WM_MOCKED_API_FILE=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); it must be ${expected}`);
+  }
+  let mock: unknown;
+  try {
+    mock = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`WM_MOCKED_API_FILE=${path} is not valid JSON (${(error as Error).message}); it must be ${expected}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(mock) || !isObject(mock.resources) || ("variables" in mock && !isObject(mock.variables))) {
+    const keys = isObject(mock) ? Object.keys(mock) : [];
+    const misplaced = keys.filter((k) => k.includes("/"));
+    throw new Error(
+      `WM_MOCKED_API_FILE=${path} does not have the shape windmill-client reads: it must be ${expected}` +
+        (misplaced.length > 0 ? `; ${misplaced.join(", ")} must be inside "resources"` : ""),
+    );
+  }
+  const stray = Object.keys(mock).filter((k) => k !== "resources" && k !== "variables");
+  if (stray.length > 0) throw new Error(`WM_MOCKED_API_FILE=${path} has ${stray.join(", ")} at its top level; resources go inside "resources" (${expected})`);
+}
+
 async function runParent(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { runtime: { type: "string" } }, allowPositionals: true });
   const runtime = values.runtime ?? process.env.WM_RUNTIME ?? "node";
@@ -69,6 +102,7 @@ async function runParent(argv: string[]): Promise<number> {
   if (typeof args !== "object" || args === null || Array.isArray(args)) throw new Error("the arguments must be a JSON object");
   const names = await mainParameters(readFileSync(file, "utf8"), scriptPath);
   checkArgNames(names, args as Record<string, unknown>);
+  checkMockFile(process.env.WM_MOCKED_API_FILE);
 
   const dir = mkdtempSync(join(tmpdir(), "wm-"));
   const resultFile = join(dir, "outcome.json");
