@@ -351,7 +351,7 @@ for (const planned of serversUnderTest()) {
         { count: backup.manifest.sections.large_objects?.count, bytes: backup.manifest.sections.large_objects?.bytes },
         { count: 3, bytes: 19 + 300000 },
       );
-      const kinds = new Set(backup.manifest.objects.map((o) => o.kind));
+      const kinds = new Set<string>(backup.manifest.objects.map((o) => o.kind));
       for (const kind of [
         "collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object",
         "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table", "text search dictionary", "text search configuration", "statistics object",

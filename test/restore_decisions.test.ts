@@ -8,6 +8,7 @@ import { compareTables, describeAge, extensionNeeds, objectsOnOneSide } from "..
 import { isIncomplete, metaCommandAction, readPlainScript, skipSetting } from "../f/admin/lib/engine/plain-archive.ts";
 import { brokenForeignKeys, foreignKeyRefusal, parentsFirst, type ForeignKey } from "../f/admin/lib/engine/selective.ts";
 import type { TableEntry } from "../f/admin/lib/archive/manifest.ts";
+import type { ObjectKind } from "../f/admin/lib/engine/kinds.ts";
 
 test("compareTables: replace, create and drop, sorted by name", () => {
   const rows = compareTables([{ table: "public.b", rows: 5 }, { table: "public.a", rows: 1 }], new Map([["public.b", 7], ["public.z", 2]]));
@@ -19,7 +20,7 @@ test("compareTables: replace, create and drop, sorted by name", () => {
 });
 
 test("objectsOnOneSide: indexes ignored, contents of a schema dropped whole not listed, schemas never 'created'", () => {
-  const o = (kind: string, schema: string, name: string) => ({ kind, schema, name });
+  const o = (kind: ObjectKind, schema: string, name: string) => ({ kind, schema, name });
   const result = objectsOnOneSide(
     [o("table", "public", "t"), o("index", "public", "t_pkey"), o("function", "public", "f(integer)"), o("schema", "", "public"), o("view", "gone", "v")],
     [o("table", "public", "t"), o("view", "public", "extra"), o("schema", "", "gone"), o("type", "public", "mood")],

@@ -6,6 +6,7 @@
 // archive is then checked whole before anything of it runs).
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { OBJECT_KINDS } from "../engine/kinds.ts";
 import { ArchiveIntegrityError } from "../errors.ts";
 
 export const MANIFEST_FORMAT = "windmill-pg-backup.manifest";
@@ -73,7 +74,8 @@ export const Manifest = z.object({
   }),
   digest_algorithm: z.string(),
   tables: z.array(TableEntry),
-  objects: z.array(z.object({ kind: z.string(), schema: z.string(), name: z.string() })),
+  /** What the archive creates, by kind; every kind a manifest of any version names is in OBJECT_KINDS. */
+  objects: z.array(z.object({ kind: z.enum(OBJECT_KINDS), schema: z.string(), name: z.string() })),
   extensions: z.array(z.object({ name: z.string(), version: z.string(), schema: z.string() })),
   /** What the backup was asked to cover (backup_settings.dump); absent in the first manifests, which covered everything. */
   scope: z.record(z.string(), z.unknown()).optional(),

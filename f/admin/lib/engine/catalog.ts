@@ -3,7 +3,8 @@
 // returns the SchemaDump the archive writer consumes. Refuses databases it cannot reproduce.
 import type pg from "pg";
 import { BackupError, UnsupportedObjectsError } from "../errors.ts";
-import type { ExtensionRef, ObjectRef, SchemaDump, SequenceValue, TableData } from "./model.ts";
+import type { NamedObject, ObjectKind, ObjectRef } from "./kinds.ts";
+import type { ExtensionRef, SchemaDump, SequenceValue, TableData } from "./model.ts";
 import {
   defaultPrivilegesRef, readAccess, readChangedInitialPrivileges, readDatabaseSettings, readDefaultPrivileges, readRoles, readRolesOfPoliciesAndMappings,
   type Access, type AccessByObject, type ChangedInitialAccess, type DefaultPrivilegeDef,
@@ -1435,7 +1436,7 @@ function identityGrants(table: TableDef): DumpNode["partGrants"] {
 
 function buildNodes(catalog: Catalog): DumpNode[] {
   const { pg_class, pg_collation, pg_constraint, pg_event_trigger, pg_extension, pg_namespace, pg_policy, pg_proc, pg_publication, pg_rewrite, pg_trigger, pg_type } = CATALOG;
-  const ref = (kind: string, schema: string, name: string, table?: string): ObjectRef =>
+  const ref = (kind: ObjectKind, schema: string, name: string, table?: string): ObjectRef =>
     table === undefined ? { kind, schema, name } : { kind, schema, name, table };
   const label = (schema: string, table: string, name: string) => `${qualify(schema, table)} ${quoteIdent(name)}`;
   const keyIndex = (c: ConstraintDef) => c.type === "p" || c.type === "u" || c.type === "x";
@@ -1841,12 +1842,12 @@ async function findUnrestorableOwners(client: pg.ClientBase): Promise<string[]> 
 }
 
 /** What no archive of this version can hold: the objects UNSUPPORTED_CHECKS finds, and comments no reader claimed. */
-async function refusedObjects(client: pg.ClientBase, catalog: Catalog): Promise<ObjectRef[]> {
-  const found: ObjectRef[] = [];
+async function refusedObjects(client: pg.ClientBase, catalog: Catalog): Promise<NamedObject[]> {
+  const found: NamedObject[] = [];
   for (const sql of UNSUPPORTED_CHECKS) {
     for (const row of await rows<{ kind: string; name: string }>(client, sql)) found.push({ kind: row.kind, schema: "", name: row.name });
   }
-  const named = (o: ObjectRef) => `${o.kind} ${o.name}`;
+  const named = (o: NamedObject) => `${o.kind} ${o.name}`;
   found.sort((a, b) => (named(a) < named(b) ? -1 : named(a) > named(b) ? 1 : 0));
   return [...found, ...catalog.comments.unclaimed(catalog.members).map((what) => ({ kind: "comment on", schema: "", name: what }))];
 }
@@ -1857,7 +1858,7 @@ async function refusedObjects(client: pg.ClientBase, catalog: Catalog): Promise<
  * pre-restore backup would too): nothing could bring them back. Subscriptions are left alone by a
  * restore, so they are not among them.
  */
-export async function unrecoverableObjects(client: pg.ClientBase): Promise<ObjectRef[]> {
+export async function unrecoverableObjects(client: pg.ClientBase): Promise<NamedObject[]> {
   // Named as a backup names them: with an empty search_path, everything qualified (for the caller's transaction only, then put back).
   const path = (await rows<{ path: string }>(client, "SELECT pg_catalog.current_setting('search_path') AS path"))[0]?.path ?? "";
   await client.query("SELECT pg_catalog.set_config('search_path', '', true)");

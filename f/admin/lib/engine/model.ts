@@ -1,18 +1,7 @@
 // What the catalog reader hands to the dump writer: the database's objects already ordered and
 // rendered as SQL, split into pg_dump's sections, plus what is needed to stream each table's rows.
 import type { DatabaseAccess } from "./database-access.ts";
-
-/** One object the archive creates, named so that a restore and a preview can compare databases. */
-export interface ObjectRef {
-  /** e.g. schema, extension, type, table, view, sequence, function, index, constraint, trigger, comment */
-  kind: string;
-  /** Schema of the object ("" for schemas and extensions themselves). */
-  schema: string;
-  /** Name as PostgreSQL shows it; functions carry their argument types: `f(integer, text)`. */
-  name: string;
-  /** For constraints, indexes, triggers, rules and policies: the table (or domain) they belong to, same schema. */
-  table?: string;
-}
+import type { ObjectRef } from "./kinds.ts";
 
 /** A table whose rows are dumped with COPY. */
 export interface TableData {

@@ -4,7 +4,7 @@
 import type pg from "pg";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import { RestoreRefusedError } from "../errors.ts";
-import type { ObjectRef } from "./model.ts";
+import type { NamedObject, ObjectRef } from "./kinds.ts";
 import { qualify } from "./quote.ts";
 import { unrecoverableObjects } from "./catalog.ts";
 import { objectKey, ownObjects, type SequenceSetting } from "./restore.ts";
@@ -32,7 +32,7 @@ export interface ExtensionNeed {
 
 export interface RestorePreview {
   tables: TableComparison[];
-  would_drop: ObjectRef[];
+  would_drop: NamedObject[];
   would_create: ObjectRef[];
   extensions: ExtensionNeed[];
   /** A selective restore: the sequences it would set (serial and identity columns of the chosen tables). */
@@ -61,7 +61,7 @@ export function compareTables(backup: Array<{ table: string; rows: number }>, ta
 
 /** Pure: objects only in the target (dropped for good) and only in the backup (created). */
 export function objectsOnOneSide(backup: ObjectRef[], target: ObjectRef[]): { would_drop: ObjectRef[]; would_create: ObjectRef[] } {
-  const compared = (o: ObjectRef) => COMPARED_KINDS.has(o.kind);
+  const compared = (o: NamedObject) => COMPARED_KINDS.has(o.kind);
   const backupKeys = new Set(backup.filter(compared).map(objectKey));
   const targetKeys = new Set(target.filter(compared).map(objectKey));
   // A schema the target drops whole takes its contents along; they are not listed one by one.

@@ -8,7 +8,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import type { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
-import type { ObjectRef } from "./model.ts";
+import type { NamedObject, ObjectKind, ObjectRef } from "./kinds.ts";
 import { aclChanges, resetDefaultPrivileges, userMappingName } from "./emit.ts";
 import { defaultPrivilegesRef, readChangedInitialPrivileges, readChangedSchemaPrivileges, readDefaultPrivileges } from "./privileges.ts";
 import { transformName } from "./languages.ts";
@@ -81,35 +81,35 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   const defaults = await readDefaultPrivileges(client);
   const objects: OwnObject[] = [
     ...defaults.map((d) => ({ ...defaultPrivilegesRef(d), drop: resetDefaultPrivileges(d).join(" ") })),
-    ...largeObjects.rows.map(({ oid }) => ({ kind: "large object", schema: "", name: oid, drop: `SELECT pg_catalog.lo_unlink('${oid}')` })),
-    ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
-    ...publications.rows.map(({ name }) => ({ kind: "publication", schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
-    ...casts.rows.map(({ name }) => ({ kind: "cast", schema: "", name, drop: `DROP CAST IF EXISTS ${name} CASCADE` })),
+    ...largeObjects.rows.map(({ oid }) => ({ kind: "large object" as const, schema: "", name: oid, drop: `SELECT pg_catalog.lo_unlink('${oid}')` })),
+    ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger" as const, schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
+    ...publications.rows.map(({ name }) => ({ kind: "publication" as const, schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
+    ...casts.rows.map(({ name }) => ({ kind: "cast" as const, schema: "", name, drop: `DROP CAST IF EXISTS ${name} CASCADE` })),
     ...mappings.rows.map((m) => ({
-      kind: "user mapping", schema: "", name: userMappingName(m),
+      kind: "user mapping" as const, schema: "", name: userMappingName(m),
       drop: `DROP USER MAPPING IF EXISTS FOR ${m.role === null ? "PUBLIC" : quoteIdent(m.role)} SERVER ${quoteIdent(m.server)}`,
     })),
-    ...servers.rows.map(({ name }) => ({ kind: "foreign server", schema: "", name, drop: `DROP SERVER IF EXISTS ${quoteIdent(name)} CASCADE` })),
+    ...servers.rows.map(({ name }) => ({ kind: "foreign server" as const, schema: "", name, drop: `DROP SERVER IF EXISTS ${quoteIdent(name)} CASCADE` })),
     ...wrappers.rows.map(({ name }) => ({
-      kind: "foreign-data wrapper", schema: "", name, drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE`,
+      kind: "foreign-data wrapper" as const, schema: "", name, drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE`,
     })),
-    ...transforms.rows.map((t) => ({ kind: "transform", schema: "", name: transformName(t), drop: `DROP TRANSFORM IF EXISTS ${transformName(t)} CASCADE` })),
-    ...languages.rows.map(({ name }) => ({ kind: "language", schema: "", name, drop: `DROP LANGUAGE IF EXISTS ${quoteIdent(name)} CASCADE` })),
-    ...accessMethods.rows.map(({ name }) => ({ kind: "access method", schema: "", name, drop: `DROP ACCESS METHOD IF EXISTS ${quoteIdent(name)} CASCADE` })),
+    ...transforms.rows.map((t) => ({ kind: "transform" as const, schema: "", name: transformName(t), drop: `DROP TRANSFORM IF EXISTS ${transformName(t)} CASCADE` })),
+    ...languages.rows.map(({ name }) => ({ kind: "language" as const, schema: "", name, drop: `DROP LANGUAGE IF EXISTS ${quoteIdent(name)} CASCADE` })),
+    ...accessMethods.rows.map(({ name }) => ({ kind: "access method" as const, schema: "", name, drop: `DROP ACCESS METHOD IF EXISTS ${quoteIdent(name)} CASCADE` })),
   ];
   const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
   for (const name of dropWhole) {
-    objects.push({ kind: "schema", schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE` });
+    objects.push({ kind: "schema" as const, schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE` });
   }
   const inside = schemas.rows.map((s) => s.name).filter((name) => !dropWhole.includes(name));
   if (inside.length === 0) return objects;
 
   // Before the tables, which would take them along unreported.
   for (const s of await namedInSchemas(client, inside, "pg_statistic_ext", "stxname", "stxnamespace")) {
-    objects.push({ kind: "statistics object", schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}` });
+    objects.push({ kind: "statistics object" as const, schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}` });
   }
   // Classes before their families, both before the operators they hold (which would take them along unreported).
-  const operatorClasses = await client.query<{ kind: string; keyword: string; schema: string; name: string; method: string }>(
+  const operatorClasses = await client.query<{ kind: "operator class" | "operator family"; keyword: string; schema: string; name: string; method: string }>(
     `SELECT 'operator class' AS kind, 'OPERATOR CLASS' AS keyword, n.nspname AS schema, c.opcname AS name, a.amname AS method
        FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
       WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_opclass", "c.oid")}
@@ -149,7 +149,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
       ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END, 1, 2`,
     [inside],
   );
-  const relationKinds: Record<string, [kind: string, keyword: string]> = {
+  const relationKinds: Record<string, [kind: ObjectKind, keyword: string]> = {
     r: ["table", "TABLE"], p: ["table", "TABLE"], v: ["view", "VIEW"], m: ["materialized view", "MATERIALIZED VIEW"],
     f: ["foreign table", "FOREIGN TABLE"], S: ["sequence", "SEQUENCE"],
   };
@@ -197,7 +197,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   }
 
   // Text search configurations before the dictionaries they map to.
-  const namedKinds: Array<[kind: string, catalog: string, name: string, namespace: string]> = [
+  const namedKinds: Array<[kind: ObjectKind, catalog: string, name: string, namespace: string]> = [
     ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],
     ["text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"],
     ["text search parser", "pg_ts_parser", "prsname", "prsnamespace"],
@@ -241,7 +241,7 @@ export async function createRoles(client: pg.ClientBase, names: readonly string[
   for (const name of names) await client.query(`CREATE ROLE ${quoteIdent(name)} NOLOGIN`);
 }
 
-export const objectKey = (o: ObjectRef) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
+export const objectKey = (o: NamedObject) => `${o.kind}\u0000${o.schema}\u0000${o.name}`;
 
 /**
  * Drop the target's own objects so that afterwards it holds exactly the archive's. Returns the

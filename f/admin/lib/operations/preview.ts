@@ -7,7 +7,7 @@ import { checkArchiveReadable, ProvenArchive } from "../archive/reader.ts";
 import type pg from "pg";
 import { RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
-import type { ObjectRef } from "../engine/model.ts";
+import type { NamedObject } from "../engine/kinds.ts";
 import { describeAge, previewAgainst, previewSelection, type RestorePreview } from "../engine/preview.ts";
 import { archivedSequenceValues, missingRoles } from "../engine/restore.ts";
 import { selectTables } from "../engine/selective.ts";
@@ -146,7 +146,7 @@ function emptyTarget(manifest: Manifest): RestorePreview {
   };
 }
 
-const label = (o: ObjectRef) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`;
+const label = (o: NamedObject) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`;
 
 /** Pure: the few lines a person reads before pressing the button. */
 export function previewMarkdown(preview: PreviewOutcome): string {
@@ -154,7 +154,7 @@ export function previewMarkdown(preview: PreviewOutcome): string {
   const differs = preview.tables.filter((t) => t.content === "differs");
   const compared = preview.tables.some((t) => t.content !== undefined);
   const missing = preview.extensions.filter((e) => e.can_create.startsWith("no"));
-  const list = (objects: ObjectRef[]) => objects.slice(0, 20).map(label).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
+  const list = (objects: NamedObject[]) => objects.slice(0, 20).map(label).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
   const selective = preview.sequences !== undefined;
   const warnings = [
     ...(preview.would_refuse ? [`- ⚠ The restore would refuse, changing nothing: ${preview.would_refuse}`] : []),

@@ -12,7 +12,7 @@ import { type Manifest } from "../archive/manifest.ts";
 import { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
 import { connect, type DatabaseTarget } from "../engine/connection.ts";
-import type { ObjectRef } from "../engine/model.ts";
+import type { NamedObject } from "../engine/kinds.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
 import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
 import { unrecoverableObjects } from "../engine/catalog.ts";
@@ -65,7 +65,7 @@ export interface RestoreOutcome {
   created_database: boolean;
   pre_restore_backup: string | null;
   pre_restore_note: string;
-  dropped_objects: ObjectRef[];
+  dropped_objects: NamedObject[];
   verification: { passed: boolean; method: string; tables: TableCheck[] };
   /** Absent for an archive made by pg_dump. */
   manifest: Manifest | undefined;
@@ -90,7 +90,7 @@ interface RestorePlan {
 }
 
 interface Applied {
-  dropped: ObjectRef[];
+  dropped: NamedObject[];
   checks: TableCheck[];
   sequences: string[];
 }
@@ -207,7 +207,7 @@ async function checkRoles(database: DatabaseTarget, manifest: Manifest | undefin
 /** An archive that would leave the target without a single object of its own: refused unless asked for, naming what would go. */
 async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Promise<void> {
   const client = await connect(target, "windmill-pg-backup: restore (check target)");
-  let objects: ObjectRef[];
+  let objects: NamedObject[];
   try {
     objects = (await ownObjects(client, new Set(["public"]))).filter((o) => !(o.kind === "schema" && o.name === "public"));
   } finally {
@@ -224,7 +224,7 @@ async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Pr
 /** Before anything is written: a restore that would destroy what no backup holds goes on only when allowed. */
 async function refuseUnrecoverableDrops(target: DatabaseTarget): Promise<void> {
   const client = await connect(target, "windmill-pg-backup: restore (check what would be lost)");
-  let lost: ObjectRef[];
+  let lost: NamedObject[];
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     lost = await unrecoverableObjects(client);
@@ -239,7 +239,7 @@ async function refuseUnrecoverableDrops(target: DatabaseTarget): Promise<void> {
   );
 }
 
-const describeObjects = (objects: ObjectRef[]) =>
+const describeObjects = (objects: NamedObject[]) =>
   objects.slice(0, 20).map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
 
 /** Pure: the archive creates nothing a person would miss. */
@@ -382,7 +382,7 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
         throw new ArchiveIntegrityError(`Archive ${name} in ${source.location} changed while it was being restored: the restore was rolled back. Nothing was changed.`);
       }
       const afterObjects = await everything();
-      const own = (objects: ObjectRef[]) => objects.filter((o) => !(o.kind === "schema" && o.name === "public"));
+      const own = (objects: NamedObject[]) => objects.filter((o) => !(o.kind === "schema" && o.name === "public"));
       if (!allowEmptyResult && own(afterObjects).length === 0 && own(before).length > 0) {
         throw new RestoreRefusedError(
           `Restore refused and rolled back: ${name} left the database without any object of its own, where it had ${own(before).length} ` +
