@@ -7,6 +7,7 @@ import { z } from "zod";
 import { createBackup, previewBackup, type BackupOutcome, type Skipped } from "./lib/operations/backup.ts";
 import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
 import { estimateArchiveBytes } from "./lib/operations/free-space.ts";
+import { megabytes } from "./lib/size.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
@@ -26,7 +27,6 @@ export const Args = z.object({
   fail_if_busy: z.boolean().default(false),
 });
 
-const megabytes = (bytes: number) => Math.round((bytes / 1048576) * 100) / 100;
 const cleanupSummary = (cleanup: CleanupOutcome) => ({ deleted: cleanup.deleted, kept: cleanup.keep.length, decisions: [...cleanup.delete, ...cleanup.keep] });
 const deletedBy = (cleanup: CleanupOutcome | Skipped | undefined) => (cleanup === undefined || "skipped" in cleanup ? [] : cleanup.deleted);
 const summaryOf = (cleanup: CleanupOutcome | Skipped | undefined) =>

@@ -2,7 +2,8 @@
 // I/O functions need each other, so the archive first creates the type as a shell, then the
 // functions, then the whole type over the shell, as pg_dump does.
 import type pg from "pg";
-import { CATALOG, type Comments, notExtensionMember, rows, userSchema } from "./catalog-query.ts";
+import { type Comments } from "./comments.ts";
+import { CATALOG, notExtensionMember, rows, userSchema } from "./sql.ts";
 import { commentOn } from "./emit.ts";
 import { qualify, quoteLiteral } from "./quote.ts";
 

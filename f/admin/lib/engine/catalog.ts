@@ -18,7 +18,8 @@ import {
 } from "./emit.ts";
 import { DependencyCycleError, dependencyOrder, type SortNode } from "./order.ts";
 import { qualify, quoteIdent } from "./quote.ts";
-import { CATALOG, Comments, notExtensionMember, notInternalPart, qualifiedName, rows, userSchema } from "./catalog-query.ts";
+import { Comments } from "./comments.ts";
+import { CATALOG, isLockTimeout, notExtensionMember, notInternalPart, qualifiedName, rows, sqlState, userSchema } from "./sql.ts";
 import { readDatabaseAccess } from "./database-access.ts";
 import { createBaseType, createShellType, readBaseTypes, readShellTypes, type BaseTypeDef, type ShellTypeDef } from "./base-types.ts";
 import { createConversion, readConversions, type ConversionDef } from "./conversions.ts";
@@ -378,15 +379,14 @@ async function lockRelations(client: pg.ClientBase, timeoutMs: number): Promise<
     try {
       await client.query(`LOCK TABLE ${name} IN ACCESS SHARE MODE`);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === "55P03") {
+      if (isLockTimeout(error)) {
         throw new BackupError(
           `Could not lock table ${name} within ${timeoutMs} ms: another session holds a conflicting lock on it ` +
             `(e.g. a migration or ALTER TABLE in progress). Retry the backup later, or raise the lock timeout.`,
           { cause: error },
         );
       }
-      if (code === "42P01") {
+      if (sqlState(error) === "42P01") {
         throw new BackupError(`Table ${name} was dropped while the backup started; retry the backup.`, { cause: error });
       }
       throw error;

@@ -1,5 +1,6 @@
 // Opens node-postgres connections from a Windmill `postgresql` resource, with libpq's sslmode
-// meanings, an application_name that tells other sessions who we are, and errors without secrets.
+// meanings, an application_name that tells other sessions who we are, and errors without secrets;
+// withConnection is the one way to use a connection and always close it.
 import pg from "pg";
 import type { ConnectionOptions } from "node:tls";
 import { BackupError } from "../errors.ts";
@@ -62,6 +63,18 @@ export async function connect(target: DatabaseTarget, applicationName: string, d
       return await attempt(false).catch((retry: unknown) => { throw connectionError(target, dbname, retry); });
     }
     throw connectionError(target, dbname, error);
+  }
+}
+
+/** Run `work` on a connection of its own, closed afterwards whatever happens. */
+export async function withConnection<T>(
+  target: DatabaseTarget, applicationName: string, work: (client: pg.Client) => Promise<T>, dbname = target.dbname,
+): Promise<T> {
+  const client = await connect(target, applicationName, dbname);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

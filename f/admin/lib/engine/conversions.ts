@@ -1,6 +1,7 @@
 // Encoding conversions made by CREATE CONVERSION: read with their comments, written back as created.
 import type pg from "pg";
-import { CATALOG, type Comments, notExtensionMember, rows, userSchema } from "./catalog-query.ts";
+import { type Comments } from "./comments.ts";
+import { CATALOG, notExtensionMember, rows, userSchema } from "./sql.ts";
 import { commentOn } from "./emit.ts";
 import { qualify, quoteLiteral } from "./quote.ts";
 

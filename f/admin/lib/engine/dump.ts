@@ -14,6 +14,7 @@ import type { ObjectRef } from "./kinds.ts";
 import type { ExtensionRef, TableData } from "./model.ts";
 import { beginSnapshot, settingsPreamble } from "./session.ts";
 import { commentText } from "./quote.ts";
+import { sqlState } from "./sql.ts";
 import { END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 
 export interface ServerInfo {
@@ -140,7 +141,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     };
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
-    throw (error as { code?: string }).code === "42501" ? await notAllowed(client, error as Error) : error;
+    throw sqlState(error) === "42501" ? await notAllowed(client, error as Error) : error;
   }
 }
 

@@ -1,7 +1,8 @@
 // Procedural languages created by hand (CREATE LANGUAGE, not as an extension) and transforms (how
 // a language sees a type): read with their comments, written back in the form CREATE takes.
 import type pg from "pg";
-import { CATALOG, type Comments, notExtensionMember, rows } from "./catalog-query.ts";
+import { type Comments } from "./comments.ts";
+import { CATALOG, notExtensionMember, rows } from "./sql.ts";
 import { commentOn } from "./emit.ts";
 import { quoteIdent } from "./quote.ts";
 

@@ -3,7 +3,8 @@
 // and manual runs overlap. A run that cannot get the lock in time names the holder.
 import type pg from "pg";
 import { BackupError } from "../errors.ts";
-import { connect, type DatabaseTarget } from "./connection.ts";
+import { withConnection, type DatabaseTarget } from "./connection.ts";
+import { isLockTimeout } from "./sql.ts";
 
 /** Two 32-bit keys; the first spells "wpgb" so the lock is recognisable in pg_locks. */
 const LOCK_KEYS = [0x77706762, 1] as const;
@@ -18,7 +19,7 @@ export async function acquireOperationLock(client: pg.ClientBase, waitMs: number
   try {
     await client.query("SELECT pg_catalog.pg_advisory_lock($1, $2)", [...LOCK_KEYS]);
   } catch (error) {
-    if ((error as { code?: string }).code !== "55P03") throw error;
+    if (!isLockTimeout(error)) throw error;
     throw new BackupError(
       `Another backup, restore or cleanup is running on this database (${await describeHolder(client)}); ` +
         `waited ${Math.round(waitMs / 1000)} s for it and did nothing. Run this again once it has finished, or raise ` +
@@ -48,16 +49,13 @@ async function describeHolder(client: pg.ClientBase): Promise<string> {
 
 /** Hold the bundle's lock on the database, on a connection of its own, while `work` runs. */
 export async function withLock<T>(database: DatabaseTarget, operation: string, waitMs: number, work: () => Promise<T>): Promise<T> {
-  const client = await connect(database, `windmill-pg-backup: ${operation} (lock)`);
-  try {
+  return await withConnection(database, `windmill-pg-backup: ${operation} (lock)`, async (client) => {
     const lock = await acquireOperationLock(client, waitMs);
     try {
       return await work();
     } finally {
       await lock.release().catch(() => undefined);
     }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 

@@ -2,7 +2,8 @@
 // Each is read from the catalog with its comment and written back as pg_dump would restore it:
 // families first (with their loose members), then the classes with the members they own.
 import type pg from "pg";
-import { CATALOG, type Comments, notExtensionMember, qualifiedName, rows, userSchema } from "./catalog-query.ts";
+import { type Comments } from "./comments.ts";
+import { CATALOG, notExtensionMember, qualifiedName, rows, userSchema } from "./sql.ts";
 import { commentOn } from "./emit.ts";
 import { qualify, quoteIdent } from "./quote.ts";
 

@@ -3,6 +3,7 @@
 // database that the dump writes only when asked, as they need the same roles on the restoring server.
 import type pg from "pg";
 import { quoteIdent } from "./quote.ts";
+import { notExtensionMember, userSchema } from "./sql.ts";
 
 /** One GRANT: a role (null for PUBLIC), the privileges it has, and whether it may pass them on. */
 export interface Grant { grantee: string | null; privileges: string[]; grantable: boolean }
@@ -246,8 +247,7 @@ export async function readChangedSchemaPrivileges(client: pg.ClientBase): Promis
     `SELECT n.nspname AS name, ${GRANTS("pg_catalog.acldefault('n', n.nspowner)")} AS initial, ${GRANTS("n.nspacl")} AS current
        FROM pg_catalog.pg_namespace n
       WHERE n.nspacl IS NOT NULL AND n.nspacl IS DISTINCT FROM pg_catalog.acldefault('n', n.nspowner)
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND e.objid = n.oid AND e.deptype = 'e')
+        AND ${userSchema("n")} AND ${notExtensionMember("pg_namespace", "n.oid")}
       ORDER BY 1`,
   );
   return rows.map((r) => ({ on: `SCHEMA ${quoteIdent(r.name)}`, column: null, initial: r.initial ?? [], current: r.current ?? [] }));

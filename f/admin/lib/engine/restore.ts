@@ -15,12 +15,10 @@ import { transformName } from "./languages.ts";
 import { methodScopedName, operatorName, operatorSignature } from "./operators.ts";
 import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
+import { notExtensionMember, userSchema } from "./sql.ts";
 import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 import { tableDigest } from "./verify.ts";
 
-const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'`;
-const NOT_EXTENSION_MEMBER = (catalog: string, oid: string) =>
-  `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
 
 export interface OwnObject extends ObjectRef {
   drop: string;
@@ -37,12 +35,12 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
              OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_class c ON e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid = c.oid WHERE e.deptype = 'e' AND c.relnamespace = n.oid)
              OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_proc p ON e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid WHERE e.deptype = 'e' AND p.pronamespace = n.oid)
              OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_type t ON e.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND e.objid = t.oid WHERE e.deptype = 'e' AND t.typnamespace = n.oid)
-             OR NOT ${NOT_EXTENSION_MEMBER("pg_catalog.pg_namespace", "n.oid")}) AS pinned
-       FROM pg_catalog.pg_namespace n WHERE ${SYSTEM_SCHEMAS} ORDER BY 1`,
+             OR NOT ${notExtensionMember("pg_namespace", "n.oid")}) AS pinned
+       FROM pg_catalog.pg_namespace n WHERE ${userSchema("n")} ORDER BY 1`,
   );
   // Large objects, event triggers and publications belong to the database, not a schema, but they are the target's own objects too.
   const eventTriggers = await client.query<{ name: string }>(
-    `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_event_trigger", "t.oid")} ORDER BY 1`,
+    `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${notExtensionMember("pg_event_trigger", "t.oid")} ORDER BY 1`,
   );
   const publications = await client.query<{ name: string }>(`SELECT p.pubname AS name FROM pg_catalog.pg_publication p ORDER BY 1`);
   // Casts and foreign data belong to the database too. Casts go first, while their types still exist;
@@ -50,7 +48,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   const casts = await client.query<{ name: string }>(
     `SELECT pg_catalog.format('(%s AS %s)', pg_catalog.format_type(c.castsource, NULL), pg_catalog.format_type(c.casttarget, NULL)) AS name
        FROM pg_catalog.pg_cast c
-      WHERE c.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_cast", "c.oid")}
+      WHERE c.oid >= 16384 AND ${notExtensionMember("pg_cast", "c.oid")}
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i')
       ORDER BY 1`,
   );
@@ -58,24 +56,24 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT CASE WHEN u.umuser <> 0 THEN u.usename END AS role, u.srvname AS server FROM pg_catalog.pg_user_mappings u ORDER BY 2, 1`,
   );
   const servers = await client.query<{ name: string }>(
-    `SELECT s.srvname AS name FROM pg_catalog.pg_foreign_server s WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_foreign_server", "s.oid")} ORDER BY 1`,
+    `SELECT s.srvname AS name FROM pg_catalog.pg_foreign_server s WHERE ${notExtensionMember("pg_foreign_server", "s.oid")} ORDER BY 1`,
   );
   const wrappers = await client.query<{ name: string }>(
-    `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${NOT_EXTENSION_MEMBER("pg_catalog.pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
+    `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
   );
   const largeObjects = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
   // Transforms, then the hand-made languages (a language takes its functions along) and access methods (their classes and tables).
   const transforms = await client.query<{ type: string; language: string }>(
     `SELECT pg_catalog.format_type(t.trftype, NULL) AS type, l.lanname AS language
        FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang
-      WHERE t.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_transform", "t.oid")} ORDER BY 1, 2`,
+      WHERE t.oid >= 16384 AND ${notExtensionMember("pg_transform", "t.oid")} ORDER BY 1, 2`,
   );
   const languages = await client.query<{ name: string }>(
     `SELECT l.lanname AS name FROM pg_catalog.pg_language l
-      WHERE l.oid >= 16384 AND l.lanispl AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_language", "l.oid")} ORDER BY 1`,
+      WHERE l.oid >= 16384 AND l.lanispl AND ${notExtensionMember("pg_language", "l.oid")} ORDER BY 1`,
   );
   const accessMethods = await client.query<{ name: string }>(
-    `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_am", "a.oid")} ORDER BY 1`,
+    `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${notExtensionMember("pg_am", "a.oid")} ORDER BY 1`,
   );
   // Default privileges first: no object the restore creates may pick them up.
   const defaults = await readDefaultPrivileges(client);
@@ -112,11 +110,11 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
   const operatorClasses = await client.query<{ kind: "operator class" | "operator family"; keyword: string; schema: string; name: string; method: string }>(
     `SELECT 'operator class' AS kind, 'OPERATOR CLASS' AS keyword, n.nspname AS schema, c.opcname AS name, a.amname AS method
        FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_opclass", "c.oid")}
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_opclass", "c.oid")}
      UNION ALL
      SELECT 'operator family', 'OPERATOR FAMILY', n.nspname, f.opfname, a.amname
        FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_opfamily", "f.oid")}
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_opfamily", "f.oid")}
       ORDER BY 1, 3, 4, 5`,
     [inside],
   );
@@ -131,7 +129,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT n.nspname AS schema, o.oprname AS name, CASE WHEN o.oprleft <> 0 THEN pg_catalog.format_type(o.oprleft, NULL) END AS left,
             pg_catalog.format_type(o.oprright, NULL) AS right
        FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-      WHERE n.nspname = ANY($1) AND o.oprcode <> 0 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_operator", "o.oid")} ORDER BY 1, 2, 3, 4`,
+      WHERE n.nspname = ANY($1) AND o.oprcode <> 0 AND ${notExtensionMember("pg_operator", "o.oid")} ORDER BY 1, 2, 3, 4`,
     [inside],
   );
   for (const o of operators.rows) {
@@ -145,7 +143,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_class", "c.oid")}
+        AND ${notExtensionMember("pg_class", "c.oid")}
       ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END, 1, 2`,
     [inside],
   );
@@ -164,7 +162,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
     `SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
             pg_catalog.oidvectortypes(p.proargtypes) AS types, p.prokind::text AS kind
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_proc", "p.oid")}
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_proc", "p.oid")}
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'i')
       ORDER BY 1, 2, 3`,
     [inside],
@@ -188,7 +186,7 @@ export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<stri
         AND (t.typtype IN ('e', 'd', 'r', 'm', 'c') OR (t.typtype = 'p' AND NOT t.typisdefined)
              OR (t.typtype = 'b' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)))
         AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
-        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_type", "t.oid")} ORDER BY t.typtype = 'm', 1, 2`,
+        AND ${notExtensionMember("pg_type", "t.oid")} ORDER BY t.typtype = 'm', 1, 2`,
     [inside],
   );
   for (const t of types.rows) {
@@ -220,7 +218,7 @@ async function namedInSchemas(
   const { rows } = await client.query<{ schema: string; name: string }>(
     `SELECT n.nspname AS schema, o.${nameColumn} AS name
        FROM pg_catalog.${catalog} o JOIN pg_catalog.pg_namespace n ON n.oid = o.${namespaceColumn}
-      WHERE n.nspname = ANY($1) AND ${NOT_EXTENSION_MEMBER(`pg_catalog.${catalog}`, "o.oid")} ORDER BY 1, 2`,
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember(catalog, "o.oid")} ORDER BY 1, 2`,
     [schemas],
   );
   return rows;

@@ -2,42 +2,36 @@
 // values print the same way on every server, and row-level security never hides rows.
 import type pg from "pg";
 
-/** Settings applied to every connection that reads or writes archive text. */
-export const PINNED_SETTINGS: ReadonlyArray<readonly [string, string]> = [
-  ["search_path", ""],
-  ["row_security", "off"],
-  ["DateStyle", "ISO, MDY"],
-  ["IntervalStyle", "postgres"],
-  ["TimeZone", "UTC"],
-  ["extra_float_digits", "3"],
-  ["statement_timeout", "0"],
-  ["idle_in_transaction_session_timeout", "0"],
-  ["client_encoding", "UTF8"],
-  ["standard_conforming_strings", "on"],
-  ["check_function_bodies", "off"],
+/**
+ * The settings pinned for every connection that reads or writes archive text, in the order the
+ * archive's preamble sets them: `value` as set_config takes it, `written` as the preamble's SET
+ * writes it. Those marked `archiveOnly` matter to psql running the archive, not to our sessions.
+ */
+const PINNED: ReadonlyArray<{ name: string; value: string; written: string; archiveOnly?: true }> = [
+  { name: "statement_timeout", value: "0", written: "0" },
+  { name: "idle_in_transaction_session_timeout", value: "0", written: "0" },
+  { name: "client_encoding", value: "UTF8", written: "'UTF8'" },
+  { name: "standard_conforming_strings", value: "on", written: "on" },
+  // SET cannot make the search_path empty: the preamble calls set_config, as pg_dump does.
+  { name: "search_path", value: "", written: "''" },
+  { name: "check_function_bodies", value: "off", written: "false" },
+  { name: "xmloption", value: "content", written: "content", archiveOnly: true },
+  { name: "client_min_messages", value: "warning", written: "warning", archiveOnly: true },
+  { name: "row_security", value: "off", written: "off" },
+  { name: "DateStyle", value: "ISO, MDY", written: "'ISO, MDY'" },
+  { name: "IntervalStyle", value: "postgres", written: "'postgres'" },
+  { name: "TimeZone", value: "UTC", written: "'UTC'" },
+  { name: "extra_float_digits", value: "3", written: "3" },
 ];
 
 /** The archive's preamble: the same settings, as statements psql runs before anything else. */
 export function settingsPreamble(): string[] {
-  return [
-    "SET statement_timeout = 0;",
-    "SET idle_in_transaction_session_timeout = 0;",
-    "SET client_encoding = 'UTF8';",
-    "SET standard_conforming_strings = on;",
-    "SELECT pg_catalog.set_config('search_path', '', false);",
-    "SET check_function_bodies = false;",
-    "SET xmloption = content;",
-    "SET client_min_messages = warning;",
-    "SET row_security = off;",
-    "SET DateStyle = 'ISO, MDY';",
-    "SET IntervalStyle = 'postgres';",
-    "SET TimeZone = 'UTC';",
-    "SET extra_float_digits = 3;",
-  ];
+  return PINNED.map((s) =>
+    s.name === "search_path" ? `SELECT pg_catalog.set_config('search_path', ${s.written}, false);` : `SET ${s.name} = ${s.written};`);
 }
 
 export async function pinSettings(client: pg.ClientBase): Promise<void> {
-  for (const [name, value] of PINNED_SETTINGS) {
+  for (const { name, value } of PINNED.filter((s) => !s.archiveOnly)) {
     await client.query("SELECT pg_catalog.set_config($1, $2, false)", [name, value]);
   }
 }

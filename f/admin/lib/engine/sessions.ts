@@ -2,7 +2,7 @@
 // connection, so the restore's own transaction can report them when its lock_timeout expires), and,
 // on explicit request, ending the target database's sessions before a restore starts.
 import type pg from "pg";
-import { connect, type DatabaseTarget } from "./connection.ts";
+import { withConnection, type DatabaseTarget } from "./connection.ts";
 
 export interface OtherSession {
   pid: number;
@@ -44,25 +44,14 @@ export async function lockHolders(monitor: pg.ClientBase, own: number, modes?: s
   return rows;
 }
 
-/** PostgreSQL gave up waiting for a lock (lock_timeout), here or in the error's cause. */
-export function isLockTimeout(error: unknown): boolean {
-  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
-  return code(error) === "55P03" || code((error as { cause?: unknown } | undefined)?.cause) === "55P03";
-}
-
 /**
  * The sessions holding locks that `own` gave up waiting for, as a clause for an error message,
  * read on a connection of its own (the waiting one may be in an aborted transaction).
  */
 export async function describeLockHolders(target: DatabaseTarget, own: number, modes?: string[]): Promise<string> {
   try {
-    const monitor = await connect(target, "windmill-pg-backup: lock report");
-    try {
-      const holders = await lockHolders(monitor, own, modes);
-      return holders.length === 0 ? "the session holding it has let go since" : `held by ${describeSessions(holders)}`;
-    } finally {
-      await monitor.end().catch(() => undefined);
-    }
+    const holders = await withConnection(target, "windmill-pg-backup: lock report", (monitor) => lockHolders(monitor, own, modes));
+    return holders.length === 0 ? "the session holding it has let go since" : `held by ${describeSessions(holders)}`;
   } catch (error) {
     return `the sessions holding locks could not be listed (${(error as Error).message})`;
   }

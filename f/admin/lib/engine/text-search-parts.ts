@@ -1,7 +1,8 @@
 // Text search parsers and templates (the parts dictionaries and configurations are built from),
 // made by CREATE TEXT SEARCH PARSER / TEMPLATE: read with their comments, written back as created.
 import type pg from "pg";
-import { CATALOG, type Comments, notExtensionMember, rows, userSchema } from "./catalog-query.ts";
+import { type Comments } from "./comments.ts";
+import { CATALOG, notExtensionMember, rows, userSchema } from "./sql.ts";
 import { commentOn } from "./emit.ts";
 import { qualify } from "./quote.ts";
 

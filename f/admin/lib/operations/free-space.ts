@@ -2,9 +2,9 @@
 // tables' data (indexes are rebuilt, not stored) and a compression ratio, compared with what the
 // disk has, so a backup fails at once with numbers instead of filling the disk halfway.
 import { BackupError } from "../errors.ts";
+import { megabytesText } from "../size.ts";
 
-const MB = 1024 * 1024;
-const mb = (bytes: number): string => `${(bytes / MB).toFixed(1)} MB`;
+const mb = (bytes: number): string => `${megabytesText(bytes)} MB`;
 
 export interface FreeSpaceInput {
   /** Heap and TOAST bytes of the tables whose rows the archive holds. */

@@ -2,6 +2,7 @@
 // first, saying where its copies are, whether they agree, and what is wrong with them. Pure apart
 // from the checksum reads the caller may ask for.
 import { localTimeLabel } from "../archive/name.ts";
+import { megabytes } from "../size.ts";
 import type { StoredBackup } from "./inventory.ts";
 
 export type CopyPlace = "local" | "s3";
@@ -74,7 +75,7 @@ export function listingRow(backup: MergedBackup, timeZone: string, verified: Par
     name: backup.name,
     type: backup.type,
     created_at: localTimeLabel(backup.createdAt, timeZone),
-    size_mb: Math.round((size / 1048576) * 100) / 100,
+    size_mb: megabytes(size),
     location: places.length === 2 ? "both" : places[0]!,
     status: manifest ? "complete" : unfinished ? "unfinished" : "damaged",
     database: manifest?.database ?? places.map((p) => backup.copies[p]!.database).find((d) => d !== undefined) ?? null,

@@ -21,6 +21,7 @@ import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ow
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
 import { describeLockHolders, describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
 import { pinSettings } from "../engine/session.ts";
+import { isLockTimeout } from "../engine/sql.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
 import { withLock } from "../engine/lock.ts";
@@ -458,11 +459,6 @@ async function endOtherSessions(target: DatabaseTarget): Promise<OtherSession[]>
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-function isLockTimeout(error: unknown): boolean {
-  const code = (e: unknown) => (e as { code?: string } | undefined)?.code;
-  return code(error) === "55P03" || code((error as { cause?: unknown }).cause) === "55P03";
 }
 
 async function databaseExists(database: DatabaseTarget, name: string): Promise<boolean> {

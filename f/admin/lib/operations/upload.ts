@@ -5,6 +5,7 @@ import { pipeline, PassThrough, Transform, type Readable } from "node:stream";
 import type { Manifest } from "../archive/manifest.ts";
 import { manifestNameFor } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
+import { megabytesText } from "../size.ts";
 import { planRetention } from "../retention/policy.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
 import type { BackupSettings } from "../windmill/resources.ts";
@@ -32,7 +33,7 @@ async function uploadBackup(
   let archive: StoredFile | undefined;
   try {
     const body = withUploadProgress(local.read(name), manifest.archive.size, (sent) =>
-      onProgress?.(`uploaded ${megabytes(sent)} of ${megabytes(manifest.archive.size)} MB to ${remote.location}`, 95 + Math.floor((sent / Math.max(1, manifest.archive.size)) * 4)));
+      onProgress?.(`uploaded ${megabytesText(sent)} of ${megabytesText(manifest.archive.size)} MB to ${remote.location}`, 95 + Math.floor((sent / Math.max(1, manifest.archive.size)) * 4)));
     archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: manifest.archive.size, sha256: manifest.archive.sha256 });
     return { archive, manifest: await remote.create(exactName(manifestName, taken(manifestName)), local.read(manifestName)) };
   } catch (error) {
@@ -109,8 +110,6 @@ export async function uploadPending(local: Storage, remote: Storage, settings: B
   }
   return uploaded;
 }
-
-const megabytes = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 /** The same bytes, reporting how many have gone by at every twentieth of `total`. */
 function withUploadProgress(source: Readable, total: number, report: (sent: number) => void): Readable {

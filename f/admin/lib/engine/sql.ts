@@ -1,6 +1,6 @@
-// What every catalog reader shares: the fixed OIDs of the system catalogs, the predicates that keep
-// the server's and the extensions' objects out, one way to fetch rows, and the comments each reader
-// claims for its objects. Readers of a family of kinds (operators.ts, languages.ts…) import it.
+// One home for the SQL the engine builds from parts: the fixed OIDs of the system catalogs, the
+// predicates that say what is the user's (which schemas, not an extension's member, not a part of
+// another object), one way to fetch rows, and how PostgreSQL says a lock could not be had.
 import type pg from "pg";
 
 /** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
@@ -15,7 +15,10 @@ export const CATALOG = {
   pg_conversion: 2607, pg_language: 2612, pg_transform: 3576, pg_ts_parser: 3601, pg_ts_template: 3764,
 } as const;
 
-/** `pg_*` schemas (catalog, toast, temp) and information_schema belong to the server. */
+/**
+ * A schema of the user's, in SQL over the pg_namespace alias: `pg_*` schemas (catalog, toast, temp:
+ * PostgreSQL reserves the prefix) and information_schema belong to the server.
+ */
 export function userSchema(alias: string): string {
   return `${alias}.nspname NOT LIKE 'pg\\_%' AND ${alias}.nspname <> 'information_schema'`;
 }
@@ -45,30 +48,15 @@ export async function rows<T>(client: pg.ClientBase, sql: string, params: unknow
   return (await client.query(sql, params)).rows as T[];
 }
 
-/** Comments keyed by the object they describe; each reader claims its own. */
-export class Comments {
-  private readonly byObject = new Map<string, { text: string; what: string; classId: number; oid: number }>();
-  private readonly claimed = new Set<string>();
+/** The SQLSTATE of a PostgreSQL error, if `error` is one. */
+export function sqlState(error: unknown): string | undefined {
+  return (error as { code?: string } | undefined)?.code;
+}
 
-  constructor(rowsRead: Array<{ classoid: number; objoid: number; objsubid: number; description: string; what: string }>) {
-    for (const row of rowsRead) {
-      this.byObject.set(`${row.classoid}:${row.objoid}:${row.objsubid}`, {
-        text: row.description, what: row.what, classId: row.classoid, oid: row.objoid,
-      });
-    }
-  }
+/** lock_not_available: a statement gave up waiting for a lock (lock_timeout, NOWAIT). */
+export const LOCK_NOT_AVAILABLE = "55P03";
 
-  take(classId: number, oid: number, subId = 0): string | undefined {
-    const key = `${classId}:${oid}:${subId}`;
-    this.claimed.add(key);
-    return this.byObject.get(key)?.text;
-  }
-
-  /** Comments on objects no reader wrote: the archive would lose them silently. */
-  unclaimed(members: ReadonlyMap<string, number>): string[] {
-    return [...this.byObject.entries()]
-      .filter(([key, c]) => !this.claimed.has(key) && !members.has(`${c.classId}:${c.oid}`))
-      .map(([, c]) => c.what)
-      .sort();
-  }
+/** PostgreSQL gave up waiting for a lock, here or in the error's cause. */
+export function isLockTimeout(error: unknown): boolean {
+  return sqlState(error) === LOCK_NOT_AVAILABLE || sqlState((error as { cause?: unknown } | undefined)?.cause) === LOCK_NOT_AVAILABLE;
 }
