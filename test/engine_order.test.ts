@@ -1,7 +1,7 @@
 // The dependency sort that decides the archive's statement order: table-driven cases.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DependencyCycleError, dependencyOrder, type SortNode } from "../f/admin/lib/engine/order.ts";
+import { DependencyCycleError, dependencyOrder, type SortNode } from "../f/admin/lib/engine/plan/order.ts";
 
 const node = (key: string, rank: number, deps: string[] = [], sortName = key): SortNode => ({ key, rank, sortName, deps });
 const keys = (nodes: SortNode[]) => nodes.map((n) => n.key);

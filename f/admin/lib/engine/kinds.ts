@@ -47,3 +47,14 @@ export interface NamedObject {
   schema: string;
   name: string;
 }
+
+/** An object of a restore's target that an in-place restore drops, with the statement that drops it. */
+export interface OwnObject extends ObjectRef {
+  drop: string;
+}
+
+/** The target's schemas an in-place restore drops whole, and those it keeps, dropping their objects one by one. */
+export interface InPlaceScope {
+  whole: string[];
+  inside: string[];
+}

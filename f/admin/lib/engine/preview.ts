@@ -4,7 +4,8 @@
 import type pg from "pg";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import { RestoreRefusedError } from "../errors.ts";
-import type { NamedObject, ObjectRef } from "./kinds.ts";
+import type { NamedObject, ObjectKind, ObjectRef } from "./kinds.ts";
+import { KINDS } from "./registry.ts";
 import { qualify } from "./quote.ts";
 import { unrecoverableObjects } from "./catalog.ts";
 import { objectKey, ownObjects, type SequenceSetting } from "./restore.ts";
@@ -41,12 +42,6 @@ export interface RestorePreview {
   would_refuse?: string | null;
 }
 
-/** The kinds a person recognises as "what will appear or disappear"; indexes and such follow their tables. */
-const COMPARED_KINDS = new Set([
-  "table", "view", "materialized view", "foreign table", "sequence", "function", "procedure", "aggregate", "type", "domain", "collation", "schema", "default privileges",
-  "operator", "operator class", "operator family", "access method", "conversion", "language", "transform", "text search parser", "text search template",
-]);
-
 /** Pure: the tables of both sides, with what the restore does to each, sorted by name. */
 export function compareTables(backup: Array<{ table: string; rows: number }>, target: Map<string, number>): TableComparison[] {
   const rows: TableComparison[] = backup.map(({ table, rows }) => ({
@@ -61,7 +56,8 @@ export function compareTables(backup: Array<{ table: string; rows: number }>, ta
 
 /** Pure: objects only in the target (dropped for good) and only in the backup (created). */
 export function objectsOnOneSide(backup: ObjectRef[], target: ObjectRef[]): { would_drop: ObjectRef[]; would_create: ObjectRef[] } {
-  const compared = (o: NamedObject) => COMPARED_KINDS.has(o.kind);
+  // The kinds a person recognises as "what will appear or disappear"; indexes and such follow their tables.
+  const compared = (o: NamedObject) => Object.hasOwn(KINDS, o.kind) && KINDS[o.kind as ObjectKind].shown;
   const backupKeys = new Set(backup.filter(compared).map(objectKey));
   const targetKeys = new Set(target.filter(compared).map(objectKey));
   // A schema the target drops whole takes its contents along; they are not listed one by one.

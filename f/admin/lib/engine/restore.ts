@@ -8,220 +8,23 @@ import { from as copyFrom } from "pg-copy-streams";
 import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import type { ProvenArchive } from "../archive/reader.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
-import type { NamedObject, ObjectKind, ObjectRef } from "./kinds.ts";
-import { aclChanges, resetDefaultPrivileges, userMappingName } from "./emit.ts";
-import { defaultPrivilegesRef, readChangedInitialPrivileges, readChangedSchemaPrivileges, readDefaultPrivileges } from "./privileges.ts";
-import { transformName } from "./languages.ts";
-import { methodScopedName, operatorName, operatorSignature } from "./operators.ts";
+import type { NamedObject, ObjectRef, OwnObject } from "./kinds.ts";
+import { aclChanges } from "./grants.ts";
+import { inPlaceScope } from "./objects/database.ts";
+import { readChangedInitialPrivileges, readChangedSchemaPrivileges } from "./objects/security.ts";
 import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
-import { notExtensionMember, userSchema } from "./sql.ts";
+import { listOwnObjects } from "./registry.ts";
 import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 import { tableDigest } from "./verify.ts";
 
-
-export interface OwnObject extends ObjectRef {
-  drop: string;
-}
-
 /**
  * Everything in non-system schemas that does not belong to an extension, with the statement that
- * drops it. Schemas are dropped whole unless the archive has them or an extension lives in them.
+ * drops it, in the order an in-place restore drops them (each kind's family lists its own, see
+ * registry.ts). Schemas are dropped whole unless the archive has them or an extension lives in them.
  */
-export async function ownObjects(client: pg.ClientBase, archiveSchemas: Set<string>): Promise<OwnObject[]> {
-  const schemas = await client.query<{ name: string; pinned: boolean }>(
-    `SELECT n.nspname AS name,
-            (EXISTS (SELECT 1 FROM pg_catalog.pg_extension x WHERE x.extnamespace = n.oid)
-             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_class c ON e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objid = c.oid WHERE e.deptype = 'e' AND c.relnamespace = n.oid)
-             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_proc p ON e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid WHERE e.deptype = 'e' AND p.pronamespace = n.oid)
-             OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_type t ON e.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND e.objid = t.oid WHERE e.deptype = 'e' AND t.typnamespace = n.oid)
-             OR NOT ${notExtensionMember("pg_namespace", "n.oid")}) AS pinned
-       FROM pg_catalog.pg_namespace n WHERE ${userSchema("n")} ORDER BY 1`,
-  );
-  // Large objects, event triggers and publications belong to the database, not a schema, but they are the target's own objects too.
-  const eventTriggers = await client.query<{ name: string }>(
-    `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${notExtensionMember("pg_event_trigger", "t.oid")} ORDER BY 1`,
-  );
-  const publications = await client.query<{ name: string }>(`SELECT p.pubname AS name FROM pg_catalog.pg_publication p ORDER BY 1`);
-  // Casts and foreign data belong to the database too. Casts go first, while their types still exist;
-  // a wrapper takes its servers, their user mappings and foreign tables along (CASCADE).
-  const casts = await client.query<{ name: string }>(
-    `SELECT pg_catalog.format('(%s AS %s)', pg_catalog.format_type(c.castsource, NULL), pg_catalog.format_type(c.casttarget, NULL)) AS name
-       FROM pg_catalog.pg_cast c
-      WHERE c.oid >= 16384 AND ${notExtensionMember("pg_cast", "c.oid")}
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_cast'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'i')
-      ORDER BY 1`,
-  );
-  const mappings = await client.query<{ role: string | null; server: string }>(
-    `SELECT CASE WHEN u.umuser <> 0 THEN u.usename END AS role, u.srvname AS server FROM pg_catalog.pg_user_mappings u ORDER BY 2, 1`,
-  );
-  const servers = await client.query<{ name: string }>(
-    `SELECT s.srvname AS name FROM pg_catalog.pg_foreign_server s WHERE ${notExtensionMember("pg_foreign_server", "s.oid")} ORDER BY 1`,
-  );
-  const wrappers = await client.query<{ name: string }>(
-    `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
-  );
-  const largeObjects = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
-  // Transforms, then the hand-made languages (a language takes its functions along) and access methods (their classes and tables).
-  const transforms = await client.query<{ type: string; language: string }>(
-    `SELECT pg_catalog.format_type(t.trftype, NULL) AS type, l.lanname AS language
-       FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang
-      WHERE t.oid >= 16384 AND ${notExtensionMember("pg_transform", "t.oid")} ORDER BY 1, 2`,
-  );
-  const languages = await client.query<{ name: string }>(
-    `SELECT l.lanname AS name FROM pg_catalog.pg_language l
-      WHERE l.oid >= 16384 AND l.lanispl AND ${notExtensionMember("pg_language", "l.oid")} ORDER BY 1`,
-  );
-  const accessMethods = await client.query<{ name: string }>(
-    `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${notExtensionMember("pg_am", "a.oid")} ORDER BY 1`,
-  );
-  // Default privileges first: no object the restore creates may pick them up.
-  const defaults = await readDefaultPrivileges(client);
-  const objects: OwnObject[] = [
-    ...defaults.map((d) => ({ ...defaultPrivilegesRef(d), drop: resetDefaultPrivileges(d).join(" ") })),
-    ...largeObjects.rows.map(({ oid }) => ({ kind: "large object" as const, schema: "", name: oid, drop: `SELECT pg_catalog.lo_unlink('${oid}')` })),
-    ...eventTriggers.rows.map(({ name }) => ({ kind: "event trigger" as const, schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` })),
-    ...publications.rows.map(({ name }) => ({ kind: "publication" as const, schema: "", name, drop: `DROP PUBLICATION IF EXISTS ${quoteIdent(name)}` })),
-    ...casts.rows.map(({ name }) => ({ kind: "cast" as const, schema: "", name, drop: `DROP CAST IF EXISTS ${name} CASCADE` })),
-    ...mappings.rows.map((m) => ({
-      kind: "user mapping" as const, schema: "", name: userMappingName(m),
-      drop: `DROP USER MAPPING IF EXISTS FOR ${m.role === null ? "PUBLIC" : quoteIdent(m.role)} SERVER ${quoteIdent(m.server)}`,
-    })),
-    ...servers.rows.map(({ name }) => ({ kind: "foreign server" as const, schema: "", name, drop: `DROP SERVER IF EXISTS ${quoteIdent(name)} CASCADE` })),
-    ...wrappers.rows.map(({ name }) => ({
-      kind: "foreign-data wrapper" as const, schema: "", name, drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE`,
-    })),
-    ...transforms.rows.map((t) => ({ kind: "transform" as const, schema: "", name: transformName(t), drop: `DROP TRANSFORM IF EXISTS ${transformName(t)} CASCADE` })),
-    ...languages.rows.map(({ name }) => ({ kind: "language" as const, schema: "", name, drop: `DROP LANGUAGE IF EXISTS ${quoteIdent(name)} CASCADE` })),
-    ...accessMethods.rows.map(({ name }) => ({ kind: "access method" as const, schema: "", name, drop: `DROP ACCESS METHOD IF EXISTS ${quoteIdent(name)} CASCADE` })),
-  ];
-  const dropWhole = schemas.rows.filter((s) => !s.pinned && !archiveSchemas.has(s.name)).map((s) => s.name);
-  for (const name of dropWhole) {
-    objects.push({ kind: "schema" as const, schema: "", name, drop: `DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE` });
-  }
-  const inside = schemas.rows.map((s) => s.name).filter((name) => !dropWhole.includes(name));
-  if (inside.length === 0) return objects;
-
-  // Before the tables, which would take them along unreported.
-  for (const s of await namedInSchemas(client, inside, "pg_statistic_ext", "stxname", "stxnamespace")) {
-    objects.push({ kind: "statistics object" as const, schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}` });
-  }
-  // Classes before their families, both before the operators they hold (which would take them along unreported).
-  const operatorClasses = await client.query<{ kind: "operator class" | "operator family"; keyword: string; schema: string; name: string; method: string }>(
-    `SELECT 'operator class' AS kind, 'OPERATOR CLASS' AS keyword, n.nspname AS schema, c.opcname AS name, a.amname AS method
-       FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
-      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_opclass", "c.oid")}
-     UNION ALL
-     SELECT 'operator family', 'OPERATOR FAMILY', n.nspname, f.opfname, a.amname
-       FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
-      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_opfamily", "f.oid")}
-      ORDER BY 1, 3, 4, 5`,
-    [inside],
-  );
-  for (const c of operatorClasses.rows) {
-    objects.push({
-      kind: c.kind, schema: c.schema, name: methodScopedName(c.name, c.method),
-      drop: `DROP ${c.keyword} IF EXISTS ${qualify(c.schema, c.name)} USING ${quoteIdent(c.method)} CASCADE`,
-    });
-  }
-  // Shell operators (only named as another's commutator or negator) are made again by that one's CREATE.
-  const operators = await client.query<{ schema: string; name: string; left: string | null; right: string }>(
-    `SELECT n.nspname AS schema, o.oprname AS name, CASE WHEN o.oprleft <> 0 THEN pg_catalog.format_type(o.oprleft, NULL) END AS left,
-            pg_catalog.format_type(o.oprright, NULL) AS right
-       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
-      WHERE n.nspname = ANY($1) AND o.oprcode <> 0 AND ${notExtensionMember("pg_operator", "o.oid")} ORDER BY 1, 2, 3, 4`,
-    [inside],
-  );
-  for (const o of operators.rows) {
-    objects.push({
-      kind: "operator", schema: o.schema, name: operatorSignature(o.name, o.left, o.right),
-      drop: `DROP OPERATOR IF EXISTS ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right}) CASCADE`,
-    });
-  }
-
-  const relations = await client.query<{ schema: string; name: string; relkind: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind
-       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-        AND ${notExtensionMember("pg_class", "c.oid")}
-      ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END, 1, 2`,
-    [inside],
-  );
-  const relationKinds: Record<string, [kind: ObjectKind, keyword: string]> = {
-    r: ["table", "TABLE"], p: ["table", "TABLE"], v: ["view", "VIEW"], m: ["materialized view", "MATERIALIZED VIEW"],
-    f: ["foreign table", "FOREIGN TABLE"], S: ["sequence", "SEQUENCE"],
-  };
-  for (const r of relations.rows) {
-    const [kind, keyword] = relationKinds[r.relkind]!;
-    objects.push({ kind, schema: r.schema, name: r.name, drop: `DROP ${keyword} IF EXISTS ${qualify(r.schema, r.name)} CASCADE` });
-  }
-
-  // Named like the archive's objects (argument types only); dropped by the full identity (aggregates
-  // take theirs as DROP AGGREGATE does, `*` when they have no arguments).
-  const routines = await client.query<{ schema: string; name: string; args: string; types: string; kind: string }>(
-    `SELECT n.nspname AS schema, p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
-            pg_catalog.oidvectortypes(p.proargtypes) AS types, p.prokind::text AS kind
-       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_proc", "p.oid")}
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'i')
-      ORDER BY 1, 2, 3`,
-    [inside],
-  );
-  for (const r of routines.rows) {
-    const aggregate = r.kind === "a";
-    objects.push({
-      kind: aggregate ? "aggregate" : r.kind === "p" ? "procedure" : "function", schema: r.schema, name: `${r.name}(${r.types})`,
-      drop: aggregate
-        ? `DROP AGGREGATE IF EXISTS ${qualify(r.schema, r.name)}(${r.args === "" ? "*" : r.args}) CASCADE`
-        : `DROP ROUTINE IF EXISTS ${qualify(r.schema, r.name)}(${r.args}) CASCADE`,
-    });
-  }
-
-  // Domains by their own keyword; ranges and multiranges as types. A multirange goes with its range,
-  // so it comes after all ranges and is then already gone.
-  const types = await client.query<{ schema: string; name: string; domain: boolean }>(
-    `SELECT n.nspname AS schema, t.typname AS name, t.typtype = 'd' AS domain
-       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = ANY($1)
-        AND (t.typtype IN ('e', 'd', 'r', 'm', 'c') OR (t.typtype = 'p' AND NOT t.typisdefined)
-             OR (t.typtype = 'b' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)))
-        AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
-        AND ${notExtensionMember("pg_type", "t.oid")} ORDER BY t.typtype = 'm', 1, 2`,
-    [inside],
-  );
-  for (const t of types.rows) {
-    const keyword = t.domain ? "DOMAIN" : "TYPE";
-    objects.push({ kind: t.domain ? "domain" : "type", schema: t.schema, name: t.name, drop: `DROP ${keyword} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
-  }
-
-  // Text search configurations before the dictionaries they map to.
-  const namedKinds: Array<[kind: ObjectKind, catalog: string, name: string, namespace: string]> = [
-    ["text search configuration", "pg_ts_config", "cfgname", "cfgnamespace"],
-    ["text search dictionary", "pg_ts_dict", "dictname", "dictnamespace"],
-    ["text search parser", "pg_ts_parser", "prsname", "prsnamespace"],
-    ["text search template", "pg_ts_template", "tmplname", "tmplnamespace"],
-    ["collation", "pg_collation", "collname", "collnamespace"],
-    ["conversion", "pg_conversion", "conname", "connamespace"],
-  ];
-  for (const [kind, catalog, name, namespace] of namedKinds) {
-    for (const t of await namedInSchemas(client, inside, catalog, name, namespace)) {
-      objects.push({ kind, schema: t.schema, name: t.name, drop: `DROP ${kind.toUpperCase()} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
-    }
-  }
-  return objects;
-}
-
-/** The objects of a catalog named per schema (statistics, text search, collations), our own only. */
-async function namedInSchemas(
-  client: pg.ClientBase, schemas: string[], catalog: string, nameColumn: string, namespaceColumn: string,
-): Promise<Array<{ schema: string; name: string }>> {
-  const { rows } = await client.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, o.${nameColumn} AS name
-       FROM pg_catalog.${catalog} o JOIN pg_catalog.pg_namespace n ON n.oid = o.${namespaceColumn}
-      WHERE n.nspname = ANY($1) AND ${notExtensionMember(catalog, "o.oid")} ORDER BY 1, 2`,
-    [schemas],
-  );
-  return rows;
+export async function ownObjects(client: pg.ClientBase, archiveSchemas: ReadonlySet<string>): Promise<OwnObject[]> {
+  return await listOwnObjects(client, await inPlaceScope(client, archiveSchemas));
 }
 
 /** Of `names`, the roles this server does not have. */

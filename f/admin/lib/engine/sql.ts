@@ -2,6 +2,7 @@
 // predicates that say what is the user's (which schemas, not an extension's member, not a part of
 // another object), one way to fetch rows, and how PostgreSQL says a lock could not be had.
 import type pg from "pg";
+import { quoteLiteral } from "./quote.ts";
 
 /** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
 export const CATALOG = {
@@ -59,4 +60,30 @@ export const LOCK_NOT_AVAILABLE = "55P03";
 /** PostgreSQL gave up waiting for a lock, here or in the error's cause. */
 export function isLockTimeout(error: unknown): boolean {
   return sqlState(error) === LOCK_NOT_AVAILABLE || sqlState((error as { cause?: unknown } | undefined)?.cause) === LOCK_NOT_AVAILABLE;
+}
+
+/** `COMMENT ON target IS …;`, or nothing when there is no comment. */
+export function commentOn(target: string, text: string | undefined): string[] {
+  return text === undefined ? [] : [`COMMENT ON ${target} IS ${quoteLiteral(text)};`];
+}
+
+/** `key=value` catalog options as pairs (the value may hold `=`). */
+export function keyValues(options: string[]): Array<[key: string, value: string]> {
+  return options.map((option) => {
+    const eq = option.indexOf("=");
+    return [option.slice(0, eq), option.slice(eq + 1)];
+  });
+}
+
+/** The objects of a catalog named per schema, those in `schemas` that no extension owns: what an in-place restore drops one by one. */
+export async function namedInSchemas(
+  client: pg.ClientBase, schemas: string[], catalog: string, nameColumn: string, namespaceColumn: string,
+): Promise<Array<{ schema: string; name: string }>> {
+  return await rows<{ schema: string; name: string }>(
+    client,
+    `SELECT n.nspname AS schema, o.${nameColumn} AS name
+       FROM pg_catalog.${catalog} o JOIN pg_catalog.pg_namespace n ON n.oid = o.${namespaceColumn}
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember(catalog, "o.oid")} ORDER BY 1, 2`,
+    [schemas],
+  );
 }

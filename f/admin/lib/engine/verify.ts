@@ -3,7 +3,7 @@
 import type pg from "pg";
 import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
-import { configRowsQuery } from "./emit.ts";
+import { configRowsQuery } from "./objects/database.ts";
 import { qualify } from "./quote.ts";
 
 /** The client must have the dump's pinned settings (see session.ts), or values print differently. */

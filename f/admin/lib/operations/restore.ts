@@ -16,7 +16,7 @@ import type { NamedObject } from "../engine/kinds.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
 import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
 import { unrecoverableObjects } from "../engine/catalog.ts";
-import { applyDatabaseAccess } from "../engine/database-access.ts";
+import { applyDatabaseAccess } from "../engine/objects/database.ts";
 import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
 import { describeLockHolders, describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";

@@ -1,11 +1,13 @@
-// The operator family of kinds: access methods, operators, operator families and operator classes.
-// Each is read from the catalog with its comment and written back as pg_dump would restore it:
-// families first (with their loose members), then the classes with the members they own.
+// The operators family: access methods, operators, operator families and operator classes. Each is
+// read from the catalog with its comment and written back as pg_dump would restore it: families
+// first (with their loose members), then the classes with the members they own; listed for an
+// in-place restore, classes before families before operators.
 import type pg from "pg";
-import { type Comments } from "./comments.ts";
-import { CATALOG, notExtensionMember, qualifiedName, rows, userSchema } from "./sql.ts";
-import { commentOn } from "./emit.ts";
-import { qualify, quoteIdent } from "./quote.ts";
+import type { Comments } from "../comments.ts";
+import type { InPlaceScope, OwnObject } from "../kinds.ts";
+import { node, owned, ref, type CatalogRow, type DumpNode } from "../plan/nodes.ts";
+import { qualify, quoteIdent } from "../quote.ts";
+import { CATALOG, commentOn, notExtensionMember, qualifiedName, rows, userSchema } from "../sql.ts";
 
 export interface AccessMethodDef {
   oid: number; name: string;
@@ -222,4 +224,68 @@ export function createOperatorClass(opclass: OperatorClassDef): string[] {
       `USING ${quoteIdent(opclass.method)} FAMILY ${opclass.family} AS\n    ${items.join(",\n    ")};`,
     ...commentOn(`OPERATOR CLASS ${name}`, opclass.comment),
   ];
+}
+
+/** Access methods, operators, and operator families (with their loose members) before their classes. */
+export function operatorNodes(c: { accessMethods: AccessMethodDef[]; operators: OperatorDef[]; operatorFamilies: OperatorFamilyDef[]; operatorClasses: OperatorClassDef[] }): DumpNode[] {
+  const { pg_am, pg_opclass, pg_operator, pg_opfamily } = CATALOG;
+  return [
+    ...c.accessMethods.map((a) =>
+      node("access method", `${pg_am}:${a.oid}`, quoteIdent(a.name), createAccessMethod(a), [[pg_am, a.oid]], [ref("access method", "", a.name)])),
+    ...c.operators.map((o) =>
+      owned(node("operator", `${pg_operator}:${o.oid}`, operatorName(o.schema, operatorSignature(o.name, o.left, o.right)), createOperator(o),
+        [[pg_operator, o.oid]], [ref("operator", o.schema, operatorSignature(o.name, o.left, o.right))]),
+        `OPERATOR ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right})`)),
+    ...c.operatorFamilies.map((f) =>
+      owned(node("operator family", `${pg_opfamily}:${f.oid}`, `${qualify(f.schema, f.name)} ${f.method}`, createOperatorFamily(f),
+        [[pg_opfamily, f.oid], ...f.members.map((m): CatalogRow => [m.classId, m.oid])],
+        [ref("operator family", f.schema, methodScopedName(f.name, f.method))]), `OPERATOR FAMILY ${qualify(f.schema, f.name)} USING ${quoteIdent(f.method)}`)),
+    ...c.operatorClasses.map((x) =>
+      owned(node("operator class", `${pg_opclass}:${x.oid}`, `${qualify(x.schema, x.name)} ${x.method}`, createOperatorClass(x),
+        [[pg_opclass, x.oid], ...x.members.map((m): CatalogRow => [m.classId, m.oid])],
+        [ref("operator class", x.schema, methodScopedName(x.name, x.method))]), `OPERATOR CLASS ${qualify(x.schema, x.name)} USING ${quoteIdent(x.method)}`)),
+  ];
+}
+
+/** A hand-made access method takes its classes and tables along. */
+export async function listAccessMethods(client: pg.ClientBase): Promise<OwnObject[]> {
+  return (await rows<{ name: string }>(
+    client, `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${notExtensionMember("pg_am", "a.oid")} ORDER BY 1`,
+  )).map(({ name }) => ({ kind: "access method", schema: "", name, drop: `DROP ACCESS METHOD IF EXISTS ${quoteIdent(name)} CASCADE` }));
+}
+
+/** Classes before their families, both before the operators they hold (which would take them along unreported). */
+export async function listOperatorClasses(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {
+  const found = await rows<{ kind: "operator class" | "operator family"; keyword: string; schema: string; name: string; method: string }>(
+    client,
+    `SELECT 'operator class' AS kind, 'OPERATOR CLASS' AS keyword, n.nspname AS schema, c.opcname AS name, a.amname AS method
+       FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_opclass", "c.oid")}
+     UNION ALL
+     SELECT 'operator family', 'OPERATOR FAMILY', n.nspname, f.opfname, a.amname
+       FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
+      WHERE n.nspname = ANY($1) AND ${notExtensionMember("pg_opfamily", "f.oid")}
+      ORDER BY 1, 3, 4, 5`,
+    [scope.inside],
+  );
+  return found.map((c) => ({
+    kind: c.kind, schema: c.schema, name: methodScopedName(c.name, c.method),
+    drop: `DROP ${c.keyword} IF EXISTS ${qualify(c.schema, c.name)} USING ${quoteIdent(c.method)} CASCADE`,
+  }));
+}
+
+/** Shell operators (only named as another's commutator or negator) are made again by that one's CREATE. */
+export async function listOperators(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {
+  const operators = await rows<{ schema: string; name: string; left: string | null; right: string }>(
+    client,
+    `SELECT n.nspname AS schema, o.oprname AS name, CASE WHEN o.oprleft <> 0 THEN pg_catalog.format_type(o.oprleft, NULL) END AS left,
+            pg_catalog.format_type(o.oprright, NULL) AS right
+       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+      WHERE n.nspname = ANY($1) AND o.oprcode <> 0 AND ${notExtensionMember("pg_operator", "o.oid")} ORDER BY 1, 2, 3, 4`,
+    [scope.inside],
+  );
+  return operators.map((o) => ({
+    kind: "operator", schema: o.schema, name: operatorSignature(o.name, o.left, o.right),
+    drop: `DROP OPERATOR IF EXISTS ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right}) CASCADE`,
+  }));
 }

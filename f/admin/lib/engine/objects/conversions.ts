@@ -1,9 +1,11 @@
-// Encoding conversions made by CREATE CONVERSION: read with their comments, written back as created.
+// The encodings family: conversions made by CREATE CONVERSION, read with their comments, written
+// back as created, listed with the statement that drops them for an in-place restore.
 import type pg from "pg";
-import { type Comments } from "./comments.ts";
-import { CATALOG, notExtensionMember, rows, userSchema } from "./sql.ts";
-import { commentOn } from "./emit.ts";
-import { qualify, quoteLiteral } from "./quote.ts";
+import type { Comments } from "../comments.ts";
+import type { InPlaceScope, OwnObject } from "../kinds.ts";
+import { node, owned, ref, type DumpNode } from "../plan/nodes.ts";
+import { qualify, quoteLiteral } from "../quote.ts";
+import { CATALOG, commentOn, namedInSchemas, notExtensionMember, rows, userSchema } from "../sql.ts";
 
 export interface ConversionDef {
   oid: number; schema: string; name: string;
@@ -32,4 +34,16 @@ export function createConversion(conversion: ConversionDef): string[] {
     `CREATE ${conversion.isDefault ? "DEFAULT " : ""}CONVERSION ${name} FOR ${quoteLiteral(conversion.from)} TO ${quoteLiteral(conversion.to)} FROM ${conversion.function};`,
     ...commentOn(`CONVERSION ${name}`, conversion.comment),
   ];
+}
+
+export function conversionNodes(c: { conversions: ConversionDef[] }): DumpNode[] {
+  return c.conversions.map((x) =>
+    owned(node("conversion", `${CATALOG.pg_conversion}:${x.oid}`, qualify(x.schema, x.name), createConversion(x), [[CATALOG.pg_conversion, x.oid]],
+      [ref("conversion", x.schema, x.name)]), `CONVERSION ${qualify(x.schema, x.name)}`));
+}
+
+export async function listConversions(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {
+  return (await namedInSchemas(client, scope.inside, "pg_conversion", "conname", "connamespace")).map((c) => ({
+    kind: "conversion", schema: c.schema, name: c.name, drop: `DROP CONVERSION IF EXISTS ${qualify(c.schema, c.name)} CASCADE`,
+  }));
 }

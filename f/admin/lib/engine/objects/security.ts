@@ -1,20 +1,16 @@
-// Reads who owns what and who may do what (owners, GRANTs incl. column grants, default privileges),
-// the roles those name, and the database's own settings (ALTER DATABASE … SET): the parts of a
-// database that the dump writes only when asked, as they need the same roles on the restoring server.
+// The security family: row-level security and policies, default privileges, the owners and grants
+// of every object (written by the plan when privileges are asked for), the privileges of objects the
+// archive does not create (extension members, pg_catalog's), and the roles all of those name.
 import type pg from "pg";
-import { quoteIdent } from "./quote.ts";
-import { notExtensionMember, userSchema } from "./sql.ts";
+import type { Comments } from "../comments.ts";
+import { grantee, type Access, type AccessByObject, type Grant } from "../grants.ts";
+import type { OwnObject } from "../kinds.ts";
+import { memberLabel, node, ref, type DumpNode } from "../plan/nodes.ts";
+import { dollarQuote, qualify, quoteIdent, quoteLiteral } from "../quote.ts";
+import { CATALOG, commentOn, notExtensionMember, rows, userSchema } from "../sql.ts";
+import type { TableDef } from "./tables.ts";
 
-/** One GRANT: a role (null for PUBLIC), the privileges it has, and whether it may pass them on. */
-export interface Grant { grantee: string | null; privileges: string[]; grantable: boolean }
-
-export interface Access {
-  owner: string;
-  /** null: the default privileges, nothing to write. */
-  grants: Grant[] | null;
-  /** Column grants of a table or view: column name → grants. */
-  columns: Array<{ column: string; grants: Grant[] }>;
-}
+export interface PolicyDef { oid: number; schema: string; table: string; name: string; definition: string; comment?: string }
 
 export interface DefaultPrivilegeDef {
   /** The role whose new objects get them. */
@@ -34,15 +30,47 @@ export interface RoleDef {
   memberOf: string[];
 }
 
-export interface DatabaseSetting {
-  /** Unquoted role the setting applies to in this database, or null for every role. */
-  role: string | null;
-  name: string;
-  value: string;
+/**
+ * An object the archive does not create (an extension's member, pg_catalog's own) whose privileges
+ * differ from those it starts with (pg_init_privs, else the built-in default): the archive carries
+ * the difference, as pg_dump does.
+ */
+export interface ChangedInitialAccess {
+  /** How GRANT names it: `ROUTINE "public"."gen_random_bytes"(integer)`, `TABLE "pg_catalog"."pg_authid"`. */
+  on: string;
+  /** For a column's privileges, its unquoted name. */
+  column: string | null;
+  initial: Grant[];
+  current: Grant[];
 }
 
-/** Owner and grants by catalog row, `classid:oid` as pg_depend names it. */
-export type AccessByObject = Map<string, Access>;
+const POLICY_COMMAND: Record<string, string> = { r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE", "*": "ALL" };
+
+export async function readPolicies(client: pg.ClientBase, comments: Comments, tableOids: number[]): Promise<PolicyDef[]> {
+  const found = await rows<{
+    oid: number; schema: string; table: string; name: string; permissive: boolean; command: string;
+    roles: string[]; qual: string | null; check: string | null;
+  }>(
+    client,
+    `SELECT p.oid, n.nspname AS schema, c.relname AS table, p.polname AS name, p.polpermissive AS permissive, p.polcmd AS command,
+            ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END
+                    FROM pg_catalog.unnest(p.polroles) r ORDER BY 1) AS roles,
+            pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual, pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check
+       FROM pg_catalog.pg_policy p
+       JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE p.polrelid = ANY($1::pg_catalog.oid[])`,
+    [tableOids],
+  );
+  return found.map((p) => ({
+    oid: p.oid, schema: p.schema, table: p.table, name: p.name,
+    definition:
+      `CREATE POLICY ${quoteIdent(p.name)} ON ${qualify(p.schema, p.table)}${p.permissive ? "" : " AS RESTRICTIVE"}` +
+      ` FOR ${POLICY_COMMAND[p.command] ?? "ALL"}${p.roles.join() === "PUBLIC" ? "" : ` TO ${p.roles.join(", ")}`}` +
+      `${p.qual === null ? "" : ` USING (${p.qual})`}${p.check === null ? "" : ` WITH CHECK (${p.check})`}`,
+    comment: comments.take(CATALOG.pg_policy, p.oid),
+  }));
+}
 
 /**
  * The grants of an ACL in the order its items have (the order of the GRANTs that made them): granted
@@ -147,34 +175,6 @@ export async function readRolesOfPoliciesAndMappings(client: pg.ClientBase): Pro
   return rows.map((r) => r.name);
 }
 
-/** `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET` of the database being dumped. */
-export async function readDatabaseSettings(client: pg.ClientBase): Promise<DatabaseSetting[]> {
-  const { rows } = await client.query<{ role: string | null; setting: string }>(
-    `SELECT CASE WHEN s.setrole <> 0 THEN pg_catalog.pg_get_userbyid(s.setrole) END AS role, c.setting
-       FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) WITH ORDINALITY c(setting, i)
-      WHERE s.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
-      ORDER BY 1 NULLS FIRST, c.i`,
-  );
-  return rows.map((r) => {
-    const eq = r.setting.indexOf("=");
-    return { role: r.role, name: r.setting.slice(0, eq), value: r.setting.slice(eq + 1) };
-  });
-}
-
-/**
- * An object the archive does not create (an extension's member, pg_catalog's own) whose privileges
- * differ from those it starts with (pg_init_privs, else the built-in default): the archive carries
- * the difference, as pg_dump does.
- */
-export interface ChangedInitialAccess {
-  /** How GRANT names it: `ROUTINE "public"."gen_random_bytes"(integer)`, `TABLE "pg_catalog"."pg_authid"`. */
-  on: string;
-  /** For a column's privileges, its unquoted name. */
-  column: string | null;
-  initial: Grant[];
-  current: Grant[];
-}
-
 /** Per catalog: the keyword GRANT takes, its name as SQL (in `x`), its namespace column, acl and owner, and acldefault's letter. */
 const INITIAL_PRIVILEGE_CATALOGS: ReadonlyArray<{ catalog: string; on: string; namespace: string | null; acl: string; owner: string; type: string }> = [
   {
@@ -251,4 +251,99 @@ export async function readChangedSchemaPrivileges(client: pg.ClientBase): Promis
       ORDER BY 1`,
   );
   return rows.map((r) => ({ on: `SCHEMA ${quoteIdent(r.name)}`, column: null, initial: r.initial ?? [], current: r.current ?? [] }));
+}
+
+/**
+ * Objects whose owner must be a superuser but no longer is (the role lost SUPERUSER after creating
+ * them): the archive's ALTER … OWNER TO would fail, so the backup says so when it is made.
+ */
+export async function findUnrestorableOwners(client: pg.ClientBase): Promise<string[]> {
+  const found = await rows<{ what: string; owner: string }>(
+    client,
+    `SELECT pg_catalog.format('event trigger %I', e.evtname) AS what, pg_catalog.pg_get_userbyid(e.evtowner) AS owner
+       FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_roles r ON r.oid = e.evtowner
+      WHERE NOT r.rolsuper AND ${notExtensionMember("pg_event_trigger", "e.oid")}
+     UNION ALL
+     SELECT pg_catalog.format('foreign-data wrapper %I', w.fdwname), pg_catalog.pg_get_userbyid(w.fdwowner)
+       FROM pg_catalog.pg_foreign_data_wrapper w JOIN pg_catalog.pg_roles r ON r.oid = w.fdwowner
+      WHERE NOT r.rolsuper AND ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")}
+      ORDER BY 1`,
+  );
+  return found.map(({ what, owner }) =>
+    `${what} is owned by ${quoteIdent(owner)}, which is not a superuser: restoring its owner will fail (PostgreSQL requires a superuser). ` +
+      `Make ${quoteIdent(owner)} a superuser again or give the object to one (ALTER … OWNER TO), then back up again.`);
+}
+
+/** Row-level security is switched on after the data, so that loading it never meets a policy. */
+export function rowSecurity(table: TableDef): string[] {
+  const name = qualify(table.schema, table.name);
+  return [
+    ...(table.rowSecurity ? [`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY;`] : []),
+    ...(table.forceRowSecurity ? [`ALTER TABLE ONLY ${name} FORCE ROW LEVEL SECURITY;`] : []),
+  ];
+}
+
+export function createPolicy(policy: PolicyDef): string[] {
+  return [
+    `${policy.definition};`,
+    ...commentOn(`POLICY ${quoteIdent(policy.name)} ON ${qualify(policy.schema, policy.table)}`, policy.comment),
+  ];
+}
+
+/**
+ * A role's defaults everywhere replace the built-in ones (so they are revoked first); in a schema
+ * they add to them.
+ */
+export function defaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
+  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`}`;
+  return [
+    ...(defaults.schema === null
+      ? [`${prefix} REVOKE ALL ON ${defaults.objects} FROM PUBLIC;`, `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${quoteIdent(defaults.role)};`]
+      : []),
+    ...defaults.grants.map((g) =>
+      `${prefix} GRANT ${g.privileges.join(", ")} ON ${defaults.objects} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`),
+  ];
+}
+
+/**
+ * Statements that remove a role's default privileges (in one schema, or everywhere): every grantee's
+ * are revoked, and everywhere the built-in ones are granted back, at which point PostgreSQL drops the
+ * entry. What a new database has, so that objects an in-place restore creates pick up nothing extra.
+ */
+export function resetDefaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
+  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`}`;
+  const everyone = [...new Set(defaults.grants.map(grantee))];
+  const builtIn = defaults.schema !== null ? [] : [quoteIdent(defaults.role), ...(["FUNCTIONS", "TYPES"].includes(defaults.objects) ? ["PUBLIC"] : [])];
+  return [
+    ...everyone.map((who) => `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${who} CASCADE;`),
+    ...builtIn.map((who) => `${prefix} GRANT ALL ON ${defaults.objects} TO ${who};`),
+  ];
+}
+
+/** Created only where missing (a restore on the same server keeps its roles as they are); never a password. */
+export function createRole(role: RoleDef): string[] {
+  const body = `BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role.name)}) THEN ` +
+    `CREATE ROLE ${quoteIdent(role.name)} WITH ${role.attributes}; END IF; END`;
+  return [`DO ${dollarQuote(body, "role")};`];
+}
+
+export function roleMemberships(role: RoleDef): string[] {
+  return role.memberOf.map((parent) => `GRANT ${quoteIdent(parent)} TO ${quoteIdent(role.name)};`);
+}
+
+/** Row-level security switched on after the data, then the policies. */
+export function securityNodes(c: { tables: TableDef[]; policies: PolicyDef[] }): DumpNode[] {
+  const { pg_class, pg_policy } = CATALOG;
+  return [
+    ...c.tables.flatMap((t) => t.rowSecurity || t.forceRowSecurity ? [
+      node("row-security", `row-security:${t.oid}`, qualify(t.schema, t.name), rowSecurity(t), [], [], [[pg_class, t.oid]]),
+    ] : []),
+    ...c.policies.map((p) =>
+      node("policy", `${pg_policy}:${p.oid}`, memberLabel(p.schema, p.table, p.name), createPolicy(p), [[pg_policy, p.oid]], [ref("policy", p.schema, p.name, p.table)])),
+  ];
+}
+
+/** Default privileges first: no object the restore creates may pick them up. */
+export async function listDefaultPrivileges(client: pg.ClientBase): Promise<OwnObject[]> {
+  return (await readDefaultPrivileges(client)).map((d) => ({ ...defaultPrivilegesRef(d), drop: resetDefaultPrivileges(d).join(" ") }));
 }

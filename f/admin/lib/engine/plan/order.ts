@@ -1,6 +1,26 @@
 // In what order the archive creates objects: a topological sort over the dependencies read from
-// pg_depend, with ties broken by kind then name so that the same database always gives the same
-// archive. Pure: knows nothing about SQL or the catalog.
+// pg_depend, with ties broken by the priority of each node's kind (the table below, as pg_dump keeps
+// its own beside its sort), then by name, so that the same database always gives the same archive.
+// Pure: knows nothing about SQL or the catalog.
+
+/**
+ * Tie-break ranks by node kind: pre-data in pg_dump's kind order, then post-data as pg_dump writes
+ * it: keys before other indexes (a foreign key binds to the first unique index on its columns, and
+ * in the source that is the key), then rules, triggers, and the "late-constraint"s, foreign keys and
+ * NOT VALID checks, which need the keys (and the data) first. Materialized views are refreshed near
+ * the end, and event triggers come last of all so that none fires while the archive is restored.
+ */
+export const RANK = {
+  schema: 0, language: 0.5, extension: 1, "extension config": 1.5, collation: 2, "shell type": 2.5, type: 3, function: 4,
+  "access method": 4.01, operator: 4.02, "operator family": 4.03, "operator class": 4.04, conversion: 4.05,
+  "text search parser": 4.06, "text search template": 4.07, transform: 4.08, "text search dictionary": 4.1, "text search configuration": 4.15, cast: 4.2, "foreign-data wrapper": 4.4, "foreign server": 4.6, "user mapping": 4.8,
+  sequence: 5, table: 6, view: 7, "owned-by": 8, "attach-partition": 9,
+  "large-object": 9.5, constraint: 10, index: 11, "attach-index": 12, statistics: 12.5, rule: 13, trigger: 14, "late-constraint": 15, "row-security": 16, policy: 17,
+  publication: 18, refresh: 19, "event-trigger": 20,
+} as const;
+
+/** The kind tag of a node of the plan (not the kind a manifest names: an attach or a refresh has none). */
+export type NodeKind = keyof typeof RANK;
 
 export interface SortNode {
   key: string;
