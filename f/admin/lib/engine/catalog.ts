@@ -51,8 +51,6 @@ export interface SchemaOptions extends PlanOptions {
   lockTimeoutMs?: number;
   /** Leave out objects this version cannot reproduce, listing them in `skipped`, instead of refusing. */
   skipUnsupported?: boolean;
-  /** Owners, GRANTs (column grants too) and default privileges; the roles must exist where it is restored. */
-  privileges?: boolean;
   /** Create the roles that own objects, are granted privileges or are named by policies, where missing (no passwords). */
   roles?: boolean;
   /** The database's ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET settings. */
@@ -76,7 +74,7 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
   const defaults = options.privileges ? await readDefaultPrivileges(client) : [];
   // Privileges of objects the archive does not create (extension members, pg_catalog's), as changes from where they start.
   const initialChanges = options.privileges ? await readChangedInitialPrivileges(client) : [];
-  const dump = assembleDump(catalog, sequences, options, refused, access);
+  const dump = planCatalog(catalog, sequences, options, refused, access);
   const named = rolesNamed(dump.accessUsed, defaults, initialChanges);
   const roles = options.roles ? await readRoles(client, [...named]) : [];
   const settings = options.databaseSettings ? await readDatabaseSettings(client) : [];
@@ -145,7 +143,7 @@ async function lockTables(client: pg.ClientBase, timeoutMs: number): Promise<voi
 }
 
 /** Everything read, family by family. */
-interface Catalog {
+export interface Catalog {
   schemas: SchemaDef[];
   extensions: ExtensionDef[];
   extensionConfig: ExtensionConfigDef[];
@@ -291,8 +289,12 @@ function buildNodes(catalog: Catalog): DumpNode[] {
   ];
 }
 
-/** With `access`, the owners and grants of the objects kept are collected, and written when `privileges` asks. */
-function assembleDump(
+/**
+ * The archive's schema from what was read, without a server: the families' nodes through the plan.
+ * With `access`, the owners and grants of the objects kept are collected, and written when
+ * `privileges` asks.
+ */
+export function planCatalog(
   catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[], access: Map<string, Access> | undefined,
 ): Omit<SchemaDump, "roles" | "warnings"> & { accessUsed: Access[] } {
   // An extension's configuration rows are replaced only where the backup has them.

@@ -33,7 +33,7 @@ export interface PlanInput {
 export interface PlanOptions extends Filters {
   /** Tables (`schema.name`) whose definition is kept but whose rows are not. */
   excludeTableData?: string[];
-  /** Write owners and grants (from `access`). */
+  /** Owners, GRANTs (column grants too) and default privileges; the roles must exist where it is restored. */
   privileges?: boolean;
 }
 
