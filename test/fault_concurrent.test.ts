@@ -16,7 +16,7 @@ import { main as restoreDatabase } from "../f/admin/restore_database.ts";
 import type { DatabaseTarget } from "../f/admin/lib/engine/connection.ts";
 import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
-import { BackupSettings } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings } from "../f/admin/lib/settings.ts";
 import { dataFingerprint, schemaText } from "./support/judge.ts";
 import { startPgProxy, type PgProxy } from "./support/pg-proxy.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";

@@ -13,7 +13,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { BackupError } from "../f/admin/lib/errors.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
-import { parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { parseS3Config } from "../f/admin/lib/settings.ts";
 import { startAwsStandIn, type AwsStandIn } from "./support/aws-s3.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";
 import { startSample, type Sample } from "./support/sample.ts";

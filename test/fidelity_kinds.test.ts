@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { createBackup, type BackupOutcome } from "../f/admin/lib/operations/backup.ts";
 import { restoreBackup } from "../f/admin/lib/operations/restore.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
-import { BackupSettings, DatabaseResource } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, DatabaseResource } from "../f/admin/lib/settings.ts";
 import { catalogOf, compareCatalogs } from "./support/catalog-judge.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, schemaText } from "./support/judge.ts";

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
-import { BackupSettings, parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, parseS3Config } from "../f/admin/lib/settings.ts";
 import type { Cluster } from "./support/cluster.ts";
 import { FAMILY_BRAIN_TABLES } from "./support/family-brain.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";

@@ -12,7 +12,7 @@ import { createBackup, type BackupOutcome } from "../f/admin/lib/operations/back
 import { previewRestore } from "../f/admin/lib/operations/preview.ts";
 import { restoreBackup } from "../f/admin/lib/operations/restore.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
-import { BackupSettings, DatabaseResource } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, DatabaseResource } from "../f/admin/lib/settings.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 
 let cluster: Cluster;

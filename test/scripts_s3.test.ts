@@ -15,7 +15,7 @@ import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { applyRetention } from "../f/admin/lib/operations/cleanup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
-import { BackupSettings, DatabaseResource, parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, DatabaseResource, parseS3Config } from "../f/admin/lib/settings.ts";
 import { resealedText, rewriteMemberHonestly } from "./support/archive-edit.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BackupError } from "../f/admin/lib/errors.ts";
 import { S3Storage, type S3Target } from "../f/admin/lib/storage/s3.ts";
-import { parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { parseS3Config } from "../f/admin/lib/settings.ts";
 import { startS3Proxy, startS3Server, type S3Proxy, type S3Server } from "./support/s3.ts";
 
 const MiB = 1024 * 1024;

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { BackupSettings, DatabaseResource, DEFAULT_BACKUP_DIR, loadDatabase, loadSettings } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, DatabaseResource, DEFAULT_BACKUP_DIR } from "../f/admin/lib/settings.ts";
+import { loadDatabase, loadSettings } from "../f/admin/lib/windmill/resources.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { mockWindmill } from "./support/judge.ts";
 

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import { parseS3Config } from "../f/admin/lib/windmill/resources.ts";
+import { parseS3Config } from "../f/admin/lib/settings.ts";
 
 const PATH = "f/admin/s3_backup_config";
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

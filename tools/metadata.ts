@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { z } from "zod";
-import { BackupSettings, SeedS3Resource } from "../f/admin/lib/windmill/resources.ts";
+import { BackupSettings, SeedS3Resource } from "../f/admin/lib/settings.ts";
 import { parseMainSignature, type ParsedArg, type ParsedType } from "./windmill-parser.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");

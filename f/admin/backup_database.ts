@@ -13,7 +13,9 @@ import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { recordAudit, withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { BackupTypeArg, busyPolicy, loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { busyPolicy } from "./lib/settings.ts";
+import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { BackupTypeArg } from "./lib/windmill/args.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({

@@ -5,13 +5,10 @@
 
 import { z } from "zod";
 import { BackupError } from "./lib/errors.ts";
-import { connect } from "./lib/engine/connection.ts";
-import { quoteIdent } from "./lib/engine/quote.ts";
+import { DRILL_DATABASE, dropDrillDatabase } from "./lib/operations/drill.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { recordAudit } from "./lib/windmill/audit.ts";
 import { loadDatabase } from "./lib/windmill/resources.ts";
-
-export const DRILL_DATABASE = /^drill_[a-z0-9_]+$/;
 
 const Restore = z.object({
   restored_from: z.string(),
@@ -37,16 +34,10 @@ export async function main(
 ) {
   const args = parseScriptArgs(Args, { drill_database, restore, error, database_resource });
   const database = await loadDatabase(args.database_resource);
-  if (args.drill_database === database.dbname) throw new BackupError(`Refusing to drop ${args.drill_database}: it is the database the resource points at.`);
   let dropped = false;
   if (args.drill_database) {
-    const client = await connect(database, "windmill-pg-backup: drill clean-up");
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(args.drill_database)} WITH (FORCE)`);
-      dropped = true;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    await dropDrillDatabase(database, args.drill_database);
+    dropped = true;
   }
   const failed = args.error.message !== undefined || args.restore.verification?.passed !== true;
   const mismatched = (args.restore.verification?.tables ?? []).filter((t) => !t.match).map((t) => t.table);

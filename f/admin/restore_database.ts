@@ -17,7 +17,8 @@ import { S3Storage } from "./lib/storage/s3.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { busyPolicy, loadDatabase, loadS3Config, loadSettings, type BackupSettings, type DatabaseResource } from "./lib/windmill/resources.ts";
+import { busyPolicy, type BackupSettings, type DatabaseResource } from "./lib/settings.ts";
+import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */

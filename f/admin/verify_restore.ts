@@ -4,13 +4,11 @@
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
-import { connect } from "./lib/engine/connection.ts";
-import { qualify } from "./lib/engine/quote.ts";
 import { BackupError } from "./lib/errors.ts";
 import { findBackup } from "./lib/operations/inventory.ts";
+import { recountTables } from "./lib/operations/verify.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
-import { systemLogsTable } from "./lib/windmill/audit.ts";
 import { loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
 
 const Restore = z.object({
@@ -38,26 +36,7 @@ export async function main(
   const args = parseScriptArgs(Args, { restore, database_resource, settings_resource });
   const database = await loadDatabase(args.database_resource);
   const settings = await loadSettings(args.settings_resource);
-  const client = await connect(database, "windmill-pg-backup: verify restore", args.restore.target_database);
-  const tables = [];
-  try {
-    // The restore's own audit row went into this table after the restore: one more row is expected.
-    const audited = args.restore.audit === "written" ? (await systemLogsTable(client))?.table : undefined;
-    for (const { table, expected_rows } of args.restore.verification.tables) {
-      const found = await client.query<{ schema: string; name: string }>(
-        `SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname = $1 AND c.relkind IN ('r', 'p')`,
-        [table],
-      );
-      const row = found.rows[0];
-      const name = row === undefined ? undefined : qualify(row.schema, row.name);
-      const rows = name === undefined ? null : Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${name}`)).rows[0]!.n);
-      const expected = expected_rows + (name !== undefined && name === audited ? 1 : 0);
-      tables.push({ table, expected_rows: expected, rows_now: rows, match: rows === expected });
-    }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const tables = await recountTables(database, args.restore.target_database, args.restore.verification.tables, args.restore.audit === "written");
   let rollback = "no pre-restore backup was taken";
   if (args.restore.pre_restore_backup) {
     const backup = await findBackup(new LocalStorage(settings.backup_dir), settings.prefix, args.restore.pre_restore_backup).catch((error: Error) => error);

@@ -12,9 +12,9 @@ import { largeObjectStatements, type LargeObjectSummary } from "./large-objects.
 import type { DatabaseAccess } from "./objects/database.ts";
 import type { ObjectRef } from "./kinds.ts";
 import type { ExtensionRef, TableData } from "./model.ts";
-import { beginSnapshot, settingsPreamble } from "./session.ts";
+import { beginSnapshot, inSnapshot, settingsPreamble } from "./session.ts";
 import { commentText } from "./quote.ts";
-import { sqlState } from "./sql.ts";
+import { rows, sqlState, userSchema } from "./sql.ts";
 import { END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 
 export interface ServerInfo {
@@ -143,6 +143,42 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     await client.query("ROLLBACK").catch(() => undefined);
     throw sqlState(error) === "42501" ? await notAllowed(client, error as Error) : error;
   }
+}
+
+/** Heap and TOAST bytes of the tables a backup copies rows from: what the archive's data comes from. */
+export async function tableDataBytes(client: pg.ClientBase): Promise<number> {
+  const [found] = await rows<{ bytes: string }>(
+    client,
+    `SELECT COALESCE(sum(pg_catalog.pg_table_size(c.oid)), 0)::bigint::text AS bytes
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'm') AND ${userSchema("n")}`,
+  );
+  return Number(found!.bytes);
+}
+
+export interface DumpPreview {
+  /** The tables whose rows would be copied, with the planner's estimate of their rows. */
+  tables: Array<{ table: string; estimated_rows: number }>;
+  objects: number;
+  tableBytes: number;
+}
+
+/** What a dump with `options` would hold, read in the same kind of snapshot, without copying a row. */
+export async function previewDump(client: pg.ClientBase, options: SchemaOptions): Promise<DumpPreview> {
+  return await inSnapshot(client, async () => {
+    const schema = await readSchema(client, options);
+    const estimates = await rows<{ schema: string; name: string; rows: string }>(
+      client,
+      `SELECT n.nspname AS schema, c.relname AS name, GREATEST(c.reltuples, 0)::bigint::text AS rows
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
+    );
+    const estimate = new Map(estimates.map((r) => [`${r.schema}.${r.name}`, Number(r.rows)]));
+    return {
+      tables: schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, estimated_rows: estimate.get(`${t.schema}.${t.name}`) ?? 0 })),
+      objects: schema.objects.length,
+      tableBytes: await tableDataBytes(client),
+    };
+  });
 }
 
 /** A role that may not read everything cannot make a complete backup: say which role, and the two ways on. */

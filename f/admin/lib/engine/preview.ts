@@ -6,11 +6,10 @@ import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import { RestoreRefusedError } from "../errors.ts";
 import type { NamedObject, ObjectKind, ObjectRef } from "./kinds.ts";
 import { KINDS } from "./registry.ts";
-import { qualify } from "./quote.ts";
 import { unrecoverableObjects } from "./catalog.ts";
 import { objectKey, ownObjects, type SequenceSetting } from "./restore.ts";
 import { checkSelection, ownedSequences } from "./selective.ts";
-import { tableDigest } from "./verify.ts";
+import { countRows, tableDigest } from "./verify.ts";
 
 export interface TableComparison {
   table: string;
@@ -132,11 +131,6 @@ async function compareContent(client: pg.ClientBase, tables: TableEntry[], compa
   return compared;
 }
 
-async function rowCount(client: pg.ClientBase, schema: string, name: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(schema, name)}`);
-  return Number(rows[0]!.n);
-}
-
 /**
  * What a selective restore of `tables` would do to the target (connected, READ ONLY): their rows
  * now and in the backup, the sequences it would set, and the refusal it would meet, if any.
@@ -162,7 +156,7 @@ export async function previewSelection(
   let comparisons: TableComparison[] = [];
   for (const t of tables) {
     const name = `${t.schema}.${t.name}`;
-    comparisons.push({ table: name, rows_in_target: present.has(name) ? await rowCount(client, t.schema, t.name) : null, rows_in_backup: t.rows, restore_will: "replace" });
+    comparisons.push({ table: name, rows_in_target: present.has(name) ? await countRows(client, t.schema, t.name) : null, rows_in_backup: t.rows, restore_will: "replace" });
   }
   if (options.compareContent) comparisons = await compareContent(client, tables, comparisons);
   const owned = await ownedSequences(client, tables);
@@ -186,7 +180,7 @@ export async function previewAgainst(client: pg.ClientBase, manifest: Manifest, 
   )).rows.map((r) => r.name));
   const target = new Map<string, number>();
   for (const table of own.filter((o) => o.kind === "table" && !partitioned.has(`${o.schema}.${o.name}`))) {
-    target.set(`${table.schema}.${table.name}`, await rowCount(client, table.schema, table.name));
+    target.set(`${table.schema}.${table.name}`, await countRows(client, table.schema, table.name));
   }
   const states = await client.query<ExtensionState>(
     `SELECT a.name, x.extversion AS installed_version, true AS available,

@@ -15,6 +15,7 @@ import { readChangedInitialPrivileges, readChangedSchemaPrivileges } from "./obj
 import { largeObjectSummary } from "./large-objects.ts";
 import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
 import { listOwnObjects } from "./registry.ts";
+import { rows } from "./sql.ts";
 import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
 import { tableDigest } from "./verify.ts";
 
@@ -25,6 +26,12 @@ import { tableDigest } from "./verify.ts";
  */
 export async function ownObjects(client: pg.ClientBase, archiveSchemas: ReadonlySet<string>): Promise<OwnObject[]> {
   return await listOwnObjects(client, await inPlaceScope(client, archiveSchemas));
+}
+
+/** Every object of the target of the kinds an in-place restore drops, in every schema (none dropped whole). */
+export async function ownObjectsEverywhere(client: pg.ClientBase): Promise<OwnObject[]> {
+  const schemas = await rows<{ name: string }>(client, "SELECT nspname AS name FROM pg_catalog.pg_namespace");
+  return await ownObjects(client, new Set(schemas.map((s) => s.name)));
 }
 
 /** Of `names`, the roles this server does not have. */

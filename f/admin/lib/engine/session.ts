@@ -44,3 +44,40 @@ export async function beginSnapshot(client: pg.ClientBase): Promise<void> {
   await pinSettings(client);
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 }
+
+/** Every statement on `client` from now on (or, with `transaction`, until its transaction ends) waits at most `ms` for a lock. */
+export async function setLockTimeout(client: pg.ClientBase, ms: number, scope: "session" | "transaction" = "session"): Promise<void> {
+  await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, $2)", [`${Math.max(1, Math.round(ms))}ms`, scope === "transaction"]);
+}
+
+/**
+ * Run `work` in one transaction with the pinned settings, each statement waiting at most
+ * `lockTimeoutMs` for a lock: committed when it returns. When it throws, `beforeRollback` runs first,
+ * while the transaction still holds its locks, then it is rolled back and the error rethrown.
+ */
+export async function inTransaction<T>(
+  client: pg.ClientBase, lockTimeoutMs: number, work: () => Promise<T>, beforeRollback?: (error: unknown) => Promise<void>,
+): Promise<T> {
+  await pinSettings(client);
+  await client.query("BEGIN");
+  await setLockTimeout(client, lockTimeoutMs, "transaction");
+  try {
+    const result = await work();
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await beforeRollback?.(error);
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Read in a snapshot (see beginSnapshot) that is rolled back afterwards: nothing is changed. */
+export async function inSnapshot<T>(client: pg.ClientBase, read: () => Promise<T>): Promise<T> {
+  await beginSnapshot(client);
+  try {
+    return await read();
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+  }
+}

@@ -8,19 +8,18 @@ import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestText, type Manifest } from "
 import { backupNameCandidates, localTimeLabel, manifestNameFor, type BackupType } from "../archive/name.ts";
 import { ArchiveWriter } from "../archive/writer.ts";
 import { BackupError } from "../errors.ts";
-import { readSchema } from "../engine/catalog.ts";
-import { connect, type DatabaseTarget } from "../engine/connection.ts";
+import { connect, withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import { DIGEST_ALGORITHM } from "../engine/digest.ts";
 import { CopyInterruptedError } from "../engine/copy-out.ts";
-import { dumpDatabase, type DumpedTable } from "../engine/dump.ts";
+import { dumpDatabase, previewDump, tableDataBytes, type DumpedTable, type DumpPreview } from "../engine/dump.ts";
 import { withLock } from "../engine/lock.ts";
 import { schemaFingerprint } from "../engine/schema-watch.ts";
 import { describeLockHolders } from "../engine/sessions.ts";
 import { isLockTimeout } from "../engine/sql.ts";
-import { beginSnapshot } from "../engine/session.ts";
+import { setLockTimeout } from "../engine/session.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
 import { TOOL } from "../version.ts";
-import { schemaOptions, type BackupSettings } from "../windmill/resources.ts";
+import { schemaOptions, type BackupSettings } from "../settings.ts";
 import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
 import { checkFreeSpace } from "./free-space.ts";
 import { uploadNewBackup, uploadPending } from "./upload.ts";
@@ -146,9 +145,7 @@ async function writeBackupOnce(request: BackupRequest): Promise<BackupOutcome> {
   let watch: pg.Client | undefined;
   try {
     watch = await connect(database, `windmill-pg-backup: ${type} backup (schema watch)`);
-    for (const session of [client, watch]) {
-      await session.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
-    }
+    for (const session of [client, watch]) await setLockTimeout(session, lockTimeoutMs(settings));
     const before = await schemaFingerprint(watch);
     stage.schemaUnchanged = async () => {
       if ((await schemaFingerprint(watch!)) !== before) throw new SchemaChangedError("the schema changed while the backup read it");
@@ -290,16 +287,6 @@ async function dumpToStorage(
   return { name: file.name, location: storage.location, manifest };
 }
 
-/** Heap and TOAST bytes of the tables a backup copies rows from: what the archive's data comes from. */
-async function tableDataBytes(client: pg.ClientBase): Promise<number> {
-  const { rows } = await client.query<{ bytes: string }>(
-    `SELECT COALESCE(sum(pg_catalog.pg_table_size(c.oid)), 0)::bigint::text AS bytes
-       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'`,
-  );
-  return Number(rows[0]!.bytes);
-}
-
 /**
  * Candidate names that are free, and whose manifest name is free too: a manifest left behind by a
  * deleted archive must not block, or be mistaken for, the manifest of a new backup.
@@ -325,25 +312,9 @@ function totals(tables: DumpedTable[]): Manifest["totals"] {
 }
 
 /** What a backup would dump, read inside the same kind of snapshot, with estimated row counts. */
-export async function previewBackup(database: DatabaseTarget, settings: BackupSettings): Promise<{ tables: { table: string; estimated_rows: number }[]; objects: number; tableBytes: number }> {
-  const client: pg.Client = await connect(database, "windmill-pg-backup: backup preview");
-  try {
-    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, false)", [`${lockTimeoutMs(settings)}ms`]);
-    await beginSnapshot(client);
-    const schema = await readSchema(client, schemaOptions(settings.dump, settings.lock_timeout_seconds));
-    const estimates = await client.query<{ schema: string; name: string; rows: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name, GREATEST(c.reltuples, 0)::bigint::text AS rows
-         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
-    );
-    const estimate = new Map(estimates.rows.map((r) => [`${r.schema}.${r.name}`, Number(r.rows)]));
-    const tableBytes = await tableDataBytes(client);
-    await client.query("COMMIT");
-    return {
-      tables: schema.tables.map((t) => ({ table: `${t.schema}.${t.name}`, estimated_rows: estimate.get(`${t.schema}.${t.name}`) ?? 0 })),
-      objects: schema.objects.length,
-      tableBytes,
-    };
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+export async function previewBackup(database: DatabaseTarget, settings: BackupSettings): Promise<DumpPreview> {
+  return await withConnection(database, "windmill-pg-backup: backup preview", async (client) => {
+    await setLockTimeout(client, lockTimeoutMs(settings));
+    return await previewDump(client, schemaOptions(settings.dump, settings.lock_timeout_seconds));
+  });
 }

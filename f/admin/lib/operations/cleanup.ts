@@ -4,7 +4,7 @@
 import { manifestNameFor } from "../archive/name.ts";
 import { planRetention, type RetainedBackup, type RetentionPlan } from "../retention/policy.ts";
 import type { Storage } from "../storage/storage.ts";
-import type { BackupSettings } from "../windmill/resources.ts";
+import type { BackupSettings } from "../settings.ts";
 import { takeInventory, type StoredBackup } from "./inventory.ts";
 
 /** What the retention plan needs to know of a stored backup. */

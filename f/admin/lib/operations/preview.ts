@@ -1,20 +1,20 @@
 // A restore's preview (dry run): proves the archive readable (sha256, manifest, every member to its
 // end) and says what a restore would change in the target, without changing anything: no lock
 // taken, no file written, the target read in a READ ONLY transaction.
-import { type Manifest } from "../archive/manifest.ts";
-import { membersOf } from "../archive/manifest.ts";
-import { checkArchiveReadable, ProvenArchive } from "../archive/reader.ts";
 import type pg from "pg";
+import { membersOf, type Manifest } from "../archive/manifest.ts";
+import { checkArchiveReadable, ProvenArchive } from "../archive/reader.ts";
 import { RestoreRefusedError } from "../errors.ts";
-import { connect, type DatabaseTarget } from "../engine/connection.ts";
+import { withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import type { NamedObject } from "../engine/kinds.ts";
 import { describeAge, previewAgainst, previewSelection, type RestorePreview } from "../engine/preview.ts";
 import { archivedSequenceValues, missingRoles } from "../engine/restore.ts";
 import { selectTables } from "../engine/selective.ts";
-import { pinSettings } from "../engine/session.ts";
-import { withPartitions } from "./restore.ts";
+import { inSnapshot } from "../engine/session.ts";
+import { databaseExists } from "../engine/target.ts";
 import type { Storage } from "../storage/storage.ts";
 import { findBackup } from "./inventory.ts";
+import { withPartitions } from "./restore.ts";
 
 export interface PreviewRequest {
   database: DatabaseTarget;
@@ -105,35 +105,16 @@ export function privilegesNote(manifest: Manifest, targetExists: boolean): strin
 }
 
 async function rolesMissing(database: DatabaseTarget, roles: string[]): Promise<string[]> {
-  const client = await connect(database, "windmill-pg-backup: restore preview (roles)");
-  try {
-    return await missingRoles(client, roles);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  return await withConnection(database, "windmill-pg-backup: restore preview (roles)", (client) => missingRoles(client, roles));
 }
 
 async function readTarget(
   database: DatabaseTarget, dbname: string, manifest: Manifest, read: (client: pg.ClientBase) => Promise<RestorePreview>,
 ): Promise<{ exists: boolean; preview: RestorePreview }> {
-  const admin = await connect(database, "windmill-pg-backup: restore preview");
-  let exists: boolean;
-  try {
-    exists = (await admin.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [dbname])).rows.length > 0;
-    if (!exists) return { exists, preview: emptyTarget(manifest) };
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
-  const client = await connect(database, "windmill-pg-backup: restore preview", dbname);
-  try {
-    // The settings a restore verifies with: a content digest depends on how values print.
-    await pinSettings(client);
-    await client.query("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    return { exists, preview: await read(client) };
-  } finally {
-    await client.query("ROLLBACK").catch(() => undefined);
-    await client.end().catch(() => undefined);
-  }
+  const exists = await withConnection(database, "windmill-pg-backup: restore preview", (admin) => databaseExists(admin, dbname));
+  if (!exists) return { exists, preview: emptyTarget(manifest) };
+  // The settings a restore verifies with (a content digest depends on how values print), read only.
+  return { exists, preview: await withConnection(database, "windmill-pg-backup: restore preview", (client) => inSnapshot(client, () => read(client)), dbname) };
 }
 
 /** A target the restore creates: every table and object is new; every extension must be created. */

@@ -10,21 +10,23 @@ import { createGunzip } from "node:zlib";
 import type pg from "pg";
 import { type Manifest } from "../archive/manifest.ts";
 import { ProvenArchive } from "../archive/reader.ts";
-import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
-import { connect, type DatabaseTarget } from "../engine/connection.ts";
-import type { NamedObject } from "../engine/kinds.ts";
-import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
-import { qualify, quoteIdent, quoteLiteral } from "../engine/quote.ts";
 import { unrecoverableObjects } from "../engine/catalog.ts";
-import { applyDatabaseAccess } from "../engine/objects/database.ts";
-import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, verifyTables, type TableCheck } from "../engine/restore.ts";
-import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
-import { describeLockHolders, describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
-import { pinSettings } from "../engine/session.ts";
-import { isLockTimeout } from "../engine/sql.ts";
-import type { Storage } from "../storage/storage.ts";
-import type { BackupSettings } from "../windmill/resources.ts";
+import { withConnection, type DatabaseTarget } from "../engine/connection.ts";
+import type { NamedObject } from "../engine/kinds.ts";
 import { withLock } from "../engine/lock.ts";
+import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
+import {
+  applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, ownObjectsEverywhere, verifyTables, type TableCheck,
+} from "../engine/restore.ts";
+import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
+import { inSnapshot, inTransaction } from "../engine/session.ts";
+import { describeLockHolders, describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
+import { isLockTimeout } from "../engine/sql.ts";
+import { createDatabase, databaseExists, dropDatabase } from "../engine/target.ts";
+import { countRows } from "../engine/verify.ts";
+import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
+import type { BackupSettings } from "../settings.ts";
+import type { Storage } from "../storage/storage.ts";
 import { createBackup } from "./backup.ts";
 import { findBackup } from "./inventory.ts";
 
@@ -113,7 +115,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
     ? await planPlainRestore(source, backupName, request.onProgress)
     : await planOwnRestore(source, settings.prefix, backupName, request);
   if (!plan.replacesDatabase && target !== database.dbname) {
-    const exists = await databaseExists(database, target);
+    const exists = await withConnection(database, "windmill-pg-backup: restore (find database)", (client) => databaseExists(client, target));
     if (!exists) throw new RestoreRefusedError(`Restore refused: a selective restore writes into an existing database, and ${JSON.stringify(target)} does not exist. Nothing was changed.`);
   }
 
@@ -138,7 +140,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
       const terminated = request.terminateSessions && !created ? await endOtherSessions(targetDb) : [];
-      const { dropped, checks, sequences } = await inTransaction(targetDb, settings, async (client) => {
+      const { dropped, checks, sequences } = await inRestoreTransaction(targetDb, settings, async (client) => {
         await createRoles(client, rolesToCreate);
         return await plan.apply(client, request.onProgress, request.allowEmptyResult ?? false);
       });
@@ -150,7 +152,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
       };
     });
   } catch (error) {
-    if (created) await dropDatabase(database, target);
+    if (created) await withConnection(database, "windmill-pg-backup: restore (clean up)", (client) => dropDatabase(client, target));
     if (isLockTimeout(error) && !(error instanceof BackupError)) {
       throw new BackupError(
         `The restore gave up before changing anything: a check of database ${JSON.stringify(target)} waited ${settings.lock_timeout_seconds} s ` +
@@ -189,13 +191,8 @@ async function trustedManifest(source: Storage, prefix: string, backupName: stri
  */
 async function checkRoles(database: DatabaseTarget, manifest: Manifest | undefined, create: boolean): Promise<string[]> {
   if (!manifest?.roles?.length || manifest.scope?.roles === true) return [];
-  const client = await connect(database, "windmill-pg-backup: restore (check roles)");
-  let missing: string[];
-  try {
-    missing = await missingRoles(client, manifest.roles);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const roles = manifest.roles;
+  const missing = await withConnection(database, "windmill-pg-backup: restore (check roles)", (client) => missingRoles(client, roles));
   if (missing.length === 0 || create) return missing;
   throw new RestoreRefusedError(
     `Restore refused: the backup gives objects or privileges to roles this server does not have: ${missing.join(", ")}. Nothing was changed. ` +
@@ -207,13 +204,8 @@ async function checkRoles(database: DatabaseTarget, manifest: Manifest | undefin
 
 /** An archive that would leave the target without a single object of its own: refused unless asked for, naming what would go. */
 async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Promise<void> {
-  const client = await connect(target, "windmill-pg-backup: restore (check target)");
-  let objects: NamedObject[];
-  try {
-    objects = (await ownObjects(client, new Set(["public"]))).filter((o) => !(o.kind === "schema" && o.name === "public"));
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const objects = (await withConnection(target, "windmill-pg-backup: restore (check target)", (client) => ownObjects(client, new Set(["public"]))))
+    .filter((o) => !(o.kind === "schema" && o.name === "public"));
   if (objects.length === 0) return;
   throw new RestoreRefusedError(
     `Restore refused: ${backupName} creates no table and no object, so restoring it would leave database ${JSON.stringify(target.dbname)} empty, ` +
@@ -224,14 +216,8 @@ async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Pr
 
 /** Before anything is written: a restore that would destroy what no backup holds goes on only when allowed. */
 async function refuseUnrecoverableDrops(target: DatabaseTarget): Promise<void> {
-  const client = await connect(target, "windmill-pg-backup: restore (check what would be lost)");
-  let lost: NamedObject[];
-  try {
-    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    lost = await unrecoverableObjects(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const lost = await withConnection(target, "windmill-pg-backup: restore (check what would be lost)", (client) =>
+    inSnapshot(client, () => unrecoverableObjects(client)));
   if (lost.length === 0) return;
   throw new RestoreRefusedError(
     `Restore refused: database ${JSON.stringify(target.dbname)} holds ${lost.length} object(s) that no backup of this version can hold, ` +
@@ -260,12 +246,7 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
       ...base, replacesDatabase: false, leavesNothing: false,
       verificationMethod: "rows and content digest of each restored table against the manifest; each member's sha256 before COMMIT",
       precheck: async (target) => {
-        const client = await connect(target, "windmill-pg-backup: restore (check tables)");
-        try {
-          await checkSelection(client, tables, request.skipForeignKeyCheck ?? false);
-        } finally {
-          await client.end().catch(() => undefined);
-        }
+        await withConnection(target, "windmill-pg-backup: restore (check tables)", (client) => checkSelection(client, tables, request.skipForeignKeyCheck ?? false));
       },
       apply: async (client, onProgress) => {
         const done = await restoreTables(client, archive, tables, {
@@ -301,14 +282,15 @@ export async function withPartitions(target: DatabaseTarget, manifest: Manifest,
   const inBackup = new Set(manifest.tables.map((t) => `${t.schema}.${t.name}`));
   const unknown = requested.filter((name) => !inBackup.has(name) && !manifest.tables.some((t) => t.name === name));
   if (unknown.length === 0) return requested;
-  const client = await connect(target, "windmill-pg-backup: restore (partitions)").catch(() => undefined);
-  if (!client) return requested;
+  let leaves: Map<string, string[]>;
   try {
-    const leaves = await partitionLeaves(client, unknown);
-    return requested.flatMap((name) => (leaves.get(name)?.length ? leaves.get(name)! : [name]));
-  } finally {
-    await client.end().catch(() => undefined);
+    leaves = await withConnection(target, "windmill-pg-backup: restore (partitions)", (client) => partitionLeaves(client, unknown));
+  } catch (error) {
+    // The target cannot be reached: the names stay as asked, and the restore says why it cannot go on.
+    if (error instanceof BackupError) return requested;
+    throw error;
   }
+  return requested.flatMap((name) => (leaves.get(name)?.length ? leaves.get(name)! : [name]));
 }
 
 /** The verified checks, or the error that rolls everything back naming each table that differs. */
@@ -369,7 +351,7 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
     leavesNothing: summary.tables.length === 0 && summary.creates === 0,
     verificationMethod: "rows of every table against the archive's COPY data (an archive made by pg_dump has no manifest, so no content digest)",
     apply: async (client, progress, allowEmptyResult) => {
-      const everything = async () => ownObjects(client, new Set((await client.query<{ n: string }>("SELECT nspname AS n FROM pg_catalog.pg_namespace")).rows.map((r) => r.n)));
+      const everything = () => ownObjectsEverywhere(client);
       const before = await everything();
       // pg_dump does not create the public schema (initdb does): keep it unless the archive creates it.
       await clearOwnObjects(client, { objects: summary.createdSchemas.has("public") ? [] : [{ kind: "schema", schema: "", name: "public" }] });
@@ -393,8 +375,7 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
       const after = new Set(afterObjects.map(objectKey));
       const checks: TableCheck[] = [];
       for (const table of summary.tables) {
-        const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualify(table.schema, table.name)}`);
-        const found = Number(rows[0]!.n);
+        const found = await countRows(client, table.schema, table.name);
         checks.push({ table: `${table.schema}.${table.name}`, expected_rows: table.rows, found_rows: found, expected_digest: "", found_digest: "", match: found === table.rows });
       }
       return {
@@ -406,20 +387,15 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
 }
 
 /** The transaction: everything or nothing, committed only after the plan's checks pass. */
-async function inTransaction(target: DatabaseTarget, settings: BackupSettings, apply: (client: pg.ClientBase) => Promise<Applied>) {
-  const client = await connect(target, "windmill-pg-backup: restore");
-  try {
-    await pinSettings(client);
-    await client.query("BEGIN");
+async function inRestoreTransaction(target: DatabaseTarget, settings: BackupSettings, apply: (client: pg.ClientBase) => Promise<Applied>): Promise<Applied> {
+  return await withConnection(target, "windmill-pg-backup: restore", async (client) => {
     // Never wait silently behind the app's locks: give up, roll back and say who holds them.
-    await client.query("SELECT pg_catalog.set_config('lock_timeout', $1, true)", [`${settings.lock_timeout_seconds * 1000}ms`]);
+    let holders = "";
     try {
-      const applied = await apply(client);
-      await client.query("COMMIT");
-      return applied;
+      return await inTransaction(client, settings.lock_timeout_seconds * 1000, () => apply(client), async (error) => {
+        if (isLockTimeout(error)) holders = await sessionsHoldingLocks(target, client);
+      });
     } catch (error) {
-      const holders = isLockTimeout(error) ? await sessionsHoldingLocks(target, client) : "";
-      await client.query("ROLLBACK").catch(() => undefined);
       if (isLockTimeout(error)) {
         throw new BackupError(
           `The restore was rolled back and changed nothing: another session kept a lock on an object it must replace for ` +
@@ -431,84 +407,29 @@ async function inTransaction(target: DatabaseTarget, settings: BackupSettings, a
       }
       throw error;
     }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 /** Read on a second connection while the failed transaction still holds its own locks. */
 async function sessionsHoldingLocks(target: DatabaseTarget, restoring: pg.ClientBase): Promise<string> {
   const own = (restoring as unknown as { processID: number }).processID;
   try {
-    const monitor = await connect(target, "windmill-pg-backup: restore (lock report)");
-    try {
-      const holders = await lockHolders(monitor, own);
-      return holders.length === 0 ? " (the sessions had already let go)" : `; sessions holding locks: ${describeSessions(holders)}`;
-    } finally {
-      await monitor.end().catch(() => undefined);
-    }
+    const holders = await withConnection(target, "windmill-pg-backup: restore (lock report)", (monitor) => lockHolders(monitor, own));
+    return holders.length === 0 ? " (the sessions had already let go)" : `; sessions holding locks: ${describeSessions(holders)}`;
   } catch (error) {
     return ` (the sessions holding locks could not be listed: ${(error as Error).message})`;
   }
 }
 
 async function endOtherSessions(target: DatabaseTarget): Promise<OtherSession[]> {
-  const client = await connect(target, "windmill-pg-backup: restore (terminate sessions)");
-  try {
-    return await terminateSessions(client, "windmill-pg-backup");
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  return await withConnection(target, "windmill-pg-backup: restore (terminate sessions)", (client) => terminateSessions(client, "windmill-pg-backup"));
 }
 
-async function databaseExists(database: DatabaseTarget, name: string): Promise<boolean> {
-  const client = await connect(database, "windmill-pg-backup: restore (find database)");
-  try {
-    return (await client.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [name])).rows.length > 0;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/**
- * Create the target database from template0 with the archive's encoding and locale (UTF8 and the
- * server's default locale for an archive made by pg_dump, which does not record them), unless it exists.
- */
+/** Create the target database unless it exists; true when this restore created it. */
 async function ensureDatabase(database: DatabaseTarget, name: string, manifest: Manifest | undefined): Promise<boolean> {
-  if (await databaseExists(database, name)) return false;
-  const client = await connect(database, "windmill-pg-backup: restore (create database)");
-  try {
-    const server = manifest?.server;
-    const icu = server?.locale_provider === "i" && server.icu_locale ? ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(server.icu_locale)}` : "";
-    const locale = server ? ` LC_COLLATE ${quoteLiteral(server.lc_collate)} LC_CTYPE ${quoteLiteral(server.lc_ctype)}${icu}` : "";
-    const encoding = server?.encoding ?? "UTF8";
-    try {
-      await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}${locale}`);
-    } catch (error) {
-      throw new BackupError(
-        `Cannot create database ${JSON.stringify(name)} with the backup's encoding ${encoding}${server ? ` and locale ${server.lc_collate}` : ""}: ${(error as Error).message}. ` +
-          "Create it yourself (CREATE DATABASE … TEMPLATE template0) and run the restore again.",
-        { cause: error },
-      );
-    }
-    // The backed-up database's owner and grants, as pg_dump --create gives them (privileges option).
-    if (manifest?.database_access) {
-      await applyDatabaseAccess(client, name, manifest.database_access).catch(async (error: unknown) => {
-        await client.query(`DROP DATABASE ${quoteIdent(name)}`);
-        throw new BackupError(`Cannot give database ${JSON.stringify(name)} the backup's owner and grants: ${(error as Error).message}. Nothing was restored.`, { cause: error });
-      });
-    }
+  return await withConnection(database, "windmill-pg-backup: restore (create database)", async (client) => {
+    if (await databaseExists(client, name)) return false;
+    await createDatabase(client, name, manifest);
     return true;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function dropDatabase(database: DatabaseTarget, name: string): Promise<void> {
-  const client = await connect(database, "windmill-pg-backup: restore (clean up)");
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  });
 }

@@ -8,7 +8,7 @@ import { BackupError } from "../errors.ts";
 import { megabytesText } from "../size.ts";
 import { planRetention } from "../retention/policy.ts";
 import { exactName, type Storage, type StoredFile } from "../storage/storage.ts";
-import type { BackupSettings } from "../windmill/resources.ts";
+import type { BackupSettings } from "../settings.ts";
 import { asRetained } from "./cleanup.ts";
 import { takeInventory } from "./inventory.ts";
 

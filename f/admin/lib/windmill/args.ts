@@ -3,7 +3,8 @@
 // A flow step whose optional input was left out by the caller receives null, not undefined (so the
 // default of `main`'s parameter does not apply): null then means "not given" for every argument
 // that has a default, and the schema's default applies.
-import type { z } from "zod";
+import { z } from "zod";
+import { BACKUP_TYPES } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
 
 export function parseScriptArgs<T extends z.ZodObject>(schema: T, raw: Record<string, unknown>): z.infer<T> {
@@ -16,3 +17,6 @@ export function parseScriptArgs<T extends z.ZodObject>(schema: T, raw: Record<st
   const details = parsed.error.issues.map((issue) => `${issue.path.join(".") || "arguments"}: ${issue.message}`).join("; ");
   throw new BackupError(`Invalid argument ${details}.`);
 }
+
+/** The backup types a person or a schedule may ask for (pre-restore backups are the restore's own). */
+export const BackupTypeArg = z.enum(BACKUP_TYPES.filter((t) => t !== "pre_restore") as ["daily", "weekly", "monthly", "manual"]);

@@ -1,0 +1,195 @@
+// The bundle's configuration as zod schemas, each both the check applied at the border and the
+// static type: the backup settings, the database and S3 resources in the shapes Windmill and the
+// seed give them, and a parser whose errors name the wrong field. Nothing here talks to Windmill
+// (windmill/resources.ts reads the resources), so the library can run without it.
+import { z } from "zod";
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_TIME_ZONE, assertBackupPrefix } from "./archive/name.ts";
+import { BackupError } from "./errors.ts";
+import { DEFAULT_RETENTION_POLICY, RetentionPolicySchema } from "./retention/policy.ts";
+import { AWS_MAX_PARTS } from "./storage/s3-parts.ts";
+import type { S3Target } from "./storage/s3.ts";
+
+/** Where backups go when the settings resource does not say: mount a volume here on every worker. */
+export const DEFAULT_BACKUP_DIR = "/var/backups/windmill-pg-backup";
+
+/** Windmill's standard `postgresql` resource. */
+export const DatabaseResource = z.object({
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(1).max(65535).default(5432),
+  user: z.string().min(1),
+  password: z.string().default(""),
+  dbname: z.string().min(1),
+  sslmode: z.enum(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]).default("prefer"),
+  root_certificate_pem: z.string().optional(),
+});
+export type DatabaseResource = z.infer<typeof DatabaseResource>;
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const names = z.array(z.string().min(1)).default([]);
+const tableNames = z.array(z.string().regex(/^[^.]+\..+$/, "schema.table, e.g. public.error_logs")).default([]);
+
+/** Which objects a backup covers, and whether it carries privileges, roles and database settings. */
+export const DumpScope = z.strictObject({
+  include_schemas: names,
+  exclude_schemas: names,
+  include_tables: tableNames,
+  exclude_tables: tableNames,
+  /** Keep these tables' definitions but not their rows (e.g. bulky logs). */
+  exclude_table_data: tableNames,
+  /** Leave out objects the engine cannot reproduce (listed in the result and manifest) instead of refusing. */
+  skip_unsupported: z.boolean().default(false),
+  /**
+   * Owners, GRANTs (column grants too), default privileges, and changed privileges of extension members
+   * and pg_catalog objects: who may do what is part of the database, so on by default. The roles must
+   * exist where it is restored (a restore checks first; create_roles or roles: true create them).
+   */
+  privileges: z.boolean().default(true),
+  /** Create the roles the objects use where they are missing (no passwords). */
+  roles: z.boolean().default(false),
+  /** ALTER DATABASE … SET and ALTER ROLE … IN DATABASE … SET. */
+  database_settings: z.boolean().default(false),
+});
+export type DumpScope = z.infer<typeof DumpScope>;
+
+/** The engine's options for a scope; an empty include list means "all", as it does in the settings. */
+export function schemaOptions(scope: DumpScope, lockTimeoutSeconds: number) {
+  const some = (list: string[]) => (list.length > 0 ? list : undefined);
+  return {
+    lockTimeoutMs: Math.max(1, Math.round(lockTimeoutSeconds * 1000)),
+    includeSchemas: some(scope.include_schemas), excludeSchemas: scope.exclude_schemas,
+    includeTables: some(scope.include_tables), excludeTables: scope.exclude_tables, excludeTableData: scope.exclude_table_data,
+    skipUnsupported: scope.skip_unsupported, privileges: scope.privileges, roles: scope.roles, databaseSettings: scope.database_settings,
+  };
+}
+
+/** A wait in seconds, bounded so that a typo cannot mean "forever" or overflow PostgreSQL's lock_timeout. */
+const seconds = (min: number, max: number, fallback: number, meaning: string) =>
+  z.number({ error: `a number of seconds from ${min} to ${max}` })
+    .min(min, `at least ${min} s`).max(max, `at most ${max} s (${meaning})`)
+    .default(fallback);
+
+/**
+ * The optional `f/admin/backup_settings` resource; every field has a default. Unknown fields are
+ * refused, so a misspelt setting cannot silently leave its default in place.
+ */
+export const BackupSettings = z.strictObject({
+  backup_dir: z.string().min(1).refine((dir) => dir.startsWith("/"), "an absolute path such as /var/backups/windmill-pg-backup (a job's working directory is deleted after each job)").default(DEFAULT_BACKUP_DIR),
+  prefix: z.string().default(DEFAULT_BACKUP_PREFIX).refine((p) => {
+    try {
+      assertBackupPrefix(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "letters, digits, _ and - only, starting with a letter or digit"),
+  time_zone: z.string().default(DEFAULT_TIME_ZONE).refine(validTimeZone, "an IANA time zone such as America/Toronto"),
+  retention: RetentionPolicySchema.default(DEFAULT_RETENTION_POLICY),
+  /** How long the dump waits for a table lock held by someone else (e.g. a migration). */
+  lock_timeout_seconds: seconds(0.001, 3600, 30, "an hour"),
+  /** How long a run waits for another backup, restore or cleanup of the same database to finish (0: not at all). */
+  lock_wait_seconds: seconds(0, 86_400, 600, "a day"),
+  compression_level: z.number().int().min(1).max(9).default(6),
+  /** What the dump covers: everything, with privileges, by default. */
+  dump: DumpScope.default(DumpScope.parse({})),
+  /**
+   * Archive bytes per byte of table data, for the free-space check before a backup: 0.5 covers
+   * vector-heavy data (floats as text compress about that well; the sample measures 0.47), text-heavy
+   * data needs less. 0 turns the check off.
+   */
+  archive_size_ratio: z.number().min(0).max(10).default(0.5),
+});
+export type BackupSettings = z.infer<typeof BackupSettings>;
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.join(".");
+  if (issue.code === "unrecognized_keys") {
+    const fields = issue.keys.map((key) => (where ? `${where}.${key}` : key));
+    return `unknown field${fields.length > 1 ? "s" : ""} ${fields.map((f) => JSON.stringify(f)).join(", ")} (misspelt? see the README's Configuration)`;
+  }
+  return `${where || "(value)"}: ${issue.message}`;
+}
+
+/** Names the first wrong field, so the user knows what to fix in which resource. */
+export function parseResource<T extends z.ZodType>(schema: T, value: unknown, path: string): z.infer<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map(describeIssue).join("; ");
+  throw new BackupError(`Resource ${path} is not valid (${details}). Fix it in Windmill (Resources → ${path}).`);
+}
+
+/** Fields both S3 shapes may add: where in the bucket, encryption at rest, the provider's part limit. */
+const S3Options = {
+  prefix: z.string().default("").refine((p) => !p.split("/").some((segment) => segment === "." || segment === ".."), "no . or .. folders")
+    .transform((p) => p.replace(/^\/+|\/+$/g, "")).transform((p) => (p === "" ? "" : `${p}/`)),
+  server_side_encryption: z.enum(["AES256", "aws:kms"]).optional(),
+  sse_kms_key_id: z.string().min(1).optional(),
+  max_parts: z.number().int().min(1000, "at least 1000").max(AWS_MAX_PARTS, `at most ${AWS_MAX_PARTS}`).default(AWS_MAX_PARTS),
+};
+
+/** The seed's shape (AWS): `{bucket, region, access_key_id, secret_access_key}`; `endpoint` for others. */
+export const SeedS3Resource = z.object({
+  bucket: z.string().min(1),
+  region: z.string().min(1).default("us-east-1"),
+  access_key_id: z.string().min(1),
+  secret_access_key: z.string().min(1),
+  endpoint: z.url({ protocol: /^https?$/, error: "a URL such as https://s3.example.com" }).optional(),
+  path_style: z.boolean().default(false),
+  ...S3Options,
+});
+
+/** Windmill's standard `s3` resource: `endPoint` is a host name (or a URL), `port` and `useSSL` beside it. */
+export const WindmillS3Resource = z.object({
+  bucket: z.string().min(1),
+  region: z.string().min(1).default("us-east-1"),
+  endPoint: z.string().min(1).optional(),
+  port: z.coerce.number().int().min(1).max(65535).optional(),
+  useSSL: z.boolean().default(true),
+  pathStyle: z.boolean().default(false),
+  accessKey: z.string().min(1),
+  secretKey: z.string().min(1),
+  ...S3Options,
+});
+
+/** `endPoint` as Windmill's form takes it (`minio:9000`, `s3.example.com`, or a full URL) → a URL. */
+function endpointUrl(endPoint: string, port: number | undefined, useSSL: boolean): string {
+  const url = new URL(/^https?:\/\//.test(endPoint) ? endPoint : `${useSSL ? "https" : "http"}://${endPoint}`);
+  if (port !== undefined && url.port === "") url.port = String(port);
+  return url.origin;
+}
+
+/** Either shape, told apart by its credential fields, into one target; errors name the wrong field. */
+export function parseS3Config(value: unknown, path: string): S3Target {
+  const windmillShape = typeof value === "object" && value !== null && ("accessKey" in value || "secretKey" in value || "endPoint" in value);
+  if (windmillShape) {
+    const r = parseResource(WindmillS3Resource, value, path);
+    let endpoint: string | undefined;
+    try {
+      endpoint = r.endPoint === undefined ? undefined : endpointUrl(r.endPoint, r.port, r.useSSL);
+    } catch {
+      throw new BackupError(`Resource ${path} is not valid (endPoint: a host name such as s3.example.com or minio:9000). Fix it in Windmill (Resources → ${path}).`);
+    }
+    return {
+      bucket: r.bucket, region: r.region, endpoint, forcePathStyle: r.pathStyle, accessKeyId: r.accessKey, secretAccessKey: r.secretKey,
+      prefix: r.prefix, serverSideEncryption: r.server_side_encryption, kmsKeyId: r.sse_kms_key_id, maxParts: r.max_parts, resourcePath: path,
+    };
+  }
+  const r = parseResource(SeedS3Resource, value, path);
+  return {
+    bucket: r.bucket, region: r.region, endpoint: r.endpoint && new URL(r.endpoint).origin, forcePathStyle: r.path_style,
+    accessKeyId: r.access_key_id, secretAccessKey: r.secret_access_key,
+    prefix: r.prefix, serverSideEncryption: r.server_side_encryption, kmsKeyId: r.sse_kms_key_id, maxParts: r.max_parts, resourcePath: path,
+  };
+}
+
+/** `fail_if_busy`: an interactive run that finds another operation running fails at once instead of waiting. */
+export function busyPolicy(settings: BackupSettings, failIfBusy: boolean): BackupSettings {
+  return failIfBusy ? { ...settings, lock_wait_seconds: 0 } : settings;
+}
