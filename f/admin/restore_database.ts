@@ -93,7 +93,7 @@ type PreviewResult = Awaited<ReturnType<typeof preview>>;
 type RestoreResult = Awaited<ReturnType<typeof restore>>;
 
 async function restore(args: z.infer<typeof Args>, database: DatabaseResource, settings: BackupSettings, source: Storage, started: number) {
-  const storage = source.kind === "local" ? source : new LocalStorage(settings.backup_dir);
+  const storage = new LocalStorage(settings.backup_dir);
   // The row of a successful restore goes into the restored database, after the restore (a row
   // written before would have been replaced). A failed restore writes none: it promises the
   // database exactly as it was; the job's log and error tell the story.

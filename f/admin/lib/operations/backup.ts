@@ -206,7 +206,7 @@ async function dumpToStorage(
   stage.doing = "checking the free space and the names in use";
   const body = new PassThrough();
   const writer = new ArchiveWriter(body, settings.compression_level);
-  const free = settings.archive_size_ratio > 0 ? await storage.freeBytes() : undefined;
+  const free = settings.archive_size_ratio > 0 && storage.features.freeSpace ? await storage.freeBytes() : undefined;
   if (free !== undefined) {
     checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
   }

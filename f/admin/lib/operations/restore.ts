@@ -257,8 +257,9 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
       },
     };
   }
-  if (source.kind === "local") request.onProgress?.(`checking ${backupName} against its manifest`, 2);
-  const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.kind === "local" });
+  // Where reading twice is cheap, a damaged archive is refused before anything is touched.
+  if (source.features.cheapRereads) request.onProgress?.(`checking ${backupName} against its manifest`, 2);
+  const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.features.cheapRereads });
   return {
     ...base, replacesDatabase: true, leavesNothing: createsNothing(manifest),
     verificationMethod: "rows and content digest of every table against the manifest; each member's sha256 before it is used",

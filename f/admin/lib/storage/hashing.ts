@@ -6,7 +6,7 @@ import { Transform, type Readable } from "node:stream";
 import type { ByteRange, CreateHints, Listing, Storage, StoredFile } from "./storage.ts";
 
 export class HashingStorage implements Storage {
-  readonly kind: Storage["kind"];
+  readonly features: Storage["features"];
   readonly location: string;
   private readonly hash = createHash("sha256");
   /** The offset the next read must start at to continue the hash. */
@@ -17,7 +17,7 @@ export class HashingStorage implements Storage {
     private readonly inner: Storage,
     private readonly name: string,
   ) {
-    this.kind = inner.kind;
+    this.features = inner.features;
     this.location = inner.location;
   }
 

@@ -73,7 +73,7 @@ export async function freeBytes(directory: string): Promise<number> {
 }
 
 export class LocalStorage implements Storage {
-  readonly kind = "local" as const;
+  readonly features = { cheapRereads: true, freeSpace: true };
   readonly location: string;
 
   constructor(directory: string) {
@@ -220,14 +220,9 @@ export class LocalStorage implements Storage {
   }
 
   async remove(name: string): Promise<void> {
-    try {
-      await unlink(this.pathOf(name));
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") {
-        throw new BackupError(`Cannot remove ${name} from ${this.location}: no such file (already removed by another run?).`, { cause: error });
-      }
-      throw error;
-    }
+    await unlink(this.pathOf(name)).catch((error: unknown) => {
+      if (errorCode(error) !== "ENOENT") throw error;
+    });
   }
 
   /**

@@ -52,7 +52,7 @@ const errorName = (error: unknown): string => {
 const httpStatus = (error: unknown): number | undefined => (error as S3ErrorShape)?.$metadata?.httpStatusCode;
 
 export class S3Storage implements Storage {
-  readonly kind = "s3" as const;
+  readonly features = { cheapRereads: false, freeSpace: false };
   readonly location: string;
   private readonly client: S3Client;
 

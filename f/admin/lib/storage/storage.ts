@@ -29,8 +29,19 @@ export interface CreateHints {
   sha256?: string;
 }
 
+/**
+ * What a storage can do, asked by callers instead of which storage it is (pgBackRest's
+ * storageFeature): a new backend says what it offers and every caller adapts.
+ */
+export interface StorageFeatures {
+  /** Reading a file a second time costs little (a local disk), so a restore may check a whole archive before using it; elsewhere each read is a download. */
+  cheapRereads: boolean;
+  /** freeBytes counts the space a new file can take (a volume of our own); else it says nothing (S3). */
+  freeSpace: boolean;
+}
+
 export interface Storage {
-  readonly kind: "local" | "s3";
+  readonly features: StorageFeatures;
   /** Where the files are, for people: a directory or `s3://bucket/prefix`. Never contains secrets. */
   readonly location: string;
   list(): Promise<Listing>;
@@ -43,6 +54,7 @@ export interface Storage {
    * the name used is returned.
    */
   create(nameFor: (attempt: number) => string, body: Readable, hints?: CreateHints): Promise<StoredFile>;
+  /** The file is gone afterwards; removing one that is not there is not an error (a retry, or another run, got there first). */
   remove(name: string): Promise<void>;
   /** Bytes a new file can still take, or undefined where space is not ours to count (S3). */
   freeBytes(): Promise<number | undefined>;
