@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { auditInsert } from "../f/admin/lib/engine/audit-log.ts";
 import { auditValues } from "../f/admin/lib/windmill/audit.ts";
 import type { Cluster } from "./support/cluster.ts";
@@ -58,7 +58,7 @@ test("a backup and its cleanup each write a row: who, which job, what, outcome, 
 test("a restore writes its row after the restore, into the restored database", async () => {
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
   const sourceRows = (await auditRows("family_brain")).length;
-  const result = await restoreDatabase(backup.filename, "local", true, true, "family_brain_copy");
+  const result = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "family_brain_copy" });
   assert.equal(result.audit, "written");
   const rows = await auditRows("family_brain_copy");
   const last = rows.at(-1)!;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { mockWindmill } from "./support/judge.ts";
 
@@ -45,7 +45,7 @@ test("by default: everything, with owners and privileges, and the result says so
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number>; scope: { covers: string; with: string } };
   assert.deepEqual(backup.scope, { covers: "the whole database", with: "privileges", skipped_objects: [] });
   assert.deepEqual(backup.table_details, { notes: 2, error_logs: 500 });
-  await restoreDatabase(backup.filename, "local", true, true, "copy_default");
+  await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "copy_default" });
   const counts = await cluster.query("copy_default", "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
   assert.deepEqual(counts.rows[0], { notes: 2, logs: 500 });
   assert.deepEqual(await grants("copy_default"), await grants("app"));
@@ -56,7 +56,7 @@ test("privileges: false leaves owners and grants out, and the result says so", a
   settings({ privileges: false });
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; scope: { covers: string; with: string } };
   assert.equal(backup.scope.with, "no owners, privileges, roles or database settings");
-  await restoreDatabase(backup.filename, "local", true, true, "copy_no_privileges");
+  await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "copy_no_privileges" });
   assert.deepEqual(await grants("copy_no_privileges"), []);
 });
 
@@ -67,7 +67,7 @@ test("exclude_table_data keeps a table's definition but not its rows; privileges
   assert.equal(backup.scope.with, "privileges");
   const manifest = JSON.parse(readFileSync(join(dir, "backups", backup.filename.replace(/\.sql\.gz$/, ".manifest.json")), "utf8"));
   assert.deepEqual(manifest.scope.exclude_table_data, ["public.error_logs"]);
-  const restored = await restoreDatabase(backup.filename, "local", true, true, "copy_scoped");
+  const restored = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "copy_scoped" });
   assert.equal(restored.verification.passed, true);
   const counts = await cluster.query("copy_scoped", "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
   assert.deepEqual(counts.rows[0], { notes: 2, logs: 0 });

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { connect, type DatabaseTarget } from "../f/admin/lib/engine/connection.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
@@ -88,7 +88,7 @@ test("a backup and its restore over verify-full: the COPY streams through TLS an
   const backup = (await backupDatabase("manual", false, false)) as { status: string; filename: string };
   assert.equal(backup.status, "success");
   await secure.query("family_brain", "DELETE FROM public.chat_messages WHERE id % 2 = 0");
-  const restored = await restoreDatabase(backup.filename, "local", true, false);
+  const restored = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false });
   assert.equal(restored.verification.passed, true);
   assert.deepEqual(await dataFingerprint(secure, "family_brain"), original);
 

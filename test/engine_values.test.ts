@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
 
@@ -48,7 +48,7 @@ after(async () => {
 });
 
 test("huge rows and awkward values round-trip through restore_database", async () => {
-  const result = await restoreDatabase(archive.split("/").pop()!, "local", true, true, "values_restored");
+  const result = await restoreDatabase({ backup_filename: archive.split("/").pop()!, confirm_restore: true, target_database: "values_restored" });
   assert.equal(result.verification.passed, true);
   assert.deepEqual(await dataFingerprint(cluster, "values_restored"), await dataFingerprint(cluster, "values"));
   const identity = await cluster.query("values_restored", "INSERT INTO public.odd DEFAULT VALUES RETURNING id");

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type pg from "pg";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import type { DatabaseTarget } from "../f/admin/lib/engine/connection.ts";
 import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
@@ -67,7 +67,7 @@ async function restoreCopy(dbname: string, filename: string): Promise<string> {
     assert.equal(out.status, 0, `the archive restores with psql: ${out.stderr}`);
   } else {
     sample.configure({ backup_dir: join(sample.dir, dbname) }, { "f/admin/database": sample.cluster.resource(dbname) });
-    await restoreDatabase(filename, "local", true, false, target);
+    await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: target });
   }
   return target;
 }

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { after, before, test } from "node:test";
 import type pg from "pg";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { auditRows, databaseState } from "./support/judge.ts";
 import { until } from "./support/processes.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
@@ -98,14 +98,14 @@ test("a restore behind a migration's lock gives up too, in its checks or its pre
   const lock = await holdLock();
   try {
     // The checks made before anything is written (what a restore would drop) wait a bounded time.
-    await assert.rejects(restoreDatabase(backup.filename, "local", true, true), (error: Error) => {
+    await assert.rejects(restoreDatabase({ backup_filename: backup.filename, confirm_restore: true }), (error: Error) => {
       assert.match(error.message, /^The restore gave up before changing anything: a check of database "family_brain" waited 1 s for a lock/);
       assert.match(error.message, new RegExp(`held by pid ${lock.pid} \\(application_name "schema-migration"`));
       assert.match(error.message, /Nothing was changed\./);
       return true;
     });
     // Past those checks, the pre-restore backup does.
-    const restore = restoreDatabase(backup.filename, "local", true, true, "", undefined, undefined, undefined, false, [], false, false, false, false, false, false, false, true);
+    const restore = restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, allow_unrecoverable_drops: true });
     await assert.rejects(restore, (error: Error) => {
       assert.match(error.message, /^The pre-restore backup \(so the restore did not start: the database is unchanged\) gave up/);
       return namesHolder(lock.pid)(error);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { databaseState } from "./support/judge.ts";
 import { startPgProxy, type PgProxy } from "./support/pg-proxy.ts";
 import { childrenOf, until } from "./support/processes.ts";
@@ -40,7 +40,7 @@ test("skip_foreign_key_check, and a row of a table left out that points at a she
   await sample.cluster.query(SAMPLE_DATABASE, "INSERT INTO public.shelves (label) VALUES ('new shelf'); INSERT INTO public.books (shelf_id, title) VALUES (6, 'on the new shelf')");
   const before = await databaseState(sample.cluster, SAMPLE_DATABASE);
   await assert.rejects(
-    restoreDatabase(backup.filename, "local", true, false, "", undefined, undefined, undefined, false, ["public.shelves"], true),
+    restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, tables: ["public.shelves"], skip_foreign_key_check: true }),
     /books_shelf_id_fkey/,
   );
   assert.deepEqual(await databaseState(sample.cluster, SAMPLE_DATABASE), before, "rows, sequences (shelves_id_seq at 6) and audit rows as they were");
@@ -56,7 +56,7 @@ test("terminate_sessions ends the target database's other sessions, and leaves a
     // Same application name on both: only the database tells them apart.
     for (const session of [here, there]) await session.query("SET application_name = 'family-app'");
     const herePid = Number((await here.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
-    const result = await restoreDatabase(backup.filename, "local", true, false, "", undefined, undefined, undefined, false, [], false, false, true);
+    const result = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, terminate_sessions: true });
     assert.deepEqual(result.terminated_sessions.map((s) => s.pid), [herePid]);
     await assert.rejects(here.query("SELECT 1"), "the target database's session was ended");
     assert.deepEqual((await there.query("SELECT 1 AS alive")).rows, [{ alive: 1 }], "the other database's session lives on");
@@ -90,6 +90,6 @@ test("bun: a restore killed (SIGKILL) while it loads rows is rolled back by Post
   assert.deepEqual(await databaseState(sample.cluster, SAMPLE_DATABASE), before, "exactly as it was");
 
   sample.configure({ lock_wait_seconds: 0 });
-  const next = await restoreDatabase(backup.filename, "local", true, false);
+  const next = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false });
   assert.equal(next.verification.passed, true);
 });

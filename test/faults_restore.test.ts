@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { rewriteMemberHonestly } from "./support/archive-edit.ts";
 import { catalogOf, compareCatalogs } from "./support/catalog-judge.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
@@ -27,7 +27,7 @@ let backupDir: string;
 
 type Restored = Extract<Awaited<ReturnType<typeof restoreDatabase>>, { status: string }>;
 const restore = (name: string, a: { source?: "local" | "s3"; target?: string; tables?: string[]; skipForeignKeyCheck?: boolean } = {}) =>
-  restoreDatabase(name, a.source ?? "local", true, false, a.target ?? "", undefined, undefined, undefined, false, a.tables ?? [], a.skipForeignKeyCheck ?? false) as Promise<Restored>;
+  restoreDatabase({ backup_filename: name, backup_source: a.source ?? "local", confirm_restore: true, create_pre_restore_backup: false, target_database: a.target ?? "", tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false }) as Promise<Restored>;
 const backup = async (upload = false) => ((await backupDatabase("manual", upload, false, false)) as { filename: string }).filename;
 const manifestPath = (name: string) => join(backupDir, name.replace(/\.sql\.gz$/, ".manifest.json"));
 

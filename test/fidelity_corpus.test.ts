@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { UnsupportedObjectsError } from "../f/admin/lib/errors.ts";
 import type { CatalogDescription } from "./support/catalog-judge.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
@@ -108,7 +108,7 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
     }
 
     archives.set(name, filename);
-    const result = await restoreDatabase(filename, "local", true, false, `${name}_restored`, `corpus/${name}`);
+    const result = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: `${name}_restored`, database_resource: `corpus/${name}` });
     assert.equal(result.verification.passed, true);
     const [source, restored] = [{ cluster, name }, { cluster, name: `${name}_restored` }];
     assertNoDifferences([...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))], `${name} and its restore`);
@@ -125,7 +125,7 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
     if (!filename) return t.skip(`no backup of ${name} was made on 15 (see its test above)`);
     const loaded = load(newest, name, `${name}_native`);
     if (loaded) return t.skip(`${loaded.skip} on PostgreSQL ${NEWEST}`);
-    const result = await restoreDatabase(filename, "local", true, false, `${name}_upgraded`, "corpus/newest");
+    const result = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: `${name}_upgraded`, database_resource: "corpus/newest" });
     assert.equal(result.verification.passed, true);
     const upgraded = { cluster: newest, name: `${name}_upgraded` };
     // The schema as if loaded on the newest server; the rows as the source has them (loading twice

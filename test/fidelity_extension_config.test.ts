@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
 
@@ -47,7 +47,7 @@ test("PostGIS custom SRIDs: backed up by the extension's condition, restored int
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number> };
   assert.equal(backup.table_details.spatial_ref_sys, 1, "only the user's row, not the thousands PostGIS ships");
 
-  const copy = await restoreDatabase(backup.filename, "local", true, false, "gis_copy");
+  const copy = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "gis_copy" });
   assert.equal(copy.verification.passed, true);
   assert.deepEqual(await customSrids("gis_copy"), original.srids);
   assert.deepEqual(await dataFingerprint(cluster, "gis_copy"), original.data);
@@ -57,7 +57,7 @@ test("PostGIS custom SRIDs: backed up by the extension's condition, restored int
   // In place: the target's own custom rows are replaced by the backup's, PostGIS's own are untouched.
   await cluster.query("gis", `UPDATE public.spatial_ref_sys SET srtext = 'changed' WHERE srid = 900914;
     INSERT INTO public.spatial_ref_sys (srid, auth_name, auth_srid, srtext) VALUES (900915, 'later', 900915, 'LOCAL_CS["later"]')`);
-  const inPlace = await restoreDatabase(backup.filename, "local", true, false);
+  const inPlace = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false });
   assert.equal(inPlace.verification.passed, true);
   assert.deepEqual(await customSrids("gis"), original.srids);
   assert.deepEqual(await dataFingerprint(cluster, "gis"), original.data);

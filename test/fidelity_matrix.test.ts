@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test, type TestContext } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { UnsupportedObjectsError } from "../f/admin/lib/errors.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { EVERY_KIND_ROLE, everyKind } from "./support/every-kind.ts";
@@ -65,7 +65,7 @@ for (const plan of planned) {
     assert.equal(backup.status, "success");
     const filename = (backup as { filename: string }).filename;
     backups.set(plan.major, filename);
-    const restore = await restoreDatabase(filename, "local", true, false, "restored", resourceOf(plan.major));
+    const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "restored", database_resource: resourceOf(plan.major) });
     assert.equal(restore.verification.passed, true);
 
     const [source, restored] = [{ cluster, name: SOURCE }, { cluster, name: "restored" }];
@@ -100,7 +100,7 @@ async function roundTrip(major: number, dbname: string): Promise<{ refused: read
     if (error instanceof UnsupportedObjectsError) return { refused: error.objects };
     throw error;
   }
-  const restore = await restoreDatabase(filename, "local", true, false, `${dbname}_restored`, resource);
+  const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: `${dbname}_restored`, database_resource: resource });
   assert.equal(restore.verification.passed, true);
   return undefined;
 }
@@ -167,7 +167,7 @@ test(`a backup made on PostgreSQL 15 restores into ${NEWEST} as if the sample da
   const filename = backups.get(15);
   if (!filename || !backups.has(NEWEST)) return t.skip("the sample database did not round-trip on both servers (see their tests)");
 
-  const restore = await restoreDatabase(filename, "local", true, false, "upgraded", resourceOf(NEWEST));
+  const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "upgraded", database_resource: resourceOf(NEWEST) });
   assert.equal(restore.verification.passed, true);
   const upgraded = { cluster: newest, name: "upgraded" };
   assertNoDifferences(

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, mockWindmill } from "./support/judge.ts";
 
@@ -116,7 +116,7 @@ test("PostgreSQL's regression database round-trips through the scripts, differin
 
   const backup = await backupDatabase("manual", false, false, false, RESOURCE);
   assert.equal(backup.status, "success");
-  const restore = await restoreDatabase((backup as { filename: string }).filename, "local", true, false, "regression_restored", RESOURCE);
+  const restore = await restoreDatabase({ backup_filename: (backup as { filename: string }).filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "regression_restored", database_resource: RESOURCE });
   assert.equal(restore.verification.passed, true);
 
   const source = await schema("regression");

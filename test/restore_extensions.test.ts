@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
 
@@ -42,7 +42,7 @@ test("an in-place restore keeps installed extensions, even one the backup does n
     CREATE EXTENSION pg_trgm;
     INSERT INTO public.profiles VALUES (3, 'later@example.com', 'x=>y');
     CREATE TABLE public.words (w text); CREATE INDEX words_trgm ON public.words USING gin (w public.gin_trgm_ops);`);
-  const result = await restoreDatabase(backup.filename, "local", true, true);
+  const result = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true });
   assert.equal(result.verification.passed, true);
   assert.deepEqual(result.dropped_objects, ["table public.words"], "extension objects are not reported as dropped");
   assert.deepEqual(await extensions("app"), ["citext", "hstore", "pg_trgm", "plpgsql"]);
@@ -55,7 +55,7 @@ test("an in-place restore keeps installed extensions, even one the backup does n
 
 test("a restore into a new database creates the extensions the backup needs", async () => {
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
-  const result = await restoreDatabase(backup.filename, "local", true, true, "app_copy");
+  const result = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "app_copy" });
   assert.equal(result.verification.passed, true);
   assert.deepEqual(await extensions("app_copy"), ["citext", "hstore", "plpgsql"]);
   assert.deepEqual(await dataFingerprint(cluster, "app_copy"), await dataFingerprint(cluster, "app"));

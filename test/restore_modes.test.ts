@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { createFamilyBrainDatabase } from "./support/family-brain.ts";
 import { dataFingerprint, mockWindmill, schemaText } from "./support/judge.ts";
@@ -69,7 +69,7 @@ test("a preview checks the archive and says what a restore would change, and cha
   try {
     const files = readdirSync(backupDir).sort();
     const state = await snapshotOf(SOURCE);
-    const result = (await restoreDatabase(name, "local", false, true, "", undefined, undefined, undefined, true)) as unknown as Preview;
+    const result = (await restoreDatabase({ backup_filename: name, dry_run: true })) as unknown as Preview;
     const [{ markdown }, { "table-row-object": table }, { json }] = result.render_all;
 
     assert.deepEqual(await snapshotOf(SOURCE), state, "catalog and data unchanged");
@@ -95,7 +95,7 @@ test("a preview checks the archive and says what a restore would change, and cha
   const bytes = readFileSync(path);
   bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
   writeFileSync(path, bytes);
-  await assert.rejects(restoreDatabase(name, "local", false, true, "", undefined, undefined, undefined, true), /cannot be read to the end|does not match its manifest/);
+  await assert.rejects(restoreDatabase({ backup_filename: name, dry_run: true }), /cannot be read to the end|does not match its manifest/);
   rmSync(path);
 });
 
@@ -111,18 +111,18 @@ test("a selective restore replaces only the chosen tables' rows, refuses what wo
   const tables = ["public.family_documents"];
   const files = readdirSync(backupDir).sort();
   await assert.rejects(
-    restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, ["public.chat_sessions"]),
+    restoreDatabase({ backup_filename: name, confirm_restore: true, tables: ["public.chat_sessions"] }),
     /the restore empties the chosen tables, and 1 foreign key\(s\) of tables left out point at their rows: public\.chat_messages → public\.chat_sessions .*Add those tables to tables \(public\.chat_messages\), or pass skip_foreign_key_check: true/,
   );
   await assert.rejects(
-    restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, ["public.tenants"], true),
+    restoreDatabase({ backup_filename: name, confirm_restore: true, tables: ["public.tenants"], skip_foreign_key_check: true }),
     /would change .*through ON DELETE actions/,
   );
   assert.deepEqual(await dataFingerprint(cluster, SOURCE), changed, "refusals change nothing");
   assert.deepEqual(readdirSync(backupDir).sort(), files, "and write no pre-restore backup");
 
   // The documents point at members and tenants, which stay: PostgreSQL checks every restored row, no flag needed.
-  const result = await restoreDatabase(name, "local", true, true, "", undefined, undefined, undefined, false, tables);
+  const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, tables });
   assert.equal(result.verification.passed, true);
   assert.deepEqual(result.verification.tables.map((t) => t.table), tables);
   assert.deepEqual(result.sequences_set, ["public.family_documents_id_seq"]);
@@ -140,7 +140,7 @@ test("a selective restore from S3 reads only the chosen table's member and the s
   rmSync(join(backupDir, name));
   await cluster.query(SOURCE, "DELETE FROM public.chat_messages WHERE id % 2 = 0");
   proxy.requests.length = 0;
-  const result = await restoreDatabase(name, "s3", true, false, "", undefined, undefined, undefined, false, ["public.chat_messages"], true);
+  const result = await restoreDatabase({ backup_filename: name, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: false, tables: ["public.chat_messages"], skip_foreign_key_check: true });
   assert.equal(result.verification.passed, true);
   const archiveGets = proxy.requests.filter((r) => r.method === "GET" && r.url.includes(name));
   assert.equal(archiveGets.length, 2, "one GET for the table's member, one for the sequences member");
@@ -152,7 +152,7 @@ test("a table whose schema and name have non-ASCII letters restores (the COPY li
   await cluster.query(SOURCE, `CREATE SCHEMA "Ünï"; CREATE TABLE "Ünï"."tåble" ("çol" text); INSERT INTO "Ünï"."tåble" VALUES ('é'), ('日本')`);
   try {
     const name = await manualBackup();
-    const result = await restoreDatabase(name, "local", true, false, "unicode_copy");
+    const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, target_database: "unicode_copy" });
     assert.equal(result.verification.passed, true);
     assert.equal(await count("unicode_copy", `SELECT count(*) AS n FROM "Ünï"."tåble" WHERE "çol" IN ('é', '日本')`), 2);
   } finally {
@@ -172,12 +172,12 @@ test("a restore behind the app's lock names the sessions holding it; terminate_s
     await app.query("SELECT count(*) FROM public.chat_messages");
     const state = await snapshotOf(SOURCE);
     await assert.rejects(
-      restoreDatabase(name, "local", true, false),
+      restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }),
       new RegExp(`sessions holding locks: pid ${pid} \\(application_name "family-app", user postgres, from [^,]+, idle in transaction since [^;]+; holds [^)]*public\\.chat_messages \\(AccessShareLock\\)`),
     );
     assert.deepEqual(await snapshotOf(SOURCE), state);
 
-    const result = await restoreDatabase(name, "local", true, false, "", undefined, undefined, undefined, false, [], false, false, true);
+    const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, terminate_sessions: true });
     assert.equal(result.verification.passed, true);
     assert.deepEqual(result.terminated_sessions.map((s) => [s.pid, s.application_name]), [[pid, "family-app"]]);
     assert.match(result.reminder, /connection pools/);
@@ -204,7 +204,7 @@ test("an archive made by pg_dump (the corpus's pagila, gzipped by an old cron jo
   await cluster.query("pagila_target", "CREATE TABLE public.leftover (id int); INSERT INTO public.leftover VALUES (1)");
 
   const started = Date.now();
-  const result = await restoreDatabase(archive, "local", true, true, "pagila_target", undefined, undefined, undefined, false, [], false, true);
+  const result = await restoreDatabase({ backup_filename: archive, confirm_restore: true, target_database: "pagila_target", pg_dump_archive: true });
   t.diagnostic(`pagila (${result.rows_restored} rows) restored from a pg_dump archive in ${Date.now() - started} ms`);
   assert.equal(result.verification.passed, true);
   assert.equal(result.archive_kind, "pg_dump plain format");
@@ -219,9 +219,9 @@ test("an archive made by pg_dump (the corpus's pagila, gzipped by an old cron jo
   writeFileSync(join(backupDir, "old.sql"), pgDump("pagila_src", ["--create"]));
   const state = await dataFingerprint(cluster, "pagila_target");
   await assert.rejects(
-    restoreDatabase("old.sql", "local", true, true, "pagila_target", undefined, undefined, undefined, false, [], false, true),
+    restoreDatabase({ backup_filename: "old.sql", confirm_restore: true, target_database: "pagila_target", pg_dump_archive: true }),
     /switches database at line \d+ \(\\connect .*pg_dump --create/,
   );
   assert.deepEqual(await dataFingerprint(cluster, "pagila_target"), state);
-  await assert.rejects(restoreDatabase("../etc/passwd", "local", true, true, "pagila_target", undefined, undefined, undefined, false, [], false, true), /Invalid backup file name/);
+  await assert.rejects(restoreDatabase({ backup_filename: "../etc/passwd", confirm_restore: true, target_database: "pagila_target", pg_dump_archive: true }), /Invalid backup file name/);
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { catalogOf, compareCatalogs } from "./support/catalog-judge.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, mockWindmill } from "./support/judge.ts";
@@ -26,7 +26,7 @@ const use = (c: Cluster, dbname: string, settings: Record<string, unknown> = {})
   mockWindmill(dir, { "f/admin/database": c.resource(dbname), "f/admin/backup_settings": { backup_dir: backupDir, ...settings } });
 const backup = async () => ((await backupDatabase("manual", false, false, false)) as { filename: string }).filename;
 const restore = (name: string, target = "", options: { dryRun?: boolean; createRoles?: boolean; preRestore?: boolean } = {}) =>
-  restoreDatabase(name, "local", true, options.preRestore ?? false, target, undefined, undefined, undefined, options.dryRun ?? false, [], false, false, false, false, options.createRoles ?? false);
+  restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: options.preRestore ?? false, target_database: target, dry_run: options.dryRun ?? false, create_roles: options.createRoles ?? false });
 
 /** Privileges as PostgreSQL answers them for a role (has_*_privilege), the judge the issue names. */
 async function can(c: Cluster, dbname: string, checks: Array<[what: string, sql: string]>): Promise<Record<string, boolean>> {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { forgeMember } from "./support/archive-edit.ts";
 import { catalogOf, compareCatalogs } from "./support/catalog-judge.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
@@ -38,10 +38,7 @@ interface RestoreArgs {
 }
 /** restore_database by argument name (its main takes them in this order). */
 const restore = (name: string, a: RestoreArgs = {}) =>
-  restoreDatabase(
-    name, a.source ?? "local", true, a.preRestore ?? false, a.target ?? "", undefined, undefined, undefined, a.dryRun ?? false,
-    a.tables ?? [], a.skipForeignKeyCheck ?? false, a.pgDump ?? false, false, false, a.createRoles ?? false, a.allowEmpty ?? false,
-  ) as Promise<Restored>;
+  restoreDatabase({ backup_filename: name, backup_source: a.source ?? "local", confirm_restore: true, create_pre_restore_backup: a.preRestore ?? false, target_database: a.target ?? "", dry_run: a.dryRun ?? false, tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false, pg_dump_archive: a.pgDump ?? false, create_roles: a.createRoles ?? false, allow_empty_result: a.allowEmpty ?? false }) as Promise<Restored>;
 
 const configure = (settings: Record<string, unknown> = {}) =>
   mockWindmill(dir, {

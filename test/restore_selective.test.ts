@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
 import { dataFingerprint, mockWindmill } from "./support/judge.ts";
 
@@ -23,8 +23,7 @@ type Preview = {
   }];
 };
 const restore = (name: string, a: { tables?: string[]; dryRun?: boolean; compareContent?: boolean; skipForeignKeyCheck?: boolean } = {}) =>
-  restoreDatabase(name, "local", true, false, "", undefined, undefined, undefined, a.dryRun ?? false, a.tables ?? [], a.skipForeignKeyCheck ?? false,
-    false, false, false, false, false, a.compareContent ?? false);
+  restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, dry_run: a.dryRun ?? false, tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false, compare_content: a.compareContent ?? false });
 const backup = async () => ((await backupDatabase("manual", false, false, false)) as { filename: string }).filename;
 
 before(async () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { resealManifest, rewriteMemberHonestly } from "./support/archive-edit.ts";
 import type { Cluster } from "./support/cluster.ts";
 import { dataFingerprint, schemaText } from "./support/judge.ts";
@@ -67,7 +67,7 @@ test("a dry run says what it would dump and writes nothing", async () => {
 
 test("restore into a new database reproduces schema and data exactly", async () => {
   const name = await manualBackup();
-  const result = await restoreDatabase(name, "local", true, true, "restored_copy");
+  const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, target_database: "restored_copy" });
   assert.equal(result.status, "success");
   assert.equal(result.created_database, true);
   assert.equal(result.verification.passed, true);
@@ -82,8 +82,8 @@ test("a restore without confirm_restore is refused and changes nothing", async (
   const name = await manualBackup();
   const files = readdirSync(backupDir).sort();
   const state = await snapshotOf(SOURCE);
-  await assert.rejects(restoreDatabase(name, "local"), /confirm_restore: true/);
-  await assert.rejects(restoreDatabase(name, "local", false, true), /Nothing was changed/);
+  await assert.rejects(restoreDatabase({ backup_filename: name }), /confirm_restore: true/);
+  await assert.rejects(restoreDatabase({ backup_filename: name }), /Nothing was changed/);
   assert.deepEqual(await snapshotOf(SOURCE), state);
   assert.deepEqual(readdirSync(backupDir).sort(), files, "no pre-restore backup for a refused restore");
 });
@@ -96,7 +96,7 @@ test("a corrupted archive is rejected before anything is touched", async () => {
   writeFileSync(path, bytes);
   const files = readdirSync(backupDir).sort();
   const state = await snapshotOf(SOURCE);
-  await assert.rejects(restoreDatabase(name, "local", true, true), /does not match its manifest/);
+  await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true }), /does not match its manifest/);
   assert.deepEqual(await snapshotOf(SOURCE), state);
   assert.deepEqual(readdirSync(backupDir).sort(), files);
   // Leave the damaged archive's manifest behind: the next backup of the same second must not trip on it.
@@ -111,7 +111,7 @@ test("a failure in the middle of an in-place restore leaves the database exactly
   rewriteMemberHonestly(join(backupDir, name), manifestPath, (m) => m.sections.post_data, (text) => text + "SELECT 1 / 0 AS injected_failure;\n");
 
   // Into a new database: the database it created is dropped again.
-  await assert.rejects(restoreDatabase(name, "local", true, true, "never_created"), /division by zero/);
+  await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, target_database: "never_created" }), /division by zero/);
   const created = await cluster.query("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'never_created'");
   assert.equal(created.rows[0].n, 0);
 
@@ -120,7 +120,7 @@ test("a failure in the middle of an in-place restore leaves the database exactly
   await cluster.query(SOURCE, "INSERT INTO public.added_later VALUES (1, 'kept by the rollback')");
   try {
     const state = await snapshotOf(SOURCE);
-    await assert.rejects(restoreDatabase(name, "local", true, false), /post-data section failed.*division by zero/);
+    await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }), /post-data section failed.*division by zero/);
     assert.deepEqual(await snapshotOf(SOURCE), state);
   } finally {
     await cluster.query(SOURCE, "DROP TABLE public.added_later");
@@ -134,7 +134,7 @@ test("an in-place restore takes a pre-restore backup and drops objects created a
   await cluster.query(SOURCE, `
     CREATE SCHEMA scratch; CREATE TABLE scratch.notes (id int);
     CREATE TABLE public.added_later (id int); DELETE FROM public.ai_usage WHERE id % 2 = 0;`);
-  const result = await restoreDatabase(name, "local", true, true);
+  const result = await restoreDatabase({ backup_filename: name, confirm_restore: true });
   assert.equal(result.verification.passed, true);
   assert.ok(result.pre_restore_backup, "the pre-restore backup is named");
   assert.match(String(result.pre_restore_backup), /^family_brain_pre_restore_/);
@@ -145,7 +145,7 @@ test("an in-place restore takes a pre-restore backup and drops objects created a
   assert.deepEqual(await snapshotOf(SOURCE), original);
 
   // The pre-restore backup holds the state before the restore: rolling back brings added_later back.
-  const rollback = await restoreDatabase(String(result.pre_restore_backup), "local", true, false, "rolled_back");
+  const rollback = await restoreDatabase({ backup_filename: String(result.pre_restore_backup), confirm_restore: true, create_pre_restore_backup: false, target_database: "rolled_back" });
   assert.equal(rollback.verification.passed, true);
   const tables = await cluster.query("rolled_back", "SELECT to_regclass('public.added_later') IS NOT NULL AS here, to_regclass('scratch.notes') IS NOT NULL AS scratch");
   assert.deepEqual(tables.rows[0], { here: true, scratch: true });
@@ -206,7 +206,7 @@ test("runs on one database never overlap: a second one waits, then fails naming 
     const started = Date.now();
     await assert.rejects(backupDatabase("daily", false, true, false), /Another backup, restore or cleanup is running on this database \(session \d+ "nightly-migration"/);
     assert.ok(Date.now() - started >= 900, "it waited for the lock first");
-    await assert.rejects(restoreDatabase(files.find((f) => f.endsWith(".sql.gz"))!, "local", true, true), /Another backup, restore or cleanup/);
+    await assert.rejects(restoreDatabase({ backup_filename: files.find((f) => f.endsWith(".sql.gz"))!, confirm_restore: true }), /Another backup, restore or cleanup/);
     assert.deepEqual(readdirSync(backupDir).sort(), files, "nothing written, nothing deleted");
   } finally {
     await holder.end();
@@ -222,7 +222,7 @@ test("a restore over a database whose tables the app holds locked gives up, roll
     await app.query("BEGIN");
     await app.query("SELECT count(*) FROM public.chat_messages"); // an open transaction keeps its ACCESS SHARE lock
     const state = await snapshotOf(SOURCE);
-    await assert.rejects(restoreDatabase(name, "local", true, false), /rolled back and changed nothing: another session kept a lock.*stop the app/);
+    await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }), /rolled back and changed nothing: another session kept a lock.*stop the app/);
     assert.deepEqual(await snapshotOf(SOURCE), state);
   } finally {
     await app.end();
@@ -243,7 +243,7 @@ test("fail_if_busy: an interactive backup or restore is told at once that anothe
     assert.ok(Date.now() - started < 5000, "without waiting the default 600 s");
     const archive = readdirSync(backupDir).find((f) => f.startsWith("family_brain_manual_") && f.endsWith(".sql.gz"))!;
     await assert.rejects(
-      restoreDatabase(archive, "local", true, true, "", undefined, undefined, undefined, false, [], false, false, false, true),
+      restoreDatabase({ backup_filename: archive, confirm_restore: true, fail_if_busy: true }),
       /Another backup, restore or cleanup is running/,
     );
     assert.ok(Date.now() - started < 10000, "the restore did not wait either");

@@ -10,7 +10,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
 import { main as pinBackup } from "../f/admin/pin_backup.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { createBackup } from "../f/admin/lib/operations/backup.ts";
 import { applyRetention } from "../f/admin/lib/operations/cleanup.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
@@ -162,7 +162,7 @@ test("the seed's restore body streams the backup from S3 once, checks it, and ta
   resources(proxy.resource({ prefix: PREFIX }));
   proxy.requests.length = 0;
   try {
-    const result = await restoreDatabase(backup.filename, "s3", true, true);
+    const result = await restoreDatabase({ backup_filename: backup.filename, backup_source: "s3", confirm_restore: true });
     assert.equal(result.verification.passed, true);
     assert.equal(result.restored_from_location, `s3://${s3.bucket}/${PREFIX}`);
     assert.ok(result.pre_restore_backup && existsSync(join(backupDir, result.pre_restore_backup)), "the pre-restore backup is local");
@@ -188,7 +188,7 @@ test("a restore from S3 whose archive changed after the backup refuses the chang
   await cluster.query(SOURCE, "CREATE TABLE public.added_after_backup (id int)");
   try {
     const before = await dataFingerprint(cluster, SOURCE);
-    await assert.rejects(restoreDatabase(backup.filename, "s3", true, false), /was changed after the backup: the indexes, constraints and triggers \(post-data\) does not match the manifest \(sha256 /);
+    await assert.rejects(restoreDatabase({ backup_filename: backup.filename, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: false }), /was changed after the backup: the indexes, constraints and triggers \(post-data\) does not match the manifest \(sha256 /);
     assert.deepEqual(await dataFingerprint(cluster, SOURCE), before, "the database is as it was");
   } finally {
     await cluster.query(SOURCE, "DROP TABLE public.added_after_backup");

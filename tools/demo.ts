@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { main as listBackups } from "../f/admin/list_backups.ts";
-import { main as restoreDatabase } from "../f/admin/restore_database.ts";
+import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { createFamilyBrainDatabase } from "../test/support/family-brain.ts";
 import { mockWindmill } from "../test/support/judge.ts";
@@ -50,7 +50,7 @@ try {
   say(`\nlist_backups → ${rows.length} backup(s):`);
   for (const row of rows) say(`  ${row.name}  ${row.type}  ${row.created_at}  ${row.size_mb} MB  ${row.tables} tables  ${row.rows} rows`);
 
-  const restore = await quietly(() => restoreDatabase(String(backup.filename), "local", true, true, "family_brain_restored"));
+  const restore = await quietly(() => restoreDatabase({ backup_filename: String(backup.filename), confirm_restore: true, target_database: "family_brain_restored" }));
   const matched = restore.verification.tables.filter((t) => t.match).length;
   say(`\nrestore_database into family_brain_restored → ${restore.status} in ${restore.duration_seconds} s: ` +
     `${restore.rows_restored} rows, verification ${restore.verification.passed ? "PASSED" : "FAILED"} ` +

@@ -34,6 +34,7 @@ const deletedBy = (cleanup: CleanupOutcome | Skipped | undefined) => (cleanup ==
 const summaryOf = (cleanup: CleanupOutcome | Skipped | undefined) =>
   cleanup === undefined ? "skipped (cleanup_old: false)" : "skipped" in cleanup ? `skipped: ${cleanup.skipped}` : cleanupSummary(cleanup);
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   backup_type: "daily" | "weekly" | "monthly" | "manual" = "manual",
   upload_to_s3: boolean = false,
@@ -44,7 +45,12 @@ export async function main(
   s3_resource: string = "f/admin/s3_backup_config",
   fail_if_busy: boolean = false,
 ) {
-  const args = parseScriptArgs(Args, { backup_type, upload_to_s3, cleanup_old, dry_run, database_resource, settings_resource, s3_resource, fail_if_busy });
+  return await run({ backup_type, upload_to_s3, cleanup_old, dry_run, database_resource, settings_resource, s3_resource, fail_if_busy });
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   // Schedules wait for a running backup or restore (lock_wait_seconds); a person may rather be told at once.
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);

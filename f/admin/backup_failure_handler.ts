@@ -31,6 +31,7 @@ function errorMessage(error: unknown): string {
   return JSON.stringify(error) ?? "unknown error";
 }
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   path: string = "",
   schedule_path: string = "",
@@ -40,7 +41,12 @@ export async function main(
   is_flow: boolean = false,
   database_resource: string = "f/admin/database",
 ) {
-  const args = parseScriptArgs(Args, { path, schedule_path, error, failed_times, started_at, is_flow, database_resource });
+  return await run({ path, schedule_path, error, failed_times, started_at, is_flow, database_resource });
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   const what = args.path || process.env.WM_FLOW_PATH || "a backup job";
   const schedule = args.schedule_path || process.env.WM_SCHEDULE_PATH || "";
   if (args.is_flow && FLOWS_THAT_RECORD_FAILURES.includes(args.path)) {

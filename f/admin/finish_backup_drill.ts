@@ -26,13 +26,20 @@ export const Args = z.object({
   database_resource: z.string().min(1).default("f/admin/database"),
 });
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   drill_database: string = "",
   restore: object = {},
   error: object = {},
   database_resource: string = "f/admin/database",
 ) {
-  const args = parseScriptArgs(Args, { drill_database, restore, error, database_resource });
+  // Objects as Windmill hands them over, of any shape until run checks them against Args.
+  return await run({ drill_database, restore, error, database_resource } as z.input<typeof Args>);
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   const database = await loadDatabase(args.database_resource);
   let dropped = false;
   if (args.drill_database) {

@@ -32,6 +32,7 @@ async function verdict(storage: Storage, backup: StoredBackup, readChecksum: boo
   );
 }
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   include_s3: boolean = false,
   backup_type: "all" | "daily" | "weekly" | "monthly" | "manual" | "pre_restore" = "all",
@@ -39,7 +40,12 @@ export async function main(
   settings_resource: string = "f/admin/backup_settings",
   s3_resource: string = "f/admin/s3_backup_config",
 ) {
-  const args = parseScriptArgs(Args, { include_s3, backup_type, verify_checksums, settings_resource, s3_resource });
+  return await run({ include_s3, backup_type, verify_checksums, settings_resource, s3_resource });
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
   const storages: Partial<Record<CopyPlace, Storage>> = { local: new LocalStorage(settings.backup_dir) };
   if (args.include_s3) storages.s3 = new S3Storage(await loadS3Config(args.s3_resource));

@@ -21,6 +21,7 @@ export const Args = z.object({
   s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   backup_filename: string,
   pinned: boolean = true,
@@ -29,7 +30,12 @@ export async function main(
   settings_resource: string = "f/admin/backup_settings",
   s3_resource: string = "f/admin/s3_backup_config",
 ) {
-  const args = parseScriptArgs(Args, { backup_filename, pinned, location, note, settings_resource, s3_resource });
+  return await run({ backup_filename, pinned, location, note, settings_resource, s3_resource });
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
   const storages: Storage[] = [];
   if (args.location !== "s3") storages.push(new LocalStorage(settings.backup_dir));

@@ -43,19 +43,7 @@ export const Args = z.object({
   allow_unrecoverable_drops: z.boolean().default(false),
 });
 
-/** Without dry_run (or with dry_run: false) the result is always a restore's. */
-export async function main(
-  backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
-  target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: false,
-  tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean, allow_unrecoverable_drops?: boolean,
-): Promise<RestoreResult>;
-export async function main(
-  backup_filename: string, backup_source?: "local" | "s3", confirm_restore?: boolean, create_pre_restore_backup?: boolean,
-  target_database?: string, database_resource?: string, settings_resource?: string, s3_resource?: string, dry_run?: boolean,
-  tables?: string[], skip_foreign_key_check?: boolean, pg_dump_archive?: boolean, terminate_sessions?: boolean,
-  fail_if_busy?: boolean, create_roles?: boolean, allow_empty_result?: boolean, compare_content?: boolean, allow_unrecoverable_drops?: boolean,
-): Promise<RestoreResult | PreviewResult>;
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   backup_filename: string,
   backup_source: "local" | "s3" = "local",
@@ -76,11 +64,17 @@ export async function main(
   compare_content: boolean = false,
   allow_unrecoverable_drops: boolean = false,
 ): Promise<RestoreResult | PreviewResult> {
-  const args = parseScriptArgs(Args, {
-    backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource,
-    dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result, compare_content,
-    allow_unrecoverable_drops,
-  });
+  return await run({ backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource, dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result, compare_content, allow_unrecoverable_drops });
+}
+
+/**
+ * The script as a library call, for other scripts and flows: `input` is checked against Args, its
+ * defaults filled in. Without dry_run (or with dry_run: false) the result is always a restore's.
+ */
+export async function run(input: z.input<typeof Args> & { dry_run?: false }): Promise<RestoreResult>;
+export async function run(input: z.input<typeof Args>): Promise<RestoreResult | PreviewResult>;
+export async function run(input: z.input<typeof Args>): Promise<RestoreResult | PreviewResult> {
+  const args = parseScriptArgs(Args, input);
   const started = Date.now();
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);

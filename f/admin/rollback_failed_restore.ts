@@ -5,7 +5,7 @@
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
-import { main as restoreDatabase } from "./restore_database.ts";
+import { run as restoreDatabase } from "./restore_database.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
@@ -17,13 +17,20 @@ export const Args = z.object({
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
 });
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   error: object,
   restore: object = {},
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
 ) {
-  const args = parseScriptArgs(Args, { error, restore, database_resource, settings_resource });
+  // Objects as Windmill hands them over, of any shape until run checks them against Args.
+  return await run({ error, restore, database_resource, settings_resource } as z.input<typeof Args>);
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   const failedAt = args.error.step_id ?? "an unknown step";
   const rollbackTo = args.restore.pre_restore_backup;
   if (!rollbackTo && args.restore.created_database) {
@@ -40,9 +47,10 @@ export async function main(
         "or without a pre-restore backup to return to; the database was not changed by this flow.",
     };
   }
-  const rolledBack = await restoreDatabase(
-    rollbackTo, "local", true, true, args.restore.target_database ?? "", args.database_resource, args.settings_resource,
-  );
+  const rolledBack = await restoreDatabase({
+    backup_filename: rollbackTo, backup_source: "local", confirm_restore: true, create_pre_restore_backup: true,
+    target_database: args.restore.target_database ?? "", database_resource: args.database_resource, settings_resource: args.settings_resource,
+  });
   return {
     status: "rolled back",
     message: `The flow failed at ${failedAt} (${args.error.message ?? "no message"}); the database was restored to ${rollbackTo}, ` +

@@ -28,12 +28,19 @@ export const Args = z.object({
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
 });
 
+/** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   restore: object,
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
 ) {
-  const args = parseScriptArgs(Args, { restore, database_resource, settings_resource });
+  // Objects as Windmill hands them over, of any shape until run checks them against Args.
+  return await run({ restore, database_resource, settings_resource } as z.input<typeof Args>);
+}
+
+/** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
+export async function run(input: z.input<typeof Args>) {
+  const args = parseScriptArgs(Args, input);
   const database = await loadDatabase(args.database_resource);
   const settings = await loadSettings(args.settings_resource);
   const tables = await recountTables(database, args.restore.target_database, args.restore.verification.tables, args.restore.audit === "written");
