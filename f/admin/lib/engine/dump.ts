@@ -9,7 +9,7 @@ import { readSchema, type SchemaOptions } from "./catalog.ts";
 import { CopyOut } from "./copy-out.ts";
 import { RowDigest } from "./digest.ts";
 import { largeObjectStatements, type LargeObjectSummary } from "./large-objects.ts";
-import type { DatabaseAccess } from "./objects/database.ts";
+import type { DatabaseAccess } from "./grants.ts";
 import type { ObjectRef } from "./kinds.ts";
 import type { ExtensionRef, TableData } from "./model.ts";
 import { beginSnapshot, inSnapshot, settingsPreamble } from "./session.ts";

@@ -14,6 +14,13 @@ export interface Access {
   columns: Array<{ column: string; grants: Grant[] }>;
 }
 
+/** The database's own owner and GRANT … ON DATABASE, for a database a restore creates. */
+export interface DatabaseAccess {
+  owner: string;
+  /** null: PostgreSQL's defaults (CONNECT and TEMPORARY for PUBLIC). */
+  grants: Grant[] | null;
+}
+
 /** Owner and grants by catalog row, `classid:oid` as pg_depend names it. */
 export type AccessByObject = Map<string, Access>;
 

@@ -1,6 +1,6 @@
 // What the catalog reader hands to the dump writer: the database's objects already ordered and
 // rendered as SQL, split into pg_dump's sections, plus what is needed to stream each table's rows.
-import type { DatabaseAccess } from "./objects/database.ts";
+import type { DatabaseAccess } from "./grants.ts";
 import type { ObjectRef } from "./kinds.ts";
 
 /** A table whose rows are dumped with COPY. */

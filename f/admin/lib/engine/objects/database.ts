@@ -4,7 +4,7 @@
 // statement that drops it for an in-place restore.
 import type pg from "pg";
 import type { Comments } from "../comments.ts";
-import { grants, type Access, type Grant } from "../grants.ts";
+import { grants, type Access, type DatabaseAccess } from "../grants.ts";
 import type { InPlaceScope, OwnObject } from "../kinds.ts";
 import type { TableData } from "../model.ts";
 import { node, owned, ref, type CatalogRow, type DumpNode } from "../plan/nodes.ts";
@@ -47,12 +47,6 @@ export interface LargeObjectDef { oid: number; comment?: string }
 export async function readLargeObjects(client: pg.ClientBase, comments: Comments): Promise<LargeObjectDef[]> {
   return (await rows<{ oid: number }>(client, "SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid"))
     .map(({ oid }) => ({ oid, comment: comments.take(CATALOG.pg_largeobject, oid) }));
-}
-
-export interface DatabaseAccess {
-  owner: string;
-  /** null: PostgreSQL's defaults (CONNECT and TEMPORARY for PUBLIC). */
-  grants: Grant[] | null;
 }
 
 export interface DatabaseSetting {
