@@ -55,6 +55,7 @@ function environmentResource(): Record<string, unknown> | undefined {
     bucket: env.WPB_TEST_S3_BUCKET, region: env.WPB_TEST_S3_REGION || "us-east-1",
     access_key_id: env.WPB_TEST_S3_ACCESS_KEY_ID, secret_access_key: env.WPB_TEST_S3_SECRET_ACCESS_KEY,
     ...(env.WPB_TEST_S3_ENDPOINT ? { endpoint: env.WPB_TEST_S3_ENDPOINT } : {}), path_style: env.WPB_TEST_S3_PATH_STYLE === "true",
+    ...(env.WPB_TEST_S3_MAX_PARTS ? { max_parts: Number(env.WPB_TEST_S3_MAX_PARTS) } : {}),
   };
 }
 const environment = environmentResource();
