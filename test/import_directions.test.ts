@@ -96,6 +96,13 @@ test("every module is where a layer expects it, and each import goes the allowed
   assert.deepEqual(wrong, []);
 });
 
+test("the engine reads an archive only through the ProvenArchive it is handed, never storage", () => {
+  const wrong = IMPORTS.filter((i) => layerOf(i.from) === "engine" && i.target === "lib/archive/reader.ts" && !i.typeOnly)
+    .map((i) => `${i.from} loads lib/archive/reader.ts (it may name ProvenArchive as a type only)`);
+  assert.deepEqual(wrong, []);
+  assert.ok(IMPORTS.some((i) => i.from === "lib/engine/restore.ts" && i.target === "lib/archive/reader.ts" && i.typeOnly));
+});
+
 test("only lib/windmill loads windmill-client; only the engine loads pg; only storage loads the AWS SDK", () => {
   const wrong = IMPORTS.filter((i) => !i.local && !i.typeOnly && !i.target.startsWith("node:")).flatMap((i) => {
     const allowed = PACKAGES[i.target];
