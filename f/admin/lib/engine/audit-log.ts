@@ -2,6 +2,7 @@
 // columns it has, and the INSERT of one row into the columns found, each value cast to its column's type.
 import type pg from "pg";
 import { quoteIdent, qualify } from "./quote.ts";
+import { userSchema } from "./sql.ts";
 
 export interface Column {
   name: string;
@@ -16,7 +17,7 @@ export async function systemLogsTable(client: pg.ClientBase): Promise<{ table: s
                      'required', a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '') ORDER BY a.attnum)
                FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relname = 'system_logs' AND c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      WHERE c.relname = 'system_logs' AND c.relkind IN ('r', 'p') AND ${userSchema("n")}
       ORDER BY n.nspname = 'public' DESC, n.nspname LIMIT 1`,
   );
   const row = rows[0];
