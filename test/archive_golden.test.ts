@@ -62,11 +62,17 @@ async function dump(cluster: Cluster, dbname: string, options: DumpOptions): Pro
         server_version: result.server.version,
         archive_sha256: createHash("sha256").update(archive).digest("hex"),
         sections: {
-          pre_data: member(result.sections.pre_data), sequences: member(result.sections.sequences),
-          post_data: member(result.sections.post_data), large_objects: member(result.sections.large_objects),
+          pre_data: member(result.sections.pre_data),
+          sequences: member(result.sections.sequences),
+          post_data: member(result.sections.post_data),
+          large_objects: member(result.sections.large_objects),
         },
         tables: result.tables.map(({ range: _, ...table }) => table),
-        objects: result.objects, extensions: result.extensions, skipped: result.skipped, roles: result.roles, warnings: result.warnings,
+        objects: result.objects,
+        extensions: result.extensions,
+        skipped: result.skipped,
+        roles: result.roles,
+        warnings: result.warnings,
         database_access: result.database_access ?? null,
       },
     };
@@ -85,7 +91,8 @@ for (const planned of serversUnderTest()) {
       await cluster.query("postgres", `CREATE ROLE ${EVERY_KIND_ROLE}`);
       await cluster.createDatabase("golden");
       await cluster.query("golden", everyKind(planned.major));
-      await cluster.query("golden", `ALTER DATABASE golden SET work_mem = '8MB'; ALTER ROLE ${EVERY_KIND_ROLE} IN DATABASE golden SET search_path = public, "$user"`);
+      await cluster.query("golden",
+        `ALTER DATABASE golden SET work_mem = '8MB'; ALTER ROLE ${EVERY_KIND_ROLE} IN DATABASE golden SET search_path = public, "$user"`);
     });
 
     after(async () => {
@@ -107,10 +114,13 @@ for (const planned of serversUnderTest()) {
         const expected = JSON.parse(readFileSync(`${base}.json`, "utf8")) as Golden;
         assert.equal(text, readFileSync(`${base}.sql`, "utf8"), "the archive's SQL text");
         const { zlib, server_version, archive_sha256, sections, ...listed } = golden;
-        const { zlib: goldenZlib, server_version: goldenServer, archive_sha256: goldenSha, sections: goldenSections, ...goldenListed } = expected;
+        const { zlib: goldenZlib, server_version: goldenServer, archive_sha256: goldenSha, sections: goldenSections, ...goldenListed } =
+          expected;
         assert.deepEqual(listed, goldenListed, "what the manifest lists");
         if (zlib !== goldenZlib || server_version !== goldenServer) {
-          return t.diagnostic(`zlib ${zlib} and server ${server_version} here, ${goldenZlib} and ${goldenServer} in the golden: bytes not compared`);
+          return t.diagnostic(
+            `zlib ${zlib} and server ${server_version} here, ${goldenZlib} and ${goldenServer} in the golden: bytes not compared`,
+          );
         }
         assert.deepEqual(sections, goldenSections, "each section's compressed bytes");
         assert.equal(archive_sha256, goldenSha, "the compressed archive, byte for byte");

@@ -12,13 +12,24 @@ const sha = (c: string) => c.repeat(64);
 function manifest(version: 1 | 2, objects: Array<{ kind: string; schema: string; name: string }>): Record<string, unknown> {
   const member = (start: number, end: number) => (version === 2 ? { start, end, sha256: sha("a") } : { start, end });
   return {
-    format: MANIFEST_FORMAT, format_version: version, tool: { name: "windmill-pg-backup", version: "0.1.0" }, backup_type: "manual",
-    created_at: "2025-12-08T07:38:07.000Z", created_at_local: "2025-12-08 02:38:07", time_zone: "America/Toronto", duration_ms: 10,
+    format: MANIFEST_FORMAT,
+    format_version: version,
+    tool: { name: "windmill-pg-backup", version: "0.1.0" },
+    backup_type: "manual",
+    created_at: "2025-12-08T07:38:07.000Z",
+    created_at_local: "2025-12-08 02:38:07",
+    time_zone: "America/Toronto",
+    duration_ms: 10,
     database: "app",
-    server: { version: "15.8", version_num: 150008, encoding: "UTF8", lc_collate: "C", lc_ctype: "C", locale_provider: "c", icu_locale: null },
+    server: { version: "15.8", version_num: 150008, encoding: "UTF8", lc_collate: "C", lc_ctype: "C", locale_provider: "c",
+      icu_locale: null },
     archive: { name: "family_brain_manual_20251208_023807.sql.gz", size: 30, sha256: sha("b"), compression: "gzip" },
     sections: { pre_data: member(0, 10), sequences: member(10, 20), post_data: member(20, 30) },
-    digest_algorithm: "sha256-rowsum-v1", tables: [], objects, extensions: [], totals: { tables: 0, rows: 0, data_bytes: 0 },
+    digest_algorithm: "sha256-rowsum-v1",
+    tables: [],
+    objects,
+    extensions: [],
+    totals: { tables: 0, rows: 0, data_bytes: 0 },
     ...(version === 2 ? { privileges: false, roles: [] } : {}),
   };
 }

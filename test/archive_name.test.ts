@@ -1,30 +1,33 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  archiveNameForManifest,
-  backupNameCandidates,
-  formatBackupName,
-  manifestNameFor,
-  pinNameFor,
-  parseBackupName,
-  type BackupType,
-} from "../f/admin/lib/archive/name.ts";
+import { archiveNameForManifest, backupNameCandidates, formatBackupName, manifestNameFor, pinNameFor, parseBackupName,
+  type BackupType } from "../f/admin/lib/archive/name.ts";
 import { BackupError } from "../f/admin/lib/errors.ts";
 
 const TORONTO = "America/Toronto";
 
 describe("formatBackupName", () => {
   const cases: { title: string; at: string; timeZone: string; type: BackupType; prefix: string; sequence?: number; expected: string }[] = [
-    { title: "winter: EST is UTC-5", at: "2025-12-08T07:38:07Z", timeZone: TORONTO, type: "manual", prefix: "family_brain", expected: "family_brain_manual_20251208_023807.sql.gz" },
-    { title: "summer: EDT is UTC-4", at: "2025-07-01T06:00:00Z", timeZone: TORONTO, type: "daily", prefix: "family_brain", expected: "family_brain_daily_20250701_020000.sql.gz" },
-    { title: "local date differs from the UTC date", at: "2025-01-01T03:00:00Z", timeZone: TORONTO, type: "monthly", prefix: "family_brain", expected: "family_brain_monthly_20241231_220000.sql.gz" },
-    { title: "midnight is 00, never 24", at: "2025-12-08T05:00:00Z", timeZone: TORONTO, type: "weekly", prefix: "fb", expected: "fb_weekly_20251208_000000.sql.gz" },
-    { title: "spring forward: last second of EST", at: "2025-03-09T06:59:59Z", timeZone: TORONTO, type: "daily", prefix: "fb", expected: "fb_daily_20250309_015959.sql.gz" },
-    { title: "spring forward: 02:00 local does not exist, 03:00 EDT follows", at: "2025-03-09T07:00:00Z", timeZone: TORONTO, type: "daily", prefix: "fb", expected: "fb_daily_20250309_030000.sql.gz" },
-    { title: "fall back: first 01:30 (EDT)", at: "2025-11-02T05:30:00Z", timeZone: TORONTO, type: "manual", prefix: "fb", expected: "fb_manual_20251102_013000.sql.gz" },
-    { title: "fall back: second 01:30 (EST) with its sequence", at: "2025-11-02T06:30:00Z", timeZone: TORONTO, type: "manual", prefix: "fb", sequence: 2, expected: "fb_manual_20251102_013000_2.sql.gz" },
-    { title: "other zone", at: "2025-12-08T07:38:07Z", timeZone: "Asia/Kolkata", type: "pre_restore", prefix: "my-app", expected: "my-app_pre_restore_20251208_130807.sql.gz" },
-    { title: "UTC", at: "2025-12-08T07:38:07.999Z", timeZone: "UTC", type: "manual", prefix: "A1", sequence: 12, expected: "A1_manual_20251208_073807_12.sql.gz" },
+    { title: "winter: EST is UTC-5", at: "2025-12-08T07:38:07Z", timeZone: TORONTO, type: "manual", prefix: "family_brain",
+      expected: "family_brain_manual_20251208_023807.sql.gz" },
+    { title: "summer: EDT is UTC-4", at: "2025-07-01T06:00:00Z", timeZone: TORONTO, type: "daily", prefix: "family_brain",
+      expected: "family_brain_daily_20250701_020000.sql.gz" },
+    { title: "local date differs from the UTC date", at: "2025-01-01T03:00:00Z", timeZone: TORONTO, type: "monthly", prefix: "family_brain",
+      expected: "family_brain_monthly_20241231_220000.sql.gz" },
+    { title: "midnight is 00, never 24", at: "2025-12-08T05:00:00Z", timeZone: TORONTO, type: "weekly", prefix: "fb",
+      expected: "fb_weekly_20251208_000000.sql.gz" },
+    { title: "spring forward: last second of EST", at: "2025-03-09T06:59:59Z", timeZone: TORONTO, type: "daily", prefix: "fb",
+      expected: "fb_daily_20250309_015959.sql.gz" },
+    { title: "spring forward: 02:00 local does not exist, 03:00 EDT follows", at: "2025-03-09T07:00:00Z", timeZone: TORONTO, type: "daily",
+      prefix: "fb", expected: "fb_daily_20250309_030000.sql.gz" },
+    { title: "fall back: first 01:30 (EDT)", at: "2025-11-02T05:30:00Z", timeZone: TORONTO, type: "manual", prefix: "fb",
+      expected: "fb_manual_20251102_013000.sql.gz" },
+    { title: "fall back: second 01:30 (EST) with its sequence", at: "2025-11-02T06:30:00Z", timeZone: TORONTO, type: "manual", prefix: "fb",
+      sequence: 2, expected: "fb_manual_20251102_013000_2.sql.gz" },
+    { title: "other zone", at: "2025-12-08T07:38:07Z", timeZone: "Asia/Kolkata", type: "pre_restore", prefix: "my-app",
+      expected: "my-app_pre_restore_20251208_130807.sql.gz" },
+    { title: "UTC", at: "2025-12-08T07:38:07.999Z", timeZone: "UTC", type: "manual", prefix: "A1", sequence: 12,
+      expected: "A1_manual_20251208_073807_12.sql.gz" },
   ];
   for (const c of cases) {
     test(c.title, () => {
@@ -69,7 +72,8 @@ describe("formatBackupName", () => {
 
 describe("backupNameCandidates", () => {
   test("attempt 0 is the plain name, attempt n carries sequence n + 1", () => {
-    const nameFor = backupNameCandidates({ prefix: "family_brain", type: "manual", at: new Date("2025-12-08T07:38:07Z"), timeZone: TORONTO });
+    const nameFor = backupNameCandidates({ prefix: "family_brain", type: "manual", at: new Date("2025-12-08T07:38:07Z"),
+      timeZone: TORONTO });
     assert.deepEqual(
       [0, 1, 2].map(nameFor),
       [
@@ -83,13 +87,19 @@ describe("backupNameCandidates", () => {
 
 describe("parseBackupName", () => {
   const ours: { name: string; prefix: string; expected: ReturnType<typeof parseBackupName> }[] = [
-    { name: "family_brain_manual_20251208_023807.sql.gz", prefix: "family_brain", expected: { prefix: "family_brain", type: "manual", localStamp: "20251208_023807", sequence: 1 } },
-    { name: "family_brain_pre_restore_20251208_023807_2.sql.gz", prefix: "family_brain", expected: { prefix: "family_brain", type: "pre_restore", localStamp: "20251208_023807", sequence: 2 } },
-    { name: "family_brain_daily_20251102_013000_17.sql.gz", prefix: "family_brain", expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 17 } },
-    { name: "a_b_c_weekly_20250309_030000.sql.gz", prefix: "a_b_c", expected: { prefix: "a_b_c", type: "weekly", localStamp: "20250309_030000", sequence: 1 } },
-    { name: "my-app_monthly_20250101_040000.sql.gz", prefix: "my-app", expected: { prefix: "my-app", type: "monthly", localStamp: "20250101_040000", sequence: 1 } },
+    { name: "family_brain_manual_20251208_023807.sql.gz", prefix: "family_brain",
+      expected: { prefix: "family_brain", type: "manual", localStamp: "20251208_023807", sequence: 1 } },
+    { name: "family_brain_pre_restore_20251208_023807_2.sql.gz", prefix: "family_brain",
+      expected: { prefix: "family_brain", type: "pre_restore", localStamp: "20251208_023807", sequence: 2 } },
+    { name: "family_brain_daily_20251102_013000_17.sql.gz", prefix: "family_brain",
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 17 } },
+    { name: "a_b_c_weekly_20250309_030000.sql.gz", prefix: "a_b_c",
+      expected: { prefix: "a_b_c", type: "weekly", localStamp: "20250309_030000", sequence: 1 } },
+    { name: "my-app_monthly_20250101_040000.sql.gz", prefix: "my-app",
+      expected: { prefix: "my-app", type: "monthly", localStamp: "20250101_040000", sequence: 1 } },
     // A prefix that ends like a type is still read literally.
-    { name: "daily_daily_20250101_040000.sql.gz", prefix: "daily", expected: { prefix: "daily", type: "daily", localStamp: "20250101_040000", sequence: 1 } },
+    { name: "daily_daily_20250101_040000.sql.gz", prefix: "daily",
+      expected: { prefix: "daily", type: "daily", localStamp: "20250101_040000", sequence: 1 } },
   ];
   for (const c of ours) {
     test(`parses ${c.name} with prefix ${c.prefix}`, () => {
@@ -127,7 +137,8 @@ describe("parseBackupName", () => {
     for (const type of ["daily", "weekly", "monthly", "manual", "pre_restore"] as const) {
       for (const sequence of [undefined, 2, 100]) {
         const name = formatBackupName({ prefix: "family_brain", type, at: new Date("2025-03-09T07:00:00Z"), timeZone: TORONTO, sequence });
-        assert.deepEqual(parseBackupName(name, "family_brain"), { prefix: "family_brain", type, localStamp: "20250309_030000", sequence: sequence ?? 1 });
+        assert.deepEqual(parseBackupName(name, "family_brain"), { prefix: "family_brain", type, localStamp: "20250309_030000",
+          sequence: sequence ?? 1 });
       }
     }
   });

@@ -32,8 +32,9 @@ after(async () => {
 });
 
 const auditRows = async (db: string) =>
-  (await cluster.query(db, "SELECT level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id")).rows as
-    Array<{ level: string; message: string; details: Record<string, unknown> }>;
+  (await cluster.query(db, "SELECT level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id")).rows as Array<
+    { level: string; message: string; details: Record<string, unknown> }
+  >;
 
 test("a backup and its cleanup each write a row: who, which job, what, outcome, size, location", async () => {
   const before = (await auditRows("family_brain")).length;
@@ -99,7 +100,8 @@ test("without a system_logs table, or with one it cannot fill, the job succeeds 
 });
 
 test("columns are filled by name and type; JSON goes to json columns", () => {
-  const values = auditValues({ action: "backup", outcome: "success", message: "m", details: { size_mb: 1 } }, { user: "bob", email: null, job_id: "j" });
+  const values = auditValues({ action: "backup", outcome: "success", message: "m", details: { size_mb: 1 } }, { user: "bob", email: null,
+    job_id: "j" });
   const insert = auditInsert('"app"."system_logs"', [
     { name: "id", type: "bigint", required: false },
     { name: "event_type", type: "text", required: true },
@@ -108,9 +110,11 @@ test("columns are filled by name and type; JSON goes to json columns", () => {
     { name: "msg", type: "text", required: false },
   ], values);
   assert.ok(typeof insert !== "string");
-  assert.equal(insert.sql, 'INSERT INTO "app"."system_logs" ("event_type", "actor", "payload", "msg") VALUES ($1::text, $2::character varying(100), $3::jsonb, $4::text)');
+  assert.equal(insert.sql,
+    'INSERT INTO "app"."system_logs" ("event_type", "actor", "payload", "msg") VALUES ($1::text, $2::character varying(100), $3::jsonb, $4::text)');
   assert.deepEqual(insert.params.slice(0, 2), ["backup", "bob"]);
   assert.equal(JSON.parse(String(insert.params[2])).size_mb, 1);
   assert.equal(insert.params[3], "m");
-  assert.equal(auditInsert("t", [{ name: "id", type: "int", required: false }], values), "system_logs has no message or details column to write to");
+  assert.equal(auditInsert("t", [{ name: "id", type: "int", required: false }], values),
+    "system_logs has no message or details column to write to");
 });

@@ -38,15 +38,18 @@ const settings = (dump: Record<string, unknown>) =>
 
 const grants = async (db: string) =>
   (await cluster.query(db, `SELECT table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = 'app_reader'
-     UNION ALL SELECT table_name || '.' || column_name, privilege_type FROM information_schema.column_privileges WHERE grantee = 'app_reader' ORDER BY 1, 2`)).rows;
+     UNION ALL SELECT table_name || '.' || column_name, privilege_type FROM information_schema.column_privileges WHERE grantee = 'app_reader' ORDER BY 1, 2`))
+    .rows;
 
 test("by default: everything, with owners and privileges, and the result says so", async () => {
   settings({});
-  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number>; scope: { covers: string; with: string } };
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number>;
+    scope: { covers: string; with: string } };
   assert.deepEqual(backup.scope, { covers: "the whole database", with: "privileges", skipped_objects: [] });
   assert.deepEqual(backup.table_details, { notes: 2, error_logs: 500 });
   await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "copy_default" });
-  const counts = await cluster.query("copy_default", "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
+  const counts = await cluster.query("copy_default",
+    "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
   assert.deepEqual(counts.rows[0], { notes: 2, logs: 500 });
   assert.deepEqual(await grants("copy_default"), await grants("app"));
   assert.ok((await grants("app")).length >= 2);
@@ -62,21 +65,24 @@ test("privileges: false leaves owners and grants out, and the result says so", a
 
 test("exclude_table_data keeps a table's definition but not its rows; privileges come back when asked", async () => {
   settings({ exclude_table_data: ["public.error_logs"], privileges: true });
-  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number>; scope: { covers: string; with: string } };
+  const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number>;
+    scope: { covers: string; with: string } };
   assert.match(backup.scope.covers, /exclude_table_data: public\.error_logs/);
   assert.equal(backup.scope.with, "privileges");
   const manifest = JSON.parse(readFileSync(join(dir, "backups", backup.filename.replace(/\.sql\.gz$/, ".manifest.json")), "utf8"));
   assert.deepEqual(manifest.scope.exclude_table_data, ["public.error_logs"]);
   const restored = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, target_database: "copy_scoped" });
   assert.equal(restored.verification.passed, true);
-  const counts = await cluster.query("copy_scoped", "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
+  const counts = await cluster.query("copy_scoped",
+    "SELECT (SELECT count(*) FROM public.notes)::int AS notes, (SELECT count(*) FROM public.error_logs)::int AS logs");
   assert.deepEqual(counts.rows[0], { notes: 2, logs: 0 });
   assert.deepEqual(await grants("copy_scoped"), await grants("app"));
   assert.ok((await grants("app")).length >= 2);
 });
 
 test("an object the engine cannot reproduce is refused, or with skip_unsupported left out and named", async () => {
-  await cluster.query("app", "CREATE SUBSCRIPTION dummy_subscription CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false, slot_name = NONE, enabled = false)");
+  await cluster.query("app",
+    "CREATE SUBSCRIPTION dummy_subscription CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false, slot_name = NONE, enabled = false)");
   try {
     settings({});
     await assert.rejects(backupDatabase("manual", false, false, false), /cannot reproduce.*dummy_subscription/);

@@ -17,7 +17,8 @@ before(async () => {
   sample = await startSample("cancel", {
     settings: { lock_wait_seconds: 0 },
     // A few seconds of COPY, so the job is surely still writing when it is cancelled.
-    extraSql: "CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 100000) g",
+    extraSql:
+      "CREATE TABLE public.bulk (id int, body text); INSERT INTO public.bulk SELECT g, repeat(md5(g::text), 12) FROM generate_series(1, 100000) g",
   });
   // The job reaches the server through a proxy that holds its answers once the COPY of bulk is sent:
   // the job is then surely in the middle of writing its archive when it is cancelled.
@@ -44,8 +45,10 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60
 for (const runtime of ["node", "bun"]) {
   test(`${runtime}: a backup cancelled mid-way removes its temp file and releases its lock`, { timeout: 180_000 }, async () => {
     // The job writes its archive under a temp name whose pid is the worker process's.
-    const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database", '{"backup_type":"daily"}'], {
-      env: { ...process.env, WM_MOCKED_API_FILE: mockFile }, stdio: ["ignore", "pipe", "pipe"],
+    const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database",
+      '{"backup_type":"daily"}'], {
+      env: { ...process.env, WM_MOCKED_API_FILE: mockFile },
+      stdio: ["ignore", "pipe", "pipe"],
     });
     const exited = new Promise<number | null>((resolve) => job.once("exit", (code) => resolve(code)));
     let worker: number | undefined;

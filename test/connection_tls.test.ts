@@ -29,8 +29,8 @@ before(async () => {
   await createFamilyBrainDatabase(client);
   await client.end();
   dir = mkdtempSync(join(tmpdir(), "wpb-tls-"));
-  const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "other.key"), "-out", join(dir, "other.crt")], { encoding: "utf8" });
+  const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+    "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "other.key"), "-out", join(dir, "other.crt")], { encoding: "utf8" });
   assert.equal(made.status, 0, made.stderr);
   otherAuthority = readFileSync(join(dir, "other.crt"), "utf8");
 });

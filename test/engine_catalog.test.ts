@@ -159,7 +159,9 @@ async function restore(dbname: string, schema: SchemaDump): Promise<void> {
 function schemaText(dbname: string, ...options: string[]): string {
   assert.ok(cluster.clientBin, "pg_dump of the server's version is needed");
   const out = spawnSync(join(cluster.clientBin, "pg_dump"), ["--schema-only", ...options, dbname], {
-    env: cluster.libpqEnv(), encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
+    env: cluster.libpqEnv(),
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
   });
   assert.equal(out.status, 0, out.stderr);
   return out.stdout
@@ -219,15 +221,20 @@ test("pre-data follows dependencies; keys, indexes, triggers and foreign keys ar
   assert.ok(!dump.postData.some((s) => s.includes('"people_pkey" PRIMARY KEY')));
 
   const group = (s: string) =>
-    / (PRIMARY KEY|UNIQUE) /.test(s) ? 0
-    : s.startsWith("CREATE INDEX") || s.startsWith("CREATE UNIQUE INDEX") ? 1
-    : s.startsWith("CREATE TRIGGER") ? 2
-    : / (FOREIGN KEY|CHECK) /.test(s) ? 3
-    : -1;
+    / (PRIMARY KEY|UNIQUE) /.test(s) ?
+      0
+      : s.startsWith("CREATE INDEX") || s.startsWith("CREATE UNIQUE INDEX") ?
+      1
+      : s.startsWith("CREATE TRIGGER") ?
+      2
+      : / (FOREIGN KEY|CHECK) /.test(s) ?
+      3
+      : -1;
   const groups = dump.postData.filter((s) => !s.startsWith("COMMENT") && !s.includes("DISABLE TRIGGER")).map(group);
   assert.ok(!groups.includes(-1), dump.postData.join("\n"));
   assert.deepEqual(groups, [...groups].sort(), "post-data groups in pg_dump's order: keys, indexes, triggers, foreign keys");
-  assert.ok(dump.postData.some((s) => s.includes('"amount cap" CHECK') && s.endsWith("NOT VALID;")), "NOT VALID checks are added after the data");
+  assert.ok(dump.postData.some((s) => s.includes('"amount cap" CHECK') && s.endsWith("NOT VALID;")),
+    "NOT VALID checks are added after the data");
 });
 
 test("foreign keys bind to the same unique index as in the source (keys are created before other indexes)", async () => {
@@ -266,7 +273,8 @@ test("objects lists everything the archive creates, functions with argument type
   has("view", "public", "people view");
   has("index", "public", "people_recent");
   has("trigger", "public", "touch it");
-  for (const [name, table] of [["a_b_fk", "a"], ["people_name_check", "people"], ["amount cap", 'Order "Items"'], ["people_pkey", "people"]]) {
+  for (const [name, table] of [["a_b_fk", "a"], ["people_name_check", "people"], ["amount cap", 'Order "Items"'], ["people_pkey",
+    "people"]]) {
     assert.ok(dump.objects.some((o) => o.kind === "constraint" && o.name === name && o.table === table), `constraint ${name}`);
   }
   assert.ok(!dump.objects.some((o) => o.kind === "index" && o.name === "people_pkey"), "indexes behind keys come with the key");
@@ -309,18 +317,21 @@ test("views are not locked: a view whose owner may not read its base table does 
 /** What the engine still refuses; a setup given as a list runs statement by statement (CREATE TABLESPACE cannot run in a transaction). */
 const UNSUPPORTED: Array<{ setup: string | string[]; expected: string[] }> = [
   {
-    setup: "CREATE SUBSCRIPTION \"sub \"\"x\"\"\" CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false, slot_name = NONE, enabled = false)",
+    setup:
+      'CREATE SUBSCRIPTION "sub ""x""" CONNECTION \'dbname=nowhere\' PUBLICATION p WITH (connect = false, slot_name = NONE, enabled = false)',
     expected: [`subscription "sub ""x"""`],
   },
   {
     setup: [
       "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET allow_in_place_tablespaces = on', current_database()); END$$",
-      "CREATE TABLESPACE elsewhere LOCATION ''", "CREATE TABLE public.far (x integer) TABLESPACE elsewhere",
+      "CREATE TABLESPACE elsewhere LOCATION ''",
+      "CREATE TABLE public.far (x integer) TABLESPACE elsewhere",
     ],
     expected: ["relation in a non-default tablespace public.far"],
   },
   {
-    setup: "CREATE TABLE public.t (x integer); COMMENT ON COLUMN public.t.x IS 'kept'; CREATE TYPE public.e AS ENUM ('x'); COMMENT ON TYPE public.e[] IS 'lost'",
+    setup:
+      "CREATE TABLE public.t (x integer); COMMENT ON COLUMN public.t.x IS 'kept'; CREATE TYPE public.e AS ENUM ('x'); COMMENT ON TYPE public.e[] IS 'lost'",
     expected: ["comment on type public.e[]"],
   },
 ];
@@ -364,7 +375,9 @@ test("a user mapping whose options the backing-up role may not read is refused, 
       }),
       (error: unknown) => {
         assert.ok(error instanceof UnsupportedObjectsError, String(error));
-        assert.deepEqual(error.objects, ["user mapping whose options this role may not read (back up as a superuser or the server owner) for PUBLIC server s"]);
+        assert.deepEqual(error.objects, [
+          "user mapping whose options this role may not read (back up as a superuser or the server owner) for PUBLIC server s",
+        ]);
         return true;
       },
     );
@@ -377,7 +390,8 @@ test("an extension's configuration table and sequence: the rows matching its con
   // Made by hand as pg_extension_config_dump would (PostGIS's spatial_ref_sys is judged end to end
   // in fidelity_extension_config): only the rows matching the condition are the user's.
   await cluster.createDatabase("config_rows");
-  await cluster.query("config_rows", `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); CREATE SEQUENCE public.cfg_seq;
+  await cluster.query("config_rows",
+    `CREATE EXTENSION hstore; CREATE TABLE public.cfg (id integer, mine boolean); CREATE SEQUENCE public.cfg_seq;
     ALTER EXTENSION hstore ADD TABLE public.cfg; ALTER EXTENSION hstore ADD SEQUENCE public.cfg_seq;
     UPDATE pg_extension SET extconfig = ARRAY['public.cfg'::regclass::oid, 'public.cfg_seq'::regclass::oid], extcondition = ARRAY['WHERE mine', ''] WHERE extname = 'hstore';
     INSERT INTO public.cfg VALUES (1, false), (2, true), (3, true); SELECT setval('public.cfg_seq', 41)`);
@@ -385,7 +399,9 @@ test("an extension's configuration table and sequence: the rows matching its con
   assert.deepEqual(dump.extensions.map((e) => e.name), ["hstore"]);
   const cfg = dump.tables.find((t) => t.name === "cfg");
   assert.deepEqual(cfg && { copyOut: cfg.copyOut, copyIn: cfg.copyIn, condition: cfg.condition }, {
-    copyOut: `COPY (SELECT "id", "mine" FROM ONLY "public"."cfg" WHERE mine) TO STDOUT`, copyIn: `COPY "public"."cfg" ("id", "mine") FROM stdin;`, condition: "WHERE mine",
+    copyOut: `COPY (SELECT "id", "mine" FROM ONLY "public"."cfg" WHERE mine) TO STDOUT`,
+    copyIn: `COPY "public"."cfg" ("id", "mine") FROM stdin;`,
+    condition: "WHERE mine",
   });
   assert.ok(!dump.preData.some((s) => /CREATE TABLE "public"\."cfg"/.test(s)), "CREATE EXTENSION makes the table");
   const create = dump.preData.findIndex((s) => s.startsWith(`CREATE EXTENSION IF NOT EXISTS "hstore"`));

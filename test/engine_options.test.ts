@@ -76,7 +76,14 @@ test("excludeSchemas leaves out the schema and everything in it, its sequences' 
   assert.ok(!dump.objects.some((o) => o.schema === "audit" || (o.kind === "schema" && o.name === "audit")));
   assert.ok(!dump.sequences.some((s) => s.qualifiedName.startsWith(`"audit"`)));
   assert.deepEqual(await replay(dump), [
-    "S app.logs_id_seq", "S app.users_id_seq", "i app.logs_user", "i app.users_pkey", "r app.logs", "r app.users", "r public.scratch", "v app.names",
+    "S app.logs_id_seq",
+    "S app.users_id_seq",
+    "i app.logs_user",
+    "i app.users_pkey",
+    "r app.logs",
+    "r app.users",
+    "r public.scratch",
+    "v app.names",
   ]);
 });
 
@@ -180,7 +187,8 @@ test("privileges, roles and database settings come back: on the same server, and
     const restored = await fullState(fresh, "owned");
     assert.equal(restored.schema, source.schema);
     assert.deepEqual(restored.settings, source.settings);
-    const roles = await fresh.query("postgres", `SELECT rolname, rolcanlogin, rolconnlimit, rolpassword IS NULL AS no_password FROM pg_authid WHERE rolname IN ('app_owner', 'Reader', 'writer') ORDER BY 1`);
+    const roles = await fresh.query("postgres",
+      `SELECT rolname, rolcanlogin, rolconnlimit, rolpassword IS NULL AS no_password FROM pg_authid WHERE rolname IN ('app_owner', 'Reader', 'writer') ORDER BY 1`);
     assert.deepEqual(roles.rows, [
       { rolname: "Reader", rolcanlogin: true, rolconnlimit: 3, no_password: true },
       { rolname: "app_owner", rolcanlogin: false, rolconnlimit: -1, no_password: true },
@@ -205,10 +213,12 @@ test("grants come back in the order the source has them: the same ACL text, not 
     await cluster.createDatabase("acl_order_copy");
     await cluster.query("acl_order_copy", [...settingsPreamble(), ...dump.preData, ...dump.postData].join("\n"));
     const [source, copy] = [await cluster.query("acl_order", acls), await cluster.query("acl_order_copy", acls)];
-    assert.match(String(source.rows[0].t), /zed_reader=r\/postgres,abe_reader=r\*\/postgres/, "the fixture's grantees are not in name order");
+    assert.match(String(source.rows[0].t), /zed_reader=r\/postgres,abe_reader=r\*\/postgres/,
+      "the fixture's grantees are not in name order");
     assert.deepEqual(copy.rows, source.rows);
   } finally {
-    for (const sql of ["DROP DATABASE IF EXISTS acl_order_copy", "DROP DATABASE acl_order", "DROP ROLE zed_reader", "DROP ROLE abe_reader"]) {
+    for (const sql of ["DROP DATABASE IF EXISTS acl_order_copy", "DROP DATABASE acl_order", "DROP ROLE zed_reader",
+      "DROP ROLE abe_reader"]) {
       await cluster.query("postgres", sql);
     }
   }
@@ -224,7 +234,8 @@ test("a backup that could not be restored says so when it is made: an event trig
   try {
     const dump = await read("lost_super", { privileges: true });
     assert.equal(dump.warnings.length, 1);
-    assert.match(dump.warnings[0]!, /^event trigger "watch ""ddl""" is owned by "once_super", which is not a superuser: restoring its owner will fail/);
+    assert.match(dump.warnings[0]!,
+      /^event trigger "watch ""ddl""" is owned by "once_super", which is not a superuser: restoring its owner will fail/);
     assert.deepEqual((await read("lost_super", {})).warnings, [], "without privileges the restoring user owns it");
     await cluster.createDatabase("lost_super_copy");
     await assert.rejects(
@@ -233,6 +244,8 @@ test("a backup that could not be restored says so when it is made: an event trig
       "the warning is true: the archive does not restore",
     );
   } finally {
-    for (const sql of ["DROP DATABASE IF EXISTS lost_super_copy", "DROP DATABASE lost_super", "DROP ROLE once_super"]) await cluster.query("postgres", sql);
+    for (const sql of ["DROP DATABASE IF EXISTS lost_super_copy", "DROP DATABASE lost_super", "DROP ROLE once_super"]) {
+      await cluster.query("postgres", sql);
+    }
   }
 });

@@ -48,7 +48,8 @@ after(async () => {
 });
 
 test("huge rows and awkward values round-trip through restore_database", async () => {
-  const result = await restoreDatabase({ backup_filename: archive.split("/").pop()!, confirm_restore: true, target_database: "values_restored" });
+  const result = await restoreDatabase({ backup_filename: archive.split("/").pop()!, confirm_restore: true,
+    target_database: "values_restored" });
   assert.equal(result.verification.passed, true);
   assert.deepEqual(await dataFingerprint(cluster, "values_restored"), await dataFingerprint(cluster, "values"));
   const identity = await cluster.query("values_restored", "INSERT INTO public.odd DEFAULT VALUES RETURNING id");
@@ -61,7 +62,10 @@ test("the archive restores the same with plain gunzip -c | psql -1 -v ON_ERROR_S
   const sql = spawnSync("gunzip", ["-c", archive], { maxBuffer: 512 * 1024 * 1024 });
   assert.equal(sql.status, 0);
   const psql = spawnSync(join(cluster.clientBin, "psql"), ["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", "values_psql"], {
-    input: sql.stdout, env: cluster.libpqEnv(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
+    input: sql.stdout,
+    env: cluster.libpqEnv(),
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
   });
   assert.equal(psql.status, 0, psql.stderr);
   assert.deepEqual(await dataFingerprint(cluster, "values_psql"), await dataFingerprint(cluster, "values"));
@@ -77,7 +81,8 @@ test("the manifest's byte ranges cut the archive into gzip members that stand al
   assert.match(member, /^\n-- Data for "public"."big"\n\nCOPY "public"."big" \("id", "blob", "body"\) FROM stdin;\n/);
   assert.ok(member.endsWith("\\.\n\n"));
   assert.equal(big.bytes, Buffer.byteLength(member.slice(member.indexOf("FROM stdin;\n") + 12, -4), "latin1"));
-  const ranges = [manifest.sections.pre_data, ...manifest.tables.map((t: { range: unknown }) => t.range), manifest.sections.sequences, manifest.sections.post_data];
+  const ranges = [manifest.sections.pre_data, ...manifest.tables.map((t: { range: unknown }) => t.range), manifest.sections.sequences,
+    manifest.sections.post_data];
   assert.equal(ranges[0].start, 0);
   for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i].start, ranges[i - 1].end, "members are contiguous");
   assert.equal(ranges.at(-1).end, bytes.length);

@@ -61,8 +61,10 @@ async function restoreCopy(dbname: string, filename: string): Promise<string> {
   const archive = join(sample.dir, dbname, filename);
   if (sample.cluster.clientBin) {
     await sample.cluster.createDatabase(target);
-    const out = spawnSync("bash", ["-o", "pipefail", "-c", `gunzip -c '${archive}' | '${join(sample.cluster.clientBin, "psql")}' -X -q -1 -v ON_ERROR_STOP=1 -d ${target}`], {
-      env: sample.cluster.libpqEnv(), encoding: "utf8",
+    const out = spawnSync("bash", ["-o", "pipefail", "-c",
+      `gunzip -c '${archive}' | '${join(sample.cluster.clientBin, "psql")}' -X -q -1 -v ON_ERROR_STOP=1 -d ${target}`], {
+      env: sample.cluster.libpqEnv(),
+      encoding: "utf8",
     });
     assert.equal(out.status, 0, `the archive restores with psql: ${out.stderr}`);
   } else {
@@ -77,7 +79,9 @@ async function startStatement(dbname: string, sql: string): Promise<{ done: Prom
   const client = await sample.cluster.connect(dbname);
   const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
   let finished = false;
-  const done = client.query(sql).finally(() => { finished = true; });
+  const done = client.query(sql).finally(() => {
+    finished = true;
+  });
   done.catch(() => undefined);
   for (;;) {
     if (finished) break;
@@ -147,12 +151,17 @@ describe("DDL while the backup runs", () => {
     const app = await sample.cluster.connect(db);
     try {
       const running = createBackup({
-        database: proxy.resource(db) as DatabaseTarget, settings: BackupSettings.parse({ backup_dir: join(sample.dir, db) }),
-        storage: new LocalStorage(join(sample.dir, db)), type: "manual", onProgress: (message) => messages.push(message),
+        database: proxy.resource(db) as DatabaseTarget,
+        settings: BackupSettings.parse({ backup_dir: join(sample.dir, db) }),
+        storage: new LocalStorage(join(sample.dir, db)),
+        type: "manual",
+        onProgress: (message) => messages.push(message),
       });
       running.catch(() => undefined);
       await proxy.holdAfter("pg_catalog.pg_encoding_to_char(d.encoding)");
-      await app.query("CREATE TEMP TABLE scratch (id int PRIMARY KEY, note text); INSERT INTO scratch VALUES (1, 'x'); SELECT lo_create(0)");
+      await app.query(
+        "CREATE TEMP TABLE scratch (id int PRIMARY KEY, note text); INSERT INTO scratch VALUES (1, 'x'); SELECT lo_create(0)",
+      );
       proxy.release();
       const backup = await running;
       assert.ok(backup.name.endsWith(".sql.gz"));
@@ -171,8 +180,10 @@ describe("DDL while the backup runs", () => {
       proxy.release();
     }
     await assert.rejects(running, (error: Error) => {
-      assert.match(error.message, /^The manual backup gave up: the schema of database "copy_\d+" changed while the backup read it, 3 times in a row \(a migration running\?\)/);
-      assert.match(error.message, /Nothing was kept; earlier backups are untouched\. Run the backup again once the schema changes are done\.$/);
+      assert.match(error.message,
+        /^The manual backup gave up: the schema of database "copy_\d+" changed while the backup read it, 3 times in a row \(a migration running\?\)/);
+      assert.match(error.message,
+        /Nothing was kept; earlier backups are untouched\. Run the backup again once the schema changes are done\.$/);
       return true;
     });
     const dir = join(sample.dir, db);

@@ -22,7 +22,8 @@ let aws: AwsStandIn;
 
 before(async () => {
   sample = await startSample("fault-kill", {
-    extraSql: "CREATE TABLE public.bulk_notes (id int PRIMARY KEY, body text); INSERT INTO public.bulk_notes SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 150000) g",
+    extraSql:
+      "CREATE TABLE public.bulk_notes (id int PRIMARY KEY, body text); INSERT INTO public.bulk_notes SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 150000) g",
   });
   proxy = await startPgProxy(sample.cluster);
   s3 = await startS3Server();
@@ -38,8 +39,10 @@ after(async () => {
 
 /** Start backup_database in a worker-like child process (the local runner) under `runtime`. */
 function startJob(runtime: string, args: Record<string, unknown>, mockFile: string) {
-  const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database", JSON.stringify(args)], {
-    env: { ...process.env, WM_MOCKED_API_FILE: mockFile }, stdio: ["ignore", "ignore", "ignore"],
+  const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database",
+    JSON.stringify(args)], {
+    env: { ...process.env, WM_MOCKED_API_FILE: mockFile },
+    stdio: ["ignore", "ignore", "ignore"],
   });
   const exited = new Promise<void>((resolve) => job.once("exit", () => resolve()));
   return { job, exited };
@@ -71,15 +74,21 @@ for (const runtime of ["bun", "node"]) {
 
 test("bun: a backup killed while uploading: the local backup stays, the next run uploads it whole (replacing the object left without its manifest)", async () => {
   const dir = join(sample.dir, "killed-upload");
-  const mock = sample.configure({ backup_dir: dir, lock_wait_seconds: 0 }, { "f/admin/s3_backup_config": aws.resource({ prefix: "killed" }) });
+  const mock = sample.configure({ backup_dir: dir, lock_wait_seconds: 0 }, {
+    "f/admin/s3_backup_config": aws.resource({ prefix: "killed" }),
+  });
   let arrived!: () => void;
   let proceed!: () => void;
-  const archiveArrived = new Promise<void>((resolve) => { arrived = resolve; });
+  const archiveArrived = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
   aws.beforeWrite = (key) => {
     if (!key.endsWith(".sql.gz")) return Promise.resolve();
     aws.beforeWrite = undefined;
     arrived();
-    return new Promise((resolve) => { proceed = resolve; });
+    return new Promise((resolve) => {
+      proceed = resolve;
+    });
   };
   const { job, exited } = startJob("bun", { backup_type: "daily", upload_to_s3: true }, mock);
   await archiveArrived;
@@ -89,16 +98,23 @@ test("bun: a backup killed while uploading: the local backup stays, the next run
   await exited;
   // The provider finishes the PUT it had received in full: an archive on S3, its manifest never sent.
   proceed();
-  const name = await until("the archive on S3", () => (existsSync(s3.objectPath(`killed/${files(dir).find((f) => f.endsWith(".sql.gz"))}`)) ? files(dir).find((f) => f.endsWith(".sql.gz")) : undefined));
+  const name = await until("the archive on S3", () => (existsSync(s3.objectPath(`killed/${files(dir).find((f) => f.endsWith(".sql.gz"))}`))
+    ? files(dir).find((f) => f.endsWith(".sql.gz"))
+    : undefined));
   assert.deepEqual(files(dir), [name, name.replace(/\.sql\.gz$/, ".manifest.json"), name.replace(/\.sql\.gz$/, ".upload-pending")].sort());
 
   const next = (await backupDatabase("manual", true, false)) as { status: string; s3: { uploaded_earlier_backups: string[] } };
   assert.equal(next.status, "success");
   assert.deepEqual(next.s3.uploaded_earlier_backups, [name]);
   const direct = new S3Client({
-    region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    region: "us-east-1",
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   });
-  const manifest = await (await direct.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `killed/${name.replace(/\.sql\.gz$/, ".manifest.json")}` }))).Body!.transformToString();
+  const manifest =
+    await (await direct.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `killed/${name.replace(/\.sql\.gz$/, ".manifest.json")}` })))
+      .Body!.transformToString();
   assert.equal(JSON.parse(manifest).archive.name, name, "the manifest is there now");
   assert.ok(!files(dir).some((f) => f.endsWith(".upload-pending")));
   assert.deepEqual(aws.openUploads(), []);

@@ -31,7 +31,10 @@ async function holdLock(): Promise<{ pid: number; release: () => Promise<void> }
   await holder.query("BEGIN");
   await holder.query("LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE");
   const { rows } = await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  return { pid: rows[0]!.pid, release: async () => { await holder.query("ROLLBACK"); await holder.end(); } };
+  return { pid: rows[0]!.pid, release: async () => {
+    await holder.query("ROLLBACK");
+    await holder.end();
+  } };
 }
 
 const namesHolder = (pid: number) => (error: Error) => {
@@ -78,7 +81,8 @@ test("a migration queued for ACCESS EXCLUSIVE (behind the app's open transaction
     await until("the migration queued", async () =>
       (await sample.cluster.query(SAMPLE_DATABASE, "SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted", [pid])).rows.length > 0);
     await assert.rejects(backupDatabase("daily"), (error: Error) => {
-      assert.match(error.message, new RegExp(`held by pid ${pid} \\(application_name "schema-migration".*holds public\\.users \\(AccessExclusiveLock, queued\\)`));
+      assert.match(error.message,
+        new RegExp(`held by pid ${pid} \\(application_name "schema-migration".*holds public\\.users \\(AccessExclusiveLock, queued\\)`));
       return true;
     });
     await app.query("ROLLBACK");
@@ -99,7 +103,8 @@ test("a restore behind a migration's lock gives up too, in its checks or its pre
   try {
     // The checks made before anything is written (what a restore would drop) wait a bounded time.
     await assert.rejects(restoreDatabase({ backup_filename: backup.filename, confirm_restore: true }), (error: Error) => {
-      assert.match(error.message, /^The restore gave up before changing anything: a check of database "family_brain" waited 1 s for a lock/);
+      assert.match(error.message,
+        /^The restore gave up before changing anything: a check of database "family_brain" waited 1 s for a lock/);
       assert.match(error.message, new RegExp(`held by pid ${lock.pid} \\(application_name "schema-migration"`));
       assert.match(error.message, /Nothing was changed\./);
       return true;

@@ -37,13 +37,16 @@ test("skip_foreign_key_check, and a row of a table left out that points at a she
   sample.configure();
   const backup = (await backupDatabase("manual", false, false)) as { filename: string };
   // Since the backup: a sixth shelf, and a book on it; the backup's shelves do not include it.
-  await sample.cluster.query(SAMPLE_DATABASE, "INSERT INTO public.shelves (label) VALUES ('new shelf'); INSERT INTO public.books (shelf_id, title) VALUES (6, 'on the new shelf')");
+  await sample.cluster.query(SAMPLE_DATABASE,
+    "INSERT INTO public.shelves (label) VALUES ('new shelf'); INSERT INTO public.books (shelf_id, title) VALUES (6, 'on the new shelf')");
   const before = await databaseState(sample.cluster, SAMPLE_DATABASE);
   await assert.rejects(
-    restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, tables: ["public.shelves"], skip_foreign_key_check: true }),
+    restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, tables: ["public.shelves"],
+      skip_foreign_key_check: true }),
     /books_shelf_id_fkey/,
   );
-  assert.deepEqual(await databaseState(sample.cluster, SAMPLE_DATABASE), before, "rows, sequences (shelves_id_seq at 6) and audit rows as they were");
+  assert.deepEqual(await databaseState(sample.cluster, SAMPLE_DATABASE), before,
+    "rows, sequences (shelves_id_seq at 6) and audit rows as they were");
 });
 
 test("terminate_sessions ends the target database's other sessions, and leaves another database's sessions alone", async () => {
@@ -56,7 +59,8 @@ test("terminate_sessions ends the target database's other sessions, and leaves a
     // Same application name on both: only the database tells them apart.
     for (const session of [here, there]) await session.query("SET application_name = 'family-app'");
     const herePid = Number((await here.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
-    const result = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, terminate_sessions: true });
+    const result = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false,
+      terminate_sessions: true });
     assert.deepEqual(result.terminated_sessions.map((s) => s.pid), [herePid]);
     await assert.rejects(here.query("SELECT 1"), "the target database's session was ended");
     assert.deepEqual((await there.query("SELECT 1 AS alive")).rows, [{ alive: 1 }], "the other database's session lives on");
@@ -69,12 +73,14 @@ test("terminate_sessions ends the target database's other sessions, and leaves a
 test("bun: a restore killed (SIGKILL) while it loads rows is rolled back by PostgreSQL; the next restore gets the lock at once", async () => {
   sample.configure();
   const backup = (await backupDatabase("manual", false, false)) as { filename: string };
-  await sample.cluster.query(SAMPLE_DATABASE, "DELETE FROM public.chat_messages WHERE id % 3 = 0; INSERT INTO public.shelves (label) VALUES ('after the backup')");
+  await sample.cluster.query(SAMPLE_DATABASE,
+    "DELETE FROM public.chat_messages WHERE id % 3 = 0; INSERT INTO public.shelves (label) VALUES ('after the backup')");
   const before = await databaseState(sample.cluster, SAMPLE_DATABASE);
   const mock = sample.configure({ lock_wait_seconds: 0 }, { "f/admin/database": proxy.resource(SAMPLE_DATABASE) });
   const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", "bun", "f/admin/restore_database",
     JSON.stringify({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false })], {
-    env: { ...process.env, WM_MOCKED_API_FILE: mock }, stdio: ["ignore", "ignore", "ignore"],
+    env: { ...process.env, WM_MOCKED_API_FILE: mock },
+    stdio: ["ignore", "ignore", "ignore"],
   });
   const exited = new Promise<void>((resolve) => job.once("exit", () => resolve()));
   // The restore has emptied the database inside its transaction and started loading a table.
@@ -85,8 +91,10 @@ test("bun: a restore killed (SIGKILL) while it loads rows is rolled back by Post
   await exited;
   proxy.release();
   // PostgreSQL notices the closed connection and rolls back; wait for that session to be gone.
-  await until("the killed restore's sessions gone", async () =>
-    (await sample.cluster.query(SAMPLE_DATABASE, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'windmill-pg-backup:%'")).rows[0].n === 0);
+  await until("the killed restore's sessions gone",
+    async () =>
+      (await sample.cluster.query(SAMPLE_DATABASE,
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'windmill-pg-backup:%'")).rows[0].n === 0);
   assert.deepEqual(await databaseState(sample.cluster, SAMPLE_DATABASE), before, "exactly as it was");
 
   sample.configure({ lock_wait_seconds: 0 });

@@ -17,7 +17,8 @@ let sample: Sample;
 before(async () => {
   sample = await startSample("fault-retention");
   await sample.cluster.createDatabase("other_app");
-  await sample.cluster.query("other_app", "CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 50) g");
+  await sample.cluster.query("other_app",
+    "CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 50) g");
 });
 
 after(async () => {
@@ -37,7 +38,11 @@ async function backup(dir: string, dbname: string, type: "daily" | "weekly" | "m
 function age(dir: string, name: string, hours: number): void {
   const at = new Date(Date.now() - hours * 3_600_000);
   const manifest = join(dir, `${stem(name)}.manifest.json`);
-  if (existsSync(manifest)) resealManifest(manifest, (m) => { m.created_at = at.toISOString(); });
+  if (existsSync(manifest)) {
+    resealManifest(manifest, (m) => {
+      m.created_at = at.toISOString();
+    });
+  }
   utimesSync(join(dir, name), at, at);
 }
 
@@ -48,7 +53,8 @@ test("two databases sharing a directory and prefix: each one's retention leaves 
   // Ours is newer: before, it took the "newest daily" protection from theirs, whose only daily was then deleted.
   const ours = await backup(dir, "family_brain", "daily");
   assert.deepEqual(ours.cleanup.deleted, []);
-  assert.match(ours.cleanup.decisions.find((d) => d.name === theirs)!.reason, /^backup of database "other_app", not "family_brain": never touched/);
+  assert.match(ours.cleanup.decisions.find((d) => d.name === theirs)!.reason,
+    /^backup of database "other_app", not "family_brain": never touched/);
   assert.ok(existsSync(join(dir, theirs)) && existsSync(join(dir, `${stem(theirs)}.manifest.json`)), "their only daily backup is intact");
 
   // Their own next backup retires their old one, and leaves ours alone.
@@ -73,15 +79,18 @@ test("an archive without its manifest (a run killed at its last step) is listed 
   const row = rows.find((r) => r.name === killed)!;
   assert.equal(row.status, "unfinished");
   assert.equal(row.database, "family_brain", "read from the archive's first line");
-  assert.match(row.warnings, /^unfinished on local \(no manifest\), 3 h old: a run stopped before its last step; not restorable, removed by retention once a complete backup of the same type is newer$/);
+  assert.match(row.warnings,
+    /^unfinished on local \(no manifest\), 3 h old: a run stopped before its last step; not restorable, removed by retention once a complete backup of the same type is newer$/);
 
   // A weekly backup does not supersede a daily one.
   const weekly = await backup(dir, "family_brain", "weekly");
   assert.deepEqual(weekly.cleanup.deleted, []);
-  assert.match(weekly.cleanup.decisions.find((d) => d.name === killed)!.reason, /^unfinished daily backup \(no manifest\) for 3 h: kept until a complete daily backup is newer$/);
+  assert.match(weekly.cleanup.decisions.find((d) => d.name === killed)!.reason,
+    /^unfinished daily backup \(no manifest\) for 3 h: kept until a complete daily backup is newer$/);
   const daily = await backup(dir, "family_brain", "daily");
   assert.deepEqual(daily.cleanup.deleted, [killed]);
-  assert.match(daily.cleanup.decisions.find((d) => d.name === killed)!.reason, new RegExp(`superseded by the complete ${daily.filename.replaceAll(".", "\\.")}$`));
+  assert.match(daily.cleanup.decisions.find((d) => d.name === killed)!.reason,
+    new RegExp(`superseded by the complete ${daily.filename.replaceAll(".", "\\.")}$`));
   assert.ok(!existsSync(join(dir, killed)));
   assert.ok(existsSync(join(dir, theirs)), "another database's unfinished archive is not ours to remove");
 });
@@ -94,11 +103,16 @@ test("a symlink or a directory where a pin belongs is refused by pin_backup, and
   symlinkSync(decoy, join(dir, `${stem(target)}.pin`));
   sample.configure({ backup_dir: dir });
   await assert.rejects(pinBackup(target), (error: Error) => {
-    assert.match(error.message, new RegExp(`Cannot pin ${target.replaceAll(".", "\\.")}: ${stem(target)}\\.pin already exists in .* but is not a regular file \\(a symlink or a directory\\?\\)`));
+    assert.match(error.message, new RegExp(
+      `Cannot pin ${target.replaceAll(".", "\\.")}: ${
+        stem(target)
+      }\\.pin already exists in .* but is not a regular file \\(a symlink or a directory\\?\\)`,
+    ));
     assert.match(error.message, /Remove .*\.pin, then pin again\. Nothing was changed\.$/);
     return true;
   });
-  const pinned = () => ((listBackups() as unknown) as Promise<{ name: string; pinned: string }[]>).then((rows) => rows.find((r) => r.name === target)!.pinned);
+  const pinned = () =>
+    ((listBackups() as unknown) as Promise<{ name: string; pinned: string }[]>).then((rows) => rows.find((r) => r.name === target)!.pinned);
   assert.equal(await pinned(), "no");
 
   rmSync(join(dir, `${stem(target)}.pin`));

@@ -29,9 +29,12 @@ before(async () => {
   s3 = await startS3Server();
   aws = await startAwsStandIn(s3);
   direct = new S3Client({
-    region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true,
+    region: "us-east-1",
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
   sample = await startSample("fault-s3");
 });
@@ -43,10 +46,14 @@ after(async () => {
 });
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
-const storageAt = (prefix: string, extra: Record<string, unknown> = {}) => new S3Storage(parseS3Config(aws.resource({ prefix, ...extra }), PATH));
+const storageAt = (prefix: string, extra: Record<string, unknown> = {}) =>
+  new S3Storage(parseS3Config(aws.resource({ prefix, ...extra }), PATH));
 const chunked = (bytes: Buffer, size = 64 * 1024 + 7): Readable =>
-  Readable.from((function* () { for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size); })());
-const objectBytes = async (key: string) => Buffer.from(await (await direct.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
+  Readable.from((function*() {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  })());
+const objectBytes = async (key: string) =>
+  Buffer.from(await (await direct.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
 const drain = async (stream: Readable) => {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -99,7 +106,8 @@ describe("S3 answered as AWS answers", () => {
       };
       try {
         await assert.rejects(storage.create(() => "x.sql.gz", chunked(randomBytes(size)), { expectedSize: size }), (error: Error) => {
-          assert.match(error.message, /x\.sql\.gz was created by another run while this one uploaded it; nothing was overwritten\. Retry the backup\./);
+          assert.match(error.message,
+            /x\.sql\.gz was created by another run while this one uploaded it; nothing was overwritten\. Retry the backup\./);
           return true;
         });
       } finally {
@@ -121,7 +129,10 @@ describe("S3 answered as AWS answers", () => {
       clean();
     }
     const completions = aws.requests.filter((r) => r.method === "POST" && r.url.includes("uploadId="));
-    assert.deepEqual(completions.map((r) => [r.headers["if-none-match"] ?? null, r.answered ?? "forwarded"]), [["*", "NotImplemented"], [null, "forwarded"]]);
+    assert.deepEqual(completions.map((r) => [r.headers["if-none-match"] ?? null, r.answered ?? "forwarded"]), [["*", "NotImplemented"], [
+      null,
+      "forwarded",
+    ]]);
     assert.equal(sha256(await objectBytes("no-conditions/x.sql.gz")), sha256(bytes));
   });
 
@@ -130,7 +141,8 @@ describe("S3 answered as AWS answers", () => {
     aws.loseLastPart = true;
     try {
       await assert.rejects(storage.create(() => "x.sql.gz", chunked(randomBytes(11 * MiB)), { expectedSize: 11 * MiB }), (error: Error) => {
-        assert.match(error.message, /S3 upload of s3:\/\/backups\/lossy\/x\.sql\.gz sent 11534336 bytes but the bucket reports 10485760; the object was removed/);
+        assert.match(error.message,
+          /S3 upload of s3:\/\/backups\/lossy\/x\.sql\.gz sent 11534336 bytes but the bucket reports 10485760; the object was removed/);
         return true;
       });
     } finally {
@@ -152,21 +164,25 @@ describe("S3 answered as AWS answers", () => {
 describe("backup_database when S3 fails", () => {
   const configure = (s3Resource: Record<string, unknown>) => sample.configure({}, { "f/admin/s3_backup_config": s3Resource });
   const local = () => readdirSync(sample.backupDir).sort();
-  type Result = { status: string; filename: string; warnings: string[]; cleanup: { deleted: string[] }; s3: { uploaded_earlier_backups: string[]; cleanup: string | { deleted: string[] } } };
+  type Result = { status: string; filename: string; warnings: string[]; cleanup: { deleted: string[] };
+    s3: { uploaded_earlier_backups: string[]; cleanup: string | { deleted: string[] } } };
 
   test("S3 out of reach, then a wrong secret: each local backup is made and kept, the job says the upload failed; the next run uploads both", async () => {
     configure(s3.resource({ prefix: "unreachable", port: 1 }));
     await assert.rejects(backupDatabase("daily", true), (error: Error) => {
-      assert.match(error.message, /^Backup (family_brain_daily_\S+) was written to .* and is kept there, but uploading it to s3:\/\/backups\/unreachable\/ failed: .*cannot be reached/);
+      assert.match(error.message,
+        /^Backup (family_brain_daily_\S+) was written to .* and is kept there, but uploading it to s3:\/\/backups\/unreachable\/ failed: .*cannot be reached/);
       assert.match(error.message, /the next backup with upload_to_s3: true uploads this one too\.$/);
       return true;
     });
     configure(aws.resource({ prefix: "unreachable", secretKey: "wrong-secret" }));
-    await assert.rejects(backupDatabase("weekly", true), /was written to .* and is kept there, but uploading it .*HTTP 403.*check the access key, the secret/);
+    await assert.rejects(backupDatabase("weekly", true),
+      /was written to .* and is kept there, but uploading it .*HTTP 403.*check the access key, the secret/);
     const owed = local().filter((f) => f.endsWith(".upload-pending")).map((f) => f.replace(/\.upload-pending$/, ".sql.gz"));
     assert.equal(owed.length, 2);
     for (const name of owed) {
-      assert.ok(local().includes(name) && local().includes(name.replace(/\.sql\.gz$/, ".manifest.json")), `${name} is kept with its manifest`);
+      assert.ok(local().includes(name) && local().includes(name.replace(/\.sql\.gz$/, ".manifest.json")),
+        `${name} is kept with its manifest`);
     }
 
     configure(aws.resource({ prefix: "unreachable" }));
@@ -193,7 +209,8 @@ describe("backup_database when S3 fails", () => {
     assert.equal(result.status, "success");
     assert.equal(existsSync(join(sample.backupDir, result.filename)), true);
     assert.ok((await objectBytes(`listing/${result.filename}`)).equals(readFileSync(join(sample.backupDir, result.filename))), "uploaded");
-    assert.match(String(result.s3.cleanup), /^skipped: S3 listing of s3:\/\/backups\/listing\/ failed .* The backup and its upload succeeded; retention in s3:\/\/backups\/listing\/ was skipped and runs again with the next backup\.$/);
+    assert.match(String(result.s3.cleanup),
+      /^skipped: S3 listing of s3:\/\/backups\/listing\/ failed .* The backup and its upload succeeded; retention in s3:\/\/backups\/listing\/ was skipped and runs again with the next backup\.$/);
     assert.equal(result.warnings.length, 1);
     assert.match(result.warnings[0]!, /^S3 retention skipped/);
     assert.ok(Array.isArray(result.cleanup.deleted), "local retention ran");

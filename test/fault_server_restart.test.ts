@@ -15,7 +15,8 @@ before(async () => {
   // About 40 MB of COPY text: more than the socket buffers between the server and the proxy hold, so
   // the server is surely still sending this table when it is stopped.
   sample = await startSample("fault-restart", {
-    extraSql: "CREATE TABLE public.bulk_notes (id int PRIMARY KEY, body text); INSERT INTO public.bulk_notes SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 150000) g",
+    extraSql:
+      "CREATE TABLE public.bulk_notes (id int PRIMARY KEY, body text); INSERT INTO public.bulk_notes SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 150000) g",
   });
   proxy = await startPgProxy(sample.cluster);
   sample.configure({}, { "f/admin/database": proxy.resource(SAMPLE_DATABASE) });
@@ -56,7 +57,8 @@ test("the connection lost while the schema is read: the job says so too", async 
   await sample.cluster.restart();
   proxy.release();
   await assert.rejects(running, (error: Error) => {
-    assert.match(error.message, /^The daily backup stopped: PostgreSQL closed the connection while the backup was reading the schema \(.+\)\. Nothing was kept/);
+    assert.match(error.message,
+      /^The daily backup stopped: PostgreSQL closed the connection while the backup was reading the schema \(.+\)\. Nothing was kept/);
     return true;
   });
   assert.deepEqual(files(), before);

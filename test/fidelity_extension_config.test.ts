@@ -47,7 +47,8 @@ test("PostGIS custom SRIDs: backed up by the extension's condition, restored int
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string; table_details: Record<string, number> };
   assert.equal(backup.table_details.spatial_ref_sys, 1, "only the user's row, not the thousands PostGIS ships");
 
-  const copy = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "gis_copy" });
+  const copy = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, create_pre_restore_backup: false,
+    target_database: "gis_copy" });
   assert.equal(copy.verification.passed, true);
   assert.deepEqual(await customSrids("gis_copy"), original.srids);
   assert.deepEqual(await dataFingerprint(cluster, "gis_copy"), original.data);

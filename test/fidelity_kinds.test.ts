@@ -292,7 +292,10 @@ async function extraState(cluster: Cluster, db: string) {
       "SELECT oid::text, md5(lo_get(oid)) AS content, obj_description(oid, 'pg_largeobject') AS comment FROM pg_largeobject_metadata ORDER BY oid",
     );
     return {
-      matviews: matviews.rows, sequences: sequences.rows, eventTriggers: eventTriggers.rows, publications: publications.rows,
+      matviews: matviews.rows,
+      sequences: sequences.rows,
+      eventTriggers: eventTriggers.rows,
+      publications: publications.rows,
       largeObjects: largeObjects.rows,
     };
   } finally {
@@ -326,7 +329,13 @@ for (const planned of serversUnderTest()) {
 
     const restore = (target: string, createPreRestoreBackup = false) =>
       restoreBackup({
-        database: database(cluster, "kinds"), settings, storage, backupName: backup.name, confirm: true, createPreRestoreBackup, targetDatabase: target,
+        database: database(cluster, "kinds"),
+        settings,
+        storage,
+        backupName: backup.name,
+        confirm: true,
+        createPreRestoreBackup,
+        targetDatabase: target,
       });
 
     /** pg_dump --schema-only where this machine has it for the server's version, else the catalog judge. */
@@ -341,8 +350,21 @@ for (const planned of serversUnderTest()) {
     test("the fixture is backed up without refusing any of its kinds, leaf partitions holding the rows", () => {
       const tables = backup.manifest.tables.filter((t) => !t.name.startsWith("buckets_")).map((t) => `${t.name}:${t.rows}`).sort();
       assert.deepEqual(tables, [
-        "aliased:2", "am_rows:2", "animals:1", "bare_pairs:1", "dogs:2", "event_notes:1", "events_2024:2", "events_2025_ab:1", "events_2025_rest:1", "events_old:1", "log:2",
-        "measures:2", "notes:1", "pairs:2", "pairs_low:1",
+        "aliased:2",
+        "am_rows:2",
+        "animals:1",
+        "bare_pairs:1",
+        "dogs:2",
+        "event_notes:1",
+        "events_2024:2",
+        "events_2025_ab:1",
+        "events_2025_rest:1",
+        "events_old:1",
+        "log:2",
+        "measures:2",
+        "notes:1",
+        "pairs:2",
+        "pairs_low:1",
       ]);
       const buckets = backup.manifest.tables.filter((t) => t.name.startsWith("buckets_"));
       assert.equal(buckets.length, 2);
@@ -353,9 +375,34 @@ for (const planned of serversUnderTest()) {
       );
       const kinds = new Set<string>(backup.manifest.objects.map((o) => o.kind));
       for (const kind of [
-        "collation", "domain", "type", "aggregate", "procedure", "materialized view", "policy", "rule", "event trigger", "publication", "large object",
-        "cast", "foreign-data wrapper", "foreign server", "user mapping", "foreign table", "text search dictionary", "text search configuration", "statistics object",
-        "operator", "operator class", "operator family", "access method", "conversion", "language", "transform", "text search parser", "text search template",
+        "collation",
+        "domain",
+        "type",
+        "aggregate",
+        "procedure",
+        "materialized view",
+        "policy",
+        "rule",
+        "event trigger",
+        "publication",
+        "large object",
+        "cast",
+        "foreign-data wrapper",
+        "foreign server",
+        "user mapping",
+        "foreign table",
+        "text search dictionary",
+        "text search configuration",
+        "statistics object",
+        "operator",
+        "operator class",
+        "operator family",
+        "access method",
+        "conversion",
+        "language",
+        "transform",
+        "text search parser",
+        "text search template",
       ]) {
         assert.ok(kinds.has(kind), `manifest objects list ${kind}`);
       }
@@ -370,13 +417,22 @@ for (const planned of serversUnderTest()) {
       `);
       const secret = await createBackup({ database: database(cluster, "secrets"), settings, storage, type: "manual" });
       const text = gunzipSync(readFileSync(join(dir, secret.name))).toString("utf8");
-      for (const leaked of ["secret-1", "secret-2", "secret-3", ".pgpass"]) assert.ok(!text.includes(leaked), `${leaked} is in the archive`);
+      for (const leaked of ["secret-1", "secret-2", "secret-3", ".pgpass"]) {
+        assert.ok(!text.includes(leaked), `${leaked} is in the archive`);
+      }
       assert.deepEqual(secret.manifest.skipped?.map((s) => s.replace(/ \(.*/, "")), [
-        `option secret_key of foreign-data wrapper w`, `option api_token of foreign server s`,
-        `option password of user mapping for postgres server s`, `option passfile of user mapping for postgres server s`,
+        `option secret_key of foreign-data wrapper w`,
+        `option api_token of foreign server s`,
+        `option password of user mapping for postgres server s`,
+        `option passfile of user mapping for postgres server s`,
       ]);
       await restoreBackup({
-        database: database(cluster, "secrets"), settings, storage, backupName: secret.name, confirm: true, createPreRestoreBackup: false,
+        database: database(cluster, "secrets"),
+        settings,
+        storage,
+        backupName: secret.name,
+        confirm: true,
+        createPreRestoreBackup: false,
         targetDatabase: "secrets_restored",
       });
       const options = await cluster.query(
@@ -395,11 +451,17 @@ for (const planned of serversUnderTest()) {
       const withPrivileges = BackupSettings.parse({ backup_dir: dir, dump: { privileges: true } });
       const owned = await createBackup({ database: database(cluster, "owned_db"), settings: withPrivileges, storage, type: "manual" });
       await restoreBackup({
-        database: database(cluster, "owned_db"), settings: withPrivileges, storage, backupName: owned.name, confirm: true, createPreRestoreBackup: false,
+        database: database(cluster, "owned_db"),
+        settings: withPrivileges,
+        storage,
+        backupName: owned.name,
+        confirm: true,
+        createPreRestoreBackup: false,
         targetDatabase: "owned_db_restored",
       });
       const access = `SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = $1`;
-      const [source, restored] = [await cluster.query("postgres", access, ["owned_db"]), await cluster.query("postgres", access, ["owned_db_restored"])];
+      const [source, restored] = [await cluster.query("postgres", access, ["owned_db"]),
+        await cluster.query("postgres", access, ["owned_db_restored"])];
       assert.equal(source.rows[0].owner, `db "owner"`);
       assert.deepEqual(restored.rows[0], { ...source.rows[0], acl: String(source.rows[0].acl).replace(/owned_db/g, "owned_db_restored") });
     });
@@ -416,7 +478,9 @@ for (const planned of serversUnderTest()) {
       const sql = spawnSync("gunzip", ["-c", join(dir, backup.name)], { maxBuffer: 64 * 1024 * 1024 });
       assert.equal(sql.status, 0);
       const psql = spawnSync(join(cluster.clientBin, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "kinds_psql"], {
-        input: sql.stdout, env: cluster.libpqEnv(), encoding: "utf8",
+        input: sql.stdout,
+        env: cluster.libpqEnv(),
+        encoding: "utf8",
       });
       assert.equal(psql.status, 0, psql.stderr);
       await sameAsSource("kinds_psql");
@@ -473,13 +537,37 @@ for (const planned of serversUnderTest()) {
       const result = await restore("kinds_inplace", true);
       assert.equal(result.verification.passed, true);
       assert.deepEqual(result.dropped_objects.map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).sort(), [
-        "access method extra_am", "aggregate kinds.extra_agg(integer)", "cast (kinds.flag AS text)", "collation kinds.extra_coll", "conversion kinds.extra_conv",
-        "domain kinds.extra_domain", "event trigger extra_evt", "foreign server extra_srv", "foreign table kinds.extra_remote", "foreign-data wrapper extra_fdw",
-        "language extra_pl", "large object 9999", "materialized view kinds.extra_mv", "operator class kinds.extra_ops USING hash",
-        "operator family kinds.extra_fam USING btree", "operator family kinds.extra_ops USING hash", "operator kinds.###(integer, integer)",
-        "procedure kinds.extra_proc()", "publication extra_pub", "statistics object kinds.extra_stats", "table kinds.events_2026", "table kinds.extra_pairs",
-        "text search configuration kinds.extra_ts", "text search dictionary kinds.extra_dict", "text search parser kinds.extra_prs", "text search template kinds.extra_tmpl",
-        `transform FOR bigint LANGUAGE "kinds_pl"`, "type kinds.extra_multi", "type kinds.extra_range", "type kinds.extra_shell", "user mapping for postgres server kinds_srv",
+        "access method extra_am",
+        "aggregate kinds.extra_agg(integer)",
+        "cast (kinds.flag AS text)",
+        "collation kinds.extra_coll",
+        "conversion kinds.extra_conv",
+        "domain kinds.extra_domain",
+        "event trigger extra_evt",
+        "foreign server extra_srv",
+        "foreign table kinds.extra_remote",
+        "foreign-data wrapper extra_fdw",
+        "language extra_pl",
+        "large object 9999",
+        "materialized view kinds.extra_mv",
+        "operator class kinds.extra_ops USING hash",
+        "operator family kinds.extra_fam USING btree",
+        "operator family kinds.extra_ops USING hash",
+        "operator kinds.###(integer, integer)",
+        "procedure kinds.extra_proc()",
+        "publication extra_pub",
+        "statistics object kinds.extra_stats",
+        "table kinds.events_2026",
+        "table kinds.extra_pairs",
+        "text search configuration kinds.extra_ts",
+        "text search dictionary kinds.extra_dict",
+        "text search parser kinds.extra_prs",
+        "text search template kinds.extra_tmpl",
+        `transform FOR bigint LANGUAGE "kinds_pl"`,
+        "type kinds.extra_multi",
+        "type kinds.extra_range",
+        "type kinds.extra_shell",
+        "user mapping for postgres server kinds_srv",
       ]);
       await sameAsSource("kinds_inplace");
     });

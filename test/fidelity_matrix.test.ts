@@ -37,9 +37,12 @@ before(async () => {
     // Owners and privileges are part of the bar: the roles exist on the same server.
     "f/admin/backup_settings": { backup_dir: join(dir, "backups"), dump: { privileges: true } },
     ...Object.fromEntries([...clusters].map(([major, cluster]) => [resourceOf(major), cluster.resource(SOURCE)])),
-    ...Object.fromEntries([...clusters].flatMap(([major, cluster]) =>
-      ["every_kind", "every_supported_kind", ...KNOWN_BUGS.map((_, i) => `known_bug_${i}`)]
-        .map((dbname) => [`${resourceOf(major)}/${dbname}`, cluster.resource(dbname)]))),
+    ...Object.fromEntries(
+      [...clusters].flatMap(([major, cluster]) =>
+        ["every_kind", "every_supported_kind", ...KNOWN_BUGS.map((_, i) => `known_bug_${i}`)]
+          .map((dbname) => [`${resourceOf(major)}/${dbname}`, cluster.resource(dbname)])
+      ),
+    ),
   });
 });
 
@@ -65,11 +68,13 @@ for (const plan of planned) {
     assert.equal(backup.status, "success");
     const filename = (backup as { filename: string }).filename;
     backups.set(plan.major, filename);
-    const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "restored", database_resource: resourceOf(plan.major) });
+    const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false,
+      target_database: "restored", database_resource: resourceOf(plan.major) });
     assert.equal(restore.verification.passed, true);
 
     const [source, restored] = [{ cluster, name: SOURCE }, { cluster, name: "restored" }];
-    assertNoDifferences([...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))], `the sample database and its restore on PostgreSQL ${plan.major}`);
+    assertNoDifferences([...(await schemaDifferences(t, source, restored)), ...(await dataDifferences(source, restored))],
+      `the sample database and its restore on PostgreSQL ${plan.major}`);
   });
 }
 
@@ -100,7 +105,8 @@ async function roundTrip(major: number, dbname: string): Promise<{ refused: read
     if (error instanceof UnsupportedObjectsError) return { refused: error.objects };
     throw error;
   }
-  const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: `${dbname}_restored`, database_resource: resource });
+  const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false,
+    target_database: `${dbname}_restored`, database_resource: resource });
   assert.equal(restore.verification.passed, true);
   return undefined;
 }
@@ -167,11 +173,13 @@ test(`a backup made on PostgreSQL 15 restores into ${NEWEST} as if the sample da
   const filename = backups.get(15);
   if (!filename || !backups.has(NEWEST)) return t.skip("the sample database did not round-trip on both servers (see their tests)");
 
-  const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "upgraded", database_resource: resourceOf(NEWEST) });
+  const restore = await restoreDatabase({ backup_filename: filename, confirm_restore: true, create_pre_restore_backup: false,
+    target_database: "upgraded", database_resource: resourceOf(NEWEST) });
   assert.equal(restore.verification.passed, true);
   const upgraded = { cluster: newest, name: "upgraded" };
   assertNoDifferences(
-    [...(await schemaDifferences(t, { cluster: newest, name: SOURCE }, upgraded)), ...(await dataDifferences({ cluster: old, name: SOURCE }, upgraded))],
+    [...(await schemaDifferences(t, { cluster: newest, name: SOURCE }, upgraded)),
+      ...(await dataDifferences({ cluster: old, name: SOURCE }, upgraded))],
     `the sample database created on ${NEWEST} and upgraded from 15`,
   );
 });

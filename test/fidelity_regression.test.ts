@@ -51,7 +51,11 @@ after(async () => {
  * A client program against the cluster. Never spawnSync: the test's server writes its log through
  * this process, and a blocked event loop would leave it stuck on a full pipe.
  */
-async function run(command: string, args: string[], options: { input?: Buffer; cwd?: string } = {}): Promise<{ status: number | null; stdout: Buffer; stderr: string }> {
+async function run(
+  command: string,
+  args: string[],
+  options: { input?: Buffer; cwd?: string } = {},
+): Promise<{ status: number | null; stdout: Buffer; stderr: string }> {
   const child = spawn(command, args, { env: cluster.libpqEnv(), cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -98,8 +102,15 @@ test("PostgreSQL's regression database round-trips through the scripts, differin
   chmodSync(results, 0o777);
   chmodSync(join(results, "results"), 0o777);
   const regress = await run(PG_REGRESS, [
-    `--inputdir=${SUITE}`, `--outputdir=${results}`, `--bindir=${BIN}`, `--dlpath=${SUITE}`, `--schedule=${join(SUITE, "parallel_schedule")}`,
-    `--host=${cluster.host}`, `--port=${cluster.port}`, `--user=${cluster.user}`, "--max-connections=8",
+    `--inputdir=${SUITE}`,
+    `--outputdir=${results}`,
+    `--bindir=${BIN}`,
+    `--dlpath=${SUITE}`,
+    `--schedule=${join(SUITE, "parallel_schedule")}`,
+    `--host=${cluster.host}`,
+    `--port=${cluster.port}`,
+    `--user=${cluster.user}`,
+    "--max-connections=8",
   ], { cwd: results });
   const report = regress.stdout.toString("utf8");
   // Some of the suite's tests fail on any server but the one built with it (locale, paths): the database is what counts.
@@ -116,7 +127,8 @@ test("PostgreSQL's regression database round-trips through the scripts, differin
 
   const backup = await backupDatabase("manual", false, false, false, RESOURCE);
   assert.equal(backup.status, "success");
-  const restore = await restoreDatabase({ backup_filename: (backup as { filename: string }).filename, confirm_restore: true, create_pre_restore_backup: false, target_database: "regression_restored", database_resource: RESOURCE });
+  const restore = await restoreDatabase({ backup_filename: (backup as { filename: string }).filename, confirm_restore: true,
+    create_pre_restore_backup: false, target_database: "regression_restored", database_resource: RESOURCE });
   assert.equal(restore.verification.passed, true);
 
   const source = await schema("regression");

@@ -36,7 +36,8 @@ after(async () => {
 const drillDatabases = async () =>
   (await cluster.query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'drill\\_%'")).rows.map((r) => r.datname as string);
 const lastAudit = async () =>
-  (await cluster.query("family_brain", "SELECT level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id DESC LIMIT 1")).rows[0];
+  (await cluster.query("family_brain",
+    "SELECT level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id DESC LIMIT 1")).rows[0];
 
 test("every flow passes Windmill's validator", () => {
   const validator = new WindmillYamlValidator();
@@ -98,7 +99,8 @@ test("restore_and_verify on Community Edition: preview, approval (through the re
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
   await cluster.query("family_brain", "DELETE FROM public.ai_usage WHERE id % 3 = 0");
   const approvals: string[] = [];
-  const run = await runFlow(api, "f/admin/restore_and_verify", { backup_filename: backup.filename, backup_source: "local", target_database: "", tables: [], terminate_sessions: false }, {
+  const run = await runFlow(api, "f/admin/restore_and_verify", { backup_filename: backup.filename, backup_source: "local",
+    target_database: "", tables: [], terminate_sessions: false }, {
     edition: "ce",
     approve: (step, results) => {
       approvals.push(step);
@@ -122,7 +124,8 @@ test("restore_and_verify: a refused approval changes nothing", async () => {
   await cluster.query("family_brain", "INSERT INTO public.system_logs (source, level, message) VALUES ('app', 'info', 'after the backup')");
   const state = await dataFingerprint(cluster, "family_brain");
   const files = readdirSync(backupDir).sort();
-  const run = await runFlow(api, "f/admin/restore_and_verify", { backup_filename: backup.filename, backup_source: "local", target_database: "", tables: [], terminate_sessions: false }, {
+  const run = await runFlow(api, "f/admin/restore_and_verify", { backup_filename: backup.filename, backup_source: "local",
+    target_database: "", tables: [], terminate_sessions: false }, {
     approve: () => false,
   });
   assert.equal(run.error?.step_id, "preview");
@@ -136,12 +139,16 @@ test("restore_and_verify: a refused approval changes nothing", async () => {
 
 test("restore_and_verify: when the verification after the commit fails, the pre-restore backup is restored", async () => {
   const backup = (await backupDatabase("manual", false, false, false)) as { filename: string };
-  await cluster.query("family_brain", "INSERT INTO public.system_logs (source, level, message) VALUES ('app', 'info', 'written after the backup, before the flow')");
+  await cluster.query("family_brain",
+    "INSERT INTO public.system_logs (source, level, message) VALUES ('app', 'info', 'written after the backup, before the flow')");
   const before = await dataFingerprint(cluster, "family_brain");
-  const run = await runFlow(api, "f/admin/restore_and_verify", { backup_filename: backup.filename, backup_source: "local", target_database: "", tables: [], terminate_sessions: false }, {
+  const run = await runFlow(api, "f/admin/restore_and_verify", { backup_filename: backup.filename, backup_source: "local",
+    target_database: "", tables: [], terminate_sessions: false }, {
     // The app writes between the restore's commit and the verification: the check must catch it.
     afterStep: async (step) => {
-      if (step === "restore") await cluster.query("family_brain", "INSERT INTO public.tenants (name, slug) VALUES ('Intruder', 'intruder')");
+      if (step === "restore") {
+        await cluster.query("family_brain", "INSERT INTO public.tenants (name, slug) VALUES ('Intruder', 'intruder')");
+      }
     },
   });
   assert.equal(run.error?.step_id, "verify");

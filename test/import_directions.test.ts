@@ -76,9 +76,14 @@ function importsOf(file: string): Import[] {
   return [...source.matchAll(IMPORT)].map((m) => {
     const [, typeKeyword, clause = "", specifier = ""] = m;
     const names = /\{([^}]*)\}/.exec(clause)?.[1]?.split(",").map((n) => n.trim()).filter(Boolean) ?? [];
-    const typeOnly = Boolean(typeKeyword) || (names.length > 0 && !/^[^{]*\w[^{]*,?\s*\{/.test(clause) && names.every((n) => n.startsWith("type ")));
+    const typeOnly = Boolean(typeKeyword) ||
+      (names.length > 0 && !/^[^{]*\w[^{]*,?\s*\{/.test(clause) && names.every((n) => n.startsWith("type ")));
     const local = specifier.startsWith(".");
-    const target = local ? relative(ROOT, resolve(dirname(join(ROOT, file)), specifier)) : specifier.startsWith("node:") ? specifier : specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+    const target = local
+      ? relative(ROOT, resolve(dirname(join(ROOT, file)), specifier))
+      : specifier.startsWith("node:")
+      ? specifier
+      : specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
     return { from: file, target, local, typeOnly };
   });
 }
@@ -121,13 +126,15 @@ test("the plan reaches nothing that knows pg, not even for a type", () => {
     reaches.set(file, found);
     for (const i of IMPORTS.filter((x) => x.from === file)) {
       found.add(i.target);
-      if (i.local) for (const further of closure(i.target)) found.add(further);
+      if (i.local) { for (const further of closure(i.target)) found.add(further); }
     }
     return found;
   };
   const plan = FILES.filter((f) => layerOf(f) === "plan");
   assert.ok(plan.length >= 5, "the plan's modules are found");
-  const wrong = plan.flatMap((f) => [...closure(f)].filter((t) => t === "pg" || t.startsWith("lib/engine/objects/")).map((t) => `${f} reaches ${t}`));
+  const wrong = plan.flatMap((f) =>
+    [...closure(f)].filter((t) => t === "pg" || t.startsWith("lib/engine/objects/")).map((t) => `${f} reaches ${t}`)
+  );
   assert.deepEqual(wrong, []);
 });
 

@@ -8,12 +8,23 @@ import type { StoredBackup } from "../f/admin/lib/operations/inventory.ts";
 import { copyWarnings, listingRow, mergeInventories } from "../f/admin/lib/operations/listing.ts";
 
 const manifestOf = (name: string, size: number, sha: string) =>
-  ({ archive: { name, size, sha256: sha.repeat(64).slice(0, 64) }, totals: { tables: 8, rows: 100 }, database: "family_brain" }) as unknown as Manifest;
+  ({ archive: { name, size, sha256: sha.repeat(64).slice(0, 64) }, totals: { tables: 8, rows: 100 },
+    database: "family_brain" }) as unknown as Manifest;
 
-const copy = (name: string, at: string, options: { size?: number; sha?: string; manifest?: boolean; pinned?: boolean } = {}): StoredBackup => {
+const copy = (
+  name: string,
+  at: string,
+  options: { size?: number; sha?: string; manifest?: boolean; pinned?: boolean } = {},
+): StoredBackup => {
   const { size = 1000, sha = "a", manifest = true, pinned = false } = options;
   return {
-    name, type: "daily", createdAt: new Date(at), size, pinned, unfinished: !manifest, database: "family_brain",
+    name,
+    type: "daily",
+    createdAt: new Date(at),
+    size,
+    pinned,
+    unfinished: !manifest,
+    database: "family_brain",
     manifest: manifest ? manifestOf(name, size, sha) : undefined,
     problem: manifest ? undefined : "no manifest: the backup did not finish, or was not written by this tool",
   };
@@ -29,19 +40,33 @@ describe("merging inventories", () => {
   });
 
   test("the time of a copy with a manifest wins over a file time", () => {
-    const merged = mergeInventories({ local: [copy("a", "2025-12-05T00:00:00Z", { manifest: false })], s3: [copy("a", "2025-12-01T07:00:00Z")] });
+    const merged = mergeInventories({ local: [copy("a", "2025-12-05T00:00:00Z", { manifest: false })],
+      s3: [copy("a", "2025-12-01T07:00:00Z")] });
     assert.equal(merged[0]!.createdAt.toISOString(), "2025-12-01T07:00:00.000Z");
   });
 });
 
 describe("copy warnings and row fields", () => {
   const cases: { title: string; local?: StoredBackup; s3?: StoredBackup; warnings: RegExp | ""; location: string; pinned: string }[] = [
-    { title: "identical copies", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z"), warnings: "", location: "both", pinned: "no" },
-    { title: "sizes differ", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { size: 999 }), warnings: /^copies differ: local 1000 bytes, s3 999 bytes$/, location: "both", pinned: "no" },
-    { title: "same size, other sha256", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { sha: "b" }), warnings: /^copies differ: sha256 local aaaaaaaaaaaa…, s3 bbbbbbbbbbbb…$/, location: "both", pinned: "no" },
-    { title: "an upload without its manifest", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { manifest: false }), warnings: /^unfinished on s3 \(no manifest\), \d+ days old: a run stopped before its last step; not restorable, removed by retention once a complete backup of the same type is newer$/, location: "both", pinned: "no" },
-    { title: "local only, pinned", local: copy("a", "2025-12-01T07:00:00Z", { pinned: true }), warnings: "", location: "local", pinned: "yes" },
-    { title: "pinned on one side only", local: copy("a", "2025-12-01T07:00:00Z", { pinned: true }), s3: copy("a", "2025-12-01T07:00:00Z"), warnings: "", location: "both", pinned: "local only" },
+    { title: "identical copies", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z"), warnings: "",
+      location: "both", pinned: "no" },
+    { title: "sizes differ", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { size: 999 }),
+      warnings: /^copies differ: local 1000 bytes, s3 999 bytes$/, location: "both", pinned: "no" },
+    { title: "same size, other sha256", local: copy("a", "2025-12-01T07:00:00Z"), s3: copy("a", "2025-12-01T07:00:00Z", { sha: "b" }),
+      warnings: /^copies differ: sha256 local aaaaaaaaaaaa…, s3 bbbbbbbbbbbb…$/, location: "both", pinned: "no" },
+    {
+      title: "an upload without its manifest",
+      local: copy("a", "2025-12-01T07:00:00Z"),
+      s3: copy("a", "2025-12-01T07:00:00Z", { manifest: false }),
+      warnings:
+        /^unfinished on s3 \(no manifest\), \d+ days old: a run stopped before its last step; not restorable, removed by retention once a complete backup of the same type is newer$/,
+      location: "both",
+      pinned: "no",
+    },
+    { title: "local only, pinned", local: copy("a", "2025-12-01T07:00:00Z", { pinned: true }), warnings: "", location: "local",
+      pinned: "yes" },
+    { title: "pinned on one side only", local: copy("a", "2025-12-01T07:00:00Z", { pinned: true }), s3: copy("a", "2025-12-01T07:00:00Z"),
+      warnings: "", location: "both", pinned: "local only" },
   ];
   for (const c of cases) {
     test(c.title, () => {
@@ -83,7 +108,8 @@ describe("free space before a backup", () => {
     test(c.title, () => {
       const run = () => checkFreeSpace({ ...c, location: "/var/backups/wpb" });
       if (!c.refused) return assert.equal(run(), Math.ceil(c.tableBytes * c.ratio));
-      assert.throws(run, /Not enough free space in \/var\/backups\/wpb: 47\.7 MB free \(49999999 bytes\), but the backup is estimated at 47\.7 MB \(50000000 bytes: 95\.4 MB of table data × archive_size_ratio 0\.5\)\. Nothing was written/);
+      assert.throws(run,
+        /Not enough free space in \/var\/backups\/wpb: 47\.7 MB free \(49999999 bytes\), but the backup is estimated at 47\.7 MB \(50000000 bytes: 95\.4 MB of table data × archive_size_ratio 0\.5\)\. Nothing was written/);
     });
   }
 });

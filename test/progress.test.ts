@@ -32,13 +32,16 @@ test("a backup with upload reports each table, then the upload by twentieths, wi
   const steps: Array<{ message: string; percent: number }> = [];
   const settings = BackupSettings.parse({ backup_dir: join(dir, "backups") });
   const outcome = await createBackup({
-    database: { ...cluster.resource("family_brain"), sslmode: "disable" }, settings, type: "manual",
+    database: { ...cluster.resource("family_brain"), sslmode: "disable" },
+    settings,
+    type: "manual",
     storage: new LocalStorage(settings.backup_dir),
     offsite: new S3Storage(parseS3Config(s3.resource(), "f/admin/s3_backup_config")),
     onProgress: (message, percent) => steps.push({ message, percent }),
   });
   const dumped = steps.filter((s) => s.message.startsWith("dumped "));
-  assert.deepEqual(dumped.map((s) => s.message.split(" ")[1]!.replace("public.", "").replace(":", "")).sort(), [...FAMILY_BRAIN_TABLES].sort());
+  assert.deepEqual(dumped.map((s) => s.message.split(" ")[1]!.replace("public.", "").replace(":", "")).sort(),
+    [...FAMILY_BRAIN_TABLES].sort());
   const uploads = steps.filter((s) => s.message.startsWith("uploaded "));
   assert.ok(uploads.length >= 2, "the upload is reported as it goes");
   const total = (outcome.manifest.archive.size / 1048576).toFixed(1);

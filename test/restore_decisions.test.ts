@@ -22,7 +22,8 @@ test("compareTables: replace, create and drop, sorted by name", () => {
 test("objectsOnOneSide: indexes ignored, contents of a schema dropped whole not listed, schemas never 'created'", () => {
   const o = (kind: ObjectKind, schema: string, name: string) => ({ kind, schema, name });
   const result = objectsOnOneSide(
-    [o("table", "public", "t"), o("index", "public", "t_pkey"), o("function", "public", "f(integer)"), o("schema", "", "public"), o("view", "gone", "v")],
+    [o("table", "public", "t"), o("index", "public", "t_pkey"), o("function", "public", "f(integer)"), o("schema", "", "public"),
+      o("view", "gone", "v")],
     [o("table", "public", "t"), o("view", "public", "extra"), o("schema", "", "gone"), o("type", "public", "mood")],
   );
   assert.deepEqual(result.would_drop, [o("view", "public", "extra"), o("schema", "", "gone"), o("type", "public", "mood")]);
@@ -39,7 +40,9 @@ test("extensionNeeds: installed, creatable, or why not", () => {
   ]);
   const plain = extensionNeeds(needed.slice(0, 4), states, { superuser: false, createOnDatabase: true }).map((e) => e.can_create);
   assert.deepEqual(plain, ["installed", "yes", "no: needs a superuser (untrusted extension)", "no: not available on the server"]);
-  assert.deepEqual(extensionNeeds([needed[4]!], states, { superuser: false, createOnDatabase: false }).map((e) => e.can_create), ["no: needs CREATE on the database"]);
+  assert.deepEqual(extensionNeeds([needed[4]!], states, { superuser: false, createOnDatabase: false }).map((e) => e.can_create), [
+    "no: needs CREATE on the database",
+  ]);
   assert.deepEqual(extensionNeeds([needed[2]!], states, { superuser: true, createOnDatabase: false }).map((e) => e.can_create), ["yes"]);
 });
 
@@ -55,11 +58,15 @@ test("describeAge: the two largest units", () => {
 });
 
 const fk = (from: string, to: string, on_delete = "a"): ForeignKey => ({ constraint: `${from}_${to}_fkey`, from, to, on_delete });
-const entry = (name: string): TableEntry => ({ schema: "public", name, columns: [], rows: 0, bytes: 0, range: { start: 0, end: 0 }, digest: "0".repeat(64) });
+const entry = (name: string): TableEntry => ({ schema: "public", name, columns: [], rows: 0, bytes: 0, range: { start: 0, end: 0 },
+  digest: "0".repeat(64) });
 
 test("brokenForeignKeys and the refusal: only tables left out that point at chosen ones; parents left out, self references and keys inside the choice are fine", () => {
   const keys = [
-    fk("public.docs", "public.tenants"), fk("public.notes", "public.docs"), fk("public.docs", "public.docs"), fk("public.docs", "public.members"),
+    fk("public.docs", "public.tenants"),
+    fk("public.notes", "public.docs"),
+    fk("public.docs", "public.docs"),
+    fk("public.docs", "public.members"),
     fk("public.comments", "public.docs"),
   ];
   const chosen = new Set(["public.docs", "public.members"]);
@@ -72,17 +79,26 @@ test("brokenForeignKeys and the refusal: only tables left out that point at chos
 
 test("parentsFirst: referenced tables load first; cycles and self references keep going", () => {
   const names = (tables: TableEntry[]) => tables.map((t) => t.name);
-  assert.deepEqual(names(parentsFirst([entry("c"), entry("b"), entry("a")], [fk("public.c", "public.b"), fk("public.b", "public.a")])), ["a", "b", "c"]);
-  assert.deepEqual(names(parentsFirst([entry("x"), entry("y")], [fk("public.x", "public.y"), fk("public.y", "public.x"), fk("public.x", "public.x")])), ["y", "x"]);
+  assert.deepEqual(names(parentsFirst([entry("c"), entry("b"), entry("a")], [fk("public.c", "public.b"), fk("public.b", "public.a")])), [
+    "a",
+    "b",
+    "c",
+  ]);
+  assert.deepEqual(
+    names(parentsFirst([entry("x"), entry("y")], [fk("public.x", "public.y"), fk("public.y", "public.x"), fk("public.x", "public.x")])),
+    ["y", "x"],
+  );
   assert.deepEqual(names(parentsFirst([entry("solo")], [fk("public.solo", "public.elsewhere")])), ["solo"]);
 });
 
 test("metaCommandAction: \\restrict and \\unrestrict are ignored, \\connect and others refused with their line", () => {
   assert.equal(metaCommandAction("\\restrict abc123\n", 5), "ignore");
   assert.equal(metaCommandAction("\\unrestrict abc123\n", 900), "ignore");
-  assert.throws(() => metaCommandAction("\\connect family_brain\n", 40), /switches database at line 40 \(\\connect family_brain\).*--create/);
+  assert.throws(() => metaCommandAction("\\connect family_brain\n", 40),
+    /switches database at line 40 \(\\connect family_brain\).*--create/);
   assert.throws(() => metaCommandAction("\\c other\n", 3), /switches database at line 3/);
-  assert.throws(() => metaCommandAction("\\set ON_ERROR_STOP on\n", 7), /meta-command this restore does not run, at line 7: \\set ON_ERROR_STOP on/);
+  assert.throws(() => metaCommandAction("\\set ON_ERROR_STOP on\n", 7),
+    /meta-command this restore does not run, at line 7: \\set ON_ERROR_STOP on/);
 });
 
 test("isIncomplete and skipSetting", () => {
@@ -110,9 +126,25 @@ async function events(script: string) {
 
 test("readPlainScript: the parser, not the text, decides where statements end; COPY data streams to \\.", async () => {
   const script = [
-    "--", "-- header", "\\restrict KEY", "SET lock_timeout = 0;",
-    "CREATE FUNCTION public.f() RETURNS int LANGUAGE plpgsql AS $$", "BEGIN", "  -- COPY x FROM stdin;", "  RETURN 1;", "END;", "$$;",
-    "COPY public.\"tåble\" (a, b) FROM stdin;", "1\tx;", "2\t\\N", "\\.", "", "SELECT 'a;", "b';", "\\unrestrict KEY", "",
+    "--",
+    "-- header",
+    "\\restrict KEY",
+    "SET lock_timeout = 0;",
+    "CREATE FUNCTION public.f() RETURNS int LANGUAGE plpgsql AS $$",
+    "BEGIN",
+    "  -- COPY x FROM stdin;",
+    "  RETURN 1;",
+    "END;",
+    "$$;",
+    'COPY public."tåble" (a, b) FROM stdin;',
+    "1\tx;",
+    "2\t\\N",
+    "\\.",
+    "",
+    "SELECT 'a;",
+    "b';",
+    "\\unrestrict KEY",
+    "",
   ].join("\n");
   assert.deepEqual(await events(script), [
     "sql@4:VariableSetStmt",
@@ -123,7 +155,8 @@ test("readPlainScript: the parser, not the text, decides where statements end; C
 });
 
 test("readPlainScript: an archive cut short, inside a statement or COPY data, is an error naming the line", async () => {
-  await assert.rejects(events("CREATE TABLE public.t (a int);\nCOPY public.t (a) FROM stdin;\n1\n2\n"), /ends inside the COPY data of public\.t \(started at line 2\)/);
+  await assert.rejects(events("CREATE TABLE public.t (a int);\nCOPY public.t (a) FROM stdin;\n1\n2\n"),
+    /ends inside the COPY data of public\.t \(started at line 2\)/);
   await assert.rejects(events("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n"), /ends inside a statement \(line 1/);
   await assert.rejects(events("SELEC 1;\n"), /statement at line 1 does not parse/);
 });

@@ -24,11 +24,12 @@ let proxy: S3Proxy;
 let dir: string;
 let backupDir: string;
 
-const resources = (settings: Record<string, unknown> = {}) => mockWindmill(dir, {
-  "f/admin/database": cluster.resource(SOURCE),
-  "f/admin/backup_settings": { backup_dir: backupDir, ...settings },
-  "f/admin/s3_backup_config": proxy.resource({ prefix: "modes/" }),
-});
+const resources = (settings: Record<string, unknown> = {}) =>
+  mockWindmill(dir, {
+    "f/admin/database": cluster.resource(SOURCE),
+    "f/admin/backup_settings": { backup_dir: backupDir, ...settings },
+    "f/admin/s3_backup_config": proxy.resource({ prefix: "modes/" }),
+  });
 
 before(async () => {
   cluster = await startCluster();
@@ -81,8 +82,10 @@ test("a preview checks the archive and says what a restore would change, and cha
     const row = (t: string) => (table.slice(1) as Array<Record<string, unknown>>).find((r) => r.table === t)!;
     assert.equal(row("public.ai_usage").difference, deleted);
     assert.equal(row("public.ai_usage").restore_will, "replace");
-    assert.deepEqual(row("public.added_later"), { table: "public.added_later", rows_in_target: 0, rows_in_backup: null, restore_will: "drop", difference: null });
-    assert.deepEqual(json.would_drop.map((o: { kind: string; name: string }) => `${o.kind} ${o.name}`).sort(), ["table added_later", "view later_view"]);
+    assert.deepEqual(row("public.added_later"), { table: "public.added_later", rows_in_target: 0, rows_in_backup: null,
+      restore_will: "drop", difference: null });
+    assert.deepEqual(json.would_drop.map((o: { kind: string; name: string }) => `${o.kind} ${o.name}`).sort(), ["table added_later",
+      "view later_view"]);
     assert.deepEqual(json.would_create, []);
     for (const e of json.extensions) assert.equal(e.can_create, "installed");
     assert.match(markdown, /Dropped for good.*table public\.added_later/);
@@ -103,7 +106,8 @@ test("a selective restore replaces only the chosen tables' rows, refuses what wo
   const name = await manualBackup();
   const original = await dataFingerprint(cluster, SOURCE);
   await cluster.query(SOURCE, "DELETE FROM public.family_documents WHERE id % 2 = 0");
-  await cluster.query(SOURCE, "INSERT INTO public.family_documents (tenant_id, title) SELECT tenant_id, 'after the backup' FROM public.family_documents LIMIT 5");
+  await cluster.query(SOURCE,
+    "INSERT INTO public.family_documents (tenant_id, title) SELECT tenant_id, 'after the backup' FROM public.family_documents LIMIT 5");
   await cluster.query(SOURCE, "DELETE FROM public.ai_usage WHERE id % 5 = 0");
   const changed = await dataFingerprint(cluster, SOURCE);
   const sequenceAfter = await count(SOURCE, "SELECT last_value AS n FROM public.family_documents_id_seq");
@@ -126,7 +130,10 @@ test("a selective restore replaces only the chosen tables' rows, refuses what wo
   assert.equal(result.verification.passed, true);
   assert.deepEqual(result.verification.tables.map((t) => t.table), tables);
   assert.deepEqual(result.sequences_set, ["public.family_documents_id_seq"]);
-  assert.deepEqual(result.rollback_request && { tables: result.rollback_request.tables, from: result.rollback_request.backup_filename }, { tables, from: result.pre_restore_backup });
+  assert.deepEqual(result.rollback_request && { tables: result.rollback_request.tables, from: result.rollback_request.backup_filename }, {
+    tables,
+    from: result.pre_restore_backup,
+  });
   const now = await dataFingerprint(cluster, SOURCE);
   for (const [table, fingerprint] of Object.entries(now)) {
     assert.equal(fingerprint, table === "public.family_documents" ? original[table] : changed[table], table);
@@ -140,7 +147,8 @@ test("a selective restore from S3 reads only the chosen table's member and the s
   rmSync(join(backupDir, name));
   await cluster.query(SOURCE, "DELETE FROM public.chat_messages WHERE id % 2 = 0");
   proxy.requests.length = 0;
-  const result = await restoreDatabase({ backup_filename: name, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: false, tables: ["public.chat_messages"], skip_foreign_key_check: true });
+  const result = await restoreDatabase({ backup_filename: name, backup_source: "s3", confirm_restore: true,
+    create_pre_restore_backup: false, tables: ["public.chat_messages"], skip_foreign_key_check: true });
   assert.equal(result.verification.passed, true);
   const archiveGets = proxy.requests.filter((r) => r.method === "GET" && r.url.includes(name));
   assert.equal(archiveGets.length, 2, "one GET for the table's member, one for the sequences member");
@@ -149,10 +157,12 @@ test("a selective restore from S3 reads only the chosen table's member and the s
 });
 
 test("a table whose schema and name have non-ASCII letters restores (the COPY line is sent as UTF-8)", async () => {
-  await cluster.query(SOURCE, `CREATE SCHEMA "Ünï"; CREATE TABLE "Ünï"."tåble" ("çol" text); INSERT INTO "Ünï"."tåble" VALUES ('é'), ('日本')`);
+  await cluster.query(SOURCE,
+    `CREATE SCHEMA "Ünï"; CREATE TABLE "Ünï"."tåble" ("çol" text); INSERT INTO "Ünï"."tåble" VALUES ('é'), ('日本')`);
   try {
     const name = await manualBackup();
-    const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, target_database: "unicode_copy" });
+    const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false,
+      target_database: "unicode_copy" });
     assert.equal(result.verification.passed, true);
     assert.equal(await count("unicode_copy", `SELECT count(*) AS n FROM "Ünï"."tåble" WHERE "çol" IN ('é', '日本')`), 2);
   } finally {
@@ -173,11 +183,14 @@ test("a restore behind the app's lock names the sessions holding it; terminate_s
     const state = await snapshotOf(SOURCE);
     await assert.rejects(
       restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }),
-      new RegExp(`sessions holding locks: pid ${pid} \\(application_name "family-app", user postgres, from [^,]+, idle in transaction since [^;]+; holds [^)]*public\\.chat_messages \\(AccessShareLock\\)`),
+      new RegExp(
+        `sessions holding locks: pid ${pid} \\(application_name "family-app", user postgres, from [^,]+, idle in transaction since [^;]+; holds [^)]*public\\.chat_messages \\(AccessShareLock\\)`,
+      ),
     );
     assert.deepEqual(await snapshotOf(SOURCE), state);
 
-    const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, terminate_sessions: true });
+    const result = await restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false,
+      terminate_sessions: true });
     assert.equal(result.verification.passed, true);
     assert.deepEqual(result.terminated_sessions.map((s) => [s.pid, s.application_name]), [[pid, "family-app"]]);
     assert.match(result.reminder, /connection pools/);
@@ -195,8 +208,11 @@ const pgDump = (dbname: string, args: string[] = []) => {
 };
 
 test("an archive made by pg_dump (the corpus's pagila, gzipped by an old cron job) restores in place and verifies", async (t) => {
-  if (!cluster.clientBin || !existsSync(join(CORPUS, "load.sh"))) return t.skip("needs pg_dump and psql of the server's version and ../shared/corpus");
-  const load = spawnSync(join(CORPUS, "load.sh"), ["pagila", "pagila_src"], { env: { ...cluster.libpqEnv(), PGBIN: cluster.clientBin }, encoding: "utf8" });
+  if (!cluster.clientBin || !existsSync(join(CORPUS, "load.sh"))) {
+    return t.skip("needs pg_dump and psql of the server's version and ../shared/corpus");
+  }
+  const load = spawnSync(join(CORPUS, "load.sh"), ["pagila", "pagila_src"], { env: { ...cluster.libpqEnv(), PGBIN: cluster.clientBin },
+    encoding: "utf8" });
   assert.equal(load.status, 0, load.stderr);
   const archive = "nightly-pagila.sql.gz";
   writeFileSync(join(backupDir, archive), gzipSync(pgDump("pagila_src")));
@@ -204,7 +220,8 @@ test("an archive made by pg_dump (the corpus's pagila, gzipped by an old cron jo
   await cluster.query("pagila_target", "CREATE TABLE public.leftover (id int); INSERT INTO public.leftover VALUES (1)");
 
   const started = Date.now();
-  const result = await restoreDatabase({ backup_filename: archive, confirm_restore: true, target_database: "pagila_target", pg_dump_archive: true });
+  const result = await restoreDatabase({ backup_filename: archive, confirm_restore: true, target_database: "pagila_target",
+    pg_dump_archive: true });
   t.diagnostic(`pagila (${result.rows_restored} rows) restored from a pg_dump archive in ${Date.now() - started} ms`);
   assert.equal(result.verification.passed, true);
   assert.equal(result.archive_kind, "pg_dump plain format");
@@ -223,5 +240,8 @@ test("an archive made by pg_dump (the corpus's pagila, gzipped by an old cron jo
     /switches database at line \d+ \(\\connect .*pg_dump --create/,
   );
   assert.deepEqual(await dataFingerprint(cluster, "pagila_target"), state);
-  await assert.rejects(restoreDatabase({ backup_filename: "../etc/passwd", confirm_restore: true, target_database: "pagila_target", pg_dump_archive: true }), /Invalid backup file name/);
+  await assert.rejects(
+    restoreDatabase({ backup_filename: "../etc/passwd", confirm_restore: true, target_database: "pagila_target", pg_dump_archive: true }),
+    /Invalid backup file name/,
+  );
 });

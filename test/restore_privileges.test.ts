@@ -26,7 +26,8 @@ const use = (c: Cluster, dbname: string, settings: Record<string, unknown> = {})
   mockWindmill(dir, { "f/admin/database": c.resource(dbname), "f/admin/backup_settings": { backup_dir: backupDir, ...settings } });
 const backup = async () => ((await backupDatabase("manual", false, false, false)) as { filename: string }).filename;
 const restore = (name: string, target = "", options: { dryRun?: boolean; createRoles?: boolean; preRestore?: boolean } = {}) =>
-  restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: options.preRestore ?? false, target_database: target, dry_run: options.dryRun ?? false, create_roles: options.createRoles ?? false });
+  restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: options.preRestore ?? false,
+    target_database: target, dry_run: options.dryRun ?? false, create_roles: options.createRoles ?? false });
 
 /** Privileges as PostgreSQL answers them for a role (has_*_privilege), the judge the issue names. */
 async function can(c: Cluster, dbname: string, checks: Array<[what: string, sql: string]>): Promise<Record<string, boolean>> {
@@ -84,7 +85,8 @@ test("default privileges on the target never give back what the backup revoked (
   const inPlace = (await restore(name, "", { preRestore: true })) as Restored;
   assert.equal(inPlace.verification.passed, true);
   assert.deepEqual(await can(cluster, "defaults", REVOKED), Object.fromEntries(REVOKED.map(([w]) => [w, false])));
-  assert.deepEqual(compareCatalogs(source, await catalogOf(cluster, "defaults")), [], "in place: owners, grants and default privileges as in the backup");
+  assert.deepEqual(compareCatalogs(source, await catalogOf(cluster, "defaults")), [],
+    "in place: owners, grants and default privileges as in the backup");
   assert.ok(inPlace.dropped_objects.includes("default privileges for role postgres on sequences"), inPlace.dropped_objects.join(", "));
 
   await restore(name, "defaults_copy");
@@ -114,7 +116,8 @@ test("changed privileges of extension members and pg_catalog objects are backed 
     REVOKE EXECUTE ON FUNCTION pg_catalog.md5(text) FROM PUBLIC;
     GRANT SELECT ON pg_catalog.pg_authid TO r_app;
   `);
-  const expected = { "PUBLIC on gen_random_bytes": false, "r_app on gen_random_bytes": true, "r_app on pg_ls_dir": true, "PUBLIC on pg_catalog.md5": false, "r_app on pg_authid": true };
+  const expected = { "PUBLIC on gen_random_bytes": false, "r_app on gen_random_bytes": true, "r_app on pg_ls_dir": true,
+    "PUBLIC on pg_catalog.md5": false, "r_app on pg_authid": true };
   assert.deepEqual(await can(cluster, "ext", EXTENSION_CHECKS), expected);
   use(cluster, "ext");
   const name = await backup();
@@ -134,7 +137,8 @@ test("changed privileges of extension members and pg_catalog objects are backed 
   `);
   await restore(name);
   assert.deepEqual(await can(cluster, "ext", EXTENSION_CHECKS), expected, "in place");
-  const extra = await can(cluster, "ext", [["r_none on pg_read_file", "has_function_privilege('r_none', 'pg_catalog.pg_read_file(text)', 'EXECUTE')"]]);
+  const extra = await can(cluster, "ext", [["r_none on pg_read_file",
+    "has_function_privilege('r_none', 'pg_catalog.pg_read_file(text)', 'EXECUTE')"]]);
   assert.deepEqual(extra, { "r_none on pg_read_file": false }, "a grant made after the backup is gone");
 });
 
@@ -175,7 +179,8 @@ test("an app that connects as its own role keeps working after a restore with de
   const inserted = await asApp(cluster, "app", "app_user", "INSERT INTO public.notes (body) VALUES ('after the restore') RETURNING id");
   assert.equal(inserted.rows[0].id, "3", "the sequence is the backup's and the app's role may use it");
   assert.equal((await asApp(cluster, "app", "app_user", "SELECT count(*)::int AS n FROM public.notes")).rows[0].n, 3);
-  assert.equal((await asApp(cluster, "app", "app_owner", "ALTER TABLE public.tags ADD COLUMN extra int")).command, "ALTER", "the owner still owns its table");
+  assert.equal((await asApp(cluster, "app", "app_owner", "ALTER TABLE public.tags ADD COLUMN extra int")).command, "ALTER",
+    "the owner still owns its table");
 
   // Another server, without the app's roles: refused before anything changes, the roles named.
   const other = await startCluster();
@@ -193,7 +198,8 @@ test("an app that connects as its own role keeps working after a restore with de
       assert.match(error.message, /create_roles: true/);
       return true;
     });
-    assert.equal((await other.query("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'app_elsewhere'")).rows[0].n, 0, "no database was created");
+    assert.equal((await other.query("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'app_elsewhere'")).rows[0].n, 0,
+      "no database was created");
     assert.deepEqual(readdirSync(backupDir).sort(), files, "no file was written");
 
     const created = (await restore(name, "app_elsewhere", { createRoles: true })) as Restored;
@@ -224,7 +230,8 @@ test("a backup as a role that may not read everything says which role, what it c
   const listing = () => (existsSync(backupDir) ? readdirSync(backupDir).sort() : []);
   const files = listing();
   await assert.rejects(backup(), (error: Error) => {
-    assert.match(error.message, /The backup's role "app_reader" may not read everything in the database \(permission denied for sequence hidden_seq\), so no backup was written/);
+    assert.match(error.message,
+      /The backup's role "app_reader" may not read everything in the database \(permission denied for sequence hidden_seq\), so no backup was written/);
     assert.match(error.message, /GRANT SELECT on what the message names to app_reader/);
     return true;
   });

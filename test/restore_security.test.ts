@@ -33,12 +33,31 @@ const names = hostileNames(canary);
 
 type Restored = Extract<Awaited<ReturnType<typeof restoreDatabase>>, { status: string }>;
 interface RestoreArgs {
-  source?: "local" | "s3"; target?: string; dryRun?: boolean; tables?: string[]; preRestore?: boolean;
-  pgDump?: boolean; createRoles?: boolean; allowEmpty?: boolean; skipForeignKeyCheck?: boolean;
+  source?: "local" | "s3";
+  target?: string;
+  dryRun?: boolean;
+  tables?: string[];
+  preRestore?: boolean;
+  pgDump?: boolean;
+  createRoles?: boolean;
+  allowEmpty?: boolean;
+  skipForeignKeyCheck?: boolean;
 }
 /** restore_database by argument name (its main takes them in this order). */
 const restore = (name: string, a: RestoreArgs = {}) =>
-  restoreDatabase({ backup_filename: name, backup_source: a.source ?? "local", confirm_restore: true, create_pre_restore_backup: a.preRestore ?? false, target_database: a.target ?? "", dry_run: a.dryRun ?? false, tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false, pg_dump_archive: a.pgDump ?? false, create_roles: a.createRoles ?? false, allow_empty_result: a.allowEmpty ?? false }) as Promise<Restored>;
+  restoreDatabase({
+    backup_filename: name,
+    backup_source: a.source ?? "local",
+    confirm_restore: true,
+    create_pre_restore_backup: a.preRestore ?? false,
+    target_database: a.target ?? "",
+    dry_run: a.dryRun ?? false,
+    tables: a.tables ?? [],
+    skip_foreign_key_check: a.skipForeignKeyCheck ?? false,
+    pg_dump_archive: a.pgDump ?? false,
+    create_roles: a.createRoles ?? false,
+    allow_empty_result: a.allowEmpty ?? false,
+  }) as Promise<Restored>;
 
 const configure = (settings: Record<string, unknown> = {}) =>
   mockWindmill(dir, {
@@ -60,7 +79,8 @@ async function assertHarmless(): Promise<void> {
 }
 
 async function sameDatabase(expected: string, actual: string): Promise<void> {
-  assert.deepEqual(compareCatalogs(await catalogOf(cluster, expected), await catalogOf(cluster, actual)), [], `${actual} differs from ${expected}`);
+  assert.deepEqual(compareCatalogs(await catalogOf(cluster, expected), await catalogOf(cluster, actual)), [],
+    `${actual} differs from ${expected}`);
   assert.deepEqual(await dataFingerprint(cluster, actual), await dataFingerprint(cluster, expected));
 }
 
@@ -100,8 +120,11 @@ test("hostile names: the archive keeps every name inside its quotes, and gunzip 
   if (!cluster.clientBin) return t.skip("needs psql of the server's version");
   await cluster.createDatabase("hostile_psql");
   // The README's runbook, exactly.
-  const replay = spawnSync("sh", ["-c", `gunzip -c "$1" | "$2/psql" -X -1 -v ON_ERROR_STOP=1 -d hostile_psql`, "sh", join(backupDir, name), cluster.clientBin], {
-    env: cluster.libpqEnv(), encoding: "utf8", maxBuffer: 1 << 26,
+  const replay = spawnSync("sh", ["-c", `gunzip -c "$1" | "$2/psql" -X -1 -v ON_ERROR_STOP=1 -d hostile_psql`, "sh", join(backupDir, name),
+    cluster.clientBin], {
+    env: cluster.libpqEnv(),
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
   });
   assert.equal(replay.status, 0, replay.stderr);
   await assertHarmless();
@@ -116,7 +139,8 @@ test("hostile names: restored exactly into a new database, in place, from S3 and
   await assertHarmless();
   await sameDatabase(HOSTILE, "hostile_copy");
   // The role setting whose value carries a dollar-quote breakout came back as a value.
-  const setting = await cluster.query("postgres", `SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'hostile_copy'`);
+  const setting = await cluster.query("postgres",
+    `SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'hostile_copy'`);
   assert.deepEqual(setting.rows, [{ setconfig: [`application_name=${names.setting}`] }]);
 
   const before = await catalogOf(cluster, HOSTILE);
@@ -165,12 +189,15 @@ test("a version 1 backup (before member digests) still restores, checked whole f
   // What version 1 wrote: no member digests, no roles or privileges fields, no seal; comments with
   // the names as they are (so this backup is of a database whose table names have no newline).
   await cluster.createDatabase("plain_v1");
-  await cluster.query("plain_v1", "CREATE TABLE public.items (id int PRIMARY KEY, label text); INSERT INTO public.items SELECT i, md5(i::text) FROM generate_series(1, 2000) i");
-  mockWindmill(dir, { "f/admin/database": cluster.resource("plain_v1"), "f/admin/backup_settings": { backup_dir: backupDir, dump: { privileges: false } } });
+  await cluster.query("plain_v1",
+    "CREATE TABLE public.items (id int PRIMARY KEY, label text); INSERT INTO public.items SELECT i, md5(i::text) FROM generate_series(1, 2000) i");
+  mockWindmill(dir, { "f/admin/database": cluster.resource("plain_v1"),
+    "f/admin/backup_settings": { backup_dir: backupDir, dump: { privileges: false } } });
   const v1 = await backup();
   const path = manifestPath(v1);
   const manifest = readManifest(v1);
-  for (const range of [manifest.sections.pre_data, manifest.sections.sequences, manifest.sections.post_data, ...manifest.tables.map((t: any) => t.range)]) delete range.sha256;
+  for (const range of [manifest.sections.pre_data, manifest.sections.sequences, manifest.sections.post_data,
+    ...manifest.tables.map((t: any) => t.range)]) delete range.sha256;
   for (const key of ["roles", "privileges", "manifest_sha256"]) delete manifest[key];
   manifest.format_version = 1;
   writeFileSync(path, JSON.stringify(manifest, null, 2));
@@ -201,24 +228,31 @@ test("an archive edited after the backup, with its manifest untouched, is refuse
   const tableName = `${names.quotes}.${names.newline}`;
   const bothTables = [tableName, `${names.quotes}.${names.carriageReturn}`];
   const cases: Array<{ label: string; member: (m: any) => any; content: () => string; args: RestoreArgs }> = [
-    { label: "full restore from disk, pre-data rewritten", member: (m) => m.sections.pre_data, content: PAYLOAD, args: { preRestore: true } },
-    { label: "full restore from S3, pre-data rewritten", member: (m) => m.sections.pre_data, content: PAYLOAD, args: { source: "s3", preRestore: true } },
+    { label: "full restore from disk, pre-data rewritten", member: (m) => m.sections.pre_data, content: PAYLOAD,
+      args: { preRestore: true } },
+    { label: "full restore from S3, pre-data rewritten", member: (m) => m.sections.pre_data, content: PAYLOAD,
+      args: { source: "s3", preRestore: true } },
     {
-      label: "full restore from S3, a table's member made to run its own COPY", args: { source: "s3" },
+      label: "full restore from S3, a table's member made to run its own COPY",
+      args: { source: "s3" },
       member: (m) => m.tables.find((t: any) => `${t.schema}.${t.name}` === tableName).range,
       content: () => `\n-- Data for x\n\n${PAYLOAD()}COPY public.canary_seq FROM stdin;\n\\.\n\n`,
     },
     {
-      label: "selective restore from disk, the table's rows changed behind an exact header", args: { tables: bothTables },
+      label: "selective restore from disk, the table's rows changed behind an exact header",
+      args: { tables: bothTables },
       member: (m) => m.tables.find((t: any) => `${t.schema}.${t.name}` === tableName).range,
       content: () => "",
     },
     {
-      label: "selective restore from S3, the sequence values rewritten", args: { source: "s3", tables: bothTables },
-      member: (m) => m.sections.sequences, content: () => `SELECT pg_catalog.setval('"public"."canary_seq"', 999, true);\n${PAYLOAD()}`,
+      label: "selective restore from S3, the sequence values rewritten",
+      args: { source: "s3", tables: bothTables },
+      member: (m) => m.sections.sequences,
+      content: () => `SELECT pg_catalog.setval('"public"."canary_seq"', 999, true);\n${PAYLOAD()}`,
     },
     { label: "preview from disk, post-data rewritten", member: (m) => m.sections.post_data, content: PAYLOAD, args: { dryRun: true } },
-    { label: "preview from S3, pre-data rewritten", member: (m) => m.sections.pre_data, content: PAYLOAD, args: { source: "s3", dryRun: true } },
+    { label: "preview from S3, pre-data rewritten", member: (m) => m.sections.pre_data, content: PAYLOAD,
+      args: { source: "s3", dryRun: true } },
   ];
   for (const c of cases) {
     const name = await backup(true);
@@ -229,7 +263,9 @@ test("an archive edited after the backup, with its manifest untouched, is refuse
       // The exact header the restore expects, then rows that are not the backup's: they may only ever travel as COPY data.
       const table = manifest.tables.find((t: any) => `${t.schema}.${t.name}` === tableName);
       const quoted = `"${table.schema.replaceAll('"', '""')}"."${table.name.replaceAll('"', '""')}"`;
-      content = `\n-- Data for ${quoted.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll("\r", "\\r")}\n\nCOPY ${quoted} (${table.columns.join(", ")}) FROM stdin;\n999\tforged\t${names.quotes}\t1\n\\.\n\n`;
+      content = `\n-- Data for ${quoted.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll("\r", "\\r")}\n\nCOPY ${quoted} (${
+        table.columns.join(", ")
+      }) FROM stdin;\n999\tforged\t${names.quotes}\t1\n\\.\n\n`;
     }
     const local = join(backupDir, name);
     const remote = s3.objectPath(PREFIX + name);
@@ -241,7 +277,9 @@ test("an archive edited after the backup, with its manifest untouched, is refuse
     await assertHarmless();
     assert.deepEqual(await canaryValue(), sequenceBefore, `${c.label}: a sequence moved`);
     assert.deepEqual(await dataFingerprint(cluster, HOSTILE), before, `${c.label}: the database changed`);
-    if (c.args.preRestore !== true) assert.deepEqual((await import("node:fs")).readdirSync(backupDir).sort(), files, `${c.label}: files appeared`);
+    if (c.args.preRestore !== true) {
+      assert.deepEqual((await import("node:fs")).readdirSync(backupDir).sort(), files, `${c.label}: files appeared`);
+    }
   }
 });
 
@@ -256,7 +294,8 @@ test("pg_dump_archive refuses a file pg_dump did not write, and one that would l
   const empty = "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\nSELECT 1;\n";
   writeFileSync(join(backupDir, "empty.sql"), empty);
   await assert.rejects(restore("empty.sql", { pgDump: true }), (error: Error) => {
-    assert.match(error.message, /creates no table and no object, so restoring it would leave database "hostile" empty, dropping \d+ object\(s\): .*table/);
+    assert.match(error.message,
+      /creates no table and no object, so restoring it would leave database "hostile" empty, dropping \d+ object\(s\): .*table/);
     assert.match(error.message, /allow_empty_result: true/);
     return true;
   });
@@ -278,7 +317,8 @@ test("a backup of an empty database is not restored over a full one unless asked
   mockWindmill(dir, { "f/admin/database": cluster.resource(HOSTILE), "f/admin/backup_settings": { backup_dir: backupDir } });
   const before = await dataFingerprint(cluster, HOSTILE);
   const files = (await import("node:fs")).readdirSync(backupDir).sort();
-  await assert.rejects(restore(name, { preRestore: true }), /creates no table and no object, so restoring it would leave database "hostile" empty/);
+  await assert.rejects(restore(name, { preRestore: true }),
+    /creates no table and no object, so restoring it would leave database "hostile" empty/);
   assert.deepEqual(await dataFingerprint(cluster, HOSTILE), before);
   assert.deepEqual((await import("node:fs")).readdirSync(backupDir).sort(), files, "no pre-restore backup was taken");
 });

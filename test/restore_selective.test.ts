@@ -19,11 +19,14 @@ let dir: string;
 type Restored = Extract<Awaited<ReturnType<typeof restoreDatabase>>, { status: string }>;
 type Preview = {
   render_all: [{ markdown: string }, { "table-row-object": [string[], ...Array<Record<string, unknown>>] }, {
-    json: { scope: string; would_drop: unknown[]; would_refuse: string | null; sequences: Array<{ sequence: string; value_in_target: string | null; value_in_backup: string }>; tables: Array<{ table: string; content?: string | null; rows_in_target: number | null; rows_in_backup: number | null }> };
+    json: { scope: string; would_drop: unknown[]; would_refuse: string | null;
+      sequences: Array<{ sequence: string; value_in_target: string | null; value_in_backup: string }>;
+      tables: Array<{ table: string; content?: string | null; rows_in_target: number | null; rows_in_backup: number | null }> };
   }];
 };
 const restore = (name: string, a: { tables?: string[]; dryRun?: boolean; compareContent?: boolean; skipForeignKeyCheck?: boolean } = {}) =>
-  restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, dry_run: a.dryRun ?? false, tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false, compare_content: a.compareContent ?? false });
+  restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false, dry_run: a.dryRun ?? false,
+    tables: a.tables ?? [], skip_foreign_key_check: a.skipForeignKeyCheck ?? false, compare_content: a.compareContent ?? false });
 const backup = async () => ((await backupDatabase("manual", false, false, false)) as { filename: string }).filename;
 
 before(async () => {
@@ -51,7 +54,8 @@ after(async () => {
 test("a partitioned table is restored by its own name (its partitions' rows), and its preview says so", async () => {
   const name = await backup();
   const original = await dataFingerprint(cluster, DB);
-  await cluster.query(DB, "DELETE FROM public.events WHERE id % 3 = 0; INSERT INTO public.events (at, what) VALUES ('2025-03-01', 'after the backup')");
+  await cluster.query(DB,
+    "DELETE FROM public.events WHERE id % 3 = 0; INSERT INTO public.events (at, what) VALUES ('2025-03-01', 'after the backup')");
   const preview = (await restore(name, { tables: ["public.events"], dryRun: true })) as unknown as Preview;
   const json = preview.render_all[2].json;
   assert.equal(json.scope, "the rows of public.events_2024, public.events_2025");
@@ -72,7 +76,8 @@ test("a child table whose parents stay restores without a flag; a parent that ot
   assert.deepEqual(await dataFingerprint(cluster, DB), original);
 
   const preview = (await restore(name, { tables: ["public.customers"], dryRun: true })) as unknown as Preview;
-  assert.match(String(preview.render_all[2].json.would_refuse), /foreign key\(s\) of tables left out point at their rows: public\.orders → public\.customers/);
+  assert.match(String(preview.render_all[2].json.would_refuse),
+    /foreign key\(s\) of tables left out point at their rows: public\.orders → public\.customers/);
   assert.match(preview.render_all[0].markdown, /The restore would refuse, changing nothing/);
   await assert.rejects(restore(name, { tables: ["public.customers"] }), /public\.orders → public\.customers/);
 });
@@ -81,17 +86,22 @@ test("the preview of a selective restore shows that request, not a full restore;
   const name = await backup();
   await cluster.query(DB, "CREATE TABLE public.scratch (id int); UPDATE public.customers SET name = 'renamed' WHERE id = 7");
   try {
-    const selective = (await restore(name, { tables: ["public.customers"], dryRun: true, compareContent: true, skipForeignKeyCheck: true })) as unknown as Preview;
+    const selective =
+      (await restore(name, { tables: ["public.customers"], dryRun: true, compareContent: true,
+        skipForeignKeyCheck: true })) as unknown as Preview;
     const json = selective.render_all[2].json;
     assert.deepEqual(json.would_drop, [], "a selective restore drops nothing");
     assert.doesNotMatch(selective.render_all[0].markdown, /Dropped for good/);
-    assert.deepEqual(json.tables.map((t) => [t.table, t.rows_in_target, t.rows_in_backup, t.content]), [["public.customers", 20, 20, "differs"]]);
+    assert.deepEqual(json.tables.map((t) => [t.table, t.rows_in_target, t.rows_in_backup, t.content]), [["public.customers", 20, 20,
+      "differs"]]);
     assert.match(selective.render_all[0].markdown, /1 whose rows differ from the backup's \(content digest\): public\.customers/);
-    assert.deepEqual(selective.render_all[1]["table-row-object"][0], ["table", "rows_in_target", "rows_in_backup", "difference", "content", "restore_will"]);
+    assert.deepEqual(selective.render_all[1]["table-row-object"][0], ["table", "rows_in_target", "rows_in_backup", "difference", "content",
+      "restore_will"]);
 
     const full = (await restore(name, { dryRun: true, compareContent: true })) as unknown as Preview;
     const content = Object.fromEntries(full.render_all[2].json.tables.map((t) => [t.table, t.content]));
-    assert.deepEqual(content, { "public.customers": "differs", "public.events_2024": "same", "public.events_2025": "same", "public.orders": "same", "public.scratch": null });
+    assert.deepEqual(content, { "public.customers": "differs", "public.events_2024": "same", "public.events_2025": "same",
+      "public.orders": "same", "public.scratch": null });
     assert.match(full.render_all[0].markdown, /Dropped for good.*table public\.scratch/);
   } finally {
     await cluster.query(DB, "DROP TABLE public.scratch; UPDATE public.customers SET name = 'c7' WHERE id = 7");
@@ -100,6 +110,7 @@ test("the preview of a selective restore shows that request, not a full restore;
 
 test("a pg_dump file given without pg_dump_archive is named as such, not as a missing backup", async () => {
   writeFileSync(join(dir, "backups", "nightly.sql.gz"), "--\n-- PostgreSQL database dump\n--\n");
-  await assert.rejects(restore("nightly.sql.gz"), /nightly\.sql\.gz is in .*, but it is not a backup of this bundle .*If pg_dump made it, run again with pg_dump_archive: true/);
+  await assert.rejects(restore("nightly.sql.gz"),
+    /nightly\.sql\.gz is in .*, but it is not a backup of this bundle .*If pg_dump made it, run again with pg_dump_archive: true/);
   await assert.rejects(restore("absent.sql.gz"), /No backup named "absent\.sql\.gz"/);
 });

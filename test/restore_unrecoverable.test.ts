@@ -52,7 +52,8 @@ test("the backup leaves the object out and says so", () => {
 });
 
 test("the preview lists it in would_drop", async () => {
-  const preview = await previewRestore({ database: database(), prefix: settings.prefix, source: storage, backupName: backup.name, targetDatabase: "app" });
+  const preview = await previewRestore({ database: database(), prefix: settings.prefix, source: storage, backupName: backup.name,
+    targetDatabase: "app" });
   assert.deepEqual(preview.would_drop, [LOST]);
 });
 
@@ -73,14 +74,26 @@ test("an in-place restore refuses before writing anything, not even the pre-rest
 
 test("a restore into another database is not refused: nothing is lost there", async () => {
   const result = await restoreBackup({
-    database: database(), settings, storage, backupName: backup.name, confirm: true, createPreRestoreBackup: false, targetDatabase: "app_copy",
+    database: database(),
+    settings,
+    storage,
+    backupName: backup.name,
+    confirm: true,
+    createPreRestoreBackup: false,
+    targetDatabase: "app_copy",
   });
   assert.deepEqual(result.dropped_objects, []);
 });
 
 test("allowed, it restores and names what it destroyed", async () => {
   const result = await restoreBackup({
-    database: database(), settings, storage, backupName: backup.name, confirm: true, createPreRestoreBackup: false, allowUnrecoverableDrops: true,
+    database: database(),
+    settings,
+    storage,
+    backupName: backup.name,
+    confirm: true,
+    createPreRestoreBackup: false,
+    allowUnrecoverableDrops: true,
   });
   assert.equal(result.verification.passed, true);
   assert.deepEqual(result.dropped_objects, [LOST]);

@@ -28,7 +28,9 @@ after(async () => {
 
 function runScript(runtime: string, script: string, args: unknown): Record<string, unknown> {
   const out = spawnSync(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, script, JSON.stringify(args)], {
-    encoding: "utf8", env: { ...process.env, WM_MOCKED_API_FILE: mockFile }, timeout: 180_000,
+    encoding: "utf8",
+    env: { ...process.env, WM_MOCKED_API_FILE: mockFile },
+    timeout: 180_000,
   });
   assert.equal(out.status, 0, `${runtime} ${script} failed: ${out.stderr.slice(-2000)}`);
   return JSON.parse(out.stdout) as Record<string, unknown>;
@@ -48,7 +50,10 @@ for (const runtime of ["bun", "deno", "node"]) {
 
     const before = await dataFingerprint(cluster, "family_brain");
     const fromS3 = runScript(runtime, "f/admin/restore_database", {
-      backup_filename: uploaded.filename, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: true,
+      backup_filename: uploaded.filename,
+      backup_source: "s3",
+      confirm_restore: true,
+      create_pre_restore_backup: true,
     }) as { verification: { passed: boolean }; pre_restore_backup: string; restored_from_location: string };
     assert.equal(fromS3.verification.passed, true);
     assert.equal(fromS3.restored_from_location, `s3://${s3.bucket}/runtimes/`);
@@ -57,7 +62,11 @@ for (const runtime of ["bun", "deno", "node"]) {
 
     const target = `restored_${runtime}`;
     const restore = runScript(runtime, "f/admin/restore_database", {
-      backup_filename: backup.filename, backup_source: "local", confirm_restore: true, create_pre_restore_backup: true, target_database: target,
+      backup_filename: backup.filename,
+      backup_source: "local",
+      confirm_restore: true,
+      create_pre_restore_backup: true,
+      target_database: target,
     }) as { verification: { passed: boolean; tables: { match: boolean }[] } };
     assert.equal(restore.verification.passed, true);
     assert.equal(restore.verification.tables.length, 8);

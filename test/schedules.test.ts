@@ -18,7 +18,15 @@ import { handlerTarget, runSchedule } from "./support/schedule-runner.ts";
 import type { WindmillApi } from "./support/windmill-api.ts";
 import { startWindmill } from "./support/windmill.ts";
 
-interface ScheduleFile { schedule: string; timezone: string; script_path: string; is_flow: boolean; on_failure?: string; no_flow_overlap?: boolean; args: Record<string, unknown> }
+interface ScheduleFile {
+  schedule: string;
+  timezone: string;
+  script_path: string;
+  is_flow: boolean;
+  on_failure?: string;
+  no_flow_overlap?: boolean;
+  args: Record<string, unknown>;
+}
 const schedule = (name: string) => parse(readFileSync(join("schedules", `${name}.schedule.yaml`), "utf8")) as ScheduleFile;
 
 /** Next fire times after `from`, as local wall-clock strings of the schedule's zone. */
@@ -26,7 +34,8 @@ function nextRuns(name: string, from: string, count: number): string[] {
   const spec = schedule(name);
   const job = new Cron(spec.schedule, { timezone: spec.timezone, paused: true });
   return job.nextRuns(count, new Date(from)).map((d) =>
-    d.toLocaleString("sv-SE", { timeZone: spec.timezone, hour12: false }).replace(" ", "T"));
+    d.toLocaleString("sv-SE", { timeZone: spec.timezone, hour12: false }).replace(" ", "T")
+  );
 }
 
 test("every schedule file passes Windmill's validator and names scripts that exist", () => {
@@ -46,7 +55,8 @@ test("every schedule file passes Windmill's validator and names scripts that exi
     assert.ok(flowOrScript(handler.path, false), `${file}: ${spec.on_failure} exists`);
     // Every schedule runs a flow with a failure module: on Community Edition it is the only code that runs on failure.
     assert.equal(spec.is_flow, true, `${file} runs a flow`);
-    assert.match(readFileSync(join("f/admin", `${spec.script_path.replace("f/admin/", "")}__flow`, "flow.yaml"), "utf8"), /\n  failure_module:/);
+    assert.match(readFileSync(join("f/admin", `${spec.script_path.replace("f/admin/", "")}__flow`, "flow.yaml"), "utf8"),
+      /\n  failure_module:/);
   }
 });
 
@@ -105,11 +115,14 @@ test("the daily and weekly runs that meet on the spring Sunday both succeed: one
 });
 
 test("the failure handler records the failure in system_logs and never fails itself", async () => {
-  const result = await backupFailureHandler("f/admin/backup_database", "f/admin/schedule_daily_backup",
-    { message: "Cannot connect to PostgreSQL", name: "BackupError" }, 2, "2026-11-22T07:00:00Z");
+  const result = await backupFailureHandler("f/admin/backup_database", "f/admin/schedule_daily_backup", {
+    message: "Cannot connect to PostgreSQL",
+    name: "BackupError",
+  }, 2, "2026-11-22T07:00:00Z");
   assert.equal(result.audit, "written");
   assert.match(result.message, /failed 2 times in a row.*Cannot connect to PostgreSQL/);
-  const { rows } = await cluster.query("family_brain", "SELECT source, level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id DESC LIMIT 1");
+  const { rows } = await cluster.query("family_brain",
+    "SELECT source, level, message, details FROM public.system_logs WHERE source = 'backup' ORDER BY id DESC LIMIT 1");
   assert.equal(rows[0].level, "error");
   assert.match(rows[0].message, /schedule_daily_backup/);
   assert.equal(rows[0].details.action, "scheduled run");
@@ -122,7 +135,8 @@ test("the failure handler records the failure in system_logs and never fails its
 });
 
 const failureRows = async () =>
-  (await cluster.query("family_brain", "SELECT message FROM public.system_logs WHERE source = 'backup' AND level = 'error' ORDER BY id")).rows.map((r) => r.message as string);
+  (await cluster.query("family_brain", "SELECT message FROM public.system_logs WHERE source = 'backup' AND level = 'error' ORDER BY id"))
+    .rows.map((r) => r.message as string);
 
 /** Makes the next scheduled backup fail while the database stays reachable: the backup directory cannot be created. */
 function breakBackupDirectory(): () => void {

@@ -43,7 +43,8 @@ test("the seed's backup body writes an archive, its manifest and the seed's resu
   assert.match(String(result.filename), /^family_brain_manual_\d{8}_\d{6}(_\d+)?\.sql\.gz$/);
   assert.equal(result.tables_backed_up, 8);
   const details = result.table_details as Record<string, number>;
-  const counts = await cluster.query(SOURCE, "SELECT (SELECT count(*) FROM public.tenants)::int AS tenants, (SELECT count(*) FROM public.chat_messages)::int AS messages");
+  const counts = await cluster.query(SOURCE,
+    "SELECT (SELECT count(*) FROM public.tenants)::int AS tenants, (SELECT count(*) FROM public.chat_messages)::int AS messages");
   assert.equal(details.tenants, counts.rows[0].tenants);
   assert.equal(details.chat_messages, counts.rows[0].messages);
   assert.equal(result.total_rows, Object.values(details).reduce((a, b) => a + b, 0));
@@ -108,10 +109,12 @@ test("a failure in the middle of an in-place restore leaves the database exactly
   // A backup whose post-data section fails after every table's rows are loaded, with a manifest
   // that matches it, so the restore gets past its integrity check and fails halfway.
   const manifestPath = join(backupDir, name.replace(/\.sql\.gz$/, ".manifest.json"));
-  rewriteMemberHonestly(join(backupDir, name), manifestPath, (m) => m.sections.post_data, (text) => text + "SELECT 1 / 0 AS injected_failure;\n");
+  rewriteMemberHonestly(join(backupDir, name), manifestPath, (m) => m.sections.post_data,
+    (text) => text + "SELECT 1 / 0 AS injected_failure;\n");
 
   // Into a new database: the database it created is dropped again.
-  await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, target_database: "never_created" }), /division by zero/);
+  await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, target_database: "never_created" }),
+    /division by zero/);
   const created = await cluster.query("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'never_created'");
   assert.equal(created.rows[0].n, 0);
 
@@ -120,7 +123,8 @@ test("a failure in the middle of an in-place restore leaves the database exactly
   await cluster.query(SOURCE, "INSERT INTO public.added_later VALUES (1, 'kept by the rollback')");
   try {
     const state = await snapshotOf(SOURCE);
-    await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }), /post-data section failed.*division by zero/);
+    await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }),
+      /post-data section failed.*division by zero/);
     assert.deepEqual(await snapshotOf(SOURCE), state);
   } finally {
     await cluster.query(SOURCE, "DROP TABLE public.added_later");
@@ -128,7 +132,8 @@ test("a failure in the middle of an in-place restore leaves the database exactly
 });
 
 test("an in-place restore takes a pre-restore backup and drops objects created after the backup", async () => {
-  await cluster.query(SOURCE, "CREATE FUNCTION public.add_numbers(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN a + b");
+  await cluster.query(SOURCE,
+    "CREATE FUNCTION public.add_numbers(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN a + b");
   const original = await snapshotOf(SOURCE);
   const name = await manualBackup();
   await cluster.query(SOURCE, `
@@ -145,9 +150,11 @@ test("an in-place restore takes a pre-restore backup and drops objects created a
   assert.deepEqual(await snapshotOf(SOURCE), original);
 
   // The pre-restore backup holds the state before the restore: rolling back brings added_later back.
-  const rollback = await restoreDatabase({ backup_filename: String(result.pre_restore_backup), confirm_restore: true, create_pre_restore_backup: false, target_database: "rolled_back" });
+  const rollback = await restoreDatabase({ backup_filename: String(result.pre_restore_backup), confirm_restore: true,
+    create_pre_restore_backup: false, target_database: "rolled_back" });
   assert.equal(rollback.verification.passed, true);
-  const tables = await cluster.query("rolled_back", "SELECT to_regclass('public.added_later') IS NOT NULL AS here, to_regclass('scratch.notes') IS NOT NULL AS scratch");
+  const tables = await cluster.query("rolled_back",
+    "SELECT to_regclass('public.added_later') IS NOT NULL AS here, to_regclass('scratch.notes') IS NOT NULL AS scratch");
   assert.deepEqual(tables.rows[0], { here: true, scratch: true });
 });
 
@@ -204,9 +211,11 @@ test("runs on one database never overlap: a second one waits, then fails naming 
   sample.configure({ lock_wait_seconds: 1 });
   try {
     const started = Date.now();
-    await assert.rejects(backupDatabase("daily", false, true, false), /Another backup, restore or cleanup is running on this database \(session \d+ "nightly-migration"/);
+    await assert.rejects(backupDatabase("daily", false, true, false),
+      /Another backup, restore or cleanup is running on this database \(session \d+ "nightly-migration"/);
     assert.ok(Date.now() - started >= 900, "it waited for the lock first");
-    await assert.rejects(restoreDatabase({ backup_filename: files.find((f) => f.endsWith(".sql.gz"))!, confirm_restore: true }), /Another backup, restore or cleanup/);
+    await assert.rejects(restoreDatabase({ backup_filename: files.find((f) => f.endsWith(".sql.gz"))!, confirm_restore: true }),
+      /Another backup, restore or cleanup/);
     assert.deepEqual(readdirSync(backupDir).sort(), files, "nothing written, nothing deleted");
   } finally {
     await holder.end();
@@ -222,7 +231,8 @@ test("a restore over a database whose tables the app holds locked gives up, roll
     await app.query("BEGIN");
     await app.query("SELECT count(*) FROM public.chat_messages"); // an open transaction keeps its ACCESS SHARE lock
     const state = await snapshotOf(SOURCE);
-    await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }), /rolled back and changed nothing: another session kept a lock.*stop the app/);
+    await assert.rejects(restoreDatabase({ backup_filename: name, confirm_restore: true, create_pre_restore_backup: false }),
+      /rolled back and changed nothing: another session kept a lock.*stop the app/);
     assert.deepEqual(await snapshotOf(SOURCE), state);
   } finally {
     await app.end();

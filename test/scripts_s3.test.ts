@@ -31,17 +31,23 @@ let dir: string;
 let backupDir: string;
 let client: S3Client;
 
-const resources = (s3Resource: Record<string, unknown>, settings: Record<string, unknown> = {}) => mockWindmill(dir, {
-  "f/admin/database": cluster.resource(SOURCE),
-  "f/admin/backup_settings": { backup_dir: backupDir, ...settings },
-  "f/admin/s3_backup_config": s3Resource,
-});
+const resources = (s3Resource: Record<string, unknown>, settings: Record<string, unknown> = {}) =>
+  mockWindmill(dir, {
+    "f/admin/database": cluster.resource(SOURCE),
+    "f/admin/backup_settings": { backup_dir: backupDir, ...settings },
+    "f/admin/s3_backup_config": s3Resource,
+  });
 /** s3rver does not check SigV4 signatures, so any secret works: this one must never show up. */
 const SECRET = "s3-secret-that-must-never-appear-7f3a";
 /** The seed's shape, pointed at s3rver (endpoint and path style are this shape's optional extras). */
 const seedShape = () => ({
-  bucket: s3.bucket, region: "us-east-1", access_key_id: s3.accessKeyId, secret_access_key: SECRET,
-  endpoint: s3.endpoint, path_style: true, prefix: PREFIX,
+  bucket: s3.bucket,
+  region: "us-east-1",
+  access_key_id: s3.accessKeyId,
+  secret_access_key: SECRET,
+  endpoint: s3.endpoint,
+  path_style: true,
+  prefix: PREFIX,
 });
 
 before(async () => {
@@ -55,9 +61,12 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "wpb-s3-scripts-"));
   backupDir = join(dir, "backups");
   client = new S3Client({
-    region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true,
+    region: "us-east-1",
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
   resources(seedShape());
 });
@@ -70,10 +79,12 @@ after(async () => {
 });
 
 const stem = (name: string) => name.replace(/\.sql\.gz$/, "");
-const objectBytes = async (key: string) => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
+const objectBytes = async (key: string) =>
+  Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray());
 const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
 
-type BackupResult = { status: string; filename: string; sha256: string; location: string; s3: { archive: string; manifest: string; cleanup: { deleted: string[] } }; cleanup: { deleted: string[] } };
+type BackupResult = { status: string; filename: string; sha256: string; location: string;
+  s3: { archive: string; manifest: string; cleanup: { deleted: string[] } }; cleanup: { deleted: string[] } };
 
 /** A copy of `source` named as a daily backup of `daysAgo` days ago, locally and/or on S3. */
 async function plantDaily(source: string, daysAgo: number, where: { local?: boolean; s3?: boolean }): Promise<string> {
@@ -188,7 +199,10 @@ test("a restore from S3 whose archive changed after the backup refuses the chang
   await cluster.query(SOURCE, "CREATE TABLE public.added_after_backup (id int)");
   try {
     const before = await dataFingerprint(cluster, SOURCE);
-    await assert.rejects(restoreDatabase({ backup_filename: backup.filename, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: false }), /was changed after the backup: the indexes, constraints and triggers \(post-data\) does not match the manifest \(sha256 /);
+    await assert.rejects(
+      restoreDatabase({ backup_filename: backup.filename, backup_source: "s3", confirm_restore: true, create_pre_restore_backup: false }),
+      /was changed after the backup: the indexes, constraints and triggers \(post-data\) does not match the manifest \(sha256 /,
+    );
     assert.deepEqual(await dataFingerprint(cluster, SOURCE), before, "the database is as it was");
   } finally {
     await cluster.query(SOURCE, "DROP TABLE public.added_after_backup");
@@ -203,7 +217,8 @@ test("a failed upload fails the job, keeps the local backup, and applies no rete
   const before = new Set(readdirSync(backupDir));
   try {
     await assert.rejects(backupDatabase("daily", true, true, false), (error: Error) => {
-      assert.match(error.message, /Backup (family_brain_daily_\S+) was written to .* and is kept there, but uploading it to s3:\/\/backups\/family-brain\/ failed: .*No retention was applied\. Fix the S3 problem; the next backup with upload_to_s3: true uploads this one too\./);
+      assert.match(error.message,
+        /Backup (family_brain_daily_\S+) was written to .* and is kept there, but uploading it to s3:\/\/backups\/family-brain\/ failed: .*No retention was applied\. Fix the S3 problem; the next backup with upload_to_s3: true uploads this one too\./);
       assert.ok(!error.message.includes(SECRET) && !String(error.stack).includes(SECRET));
       return true;
     });
@@ -221,7 +236,9 @@ test("a failed upload fails the job, keeps the local backup, and applies no rete
   rmSync(join(backupDir, `${stem(expired)}.manifest.json`));
 
   // The next run that uploads makes good what this one owed, then forgets it.
-  const next = (await backupDatabase("manual", true, false, false)) as unknown as BackupResult & { s3: { uploaded_earlier_backups: string[] } };
+  const next = (await backupDatabase("manual", true, false, false)) as unknown as BackupResult & {
+    s3: { uploaded_earlier_backups: string[] };
+  };
   assert.deepEqual(next.s3.uploaded_earlier_backups, [name]);
   assert.ok((await objectBytes(PREFIX + name)).equals(readFileSync(join(backupDir, name))));
   assert.ok(!existsSync(join(backupDir, `${stem(name)}.upload-pending`)));
@@ -239,11 +256,13 @@ test("retention runs on each storage over its own listing; a pinned backup survi
   assert.deepEqual((await pinBackup(pinned)).changes.map((c) => c.result), ["already pinned", "already pinned"]);
   assert.equal((await listBackups(true)).find((r) => r.name === pinned)!.pinned, "yes");
 
-  const dry = (await backupDatabase("daily", true, true, true)) as unknown as { s3_cleanup_would_delete: { name: string }[]; cleanup_would_delete: { name: string }[] };
+  const dry = (await backupDatabase("daily", true, true, true)) as unknown as { s3_cleanup_would_delete: { name: string }[];
+    cleanup_would_delete: { name: string }[] };
   // Before the new daily exists, the 20-day-old one is the newest daily on S3, so it is kept there.
   assert.deepEqual(dry.s3_cleanup_would_delete.map((d) => d.name), [expiredS3], "the dry run shows the S3 plan");
   assert.deepEqual(dry.cleanup_would_delete.map((d) => d.name), [expiredBoth]);
-  assert.ok((await new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")).stat(expiredS3)) !== undefined, "and deletes nothing");
+  assert.ok((await new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")).stat(expiredS3)) !== undefined,
+    "and deletes nothing");
 
   const result = (await backupDatabase("daily", true, true, false)) as unknown as BackupResult;
   assert.deepEqual(result.cleanup.deleted, [expiredBoth]);
@@ -271,14 +290,18 @@ test("cleanup deletes nothing on S3 when the S3 listing stopped halfway", async 
     proxy.fault = undefined;
   }
   assert.ok((await paged.list()).files.some((f) => f.name === expired), "the expired backup is still there");
-  assert.deepEqual((await applyRetention(paged, settings, SOURCE, new Date(), true)).deleted, [expired], "and goes once the listing is whole");
+  assert.deepEqual((await applyRetention(paged, settings, SOURCE, new Date(), true)).deleted, [expired],
+    "and goes once the listing is whole");
 });
 
 test("a new backup's name is free on S3 too: a local copy deleted by hand does not lead to a clash", async () => {
   const settings = BackupSettings.parse({ backup_dir: backupDir });
   const request = {
-    database: DatabaseResource.parse(cluster.resource(SOURCE)), settings, storage: new LocalStorage(backupDir),
-    offsite: new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")), type: "manual" as const,
+    database: DatabaseResource.parse(cluster.resource(SOURCE)),
+    settings,
+    storage: new LocalStorage(backupDir),
+    offsite: new S3Storage(parseS3Config(seedShape(), "f/admin/s3_backup_config")),
+    type: "manual" as const,
     now: () => new Date("2025-06-01T12:00:00Z"),
   };
   const first = await createBackup(request);

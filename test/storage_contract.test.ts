@@ -28,7 +28,9 @@ const drain = async (stream: Readable): Promise<Buffer> => {
 };
 /** A body arriving in uneven chunks, as a gzip stream would deliver it. */
 const chunked = (bytes: Buffer, size = 64 * 1024 + 7): Readable =>
-  Readable.from((function* () { for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size); })());
+  Readable.from((function*() {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  })());
 const sameSecond = (n: number) => (n === 0 ? "b.sql.gz" : `b_${n + 1}.sql.gz`);
 
 let s3: S3Server;
@@ -46,15 +48,19 @@ after(async () => {
 
 /** A fresh, empty place on the backend (S3: its own prefix; listings of 2 keys a page, so paging is exercised). */
 const fresh = () => `contract-${Date.now()}-${randomBytes(3).toString("hex")}`;
-const s3At = (resource: Record<string, unknown>) => new S3Storage(parseS3Config({ ...resource, prefix: `${String(resource.prefix ?? "")}${fresh()}/` }, PATH), 2);
+const s3At = (resource: Record<string, unknown>) =>
+  new S3Storage(parseS3Config({ ...resource, prefix: `${String(resource.prefix ?? "")}${fresh()}/` }, PATH), 2);
 
 function environmentResource(): Record<string, unknown> | undefined {
   const env = process.env;
   if (!env.WPB_TEST_S3_BUCKET || !env.WPB_TEST_S3_ACCESS_KEY_ID || !env.WPB_TEST_S3_SECRET_ACCESS_KEY) return undefined;
   return {
-    bucket: env.WPB_TEST_S3_BUCKET, region: env.WPB_TEST_S3_REGION || "us-east-1",
-    access_key_id: env.WPB_TEST_S3_ACCESS_KEY_ID, secret_access_key: env.WPB_TEST_S3_SECRET_ACCESS_KEY,
-    ...(env.WPB_TEST_S3_ENDPOINT ? { endpoint: env.WPB_TEST_S3_ENDPOINT } : {}), path_style: env.WPB_TEST_S3_PATH_STYLE === "true",
+    bucket: env.WPB_TEST_S3_BUCKET,
+    region: env.WPB_TEST_S3_REGION || "us-east-1",
+    access_key_id: env.WPB_TEST_S3_ACCESS_KEY_ID,
+    secret_access_key: env.WPB_TEST_S3_SECRET_ACCESS_KEY,
+    ...(env.WPB_TEST_S3_ENDPOINT ? { endpoint: env.WPB_TEST_S3_ENDPOINT } : {}),
+    path_style: env.WPB_TEST_S3_PATH_STYLE === "true",
     ...(env.WPB_TEST_S3_MAX_PARTS ? { max_parts: Number(env.WPB_TEST_S3_MAX_PARTS) } : {}),
   };
 }
@@ -65,7 +71,9 @@ const BACKENDS: Array<{ name: string; open: () => Storage; features: StorageFeat
   { name: "S3 on s3rver", open: () => s3At(s3.resource()), features: { cheapRereads: false, freeSpace: false } },
   { name: "S3 through the AWS stand-in", open: () => s3At(aws.resource()), features: { cheapRereads: false, freeSpace: false } },
   {
-    name: "the WPB_TEST_S3_* endpoint", open: () => s3At(environment!), features: { cheapRereads: false, freeSpace: false },
+    name: "the WPB_TEST_S3_* endpoint",
+    open: () => s3At(environment!),
+    features: { cheapRereads: false, freeSpace: false },
     ...(environment ? {} : { skip: "set WPB_TEST_S3_BUCKET, WPB_TEST_S3_ACCESS_KEY_ID and WPB_TEST_S3_SECRET_ACCESS_KEY to run" }),
   },
 ];
@@ -109,12 +117,16 @@ for (const backend of BACKENDS) {
       const file = await storage.create(() => "large.sql.gz", chunked(bytes), { expectedSize: bytes.length });
       assert.equal(file.size, bytes.length);
       assert.equal(sha256(await drain(storage.read("large.sql.gz"))), sha256(bytes));
-      assert.ok((await drain(storage.read("large.sql.gz", { start: 5 * MiB - 3, end: 5 * MiB + 3 }))).equals(bytes.subarray(5 * MiB - 3, 5 * MiB + 3)));
+      assert.ok(
+        (await drain(storage.read("large.sql.gz", { start: 5 * MiB - 3, end: 5 * MiB + 3 }))).equals(
+          bytes.subarray(5 * MiB - 3, 5 * MiB + 3),
+        ),
+      );
     });
 
     test("a body that fails halfway leaves no file, and its own error reaches the caller", async () => {
       const storage = backend.open();
-      const failing = Readable.from((async function* () {
+      const failing = Readable.from((async function*() {
         yield randomBytes(6 * MiB);
         throw new Error("the dump broke");
       })());

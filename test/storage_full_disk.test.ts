@@ -41,7 +41,9 @@ test("a backup the free space cannot hold is refused before it starts, naming th
   if (!mounted) return t.skip("cannot mount a small tmpfs here (needs root)");
   mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: disk } });
   await assert.rejects(backupDatabase("manual", false, true, false), (error: Error) => {
-    assert.match(error.message, new RegExp(`Not enough free space in ${disk}: [\\d.]+ MB free \\((\\d+) bytes\\), but the backup is estimated at [\\d.]+ MB \\((\\d+) bytes`));
+    assert.match(error.message, new RegExp(
+      `Not enough free space in ${disk}: [\\d.]+ MB free \\((\\d+) bytes\\), but the backup is estimated at [\\d.]+ MB \\((\\d+) bytes`,
+    ));
     const [, free, estimate] = /\((\d+) bytes\), but .*?\((\d+) bytes/.exec(error.message)!;
     assert.ok(Number(free) <= 256 * 1024 && Number(estimate) > Number(free));
     assert.match(error.message, /Nothing was written/);
@@ -55,8 +57,10 @@ test("a backup the free space cannot hold is refused before it starts, naming th
 test("a backup that fills the disk fails clearly and leaves no partial file", async (t) => {
   if (!mounted) return t.skip("cannot mount a small tmpfs here (needs root)");
   // A ratio far below the real one (about 0.47 here) lets the backup start on a disk it cannot fit.
-  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: disk, archive_size_ratio: 0.05 } });
-  await assert.rejects(backupDatabase("manual", false, true, false), /ran out of space while writing family_brain_manual_.*nothing was kept/);
+  mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"),
+    "f/admin/backup_settings": { backup_dir: disk, archive_size_ratio: 0.05 } });
+  await assert.rejects(backupDatabase("manual", false, true, false),
+    /ran out of space while writing family_brain_manual_.*nothing was kept/);
   assert.deepEqual(readdirSync(disk), [], "nothing left on the disk");
   // The connection and the lock were released: a dry run on the same database works at once.
   const dry = await backupDatabase("manual", false, true, true);

@@ -26,7 +26,7 @@ const numbered = (base: string) => (attempt: number) => (attempt === 0 ? `${base
 /** A body that yields its chunks with a pause between them, so concurrent writers interleave. */
 function slowBody(chunks: string[]): Readable {
   return Readable.from(
-    (async function* () {
+    (async function*() {
       for (const chunk of chunks) {
         await new Promise((resolve) => setTimeout(resolve, 5));
         yield Buffer.from(chunk);
@@ -41,7 +41,8 @@ describe("LocalStorage.create", () => {
   test("writes the whole body under the first free name, mode 0600", async () => {
     const storage = freshStorage();
     const body = randomBytes(300_000);
-    const file = await storage.create(numbered("fb_manual_20251208_023807"), Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]));
+    const file = await storage.create(numbered("fb_manual_20251208_023807"),
+      Readable.from([body.subarray(0, 100_000), body.subarray(100_000)]));
     assert.equal(file.name, "fb_manual_20251208_023807.sql.gz");
     assert.equal(file.size, body.length);
     const path = join(storage.location, file.name);
@@ -76,7 +77,7 @@ describe("LocalStorage.create", () => {
   test("a body that errors halfway leaves no file at all, and the error reaches the caller", async () => {
     const storage = freshStorage();
     const body = Readable.from(
-      (async function* () {
+      (async function*() {
         yield Buffer.alloc(64 * 1024, 1);
         throw new Error("connection lost mid-COPY");
       })(),
@@ -159,7 +160,8 @@ describe("LocalStorage.read", () => {
 });
 
 describe("file names from users", () => {
-  const bad = ["../secret.sql.gz", "..", ".", "a/b.sql.gz", "/etc/passwd", "a\\b.sql.gz", ".hidden.sql.gz", "", "nul\0.sql.gz", "x".repeat(256)];
+  const bad = ["../secret.sql.gz", "..", ".", "a/b.sql.gz", "/etc/passwd", "a\\b.sql.gz", ".hidden.sql.gz", "", "nul\0.sql.gz",
+    "x".repeat(256)];
   for (const name of bad) {
     test(`refuses ${JSON.stringify(name.length > 40 ? `${name.slice(0, 10)}… (${name.length} chars)` : name)} in read, stat and remove`, async () => {
       const storage = freshStorage();
@@ -229,7 +231,8 @@ describe("LocalStorage constructor", () => {
     assert.throws(
       () => new LocalStorage(join(file, "backups")),
       (error: unknown) =>
-        error instanceof BackupError && error.message.includes(join(file, "backups")) && /backup_dir/.test(error.message) && /f\/admin\/backup_settings/.test(error.message),
+        error instanceof BackupError && error.message.includes(join(file, "backups")) && /backup_dir/.test(error.message) &&
+        /f\/admin\/backup_settings/.test(error.message),
     );
   });
 
@@ -291,7 +294,7 @@ describe("LocalStorage.sweepStaleTemps", () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const body = Readable.from(
-      (async function* () {
+      (async function*() {
         yield Buffer.from("first half ");
         await gate;
         yield Buffer.from("second half");

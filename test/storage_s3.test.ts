@@ -22,13 +22,19 @@ const drain = async (stream: Readable): Promise<Buffer> => {
 };
 /** A body arriving in uneven chunks, as a gzip stream would deliver it. */
 const chunked = (bytes: Buffer, size = 64 * 1024 + 7): Readable =>
-  Readable.from((function* () { for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size); })());
+  Readable.from((function*() {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  })());
 
-const rawClient = (target: S3Target) => new S3Client({
-  region: target.region, endpoint: target.endpoint, forcePathStyle: target.forcePathStyle,
-  credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
-  requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
-});
+const rawClient = (target: S3Target) =>
+  new S3Client({
+    region: target.region,
+    endpoint: target.endpoint,
+    forcePathStyle: target.forcePathStyle,
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
 
 let s3: S3Server;
 let proxy: S3Proxy;
@@ -50,7 +56,6 @@ test("the archive's sha256, when the writer knows it, is kept as the object's me
   assert.equal(head.Metadata?.sha256, sha256(bytes));
 });
 
-
 describe("S3Storage on s3rver through a faulty proxy", () => {
   const storageFor = (prefix: string, pageSize = 1000) => new S3Storage(parseS3Config(proxy.resource({ prefix }), PATH), pageSize);
 
@@ -70,7 +75,8 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     assert.deepEqual(parts.map((r) => /partNumber=(\d+)/.exec(r.url)![1]), ["1", "2", "2", "3"]);
     assert.ok(parts.every((r) => typeof r.headers["content-md5"] === "string"), "Content-MD5 on every part");
     assert.deepEqual(parts.map((r) => Number(r.headers["content-length"])), [5 * MiB, 5 * MiB, 5 * MiB, 1 * MiB]);
-    assert.ok(proxy.requests.some((r) => r.method === "POST" && r.url.includes("uploadId=") && r.headers["if-none-match"] === "*"), "completion is conditional");
+    assert.ok(proxy.requests.some((r) => r.method === "POST" && r.url.includes("uploadId=") && r.headers["if-none-match"] === "*"),
+      "completion is conditional");
     assert.equal(sha256(await drain(storage.read("parts.sql.gz"))), sha256(bytes));
   });
 
@@ -79,7 +85,9 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     proxy.requests.length = 0;
     await storage.create(() => "small.pin", Readable.from([Buffer.from("x")]));
     await storage.create(() => "large.sql.gz", chunked(randomBytes(6 * MiB)), { expectedSize: 6 * MiB });
-    const writes = proxy.requests.filter((r) => (r.method === "PUT" && !r.url.includes("partNumber=")) || (r.method === "POST" && r.url.includes("uploads")));
+    const writes = proxy.requests.filter((r) =>
+      (r.method === "PUT" && !r.url.includes("partNumber=")) || (r.method === "POST" && r.url.includes("uploads"))
+    );
     assert.equal(writes.length, 2, "one PUT, one CreateMultipartUpload");
     assert.ok(writes.every((r) => r.headers["x-amz-server-side-encryption"] === "AES256"));
   });
@@ -89,11 +97,12 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     proxy.requests.length = 0;
     proxy.fault = (r) => (r.method === "PUT" && r.url.includes("partNumber=2") ? 503 : undefined);
     try {
-      await assert.rejects(storage.create(() => "aborted.sql.gz", chunked(randomBytes(11 * MiB)), { expectedSize: 11 * MiB }), (error: Error) => {
-        assert.ok(error instanceof BackupError);
-        assert.match(error.message, /S3 upload of s3:\/\/backups\/aborted\/aborted\.sql\.gz failed/);
-        return true;
-      });
+      await assert.rejects(storage.create(() => "aborted.sql.gz", chunked(randomBytes(11 * MiB)), { expectedSize: 11 * MiB }),
+        (error: Error) => {
+          assert.ok(error instanceof BackupError);
+          assert.match(error.message, /S3 upload of s3:\/\/backups\/aborted\/aborted\.sql\.gz failed/);
+          return true;
+        });
     } finally {
       proxy.fault = undefined;
     }
@@ -130,7 +139,8 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     await storage.create(() => "r.sql.gz", Readable.from([randomBytes(1000)]));
     proxy.dropHeaders = ["range"];
     try {
-      await assert.rejects(drain(storage.read("r.sql.gz", { start: 10, end: 20 })), /bytes 10-19 returned 1000 bytes: the provider does not honour ranged reads/);
+      await assert.rejects(drain(storage.read("r.sql.gz", { start: 10, end: 20 })),
+        /bytes 10-19 returned 1000 bytes: the provider does not honour ranged reads/);
     } finally {
       proxy.dropHeaders = [];
     }
@@ -140,7 +150,10 @@ describe("S3Storage on s3rver through a faulty proxy", () => {
     const storage = storageFor("taken");
     const target = parseS3Config(proxy.resource({ prefix: "taken" }), PATH);
     await rawClient(target).send(new PutObjectCommand({ Bucket: target.bucket, Key: "taken/x.sql.gz", Body: "theirs" }));
-    await assert.rejects(storage.create((n) => { if (n > 0) throw new BackupError("taken"); return "x.sql.gz"; }, Readable.from([Buffer.from("ours")])), /taken/);
+    await assert.rejects(storage.create((n) => {
+      if (n > 0) throw new BackupError("taken");
+      return "x.sql.gz";
+    }, Readable.from([Buffer.from("ours")])), /taken/);
     assert.equal((await drain(storage.read("x.sql.gz"))).toString(), "theirs");
   });
 });
@@ -159,7 +172,8 @@ describe("S3 errors", () => {
 
   test("a missing bucket is named", async () => {
     const storage = new S3Storage(parseS3Config(s3.resource({ bucket: "no-such-bucket" }), PATH));
-    await assert.rejects(storage.stat("x.sql.gz").then(() => storage.list()), /NoSuchBucket.*create it, or fix "bucket" in f\/admin\/s3_backup_config/);
+    await assert.rejects(storage.stat("x.sql.gz").then(() => storage.list()),
+      /NoSuchBucket.*create it, or fix "bucket" in f\/admin\/s3_backup_config/);
   });
 
   test("an unreachable endpoint says so", async () => {

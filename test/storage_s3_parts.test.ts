@@ -2,9 +2,8 @@
 // whole uploads simulated part by part up to 5 TB with right, low and unknown size estimates.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  AWS_MAX_PARTS, MAX_ARCHIVE_BYTES, MAX_PART_BYTES, MIN_PART_BYTES, partSizeFor, plannedPartSize, type PartPlan,
-} from "../f/admin/lib/storage/s3-parts.ts";
+import { AWS_MAX_PARTS, MAX_ARCHIVE_BYTES, MAX_PART_BYTES, MIN_PART_BYTES, partSizeFor, plannedPartSize,
+  type PartPlan } from "../f/admin/lib/storage/s3-parts.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -45,7 +44,8 @@ function simulate(plan: PartPlan, actual: number): number[] {
 
 describe("whole uploads stay within the limits", () => {
   const cases: { title: string; expected: number; actual: number; maxParts: number; maxPartsUsed?: number; largestPart?: number }[] = [
-    { title: "100 MB as expected: 5 MiB parts (memory stays small)", expected: 100_000_000, actual: 100_000_000, maxParts: AWS_MAX_PARTS, maxPartsUsed: 20, largestPart: 5 * MiB },
+    { title: "100 MB as expected: 5 MiB parts (memory stays small)", expected: 100_000_000, actual: 100_000_000, maxParts: AWS_MAX_PARTS,
+      maxPartsUsed: 20, largestPart: 5 * MiB },
     { title: "5 TB as expected, AWS", expected: MAX_ARCHIVE_BYTES, actual: MAX_ARCHIVE_BYTES, maxParts: AWS_MAX_PARTS, maxPartsUsed: 5000 },
     { title: "5 TB as expected, 1,000-part provider", expected: MAX_ARCHIVE_BYTES, actual: MAX_ARCHIVE_BYTES, maxParts: 1000 },
     { title: "5 TB of unknown size, AWS", expected: 0, actual: MAX_ARCHIVE_BYTES, maxParts: AWS_MAX_PARTS },
@@ -60,7 +60,9 @@ describe("whole uploads stay within the limits", () => {
     test(c.title, () => {
       const parts = simulate({ expectedBytes: c.expected, maxParts: c.maxParts }, c.actual);
       assert.ok(parts.length <= c.maxParts, `${parts.length} parts`);
-      if (c.maxPartsUsed !== undefined) assert.ok(parts.length <= c.maxPartsUsed, `${parts.length} parts, expected at most ${c.maxPartsUsed}`);
+      if (c.maxPartsUsed !== undefined) {
+        assert.ok(parts.length <= c.maxPartsUsed, `${parts.length} parts, expected at most ${c.maxPartsUsed}`);
+      }
       assert.equal(parts.reduce((a, b) => a + b, 0), c.actual);
       parts.slice(0, -1).forEach((part, i) => {
         assert.ok(part >= MIN_PART_BYTES, `part ${i + 1} (${part} bytes) is below the 5 MiB minimum`);

@@ -75,29 +75,52 @@ test("the same scale gives the same contents; scale 2 doubles every table", asyn
 test("every object kind in the dump engine's scope is present", async () => {
   const one = async (sql: string) => Number((await client.query(sql)).rows[0].n);
   assert.equal(await one(`SELECT count(*) AS n FROM pg_type WHERE typname = 'member_role' AND typtype = 'e'`), 1);
-  assert.equal(await one(`SELECT count(*) AS n FROM pg_attribute WHERE attidentity = 'a' AND attrelid = 'public.chat_messages'::regclass`), 1);
+  assert.equal(await one(`SELECT count(*) AS n FROM pg_attribute WHERE attidentity = 'a' AND attrelid = 'public.chat_messages'::regclass`),
+    1);
   assert.equal(await one(`SELECT count(*) AS n FROM pg_attribute WHERE attidentity = 'd' AND attrelid = 'public.users'::regclass`), 1);
-  assert.equal(await one(`SELECT count(*) AS n FROM pg_attrdef WHERE adrelid = 'public.family_members'::regclass AND pg_get_expr(adbin, adrelid) LIKE 'nextval(%'`), 1);
+  assert.equal(
+    await one(
+      `SELECT count(*) AS n FROM pg_attrdef WHERE adrelid = 'public.family_members'::regclass AND pg_get_expr(adbin, adrelid) LIKE 'nextval(%'`,
+    ),
+    1,
+  );
   // The self-reference and the cycle tenants <-> users.
-  assert.equal(await one(`SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = confrelid AND conrelid = 'public.chat_messages'::regclass`), 1);
-  assert.equal(await one(`SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = 'public.tenants'::regclass AND confrelid = 'public.users'::regclass`), 1);
+  assert.equal(
+    await one(
+      `SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = confrelid AND conrelid = 'public.chat_messages'::regclass`,
+    ),
+    1,
+  );
+  assert.equal(
+    await one(
+      `SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = 'public.tenants'::regclass AND confrelid = 'public.users'::regclass`,
+    ),
+    1,
+  );
   assert.equal(await one(`SELECT count(*) AS n FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '%USING gin%'`), 2);
   assert.equal(await one(`SELECT count(*) AS n FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '% WHERE %'`), 2);
   assert.equal(await one(`SELECT count(*) AS n FROM pg_index WHERE indexprs IS NOT NULL AND indrelid = 'public.users'::regclass`), 1);
   assert.equal(await one(`SELECT count(*) AS n FROM pg_views WHERE schemaname = 'public'`), 1);
   assert.equal(await one(`SELECT count(*) AS n FROM pg_trigger WHERE NOT tgisinternal`), 3);
-  assert.equal(await one(`SELECT count(*) AS n FROM pg_description d JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass WHERE c.relnamespace = 'public'::regnamespace`), 11);
+  assert.equal(
+    await one(
+      `SELECT count(*) AS n FROM pg_description d JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass WHERE c.relnamespace = 'public'::regnamespace`,
+    ),
+    11,
+  );
 });
 
 test("the values cover the awkward shapes", async () => {
   const one = async (sql: string) => Number((await client.query(sql)).rows[0].n);
   assert.equal(await one(`SELECT count(*) AS n FROM public.family_documents WHERE embedding IS NOT NULL`), 240);
-  assert.ok((await one(`SELECT count(*) AS n FROM public.family_documents WHERE position(E'\\n\\\\.\\n' IN body) > 0`)) > 0, "a \\. line in text");
+  assert.ok((await one(`SELECT count(*) AS n FROM public.family_documents WHERE position(E'\\n\\\\.\\n' IN body) > 0`)) > 0,
+    "a \\. line in text");
   assert.ok((await one(`SELECT count(*) AS n FROM public.chat_messages WHERE content LIKE E'%\\t%'`)) > 0, "tabs");
   assert.ok((await one(`SELECT count(*) AS n FROM public.chat_messages WHERE content = ''`)) > 0, "empty strings");
   assert.ok((await one(`SELECT count(*) AS n FROM public.chat_messages WHERE content LIKE '%日本語%🎉%'`)) > 0, "non-ASCII");
   assert.equal(await one(`SELECT count(*) AS n FROM public.family_documents WHERE attachment = ''::bytea`), 5);
-  assert.ok((await one(`SELECT count(*) AS n FROM public.family_documents WHERE position('\\x00'::bytea IN attachment) > 0`)) > 0, "NUL bytes");
+  assert.ok((await one(`SELECT count(*) AS n FROM public.family_documents WHERE position('\\x00'::bytea IN attachment) > 0`)) > 0,
+    "NUL bytes");
   assert.equal(await one(`SELECT count(*) AS n FROM public.family_members WHERE array_position(allergies, NULL) IS NOT NULL`), 10);
   assert.equal(await one(`SELECT count(*) AS n FROM public.tenants WHERE storage_quota_gb::text LIKE '%.%000000000000000000001'`), 2);
   assert.equal(await one(`SELECT count(*) AS n FROM public.chat_messages WHERE reply_to IS NOT NULL`), 400);

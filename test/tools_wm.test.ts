@@ -108,14 +108,20 @@ test("an unknown runtime is refused", () => {
 
 test("a refused restore prints its reason and nothing else (no audit line: nothing happened)", () => {
   const mock = join(dir, "restore-mock.json");
-  writeFileSync(mock, JSON.stringify({ resources: { "f/admin/database": { host: "127.0.0.1", port: 1, user: "u", password: "p", dbname: "d", sslmode: "disable" } }, variables: {} }));
-  const out = wm(["f/admin/restore_database", '{"backup_filename": "family_brain_manual_20251208_023807.sql.gz"}'], { WM_MOCKED_API_FILE: mock });
+  writeFileSync(mock, JSON.stringify({
+    resources: { "f/admin/database": { host: "127.0.0.1", port: 1, user: "u", password: "p", dbname: "d", sslmode: "disable" } },
+    variables: {},
+  }));
+  const out = wm(["f/admin/restore_database", '{"backup_filename": "family_brain_manual_20251208_023807.sql.gz"}'], {
+    WM_MOCKED_API_FILE: mock,
+  });
   assert.equal(out.status, 1);
-  assert.match(out.stderr, /^error: Restore refused: restoring family_brain_manual_20251208_023807\.sql\.gz replaces .*confirm_restore: true/m);
+  assert.match(out.stderr,
+    /^error: Restore refused: restoring family_brain_manual_20251208_023807\.sql\.gz replaces .*confirm_restore: true/m);
   assert.doesNotMatch(out.stderr, /audit/);
 });
 
-test("the runner refuses a mock file it cannot read or whose shape is wrong, saying what it expected (never \"no backups\")", () => {
+test('the runner refuses a mock file it cannot read or whose shape is wrong, saying what it expected (never "no backups")', () => {
   const flat = join(dir, "flat-mock.json");
   writeFileSync(flat, JSON.stringify({ "f/admin/database": { host: "h" }, variables: {} }));
   const cases: Array<[string, RegExp]> = [

@@ -14,7 +14,8 @@ for (const script of deployPlan(false).scripts.filter((s) => !s.startsWith("f/ad
     const signature = await parseMainSignature(readFileSync(`${script}.ts`, "utf8"));
     const { Args, run } = (await import(`../${script}.ts`)) as { Args: z.ZodObject; run: unknown };
     assert.equal(typeof run, "function", "run, which main forwards to and other scripts call by name");
-    assert.deepEqual((signature.args ?? []).map((arg) => arg.name), Object.keys(Args.shape), "main's parameters are the schema's, in order");
+    assert.deepEqual((signature.args ?? []).map((arg) => arg.name), Object.keys(Args.shape),
+      "main's parameters are the schema's, in order");
     for (const arg of signature.args ?? []) {
       const field = Args.shape[arg.name] as z.ZodType | undefined;
       assert.ok(field, `${arg.name} is in the schema`);

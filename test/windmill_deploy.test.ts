@@ -40,10 +40,13 @@ test("scripts import only runtime dependencies, pinned in dependencies/windmill_
   const wasm = await windmillParser();
   const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
   const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages: Record<string, { version: string }> };
-  const workspace = JSON.parse(readFileSync("dependencies/windmill_pg_backup.package.json", "utf8")) as { dependencies: Record<string, string> };
+  const workspace = JSON.parse(readFileSync("dependencies/windmill_pg_backup.package.json", "utf8")) as {
+    dependencies: Record<string, string>;
+  };
   const installed = Object.fromEntries(Object.keys(pkg.dependencies).map((name) => [name, lock.packages[`node_modules/${name}`]!.version]));
   assert.deepEqual(workspace.dependencies, installed);
-  const packageOf = (specifier: string) => specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!;
+  const packageOf = (specifier: string) =>
+    specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!;
   for (const script of plan.scripts) {
     const imports = (JSON.parse(wasm.parse_ts_imports(source(script))) as { imports: string[] }).imports;
     for (const specifier of imports.filter((i) => !i.startsWith("."))) {
@@ -66,8 +69,8 @@ test("a deploy pushes every script, the schedules, the workspace dependencies an
     assert.ok(plan.scripts.includes(script), script);
   }
   assert.ok(plan.scripts.every((s) => existsSync(`${s}.ts`)));
-  assert.deepEqual(plan.schedules.map((s) => s.path).sort(),
-    ["f/admin/schedule_backup_drill", "f/admin/schedule_daily_backup", "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
+  assert.deepEqual(plan.schedules.map((s) => s.path).sort(), ["f/admin/schedule_backup_drill", "f/admin/schedule_daily_backup",
+    "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
   assert.deepEqual(plan.flows, ["f/admin/backup_drill", "f/admin/restore_and_verify", "f/admin/scheduled_backup"]);
   for (const resource of ["f/admin/backup_settings", "f/admin/database"]) {
     assert.ok(plan.resources.some((r) => r.path === resource), `${resource} is in the plan`);
@@ -76,7 +79,8 @@ test("a deploy pushes every script, the schedules, the workspace dependencies an
   assert.deepEqual(plan.resourceTypes.map((t) => t.name).sort(), ["c_backup_settings", "c_s3_backup_config"]);
   for (const resource of plan.resources) {
     const type = /^resource_type: (\S+)$/m.exec(readFileSync(resource.file, "utf8"))?.[1];
-    assert.ok(type === "postgresql" || plan.resourceTypes.some((t) => t.name === type), `${resource.file}: resource type ${type} is standard or pushed`);
+    assert.ok(type === "postgresql" || plan.resourceTypes.some((t) => t.name === type),
+      `${resource.file}: resource type ${type} is standard or pushed`);
   }
   assert.deepEqual(plan.dependencies, ["dependencies/windmill_pg_backup.package.json"]);
   const wmillYaml = readFileSync("wmill.yaml", "utf8");
@@ -89,9 +93,11 @@ test("our workspace dependencies are named: they apply to our annotated scripts 
   assert.ok(!existsSync("dependencies/package.json"), "no unnamed workspace dependencies file");
   const files = plan.dependencies;
   for (const script of plan.scripts.filter((s) => !s.startsWith("f/admin/lib/"))) {
-    assert.deepEqual(workspaceDependencies(source(script), files), { kind: "named", name: "windmill_pg_backup", file: "dependencies/windmill_pg_backup.package.json" }, script);
+    assert.deepEqual(workspaceDependencies(source(script), files), { kind: "named", name: "windmill_pg_backup",
+      file: "dependencies/windmill_pg_backup.package.json" }, script);
   }
-  assert.deepEqual(workspaceDependencies("import axios from 'axios';\nexport async function main() {}", files), { kind: "inferred" }, "a user's script is untouched");
+  assert.deepEqual(workspaceDependencies("import axios from 'axios';\nexport async function main() {}", files), { kind: "inferred" },
+    "a user's script is untouched");
 });
 
 test("wmill.yaml uses only options the wmill CLI knows (wmill config --json)", () => {
@@ -105,7 +111,8 @@ test("wmill.yaml uses only options the wmill CLI knows (wmill config --json)", (
 test("the deploy runs the CLI in a staged copy: what sync push writes beside the lib modules stays out of the checkout", () => {
   const stage = stageDeployment();
   try {
-    for (const entry of ["wmill.yaml", "f/admin/backup_database.ts", "f/admin/lib/errors.ts", "dependencies/windmill_pg_backup.package.json", "schedules", "resources"]) {
+    for (const entry of ["wmill.yaml", "f/admin/backup_database.ts", "f/admin/lib/errors.ts",
+      "dependencies/windmill_pg_backup.package.json", "schedules", "resources"]) {
       assert.ok(existsSync(join(stage, entry)), entry);
     }
     assert.notEqual(stage, process.cwd());

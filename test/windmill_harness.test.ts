@@ -22,9 +22,17 @@ test("every results.x becomes (await results.x), wherever it stands", () => {
 
 const returnRule: Array<[string, boolean]> = [
   // js_eval_quickjs.rs, test_should_add_return_quickjs, and the strings rule.
-  ["5", true], ["x + y", true], ["foo()", true], ["'a;b'", true], ["`a;${b}`", true],
-  ["return 5", false], ["const x = 5", false], ["let y = 10", false], ["if (x > 5) { return x; }", false],
-  ["let x = 5; x + 1", false], ["(() => { const a = 1; return a; })()", false],
+  ["5", true],
+  ["x + y", true],
+  ["foo()", true],
+  ["'a;b'", true],
+  ["`a;${b}`", true],
+  ["return 5", false],
+  ["const x = 5", false],
+  ["let y = 10", false],
+  ["if (x > 5) { return x; }", false],
+  ["let x = 5; x + 1", false],
+  ["(() => { const a = 1; return a; })()", false],
 ];
 for (const [expr, expected] of returnRule) {
   test(`return is ${expected ? "" : "not "}added to: ${expr}`, () => assert.equal(addsReturn(expr), expected));
@@ -77,11 +85,15 @@ test("a failure module's error is previous_result.error", async () => {
 
 test("every transform of every flow is an expression QuickJS accepts (no SyntaxError)", async () => {
   for (const dir of readdirSync("f/admin").filter((f) => f.endsWith("__flow"))) {
-    const flow = parse(readFileSync(join("f/admin", dir, "flow.yaml"), "utf8")) as { value: { modules: Array<{ value: { input_transforms: Record<string, { type: string; expr?: string }> } }>; failure_module?: { value: { input_transforms: Record<string, { type: string; expr?: string }> } } } };
+    const flow = parse(readFileSync(join("f/admin", dir, "flow.yaml"), "utf8")) as {
+      value: { modules: Array<{ value: { input_transforms: Record<string, { type: string; expr?: string }> } }>;
+        failure_module?: { value: { input_transforms: Record<string, { type: string; expr?: string }> } } };
+    };
     for (const module of [...flow.value.modules, ...(flow.value.failure_module ? [flow.value.failure_module] : [])]) {
       for (const [name, transform] of Object.entries(module.value.input_transforms)) {
         if (transform.type !== "javascript") continue;
-        const result = await evaluateExpression(transform.expr!, { flowInput: {}, previousResult: { error: { message: "x" } }, results: {} }).catch((error: Error) => error);
+        const result = await evaluateExpression(transform.expr!, { flowInput: {}, previousResult: { error: { message: "x" } },
+          results: {} }).catch((error: Error) => error);
         assert.ok(!(result instanceof Error && /SyntaxError/.test(result.message)), `${dir} ${name}: ${String(result)}`);
       }
     }
@@ -101,17 +113,20 @@ test("approvals: user_auth_required is refused on every CE resume; EE wants a lo
 test("error handler paths carry their kind", () => {
   assert.deepEqual(handlerTarget("script/f/admin/backup_failure_handler"), { kind: "script", path: "f/admin/backup_failure_handler" });
   assert.deepEqual(handlerTarget("flow/f/admin/x"), { kind: "flow", path: "f/admin/x" });
-  assert.throws(() => handlerTarget("f/admin/backup_failure_handler"), /path must start with script\/ or flow\/ \(got f\/admin\/backup_failure_handler\)/);
+  assert.throws(() => handlerTarget("f/admin/backup_failure_handler"),
+    /path must start with script\/ or flow\/ \(got f\/admin\/backup_failure_handler\)/);
 });
 
 test("workspace dependencies: a named file for annotated scripts; an unnamed one would take every other script", () => {
   const files = ["dependencies/windmill_pg_backup.package.json"];
-  assert.deepEqual(workspaceDependencies("// x\n// package_json: windmill_pg_backup\n\nimport { z } from 'zod';", files),
-    { kind: "named", name: "windmill_pg_backup", file: "dependencies/windmill_pg_backup.package.json" });
+  assert.deepEqual(workspaceDependencies("// x\n// package_json: windmill_pg_backup\n\nimport { z } from 'zod';", files), { kind: "named",
+    name: "windmill_pg_backup", file: "dependencies/windmill_pg_backup.package.json" });
   // A script of the user's, without the annotation: its imports are inferred as before.
   assert.deepEqual(workspaceDependencies("import axios from 'axios';\nexport async function main() {}", files), { kind: "inferred" });
-  assert.deepEqual(workspaceDependencies("import axios from 'axios';", ["dependencies/package.json"]), { kind: "default", file: "dependencies/package.json" });
-  assert.throws(() => workspaceDependencies("// package_json: windmill_pg_backup\n// more comment\nimport x from 'y';", files), /inline workspace dependencies/);
+  assert.deepEqual(workspaceDependencies("import axios from 'axios';", ["dependencies/package.json"]), { kind: "default",
+    file: "dependencies/package.json" });
+  assert.throws(() => workspaceDependencies("// package_json: windmill_pg_backup\n// more comment\nimport x from 'y';", files),
+    /inline workspace dependencies/);
   assert.throws(() => workspaceDependencies("// package_json: other\n\nimport x from 'y';", files), /not found/);
 });
 

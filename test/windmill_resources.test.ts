@@ -68,7 +68,8 @@ test("settings out of range, relative paths and unknown fields are refused up fr
   await refused({ retention: { daily: 3 } }, /unknown field "retention.daily"/);
   await refused({ dump: { exclude_table: ["public.x"] } }, /unknown field "dump.exclude_table"/);
   // A backup with such settings fails before it connects or writes anything.
-  mockWindmill(dir, { "f/admin/database": cluster.resource("postgres"), "f/admin/backup_settings": { backup_dir: join(dir, "refused"), compresion_level: 9 } });
+  mockWindmill(dir, { "f/admin/database": cluster.resource("postgres"),
+    "f/admin/backup_settings": { backup_dir: join(dir, "refused"), compresion_level: 9 } });
   await assert.rejects(backupDatabase(), /unknown field "compresion_level"/);
   assert.deepEqual(readdirSync(dir).filter((name) => name === "refused"), []);
 });
@@ -128,8 +129,12 @@ test("the schedules are the seed's, in Toronto time, with arguments backup_datab
     assert.equal(schedule.enabled, true);
     const args = schedule.args as Record<string, unknown>;
     assert.equal(args.backup_type, type);
-    const flow = parse(readFileSync("f/admin/scheduled_backup__flow/flow.yaml", "utf8")) as { schema: { properties: Record<string, unknown> } };
-    const metadata = parse(readFileSync("f/admin/backup_database.script.yaml", "utf8")) as { schema: { properties: Record<string, unknown> } };
+    const flow = parse(readFileSync("f/admin/scheduled_backup__flow/flow.yaml", "utf8")) as {
+      schema: { properties: Record<string, unknown> };
+    };
+    const metadata = parse(readFileSync("f/admin/backup_database.script.yaml", "utf8")) as {
+      schema: { properties: Record<string, unknown> };
+    };
     for (const name of Object.keys(args)) {
       assert.ok(name in flow.schema.properties, `${name} is an input of the scheduled_backup flow`);
       assert.ok(name in metadata.schema.properties, `${name} is an argument of backup_database`);

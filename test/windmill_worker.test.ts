@@ -64,11 +64,14 @@ test("backup_database: the seed's body, resources read through the API (password
 test("every optional argument given as null (what a flow passes for an input left out) means its default", async () => {
   const backup = succeeded(await runScriptJob(api, {
     path: "f/admin/backup_database",
-    args: { backup_type: null, upload_to_s3: null, cleanup_old: null, dry_run: null, database_resource: null, settings_resource: null, s3_resource: null, fail_if_busy: null },
+    args: { backup_type: null, upload_to_s3: null, cleanup_old: null, dry_run: null, database_resource: null, settings_resource: null,
+      s3_resource: null, fail_if_busy: null },
   }));
   assert.equal(backup.backup_type, "manual");
   assert.equal(backup.status, "success");
-  const listed = succeeded(await runScriptJob(api, { path: "f/admin/list_backups", args: { include_s3: null, backup_type: null, verify_checksums: null } })) as unknown as Array<{ name: string }>;
+  const listed = succeeded(
+    await runScriptJob(api, { path: "f/admin/list_backups", args: { include_s3: null, backup_type: null, verify_checksums: null } }),
+  ) as unknown as Array<{ name: string }>;
   assert.ok(listed.some((row) => row.name === backup.filename));
   const preview = succeeded(await runScriptJob(api, {
     path: "f/admin/restore_database",
@@ -82,9 +85,12 @@ test("every optional argument given as null (what a flow passes for an input lef
 });
 
 test("an optional resource that does not exist (404) is simply absent: pin_backup works without S3", async () => {
-  const result = succeeded(await runScriptJob(api, { path: "f/admin/pin_backup", args: { backup_filename: backupName, note: "before the migration" } }));
+  const result = succeeded(
+    await runScriptJob(api, { path: "f/admin/pin_backup", args: { backup_filename: backupName, note: "before the migration" } }),
+  );
   assert.equal(result.pinned, true);
-  assert.ok(api.requests.some((r) => r.path.endsWith("/resources/get_value_interpolated/f/admin/s3_backup_config")), "asked Windmill, got 404");
+  assert.ok(api.requests.some((r) => r.path.endsWith("/resources/get_value_interpolated/f/admin/s3_backup_config")),
+    "asked Windmill, got 404");
   assert.deepEqual(api.unexpected(), []);
   succeeded(await runScriptJob(api, { path: "f/admin/pin_backup", args: { backup_filename: backupName, pinned: false } }));
 });
@@ -155,38 +161,40 @@ test("why restore_database is unbundled: from a cached bundle, libpg-query's Web
   assert.match(outcome.logs + JSON.stringify(outcome), /ENOENT[^"]*wpb-windmill-build-[^"]*libpg-query\.wasm/);
 });
 
-test("a backup killed with SIGKILL (Windmill's cancel) leaves its temp file; the next run's sweep removes it", { timeout: 300_000 }, async () => {
-  // Enough rows that the dump writes for seconds: the job is frozen (SIGSTOP) the moment its temp
-  // file appears, so it is surely mid-write when it gets Windmill's SIGKILL.
-  await cluster.query("family_brain", "CREATE TABLE public.bulk AS SELECT g AS id, repeat(md5(g::text), 12) AS body FROM generate_series(1, 300000) g");
-  try {
-    mkdirSync(sample.backupDir, { recursive: true });
-    const temps = () => readdirSync(sample.backupDir).filter((name) => name.includes(".tmp-"));
-    const appeared = new Promise<void>((settle) => {
-      const watcher = watch(sample.backupDir, () => {
-        if (temps().length > 0) {
-          watcher.close();
-          settle();
-        }
+test("a backup killed with SIGKILL (Windmill's cancel) leaves its temp file; the next run's sweep removes it", { timeout: 300_000 },
+  async () => {
+    // Enough rows that the dump writes for seconds: the job is frozen (SIGSTOP) the moment its temp
+    // file appears, so it is surely mid-write when it gets Windmill's SIGKILL.
+    await cluster.query("family_brain",
+      "CREATE TABLE public.bulk AS SELECT g AS id, repeat(md5(g::text), 12) AS body FROM generate_series(1, 300000) g");
+    try {
+      mkdirSync(sample.backupDir, { recursive: true });
+      const temps = () => readdirSync(sample.backupDir).filter((name) => name.includes(".tmp-"));
+      const appeared = new Promise<void>((settle) => {
+        const watcher = watch(sample.backupDir, () => {
+          if (temps().length > 0) {
+            watcher.close();
+            settle();
+          }
+        });
       });
-    });
-    const job = await startScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } });
-    await appeared;
-    job.child.kill("SIGSTOP");
-    assert.equal(job.child.exitCode, null, "the job is still running when it is killed");
-    assert.equal(temps().length, 1);
-    job.child.kill("SIGKILL");
-    const killed = await job.done;
-    assert.equal(killed.success ? undefined : killed.signal, "SIGKILL");
-    assert.equal(temps().length, 1, "no clean-up ran: the temp file is still there");
-    const next = succeeded(await runScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } }));
-    assert.equal(next.stale_temp_files_removed, 1);
-    assert.deepEqual(temps(), []);
-    assert.ok(existsSync(join(sample.backupDir, next.filename as string)));
-  } finally {
-    await cluster.query("family_brain", "DROP TABLE IF EXISTS public.bulk");
-  }
-});
+      const job = await startScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } });
+      await appeared;
+      job.child.kill("SIGSTOP");
+      assert.equal(job.child.exitCode, null, "the job is still running when it is killed");
+      assert.equal(temps().length, 1);
+      job.child.kill("SIGKILL");
+      const killed = await job.done;
+      assert.equal(killed.success ? undefined : killed.signal, "SIGKILL");
+      assert.equal(temps().length, 1, "no clean-up ran: the temp file is still there");
+      const next = succeeded(await runScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } }));
+      assert.equal(next.stale_temp_files_removed, 1);
+      assert.deepEqual(temps(), []);
+      assert.ok(existsSync(join(sample.backupDir, next.filename as string)));
+    } finally {
+      await cluster.query("family_brain", "DROP TABLE IF EXISTS public.bulk");
+    }
+  });
 
 test("the scripts called no endpoint a real Windmill server would not answer", () => {
   assert.deepEqual(api.unexpected(), []);

@@ -11,7 +11,10 @@ import { startCluster } from "../test/support/cluster.ts";
 import { createFamilyBrainDatabase } from "../test/support/family-brain.ts";
 import { mockWindmill } from "../test/support/judge.ts";
 
-interface Measure { seconds: number; peakMb: number }
+interface Measure {
+  seconds: number;
+  peakMb: number;
+}
 
 const scale = Number(process.env.BENCH_SCALE ?? 30);
 const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
@@ -20,7 +23,8 @@ if (!existsSync("/usr/bin/time")) throw new Error("the benchmark needs GNU time:
 
 /** Wall time and the largest resident set of the command or any child it waited for. */
 function measureOnce(command: string, env: NodeJS.ProcessEnv): Measure {
-  const out = spawnSync("/usr/bin/time", ["-f", "BENCH %e %M", "bash", "-o", "pipefail", "-c", command], { env, encoding: "utf8", maxBuffer: 1 << 28 });
+  const out = spawnSync("/usr/bin/time", ["-f", "BENCH %e %M", "bash", "-o", "pipefail", "-c", command], { env, encoding: "utf8",
+    maxBuffer: 1 << 28 });
   if (out.status !== 0) throw new Error(`${command} failed:\n${out.stderr.slice(-3000)}`);
   const match = /BENCH ([\d.]+) (\d+)/.exec(out.stderr);
   if (!match) throw new Error(`no measurement for ${command}`);
@@ -43,7 +47,11 @@ const fmt = (m: Measure) => `${m.seconds.toFixed(2).padStart(8)} s  ${m.peakMb.t
 const dir = mkdtempSync(join(tmpdir(), "wpb-bench-"));
 const cluster = await startCluster();
 try {
-  if (!cluster.clientBin) throw new Error(`no pg_dump/psql for PostgreSQL ${cluster.majorVersion} on this machine: install postgresql-client-${cluster.majorVersion}`);
+  if (!cluster.clientBin) {
+    throw new Error(
+      `no pg_dump/psql for PostgreSQL ${cluster.majorVersion} on this machine: install postgresql-client-${cluster.majorVersion}`,
+    );
+  }
   await cluster.createDatabase("family_brain");
   const client = await cluster.connect("family_brain");
   await createFamilyBrainDatabase(client, { scale });
@@ -52,10 +60,12 @@ try {
   );
   await client.end();
   const backups = join(dir, "backups");
-  const mock = mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"), "f/admin/backup_settings": { backup_dir: backups } });
+  const mock = mockWindmill(dir, { "f/admin/database": cluster.resource("family_brain"),
+    "f/admin/backup_settings": { backup_dir: backups } });
   const env = { ...cluster.libpqEnv(), WM_MOCKED_API_FILE: mock };
   const bin = cluster.clientBin;
-  const wm = (script: string, args: unknown) => `node --import tsx tools/wm.ts --runtime ${runtime} ${script} '${JSON.stringify(args)}' > /dev/null`;
+  const wm = (script: string, args: unknown) =>
+    `node --import tsx tools/wm.ts --runtime ${runtime} ${script} '${JSON.stringify(args)}' > /dev/null`;
   /** A fresh, empty database for a restore to go into. */
   const fresh = (name: string) => async () => {
     await cluster.query("postgres", `DROP DATABASE IF EXISTS ${name}`);
@@ -64,8 +74,12 @@ try {
   const dropped = (name: string) => async () => void (await cluster.query("postgres", `DROP DATABASE IF EXISTS ${name}`));
   const mb = (file: string) => (statSync(file).size / 1048576).toFixed(1);
 
-  console.log(`PostgreSQL ${cluster.majorVersion}, sample database at scale ${scale}: ${size.rows[0].size} of table data, ${size.rows[0].rows} rows in ` +
-    `${size.rows[0].tables} tables; our scripts under ${runtime}; median of ${runs} run(s)\n`);
+  console.log(
+    `PostgreSQL ${cluster.majorVersion}, sample database at scale ${scale}: ${size.rows[0].size} of table data, ${
+      size.rows[0].rows
+    } rows in ` +
+      `${size.rows[0].tables} tables; our scripts under ${runtime}; median of ${runs} run(s)\n`,
+  );
   const pgDumpPlain = await measure(`${bin}/pg_dump -d family_brain | gzip -6 > ${dir}/pg_dump.sql.gz`, env);
   const pgDumpDir = await measure(`rm -rf ${dir}/pg_dump.d && ${bin}/pg_dump -Fd -j2 -d family_brain -f ${dir}/pg_dump.d`, env);
   const ours = await measure(wm("f/admin/backup_database", { backup_type: "manual", cleanup_old: false }), env, async () => {
@@ -77,10 +91,18 @@ try {
   console.log(`backup   pg_dump -Fd -j2            ${fmt(pgDumpDir)}`);
   console.log(`backup   backup_database            ${fmt(ours)}  ${mb(join(backups, archive))} MB`);
 
-  const psql = await measure(`gunzip -c ${dir}/pg_dump.sql.gz | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, env, fresh("psql_target"));
+  const psql = await measure(`gunzip -c ${dir}/pg_dump.sql.gz | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, env,
+    fresh("psql_target"));
   const pgRestore = await measure(`${bin}/pg_restore -j2 -d pg_restore_target ${dir}/pg_dump.d`, env, fresh("pg_restore_target"));
-  const newDatabase = await measure(wm("f/admin/restore_database", { backup_filename: archive, confirm_restore: true, target_database: "ours_target" }), env, dropped("ours_target"));
-  const inPlace = await measure(wm("f/admin/restore_database", { backup_filename: archive, confirm_restore: true, create_pre_restore_backup: false }), env);
+  const newDatabase = await measure(
+    wm("f/admin/restore_database", { backup_filename: archive, confirm_restore: true, target_database: "ours_target" }),
+    env,
+    dropped("ours_target"),
+  );
+  const inPlace = await measure(
+    wm("f/admin/restore_database", { backup_filename: archive, confirm_restore: true, create_pre_restore_backup: false }),
+    env,
+  );
   console.log(`restore  gunzip | psql -1 (new db)  ${fmt(psql)}`);
   console.log(`restore  pg_restore -j2 (new db)    ${fmt(pgRestore)}`);
   console.log(`restore  restore_database (new db)  ${fmt(newDatabase)}  (verification included)`);
@@ -96,7 +118,11 @@ try {
   console.log("\nissue 14's targets (time ratios; lower is faster):");
   for (const [label, a, b, target] of targets) {
     const value = a.seconds / b.seconds;
-    console.log(`  ${label.padEnd(48)} ×${value.toFixed(2)}  target ≤ ×${target.toFixed(1)}  ${value <= target ? "met" : "not met"}  (memory ${a.peakMb.toFixed(0)} MB vs ${b.peakMb.toFixed(0)} MB)`);
+    console.log(
+      `  ${label.padEnd(48)} ×${value.toFixed(2)}  target ≤ ×${target.toFixed(1)}  ${value <= target ? "met" : "not met"}  (memory ${
+        a.peakMb.toFixed(0)
+      } MB vs ${b.peakMb.toFixed(0)} MB)`,
+    );
   }
 } finally {
   await cluster.stop();

@@ -34,7 +34,11 @@ try {
   const client = await cluster.connect("family_brain");
   const counts = await createFamilyBrainDatabase(client);
   await client.end();
-  say(`Sample database family_brain: ${Object.values(counts).reduce((a, b) => a + b, 0)} rows in ${Object.keys(counts).length} tables, with embeddings.`);
+  say(
+    `Sample database family_brain: ${Object.values(counts).reduce((a, b) => a + b, 0)} rows in ${
+      Object.keys(counts).length
+    } tables, with embeddings.`,
+  );
 
   const backupDir = join(dir, "backups");
   mockWindmill(dir, {
@@ -50,12 +54,20 @@ try {
   say(`\nlist_backups → ${rows.length} backup(s):`);
   for (const row of rows) say(`  ${row.name}  ${row.type}  ${row.created_at}  ${row.size_mb} MB  ${row.tables} tables  ${row.rows} rows`);
 
-  const restore = await quietly(() => restoreDatabase({ backup_filename: String(backup.filename), confirm_restore: true, target_database: "family_brain_restored" }));
+  const restore = await quietly(() =>
+    restoreDatabase({ backup_filename: String(backup.filename), confirm_restore: true, target_database: "family_brain_restored" })
+  );
   const matched = restore.verification.tables.filter((t) => t.match).length;
   say(`\nrestore_database into family_brain_restored → ${restore.status} in ${restore.duration_seconds} s: ` +
     `${restore.rows_restored} rows, verification ${restore.verification.passed ? "PASSED" : "FAILED"} ` +
     `(${matched}/${restore.verification.tables.length} tables match row counts and content digests)`);
-  for (const t of restore.verification.tables) say(`  ${t.table.padEnd(24)} expected ${String(t.expected_rows).padStart(5)}  found ${String(t.actual_rows).padStart(5)}  ${t.match ? "match" : "MISMATCH"}`);
+  for (const t of restore.verification.tables) {
+    say(
+      `  ${t.table.padEnd(24)} expected ${String(t.expected_rows).padStart(5)}  found ${String(t.actual_rows).padStart(5)}  ${
+        t.match ? "match" : "MISMATCH"
+      }`,
+    );
+  }
   say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s; the server and files are removed.`);
 } finally {
   await cluster.stop();

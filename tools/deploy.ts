@@ -48,7 +48,9 @@ export function deployPlan(withResources: boolean): DeployPlan {
       ? readdirSync(join(repoRoot, "resources")).filter((f) => f.endsWith(".resource-type.yaml"))
         .map((f) => ({ file: join("resources", f), name: f.slice(0, -".resource-type.yaml".length) }))
       : [],
-    dependencies: existsSync(join(repoRoot, "dependencies")) ? readdirSync(join(repoRoot, "dependencies")).map((f) => `dependencies/${f}`) : [],
+    dependencies: existsSync(join(repoRoot, "dependencies"))
+      ? readdirSync(join(repoRoot, "dependencies")).map((f) => `dependencies/${f}`)
+      : [],
   };
 }
 
@@ -94,9 +96,13 @@ function main(): void {
   try {
     ({ values } = parseArgs({
       options: {
-        workspace: { type: "string" }, "base-url": { type: "string" }, token: { type: "string" },
-        "with-resources": { type: "boolean", default: false }, "enable-schedules": { type: "boolean", default: false },
-        plan: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
+        workspace: { type: "string" },
+        "base-url": { type: "string" },
+        token: { type: "string" },
+        "with-resources": { type: "boolean", default: false },
+        "enable-schedules": { type: "boolean", default: false },
+        plan: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
       },
     }));
   } catch (error) {
@@ -113,7 +119,8 @@ function main(): void {
     if (!values.workspace) throw new Error(`--workspace is missing\n${USAGE}`);
     const enable = (values["enable-schedules"] ?? false) || (values["with-resources"] ?? false);
     const target = [
-      "--workspace", values.workspace,
+      "--workspace",
+      values.workspace,
       ...(values["base-url"] ? ["--base-url", values["base-url"]] : []),
       ...(values.token ? ["--token", values.token] : []),
     ];
@@ -131,7 +138,9 @@ function main(): void {
     }
     console.log(`Deployed ${plan.scripts.length} scripts, ${plan.flows.length} flows, ${plan.schedules.length} schedules ` +
       (enable ? "(enabled)" : "(disabled: enable them once f/admin/database exists, in the UI or with --enable-schedules)") +
-      (plan.resources.length > 0 ? `, ${plan.resources.length} resources` : "; resources untouched (--with-resources pushes the templates)"));
+      (plan.resources.length > 0
+        ? `, ${plan.resources.length} resources`
+        : "; resources untouched (--with-resources pushes the templates)"));
   }
 }
 

@@ -57,8 +57,10 @@ export async function expectedMetadata(script: string): Promise<{ path: string; 
 
 /** The bundle's custom resource types, generated from the zod schemas that read the resources. */
 const RESOURCE_TYPES: Record<string, { description: string; schema: z.ZodType }> = {
-  c_backup_settings: { description: "Settings of the windmill-pg-backup scripts (f/admin/backup_settings); every field is optional.", schema: BackupSettings },
-  c_s3_backup_config: { description: "S3 bucket for windmill-pg-backup's off-site copies, in the seed's shape (f/admin/s3_backup_config).", schema: SeedS3Resource },
+  c_backup_settings: { description: "Settings of the windmill-pg-backup scripts (f/admin/backup_settings); every field is optional.",
+    schema: BackupSettings },
+  c_s3_backup_config: { description: "S3 bucket for windmill-pg-backup's off-site copies, in the seed's shape (f/admin/s3_backup_config).",
+    schema: SeedS3Resource },
 };
 
 export function expectedResourceTypes(): Array<{ path: string; current: string; expected: string }> {

@@ -3,8 +3,16 @@
 import { readFileSync } from "node:fs";
 
 export type ParsedType = "bool" | "int" | "float" | "object" | { str: string[] | null } | Record<string, unknown>;
-export interface ParsedArg { name: string; typ: ParsedType; default: unknown; has_default: boolean }
-export interface MainSignature { args?: ParsedArg[]; auto_kind?: string | null }
+export interface ParsedArg {
+  name: string;
+  typ: ParsedType;
+  default: unknown;
+  has_default: boolean;
+}
+export interface MainSignature {
+  args?: ParsedArg[];
+  auto_kind?: string | null;
+}
 
 /** The parser module, initialised once. */
 export async function windmillParser(): Promise<typeof import("windmill-parser-wasm-ts")> {

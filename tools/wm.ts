@@ -19,7 +19,6 @@ const selfPath = fileURLToPath(import.meta.url);
 /** What the child leaves in the result file: the parent prints it, so the script's own stdout can go to stderr. */
 type Outcome = { ok: true; result: unknown } | { ok: false; message: string };
 
-
 /** Parameter names of `main`, read with Windmill's own parser so the mapping is the one the worker uses. */
 async function mainParameters(source: string, file: string): Promise<string[]> {
   const signature = await parseMainSignature(source);
@@ -62,7 +61,11 @@ export function checkMockFile(path: string | undefined): void {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`WM_MOCKED_API_FILE=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); it must be ${expected}`);
+    throw new Error(
+      `WM_MOCKED_API_FILE=${path} cannot be read (${
+        (error as NodeJS.ErrnoException).code ?? (error as Error).message
+      }); it must be ${expected}`,
+    );
   }
   let mock: unknown;
   try {
@@ -80,7 +83,9 @@ export function checkMockFile(path: string | undefined): void {
     );
   }
   const stray = Object.keys(mock).filter((k) => k !== "resources" && k !== "variables");
-  if (stray.length > 0) throw new Error(`WM_MOCKED_API_FILE=${path} has ${stray.join(", ")} at its top level; resources go inside "resources" (${expected})`);
+  if (stray.length > 0) {
+    throw new Error(`WM_MOCKED_API_FILE=${path} has ${stray.join(", ")} at its top level; resources go inside "resources" (${expected})`);
+  }
 }
 
 async function runParent(argv: string[]): Promise<number> {

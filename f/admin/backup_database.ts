@@ -29,7 +29,8 @@ export const Args = z.object({
   fail_if_busy: z.boolean().default(false),
 });
 
-const cleanupSummary = (cleanup: CleanupOutcome) => ({ deleted: cleanup.deleted, kept: cleanup.keep.length, decisions: [...cleanup.delete, ...cleanup.keep] });
+const cleanupSummary = (cleanup: CleanupOutcome) => ({ deleted: cleanup.deleted, kept: cleanup.keep.length,
+  decisions: [...cleanup.delete, ...cleanup.keep] });
 const deletedBy = (cleanup: CleanupOutcome | Skipped | undefined) => (cleanup === undefined || "skipped" in cleanup ? [] : cleanup.deleted);
 const summaryOf = (cleanup: CleanupOutcome | Skipped | undefined) =>
   cleanup === undefined ? "skipped (cleanup_old: false)" : "skipped" in cleanup ? `skipped: ${cleanup.skipped}` : cleanupSummary(cleanup);
@@ -73,29 +74,39 @@ export async function run(input: z.input<typeof Args>) {
       table_details: Object.fromEntries(preview.tables.map((t) => [t.table.replace(/^public\./, ""), t.estimated_rows])),
       row_counts: "estimated from planner statistics",
       estimated_archive_mb: megabytes(estimateArchiveBytes(preview.tableBytes, settings.archive_size_ratio)),
-      free_space_mb: megabytes((await storage.freeBytes())),
+      free_space_mb: megabytes(await storage.freeBytes()),
       cleanup_would_delete: cleanup?.delete ?? [],
       cleanup_would_keep: cleanup?.keep.length ?? 0,
-      ...(offsite ? { s3_location: offsite.location, s3_cleanup_would_delete: s3Cleanup?.delete ?? [], s3_cleanup_would_keep: s3Cleanup?.keep.length ?? 0 } : {}),
+      ...(offsite
+        ? { s3_location: offsite.location, s3_cleanup_would_delete: s3Cleanup?.delete ?? [],
+          s3_cleanup_would_keep: s3Cleanup?.keep.length ?? 0 }
+        : {}),
     };
   }
 
   const swept = await storage.sweepStaleTemps();
   let backup: BackupOutcome | undefined;
   const result = await withAudit(database, "backup", async () => {
-    backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old, onProgress: jobProgress() });
+    backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old,
+      onProgress: jobProgress() });
     return shapeResult(backup, args.backup_type, storage.location, swept.length);
   }, (done) => ({
-    message: `${done.backup_type} backup ${done.filename}: ${done.tables_backed_up} tables, ${done.total_rows} rows, ${done.size_mb} MB (${done.location})`,
-    details: { filename: done.filename, size_mb: done.size_mb, tables: done.tables_backed_up, rows: done.total_rows, location: done.location, path: done.path, sha256: done.sha256 },
+    message:
+      `${done.backup_type} backup ${done.filename}: ${done.tables_backed_up} tables, ${done.total_rows} rows, ${done.size_mb} MB (${done.location})`,
+    details: { filename: done.filename, size_mb: done.size_mb, tables: done.tables_backed_up, rows: done.total_rows,
+      location: done.location, path: done.path, sha256: done.sha256 },
   }));
   const cleanup = backup?.cleanup;
   const cleanupAudit = cleanup === undefined
     ? "not written: cleanup_old is false"
     : await recordAudit(database, {
-      action: "cleanup", outcome: "success",
-      message: `retention after ${result.filename}: ${deletedBy(cleanup).length} local and ${deletedBy(backup?.offsite?.cleanup).length} S3 backup(s) deleted`,
-      details: { deleted: deletedBy(cleanup), s3_deleted: deletedBy(backup?.offsite?.cleanup), policy: settings.retention, warnings: result.warnings },
+      action: "cleanup",
+      outcome: "success",
+      message: `retention after ${result.filename}: ${deletedBy(cleanup).length} local and ${
+        deletedBy(backup?.offsite?.cleanup).length
+      } S3 backup(s) deleted`,
+      details: { deleted: deletedBy(cleanup), s3_deleted: deletedBy(backup?.offsite?.cleanup), policy: settings.retention,
+        warnings: result.warnings },
     });
   return { ...result, cleanup_audit: cleanupAudit };
 }
@@ -124,7 +135,9 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     warnings: [
       ...(manifest.warnings ?? []),
       ...(cleanup && "skipped" in cleanup ? [`local retention skipped: ${cleanup.skipped}`] : []),
-      ...(backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`] : []),
+      ...(backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup
+        ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`]
+        : []),
     ],
     cleanup: summaryOf(cleanup),
     s3: backup.offsite
@@ -143,7 +156,9 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
 /** What the backup covers, in a line, and what it left out (so a partial backup never looks whole). */
 function describeScope(manifest: BackupOutcome["manifest"]) {
   const scope = manifest.scope ?? {};
-  const lists = Object.entries(scope).filter(([, value]) => Array.isArray(value) && value.length > 0).map(([key, value]) => `${key}: ${(value as string[]).join(", ")}`);
+  const lists = Object.entries(scope).filter(([, value]) => Array.isArray(value) && value.length > 0).map(([key, value]) =>
+    `${key}: ${(value as string[]).join(", ")}`
+  );
   const flags = ["privileges", "roles", "database_settings"].filter((flag) => scope[flag] === true);
   return {
     covers: lists.length === 0 ? "the whole database" : `part of the database (${lists.join("; ")})`,

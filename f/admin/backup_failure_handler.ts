@@ -59,7 +59,10 @@ export async function run(input: z.input<typeof Args>) {
     (args.started_at ? `, latest started at ${args.started_at}` : "") + `: ${errorMessage(args.error)}`;
   console.error(message);
   const audit = await loadDatabase(args.database_resource).then(
-    (database) => recordAudit(database, { action: "scheduled run", outcome: "failure", message, details: { script: what, schedule, started_at: args.started_at, failed_times: args.failed_times, error: errorMessage(args.error) } }),
+    (database) =>
+      recordAudit(database, { action: "scheduled run", outcome: "failure", message,
+        details: { script: what, schedule, started_at: args.started_at, failed_times: args.failed_times,
+          error: errorMessage(args.error) } }),
     (loadError: Error) => `not written: ${loadError.message}`,
   );
   return { status: "failure recorded", message, audit };

@@ -20,7 +20,8 @@ const Restore = z.object({
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
-  drill_database: z.string().regex(DRILL_DATABASE, "a drill database is named drill_<lowercase letters, digits, _>").or(z.literal("")).default(""),
+  drill_database: z.string().regex(DRILL_DATABASE, "a drill database is named drill_<lowercase letters, digits, _>").or(z.literal(""))
+    .default(""),
   restore: Restore.default({}),
   error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough().default({}),
   database_resource: z.string().min(1).default("f/admin/database"),
@@ -51,15 +52,20 @@ export async function run(input: z.input<typeof Args>) {
   const message = args.error.message
     ? `Backup drill failed at step ${args.error.step_id ?? "?"}: ${args.error.message}`
     : failed
-      ? `Backup drill of ${args.restore.restored_from} FAILED verification: ${mismatched.join(", ") || "no verification result"}`
-      : `Backup drill passed: ${args.restore.restored_from} restored into a throwaway database in ${args.restore.duration_seconds} s, ` +
-        `${args.restore.tables_restored} tables and ${args.restore.rows_restored} rows verified`;
+    ? `Backup drill of ${args.restore.restored_from} FAILED verification: ${mismatched.join(", ") || "no verification result"}`
+    : `Backup drill passed: ${args.restore.restored_from} restored into a throwaway database in ${args.restore.duration_seconds} s, ` +
+      `${args.restore.tables_restored} tables and ${args.restore.rows_restored} rows verified`;
   const audit = await recordAudit(database, {
-    action: "drill", outcome: failed ? "failure" : "success", message,
+    action: "drill",
+    outcome: failed ? "failure" : "success",
+    message,
     details: { backup: args.restore.restored_from ?? null, drill_database: args.drill_database || null, dropped, mismatched },
   });
-  const report = { status: failed ? "failed" : "passed", message, backup: args.restore.restored_from ?? null, drill_database_dropped: dropped, audit };
+  const report = { status: failed ? "failed" : "passed", message, backup: args.restore.restored_from ?? null,
+    drill_database_dropped: dropped, audit };
   // A drill that did not prove the backup must fail the job, so the flow (and its alerts) fail too.
-  if (failed && !args.error.message) throw new BackupError(`${message}. The backup may not be restorable: take a new backup and investigate.`);
+  if (failed && !args.error.message) {
+    throw new BackupError(`${message}. The backup may not be restorable: take a new backup and investigate.`);
+  }
   return report;
 }

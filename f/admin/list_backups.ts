@@ -28,7 +28,10 @@ async function verdict(storage: Storage, backup: StoredBackup, readChecksum: boo
   if (!readChecksum) return "size matches manifest (checksum not read; verify_checksums: true reads it)";
   return await checkArchive(storage, backup.manifest!).then(
     () => "yes: sha256 matches manifest",
-    (error: unknown) => { if (error instanceof BackupError) return `no: ${error.message}`; throw error; },
+    (error: unknown) => {
+      if (error instanceof BackupError) return `no: ${error.message}`;
+      throw error;
+    },
   );
 }
 
@@ -53,7 +56,9 @@ export async function run(input: z.input<typeof Args>) {
   for (const [place, storage] of Object.entries(storages) as [CopyPlace, Storage][]) {
     const inventory = await takeInventory(storage, settings.prefix);
     if (!inventory.complete) {
-      throw new BackupError(`The listing of ${storage.location} stopped halfway, so this list would miss backups: retry, or run with include_s3: false for the local backups.`);
+      throw new BackupError(
+        `The listing of ${storage.location} stopped halfway, so this list would miss backups: retry, or run with include_s3: false for the local backups.`,
+      );
     }
     inventories[place] = inventory.backups;
   }

@@ -40,7 +40,11 @@ export async function run(input: z.input<typeof Args>) {
   const storages: Storage[] = [];
   if (args.location !== "s3") storages.push(new LocalStorage(settings.backup_dir));
   // "all": S3 too when it is configured; "s3": it must be.
-  const s3 = args.location === "s3" ? await loadS3Config(args.s3_resource) : args.location === "all" ? await loadOptionalS3Config(args.s3_resource) : undefined;
+  const s3 = args.location === "s3"
+    ? await loadS3Config(args.s3_resource)
+    : args.location === "all"
+    ? await loadOptionalS3Config(args.s3_resource)
+    : undefined;
   if (s3) storages.push(new S3Storage(s3));
 
   const changes: { location: string; result: PinChange | "no such backup here" }[] = [];
@@ -56,7 +60,11 @@ export async function run(input: z.input<typeof Args>) {
     changes.push({ location: storage.location, result });
   }
   if (changes.every((c) => c.result === "no such backup here")) {
-    throw new BackupError(`No backup named ${JSON.stringify(args.backup_filename)} in ${storages.map((s) => s.location).join(" or ")}: run f/admin/list_backups and pass one of its names.`);
+    throw new BackupError(
+      `No backup named ${JSON.stringify(args.backup_filename)} in ${
+        storages.map((s) => s.location).join(" or ")
+      }: run f/admin/list_backups and pass one of its names.`,
+    );
   }
   return {
     status: "success",

@@ -23,7 +23,8 @@ import type { Storage } from "./lib/storage/storage.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
-  backup_filename: z.string({ error: "give the file name of a backup, as list_backups shows it" }).min(1, "give the file name of a backup, as list_backups shows it"),
+  backup_filename: z.string({ error: "give the file name of a backup, as list_backups shows it" }).min(1,
+    "give the file name of a backup, as list_backups shows it"),
   backup_source: z.enum(["local", "s3"]).default("local"),
   confirm_restore: z.boolean().default(false),
   create_pre_restore_backup: z.boolean().default(true),
@@ -64,7 +65,26 @@ export async function main(
   compare_content: boolean = false,
   allow_unrecoverable_drops: boolean = false,
 ): Promise<RestoreResult | PreviewResult> {
-  return await run({ backup_filename, backup_source, confirm_restore, create_pre_restore_backup, target_database, database_resource, settings_resource, s3_resource, dry_run, tables, skip_foreign_key_check, pg_dump_archive, terminate_sessions, fail_if_busy, create_roles, allow_empty_result, compare_content, allow_unrecoverable_drops });
+  return await run({
+    backup_filename,
+    backup_source,
+    confirm_restore,
+    create_pre_restore_backup,
+    target_database,
+    database_resource,
+    settings_resource,
+    s3_resource,
+    dry_run,
+    tables,
+    skip_foreign_key_check,
+    pg_dump_archive,
+    terminate_sessions,
+    fail_if_busy,
+    create_roles,
+    allow_empty_result,
+    compare_content,
+    allow_unrecoverable_drops,
+  });
 }
 
 /**
@@ -91,34 +111,48 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
   // The row of a successful restore goes into the restored database, after the restore (a row
   // written before would have been replaced). A failed restore writes none: it promises the
   // database exactly as it was; the job's log and error tell the story.
-  const { audit, ...outcome } = await withAudit(database, "restore", () => restoreBackup({
-    database, settings, storage, source,
-    backupName: args.backup_filename,
-    confirm: args.confirm_restore,
-    createPreRestoreBackup: args.create_pre_restore_backup,
-    targetDatabase: args.target_database || undefined,
-    tables: args.tables,
-    skipForeignKeyCheck: args.skip_foreign_key_check,
-    pgDumpArchive: args.pg_dump_archive,
-    terminateSessions: args.terminate_sessions,
-    createRoles: args.create_roles,
-    allowEmptyResult: args.allow_empty_result,
-    allowUnrecoverableDrops: args.allow_unrecoverable_drops,
-    onProgress: jobProgress(),
-  }), (done) => ({
-    database: { ...database, dbname: done.target_database },
-    message: `restored ${done.backup} into ${done.target_database}: ${done.verification.tables.length} tables, verification ${done.verification.passed ? "passed" : "FAILED"}` +
-      (done.pre_restore_backup ? `; roll back with ${done.pre_restore_backup}` : ""),
-    details: {
-      backup: done.backup, source: source.location, target_database: done.target_database, pre_restore_backup: done.pre_restore_backup,
-      dropped_objects: done.dropped_objects.length, rows: done.verification.tables.reduce((sum, t) => sum + t.found_rows, 0),
-    },
-  }), { recordFailure: false });
+  const { audit, ...outcome } = await withAudit(database, "restore", () =>
+    restoreBackup({
+      database,
+      settings,
+      storage,
+      source,
+      backupName: args.backup_filename,
+      confirm: args.confirm_restore,
+      createPreRestoreBackup: args.create_pre_restore_backup,
+      targetDatabase: args.target_database || undefined,
+      tables: args.tables,
+      skipForeignKeyCheck: args.skip_foreign_key_check,
+      pgDumpArchive: args.pg_dump_archive,
+      terminateSessions: args.terminate_sessions,
+      createRoles: args.create_roles,
+      allowEmptyResult: args.allow_empty_result,
+      allowUnrecoverableDrops: args.allow_unrecoverable_drops,
+      onProgress: jobProgress(),
+    }), (done) => ({
+      database: { ...database, dbname: done.target_database },
+      message:
+        `restored ${done.backup} into ${done.target_database}: ${done.verification.tables.length} tables, verification ${
+          done.verification.passed ? "passed" : "FAILED"
+        }` +
+        (done.pre_restore_backup ? `; roll back with ${done.pre_restore_backup}` : ""),
+      details: {
+        backup: done.backup,
+        source: source.location,
+        target_database: done.target_database,
+        pre_restore_backup: done.pre_restore_backup,
+        dropped_objects: done.dropped_objects.length,
+        rows: done.verification.tables.reduce((sum, t) => sum + t.found_rows, 0),
+      },
+    }), { recordFailure: false });
   const rollback = outcome.pre_restore_backup
     // The pre-restore backup is always written to the local volume; a selective restore is undone
     // by restoring the same tables from it.
     ? {
-      backup_filename: outcome.pre_restore_backup, backup_source: "local", confirm_restore: true, create_pre_restore_backup: false,
+      backup_filename: outcome.pre_restore_backup,
+      backup_source: "local",
+      confirm_restore: true,
+      create_pre_restore_backup: false,
       ...(args.target_database ? { target_database: args.target_database } : {}),
       ...(args.tables.length > 0 ? { tables: args.tables, skip_foreign_key_check: args.skip_foreign_key_check } : {}),
     }
@@ -144,8 +178,12 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
       passed: outcome.verification.passed,
       method: outcome.verification.method,
       tables: outcome.verification.tables.map((t) => ({
-        table: t.table, expected_rows: t.expected_rows, actual_rows: t.found_rows, match: t.match,
-        expected_digest: t.expected_digest || null, actual_digest: t.found_digest || null,
+        table: t.table,
+        expected_rows: t.expected_rows,
+        actual_rows: t.found_rows,
+        match: t.match,
+        expected_digest: t.expected_digest || null,
+        actual_digest: t.found_digest || null,
       })),
     },
     duration_seconds: Math.round((Date.now() - started) / 100) / 10,
@@ -160,22 +198,34 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
  */
 async function preview(args: z.infer<typeof Args>, database: DatabaseResource, prefix: string, source: Storage) {
   if (args.pg_dump_archive) {
-    throw new RestoreRefusedError("dry_run does not cover archives made by pg_dump yet (they have no manifest to compare with). Nothing was changed.");
+    throw new RestoreRefusedError(
+      "dry_run does not cover archives made by pg_dump yet (they have no manifest to compare with). Nothing was changed.",
+    );
   }
   const outcome = await previewRestore({
-    database, prefix, source, backupName: args.backup_filename, targetDatabase: args.target_database || database.dbname,
-    tables: args.tables, skipForeignKeyCheck: args.skip_foreign_key_check, compareContent: args.compare_content,
+    database,
+    prefix,
+    source,
+    backupName: args.backup_filename,
+    targetDatabase: args.target_database || database.dbname,
+    tables: args.tables,
+    skipForeignKeyCheck: args.skip_foreign_key_check,
+    compareContent: args.compare_content,
   });
   const { manifest, tables, ...details } = outcome;
   const rows = tables.map((t) => ({
-    ...t, difference: t.rows_in_backup === null || t.rows_in_target === null ? null : t.rows_in_backup - t.rows_in_target,
+    ...t,
+    difference: t.rows_in_backup === null || t.rows_in_target === null ? null : t.rows_in_backup - t.rows_in_target,
   }));
   const columns = ["table", "rows_in_target", "rows_in_backup", "difference", ...(args.compare_content ? ["content"] : []), "restore_will"];
   return {
     render_all: [
       { markdown: previewMarkdown(outcome) },
       { "table-row-object": [columns, ...rows] },
-      { json: { status: "dry_run", changed: "nothing", ...details, tables: rows, backup_source: args.backup_source, backup_location: source.location } },
+      {
+        json: { status: "dry_run", changed: "nothing", ...details, tables: rows, backup_source: args.backup_source,
+          backup_location: source.location },
+      },
     ],
   };
 }

@@ -12,7 +12,8 @@ import { parseScriptArgs } from "./lib/windmill/args.ts";
 export const Args = z.object({
   error: z.object({ message: z.string().optional(), step_id: z.string().optional() }).passthrough(),
   // null when the restore step never ran (the flow passes `results.restore`, which is then null).
-  restore: z.object({ pre_restore_backup: z.string().nullable().optional(), target_database: z.string().optional(), created_database: z.boolean().optional() }).passthrough().default({}),
+  restore: z.object({ pre_restore_backup: z.string().nullable().optional(), target_database: z.string().optional(),
+    created_database: z.boolean().optional() }).passthrough().default({}),
   database_resource: z.string().min(1).default("f/admin/database"),
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
 });
@@ -36,7 +37,8 @@ export async function run(input: z.input<typeof Args>) {
   if (!rollbackTo && args.restore.created_database) {
     return {
       status: "nothing to roll back",
-      message: `The flow failed at ${failedAt} (${args.error.message ?? "no message"}); database ${args.restore.target_database} was created ` +
+      message:
+        `The flow failed at ${failedAt} (${args.error.message ?? "no message"}); database ${args.restore.target_database} was created ` +
         "by this flow and is left as it is for inspection: drop it when done. No other database was changed.",
     };
   }
@@ -48,8 +50,13 @@ export async function run(input: z.input<typeof Args>) {
     };
   }
   const rolledBack = await restoreDatabase({
-    backup_filename: rollbackTo, backup_source: "local", confirm_restore: true, create_pre_restore_backup: true,
-    target_database: args.restore.target_database ?? "", database_resource: args.database_resource, settings_resource: args.settings_resource,
+    backup_filename: rollbackTo,
+    backup_source: "local",
+    confirm_restore: true,
+    create_pre_restore_backup: true,
+    target_database: args.restore.target_database ?? "",
+    database_resource: args.database_resource,
+    settings_resource: args.settings_resource,
   });
   return {
     status: "rolled back",

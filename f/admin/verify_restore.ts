@@ -43,11 +43,18 @@ export async function run(input: z.input<typeof Args>) {
   const args = parseScriptArgs(Args, input);
   const database = await loadDatabase(args.database_resource);
   const settings = await loadSettings(args.settings_resource);
-  const tables = await recountTables(database, args.restore.target_database, args.restore.verification.tables, args.restore.audit === "written");
+  const tables = await recountTables(database, args.restore.target_database, args.restore.verification.tables,
+    args.restore.audit === "written");
   let rollback = "no pre-restore backup was taken";
   if (args.restore.pre_restore_backup) {
-    const backup = await findBackup(new LocalStorage(settings.backup_dir), settings.prefix, args.restore.pre_restore_backup).catch((error: Error) => error);
-    rollback = backup instanceof Error ? `MISSING: ${backup.message}` : backup.problem ? `DAMAGED: ${backup.problem}` : `available: ${backup.name}`;
+    const backup = await findBackup(new LocalStorage(settings.backup_dir), settings.prefix, args.restore.pre_restore_backup).catch((
+      error: Error,
+    ) => error);
+    rollback = backup instanceof Error
+      ? `MISSING: ${backup.message}`
+      : backup.problem
+      ? `DAMAGED: ${backup.problem}`
+      : `available: ${backup.name}`;
   }
   const mismatched = tables.filter((t) => !t.match);
   const passed = args.restore.verification.passed && mismatched.length === 0;

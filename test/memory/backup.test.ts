@@ -50,7 +50,8 @@ function measuredBackup(runtime: string, dbname: string): Measured {
   const mock = mockWindmill(dir, { "f/admin/database": cluster.resource(dbname), "f/admin/backup_settings": { backup_dir: backupDir } });
   const out = spawnSync(
     TIME,
-    ["-f", "peak_kb=%M", process.execPath, "--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database", '{"backup_type":"manual","cleanup_old":false}'],
+    ["-f", "peak_kb=%M", process.execPath, "--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database",
+      '{"backup_type":"manual","cleanup_old":false}'],
     { encoding: "utf8", env: { ...process.env, WM_MOCKED_API_FILE: mock }, maxBuffer: 64 * 1024 * 1024 },
   );
   assert.equal(out.status, 0, `${runtime} backup of ${dbname} failed: ${out.stderr.slice(-3000)}`);

@@ -60,14 +60,20 @@ export function forgeMember(archivePath: string, range: MemberRange, content: st
  * A member replaced by `content` and the manifest made to match, as a backup with that content
  * would have been written: sizes, byte ranges, member and archive digests, resealed.
  */
-export function rewriteMemberHonestly(archivePath: string, manifestPath: string, pick: (m: Json) => Json, content: (old: string) => string): void {
+export function rewriteMemberHonestly(
+  archivePath: string,
+  manifestPath: string,
+  pick: (m: Json) => Json,
+  content: (old: string) => string,
+): void {
   const archive = readFileSync(archivePath);
   resealManifest(manifestPath, (manifest) => {
     const range = pick(manifest);
     const replaced = gzipSync(Buffer.from(content(memberText(archive, range as MemberRange))));
     const shift = replaced.length - (range.end - range.start);
     const rebuilt = Buffer.concat([archive.subarray(0, range.start), replaced, archive.subarray(range.end)]);
-    const ranges: Json[] = [manifest.sections.pre_data, manifest.sections.sequences, manifest.sections.post_data, ...manifest.tables.map((t: Json) => t.range)];
+    const ranges: Json[] = [manifest.sections.pre_data, manifest.sections.sequences, manifest.sections.post_data,
+      ...manifest.tables.map((t: Json) => t.range)];
     if (manifest.sections.large_objects) ranges.push(manifest.sections.large_objects);
     const start = range.start;
     for (const r of ranges) {

@@ -62,13 +62,16 @@ async function bodyOf(stream: IncomingMessage): Promise<Buffer> {
 }
 
 /** RFC 3986 encoding, as SigV4 canonical query strings want it. */
-const strictEncode = (text: string) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const strictEncode = (text: string) =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const sha256Hex = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
 const hmac = (key: Buffer | string, text: string) => createHmac("sha256", key).update(text).digest();
 
 /** Whether a request is signed (AWS Signature Version 4, header form) with `secret`. */
 export function validSignature(method: string, url: string, headers: IncomingHttpHeaders, secret: string): boolean {
-  const auth = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(String(headers.authorization ?? ""));
+  const auth =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/
+      .exec(String(headers.authorization ?? ""));
   if (!auth) return false;
   const [, , date, region, service, signedHeaders, signature] = auth as unknown as string[];
   const [path, query = ""] = url.split("?", 2) as [string, string?];
@@ -79,9 +82,12 @@ export function validSignature(method: string, url: string, headers: IncomingHtt
   params.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0));
   const names = signedHeaders!.split(";");
   const canonical = [
-    method, path, params.map(([k, v]) => `${k}=${v}`).join("&"),
+    method,
+    path,
+    params.map(([k, v]) => `${k}=${v}`).join("&"),
     names.map((name) => `${name}:${String(headers[name] ?? "").trim().replace(/\s+/g, " ")}\n`).join(""),
-    signedHeaders, String(headers["x-amz-content-sha256"] ?? "UNSIGNED-PAYLOAD"),
+    signedHeaders,
+    String(headers["x-amz-content-sha256"] ?? "UNSIGNED-PAYLOAD"),
   ].join("\n");
   const scope = `${date}/${region}/${service}/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", String(headers["x-amz-date"]), scope, sha256Hex(canonical)].join("\n");
@@ -95,12 +101,13 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
   const forward = (request: IncomingMessage, body: Buffer, response: ServerResponse, onAnswer?: (status: number, body: Buffer) => void) => {
     const headers = { ...request.headers, "content-length": String(body.length) };
     delete headers.expect;
-    const upstream = httpRequest({ host: "127.0.0.1", port: server.port, method: request.method, path: request.url, headers }, async (reply) => {
-      const replyBody = await bodyOf(reply);
-      onAnswer?.(reply.statusCode ?? 502, replyBody);
-      response.writeHead(reply.statusCode ?? 502, reply.headers);
-      response.end(replyBody);
-    });
+    const upstream = httpRequest({ host: "127.0.0.1", port: server.port, method: request.method, path: request.url, headers },
+      async (reply) => {
+        const replyBody = await bodyOf(reply);
+        onAnswer?.(reply.statusCode ?? 502, replyBody);
+        response.writeHead(reply.statusCode ?? 502, reply.headers);
+        response.end(replyBody);
+      });
     upstream.on("error", () => response.destroy());
     upstream.end(body);
   };
@@ -118,7 +125,11 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
     fault: undefined,
     openUploads: () => [...uploads.entries()].filter(([, u]) => u.state === "open").map(([id, u]) => `${u.key} (${id})`),
     resource: (extra = {}) => server.resource({ port: standIn.port, ...extra }),
-    stop: () => new Promise((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }),
+    stop: () =>
+      new Promise((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -143,7 +154,9 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
       const upload = uploads.get(uploadId);
       if (!upload || upload.state !== "open") return refuse(404, "NoSuchUpload", "The specified multipart upload does not exist.");
       if (standIn.corruptPart?.(Number(partNumber)) && body.length > 0) body = Buffer.from(body).fill(body[0]! ^ 0xff, 0, 1);
-      if (!md5Matches(request.headers, body)) return refuse(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+      if (!md5Matches(request.headers, body)) {
+        return refuse(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+      }
       upload.parts.set(Number(partNumber), body.length);
       return forward(request, body, response);
     }
@@ -168,10 +181,14 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
       if (condition !== undefined && standIn.conditionalWrites === "unsupported") {
         return refuse(501, "NotImplemented", "A header you provided implies functionality that is not implemented.");
       }
-      if (condition === "*" && exists(key)) return refuse(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
+      if (condition === "*" && exists(key)) {
+        return refuse(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.");
+      }
     }
     if (seen.method === "PUT" && uploadId === null) {
-      if (!md5Matches(request.headers, body)) return refuse(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+      if (!md5Matches(request.headers, body)) {
+        return refuse(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+      }
       return forward(request, body, response);
     }
     if (seen.method === "POST" && uploadId !== null) {
@@ -180,12 +197,17 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
       const listed = [...body.toString().matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) => Number(m[1]));
       for (const [index, number] of listed.entries()) {
         if (!upload.parts.has(number)) return refuse(400, "InvalidPart", `Part ${number} was not uploaded.`);
-        if (index > 0 && number <= listed[index - 1]!) return refuse(400, "InvalidPartOrder", "The list of parts was not in ascending order.");
+        if (index > 0 && number <= listed[index - 1]!) {
+          return refuse(400, "InvalidPartOrder", "The list of parts was not in ascending order.");
+        }
         if (index < listed.length - 1 && upload.parts.get(number)! < MIN_PART_BYTES) {
-          return refuse(400, "EntityTooSmall", `Part ${number} is ${upload.parts.get(number)} bytes; every part but the last must be at least 5 MiB.`);
+          return refuse(400, "EntityTooSmall",
+            `Part ${number} is ${upload.parts.get(number)} bytes; every part but the last must be at least 5 MiB.`);
         }
       }
-      if (standIn.loseLastPart) body = Buffer.from(body.toString().replace(/<Part>(?:(?!<Part>).)*<\/Part>(?=\s*<\/CompleteMultipartUpload>)/s, ""));
+      if (standIn.loseLastPart) {
+        body = Buffer.from(body.toString().replace(/<Part>(?:(?!<Part>).)*<\/Part>(?=\s*<\/CompleteMultipartUpload>)/s, ""));
+      }
       return forward(request, body, response, (statusCode) => {
         if (statusCode === 200) upload.state = "completed";
       });

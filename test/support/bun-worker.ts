@@ -52,7 +52,9 @@ export function workspaceDependencies(source: string, dependencyFiles: string[])
   const at = lines.findIndex((line) => line.startsWith("//") && (line.includes("package_json:") || line.includes("extra_package_json:")));
   if (at !== -1) {
     if (lines[at]!.includes("extra_package_json:")) throw new Error("workspace dependencies in extra mode are not supported for Bun");
-    if (lines[at + 1]?.startsWith("//")) throw new Error(`'inline workspace dependencies' are not supported for Bun (line ${at + 2} follows the package_json annotation)`);
+    if (lines[at + 1]?.startsWith("//")) {
+      throw new Error(`'inline workspace dependencies' are not supported for Bun (line ${at + 2} follows the package_json annotation)`);
+    }
     const names = lines[at]!.replace("package_json:", "").replace("//", "").split(",").map((n) => n.trim()).filter(Boolean);
     if (names.length > 1) throw new Error("'multiple external workspace dependencies referenced'");
     const name = names[0]!;
@@ -60,7 +62,9 @@ export function workspaceDependencies(source: string, dependencyFiles: string[])
     if (!dependencyFiles.includes(file)) throw new Error(`workspace dependencies ${name} not found (${file})`);
     return name === "default" ? { kind: "default", file } : { kind: "named", name, file };
   }
-  return dependencyFiles.includes("dependencies/package.json") ? { kind: "default", file: "dependencies/package.json" } : { kind: "inferred" };
+  return dependencyFiles.includes("dependencies/package.json")
+    ? { kind: "default", file: "dependencies/package.json" }
+    : { kind: "inferred" };
 }
 
 /** Our resolver of relative imports, for Bun.build and for the run-time loader (loader.bun.js's rules). */
@@ -142,15 +146,23 @@ async function importClosure(script: string): Promise<string[]> {
  * package records at build time lies inside the job directory and goes with it.
  */
 function installDependencies(jobDir: string): void {
-  const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
+  };
   const packages = Object.entries(lock.packages)
-    .filter(([path, entry]) => path.startsWith("node_modules/") && !path.slice("node_modules/".length).includes("node_modules/") && !entry.dev && !entry.devOptional)
+    .filter(([path, entry]) =>
+      path.startsWith("node_modules/") && !path.slice("node_modules/".length).includes("node_modules/") && !entry.dev && !entry.devOptional
+    )
     .map(([path]) => path);
   const copy = spawnSync("cp", ["-al", "--parents", "-t", jobDir, ...packages], { cwd: repoRoot, encoding: "utf8" });
   if (copy.status !== 0) throw new Error(`installing the dependencies into ${jobDir} failed: ${copy.stderr}`);
 }
 
-function runProcess(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; logs: string }> } {
+function runProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; logs: string }> } {
   const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
   let logs = "";
   child.stdout!.on("data", (chunk: Buffer) => (logs += chunk.toString("utf8")));
@@ -177,7 +189,10 @@ function jobEnvironment(api: WindmillApi, job: ScriptJob, jobId: string, home: s
     WM_USERNAME: "admin",
     WM_EMAIL: "admin@family.example",
     WM_PERMISSIONED_AS: "u/admin",
-    ...(job.flow ? { WM_FLOW_JOB_ID: job.flow.jobId, WM_ROOT_FLOW_JOB_ID: job.flow.jobId, WM_FLOW_PATH: job.flow.path, WM_FLOW_STEP_ID: job.flow.stepId } : {}),
+    ...(job.flow
+      ? { WM_FLOW_JOB_ID: job.flow.jobId, WM_ROOT_FLOW_JOB_ID: job.flow.jobId, WM_FLOW_PATH: job.flow.path,
+        WM_FLOW_STEP_ID: job.flow.stepId }
+      : {}),
     ...(job.schedulePath ? { WM_SCHEDULE_PATH: job.schedulePath } : {}),
   };
 }
@@ -195,7 +210,8 @@ export interface ScriptJob {
 
 export type JobOutcome =
   | { success: true; result: unknown; logs: string; jobId: string }
-  | { success: false; error: { message: string; name: string; stack?: string; step_id?: string; extra?: Record<string, unknown> }; logs: string; jobId: string; signal?: NodeJS.Signals };
+  | { success: false; error: { message: string; name: string; stack?: string; step_id?: string; extra?: Record<string, unknown> };
+    logs: string; jobId: string; signal?: NodeJS.Signals };
 
 export interface RunningJob {
   jobId: string;
@@ -222,7 +238,8 @@ async function cachedBundle(api: WindmillApi, job: ScriptJob, source: string): P
   try {
     writeFileSync(join(buildDir, "main.ts"), source);
     installDependencies(buildDir);
-    writeFileSync(join(buildDir, "plugin.mjs"), resolverPlugin({ jobDir: buildDir, scriptPath: job.path, baseUrl: api.baseUrl, workspace: api.workspace, token: api.token }));
+    writeFileSync(join(buildDir, "plugin.mjs"),
+      resolverPlugin({ jobDir: buildDir, scriptPath: job.path, baseUrl: api.baseUrl, workspace: api.workspace, token: api.token }));
     writeFileSync(join(buildDir, "build.mjs"), `import { workspaceScripts } from "./plugin.mjs";
 const output = await Bun.build({
   entrypoints: [${JSON.stringify(join(buildDir, "main.ts"))}],
@@ -268,8 +285,10 @@ export async function startScriptJob(api: WindmillApi, job: ScriptJob): Promise<
     writeFileSync(join(jobDir, "main.ts"), source);
     writeFileSync(join(jobDir, "package.json"), '{ "type": "module" }');
     installDependencies(jobDir);
-    writeFileSync(join(jobDir, "plugin.mjs"), resolverPlugin({ jobDir, scriptPath: job.path, baseUrl: api.baseUrl, workspace: api.workspace, token: api.token }));
-    writeFileSync(join(jobDir, "loader.mjs"), `import { plugin } from "bun";\nimport { workspaceScripts } from "./plugin.mjs";\nplugin(workspaceScripts);\n`);
+    writeFileSync(join(jobDir, "plugin.mjs"),
+      resolverPlugin({ jobDir, scriptPath: job.path, baseUrl: api.baseUrl, workspace: api.workspace, token: api.token }));
+    writeFileSync(join(jobDir, "loader.mjs"),
+      `import { plugin } from "bun";\nimport { workspaceScripts } from "./plugin.mjs";\nplugin(workspaceScripts);\n`);
     writeFileSync(join(jobDir, "wrapper.mjs"), wrapper("./main.ts", names));
     command = ["run", "-r", "./loader.mjs", join(jobDir, "wrapper.mjs")];
   }

@@ -273,11 +273,26 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
     sql: (version) => `
       SELECT 'publication ' || pg_catalog.quote_ident(p.pubname),
              pg_catalog.concat_ws(' ', (pg_catalog.to_jsonb(p) - '{oid,pubname,pubowner}'::text[])::text,
-               'tables', ${sortedList(
-                 `pg_catalog.concat_ws(' ', r.prrelid::regclass::text${version >= 150000 ? `, 'where ' || pg_catalog.pg_get_expr(r.prqual, r.prrelid),
-                   'columns ' || ${sortedList("a.attname::text", "FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)")}` : ""})`,
-                 "FROM pg_catalog.pg_publication_rel r WHERE r.prpubid = p.oid")}
-               ${version >= 150000 ? `, 'schemas', ${sortedList("s.pnnspid::regnamespace::text", "FROM pg_catalog.pg_publication_namespace s WHERE s.pnpubid = p.oid")}` : ""})
+               'tables', ${
+      sortedList(
+        `pg_catalog.concat_ws(' ', r.prrelid::regclass::text${
+          version >= 150000 ?
+            `, 'where ' || pg_catalog.pg_get_expr(r.prqual, r.prrelid),
+                   'columns ' || ${
+              sortedList("a.attname::text", "FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)")
+            }` :
+            ""
+        })`,
+        "FROM pg_catalog.pg_publication_rel r WHERE r.prpubid = p.oid",
+      )
+    }
+               ${
+      version >= 150000
+        ? `, 'schemas', ${
+          sortedList("s.pnnspid::regnamespace::text", "FROM pg_catalog.pg_publication_namespace s WHERE s.pnpubid = p.oid")
+        }`
+        : ""
+    })
         FROM pg_catalog.pg_publication p`,
   },
   {
@@ -302,18 +317,27 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
     sql: () => `
       SELECT pg_catalog.format('operator family %I.%I using %I', n.nspname, f.opfname, a.amname),
              pg_catalog.concat_ws(' ',
-               'operators', ${sortedList(
-                 `pg_catalog.format('%s %s %s %s', o.amopstrategy, o.amopopr::regoperator, o.amoppurpose,
+               'operators', ${
+      sortedList(
+        `pg_catalog.format('%s %s %s %s', o.amopstrategy, o.amopopr::regoperator, o.amoppurpose,
                    (SELECT sf.opfname FROM pg_catalog.pg_opfamily sf WHERE sf.oid = o.amopsortfamily))`,
-                 "FROM pg_catalog.pg_amop o WHERE o.amopfamily = f.oid")},
-               'functions', ${sortedList(
-                 `pg_catalog.format('%s %s (%s, %s)', p.amprocnum, p.amproc::regprocedure,
+        "FROM pg_catalog.pg_amop o WHERE o.amopfamily = f.oid",
+      )
+    },
+               'functions', ${
+      sortedList(
+        `pg_catalog.format('%s %s (%s, %s)', p.amprocnum, p.amproc::regprocedure,
                    pg_catalog.format_type(p.amproclefttype, NULL), pg_catalog.format_type(p.amprocrighttype, NULL))`,
-                 "FROM pg_catalog.pg_amproc p WHERE p.amprocfamily = f.oid")},
-               'classes', ${sortedList(
-                 `pg_catalog.format('%I.%I for %s%s%s', cn.nspname, c.opcname, pg_catalog.format_type(c.opcintype, NULL),
+        "FROM pg_catalog.pg_amproc p WHERE p.amprocfamily = f.oid",
+      )
+    },
+               'classes', ${
+      sortedList(
+        `pg_catalog.format('%I.%I for %s%s%s', cn.nspname, c.opcname, pg_catalog.format_type(c.opcintype, NULL),
                    CASE WHEN c.opcdefault THEN ' default' END, ' storage ' || NULLIF(c.opckeytype, 0)::regtype)`,
-                 "FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.opcnamespace WHERE c.opcfamily = f.oid")})
+        "FROM pg_catalog.pg_opclass c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.opcnamespace WHERE c.opcfamily = f.oid",
+      )
+    })
         FROM pg_catalog.pg_opfamily f JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod
        WHERE ${USER_SCHEMA} AND ${notInExtension("pg_opfamily", "f.oid")}`,
   },
@@ -373,7 +397,9 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
     sql: () => `
       SELECT 'language ' || pg_catalog.quote_ident(l.lanname),
              pg_catalog.concat_ws(' ', CASE WHEN l.lanpltrusted THEN 'trusted' END, 'handler', l.lanplcallfoid::regproc::text,
-               'inline ' || NULLIF(l.laninline, 0)::regproc::text, 'validator ' || NULLIF(l.lanvalidator, 0)::regproc::text, ${acl("l.lanacl", "l", "l.lanowner")})
+               'inline ' || NULLIF(l.laninline, 0)::regproc::text, 'validator ' || NULLIF(l.lanvalidator, 0)::regproc::text, ${
+      acl("l.lanacl", "l", "l.lanowner")
+    })
         FROM pg_catalog.pg_language l WHERE ${userMade("l.oid")} AND ${notInExtension("pg_language", "l.oid")}`,
   },
   {
@@ -402,7 +428,9 @@ const QUERIES: Array<{ kind: string; sql: (version: number) => string }> = [
   {
     kind: "large object",
     sql: () => `
-      SELECT 'large object ' || m.oid, pg_catalog.concat_ws(' ', 'md5', pg_catalog.md5(pg_catalog.lo_get(m.oid)), ${acl("m.lomacl", "L", "m.lomowner")})
+      SELECT 'large object ' || m.oid, pg_catalog.concat_ws(' ', 'md5', pg_catalog.md5(pg_catalog.lo_get(m.oid)), ${
+      acl("m.lomacl", "L", "m.lomowner")
+    })
         FROM pg_catalog.pg_largeobject_metadata m`,
   },
   {
@@ -456,7 +484,9 @@ async function sequenceValues(client: pg.Client): Promise<Array<[string, string]
   );
   if (rows.length === 0) return [];
   const union = rows
-    .map(({ name }) => `SELECT ${client.escapeLiteral(name)}, pg_catalog.format('last_value %s is_called %s', last_value, is_called) FROM ${name}`)
+    .map(({ name }) =>
+      `SELECT ${client.escapeLiteral(name)}, pg_catalog.format('last_value %s is_called %s', last_value, is_called) FROM ${name}`
+    )
     .join(" UNION ALL ");
   const result = await client.query({ text: union, rowMode: "array" });
   return (result.rows as Array<[string, string]>).map(([name, value]) => [`sequence value ${name}`, value]);
@@ -472,7 +502,11 @@ export async function catalogOf(cluster: Cluster, dbname: string): Promise<Catal
 }
 
 /** Every difference between two descriptions, one readable line (or block) each; empty when they are the same. */
-export function compareCatalogs(expected: CatalogDescription, actual: CatalogDescription, labels = { expected: "source", actual: "restored" }): string[] {
+export function compareCatalogs(
+  expected: CatalogDescription,
+  actual: CatalogDescription,
+  labels = { expected: "source", actual: "restored" },
+): string[] {
   const differences: string[] = [];
   for (const [key, definition] of expected) {
     const other = actual.get(key);

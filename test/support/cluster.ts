@@ -103,11 +103,14 @@ function serverOwner(): { uid: number; gid: number } | undefined {
 }
 
 /** A key and a self-signed certificate for 127.0.0.1 (as subject and IP address), readable by the server only. */
-function selfSignedCertificate(dir: string, owner: { uid: number; gid: number } | undefined): { certFile: string; keyFile: string; pem: string } {
+function selfSignedCertificate(
+  dir: string,
+  owner: { uid: number; gid: number } | undefined,
+): { certFile: string; keyFile: string; pem: string } {
   const certFile = join(dir, "server.crt");
   const keyFile = join(dir, "server.key");
-  run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], owner);
+  run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+    "subjectAltName=IP:127.0.0.1", "-keyout", keyFile, "-out", certFile], owner);
   chmodSync(keyFile, 0o600);
   return { certFile, keyFile, pem: readFileSync(certFile, "utf8") };
 }
@@ -149,8 +152,8 @@ export async function startCluster(options: { bin?: string; tls?: boolean } = {}
   const launch = async () => {
     const server = spawn(
       join(bin, "postgres"),
-      ["-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dir}`,
-        "-c", "fsync=off", "-c", "max_connections=60", "-c", "max_locks_per_transaction=256",
+      ["-D", data, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=${dir}`, "-c", "fsync=off", "-c",
+        "max_connections=60", "-c", "max_locks_per_transaction=256",
         ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${tls.certFile}`, "-c", `ssl_key_file=${tls.keyFile}`] : [])],
       { ...(owner ?? {}), stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_ALL: "C.UTF-8" } },
     );
@@ -197,7 +200,13 @@ export async function startCluster(options: { bin?: string; tls?: boolean } = {}
     }
   };
   return {
-    host, port, user, password, bin, majorVersion, certificatePem: tls?.pem,
+    host,
+    port,
+    user,
+    password,
+    bin,
+    majorVersion,
+    certificatePem: tls?.pem,
     clientBin: clientBinFor(majorVersion),
     resource: (dbname) => ({ host, port, user, password, dbname, sslmode: "disable" }),
     connect,

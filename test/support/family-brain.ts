@@ -271,7 +271,7 @@ export async function createFamilyBrainDatabase(
         last_login_at: u === 2 ? null : g.time(),
         created_at: "2024-01-01T00:00:00Z",
         updated_at: "2024-01-01T00:00:00Z",
-      })),
+      }))
     );
     const userIds = (await insert(client, "users", userRows)) as string[];
     const usersOf = (t: number) => userIds.slice(t * PER_TENANT.users, (t + 1) * PER_TENANT.users);
@@ -291,9 +291,9 @@ export async function createFamilyBrainDatabase(
         name: m === 2 ? `Élodie ${t}` : `Member ${t}-${m}`,
         role,
         birth_date: role === "child" ? `20${10 + g.int(0, 9)}-0${g.int(1, 9)}-1${g.int(0, 9)}` : null,
-        allergies: m % 3 === 0 ? [] : m % 3 === 1 ? ["peanuts", "a \"quoted\", comma"] : ["gluten", null],
+        allergies: m % 3 === 0 ? [] : m % 3 === 1 ? ["peanuts", 'a "quoted", comma'] : ["gluten", null],
         notes: m === 5 ? null : g.text(),
-      })),
+      }))
     );
     const memberIds = (await insert(client, "family_members", memberRows)) as number[];
 
@@ -306,14 +306,15 @@ export async function createFamilyBrainDatabase(
           title: `${g.pick(["Recipe", "Vaccination record", "Insurance", "School note", "Trip plan"])} #${d}`,
           body: `${g.text()}\n\n${g.text()}`,
           tags: d % 5 === 0 ? [] : [g.pick(["health", "school", "food", "travel"]), "famille", "日本"],
-          metadata: { source: g.pick(["upload", "email", "scan"]), pages: g.int(1, 12), lang: g.pick(["en", "fr", "ja"]), extra: d % 7 === 0 ? null : { note: g.text() } },
+          metadata: { source: g.pick(["upload", "email", "scan"]), pages: g.int(1, 12), lang: g.pick(["en", "fr", "ja"]),
+            extra: d % 7 === 0 ? null : { note: g.text() } },
           attachment: d % 3 !== 0 ? null : byteaHex(d === 0 ? Buffer.alloc(0) : g.bytes(g.int(1, 512))),
           embedding: d % 5 === 4 ? null : g.embedding(),
           deleted_at: d % 10 === 9 ? g.time() : null,
           created_at: created,
           updated_at: created,
         };
-      }),
+      })
     );
     const documentIds = (await insert(client, "family_documents", documentRows)) as string[];
 
@@ -328,7 +329,7 @@ export async function createFamilyBrainDatabase(
           started_at: started,
           ended_at: s % 4 === 0 ? null : new Date(Date.parse(started) + g.int(60, 7200) * 1000).toISOString(),
         };
-      }),
+      })
     );
     const sessionIds = (await insert(client, "chat_sessions", sessionRows)) as string[];
 
@@ -340,7 +341,7 @@ export async function createFamilyBrainDatabase(
         tokens: m % 5 === 3 ? null : g.int(0, 2000),
         cited_document_ids: m % 2 === 0 && m > 0 ? [documentIds[g.int(0, documentIds.length - 1)]] : null,
         created_at: new Date(Date.parse(session.started_at) + m * 30_000).toISOString(),
-      })),
+      }))
     );
     await insert(client, "chat_messages", messageRows);
     // The self-reference: every reply points at the message before it in its session.
@@ -360,7 +361,7 @@ export async function createFamilyBrainDatabase(
         completion_tokens: g.int(0, 2000),
         cost_usd: `${g.int(0, 3)}.${String(g.int(0, 999999)).padStart(6, "0")}`,
         created_at: g.time(),
-      })),
+      }))
     );
     await insert(client, "ai_usage", usageRows);
 
@@ -371,7 +372,9 @@ export async function createFamilyBrainDatabase(
         source: g.pick(["api", "worker", "backup", "auth"]),
         level,
         message: level === "error" ? `failed: ${g.text()}` : `event ${l}`,
-        details: l % 4 === 0 ? null : { request_id: g.uuid(), tenant: g.pick(tenantIds), ms: g.int(1, 900), path: "C:\\Users\\family\\doc.txt" },
+        details: l % 4 === 0
+          ? null
+          : { request_id: g.uuid(), tenant: g.pick(tenantIds), ms: g.int(1, 900), path: "C:\\Users\\family\\doc.txt" },
       };
     });
     await insert(client, "system_logs", logRows);

@@ -27,7 +27,9 @@ export async function schemaDifferences(
     normalise(await catalogOf(actual.cluster, actual.name)),
     { expected: label(expected), actual: label(actual) },
   );
-  const expectedText = expected.cluster.majorVersion === actual.cluster.majorVersion ? schemaText(expected.cluster, expected.name) : undefined;
+  const expectedText = expected.cluster.majorVersion === actual.cluster.majorVersion
+    ? schemaText(expected.cluster, expected.name)
+    : undefined;
   if (expectedText === undefined) {
     t.diagnostic(`no pg_dump for ${label(expected)} and ${label(actual)} here: the catalog judge alone compared the schemas`);
     return found;

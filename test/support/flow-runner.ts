@@ -13,18 +13,30 @@ import type { WindmillApi } from "./windmill-api.ts";
 import { evaluateExpression } from "./windmill-expr.ts";
 
 type Transform = { type: "static"; value?: unknown } | { type: "javascript"; expr: string };
-interface Suspend { required_events?: number; timeout?: number; user_auth_required?: boolean; self_approval_disabled?: boolean; user_groups_required?: { value?: string[] } }
+interface Suspend {
+  required_events?: number;
+  timeout?: number;
+  user_auth_required?: boolean;
+  self_approval_disabled?: boolean;
+  user_groups_required?: { value?: string[] };
+}
 interface FlowModule {
   id: string;
   suspend?: Suspend;
   value: { type: string; path: string; input_transforms: Record<string, Transform> };
 }
-interface Flow { value: { modules: FlowModule[]; failure_module?: FlowModule } }
+interface Flow {
+  value: { modules: FlowModule[]; failure_module?: FlowModule };
+}
 
 export type Edition = "ce" | "ee";
 
 /** Who answers an approval: a person logged in to Windmill (the UI's button), or anyone holding the resume link. */
-export interface Approver { loggedIn: boolean; email?: string; groups?: string[] }
+export interface Approver {
+  loggedIn: boolean;
+  email?: string;
+  groups?: string[];
+}
 
 export interface FlowRun {
   success: boolean;
@@ -66,7 +78,9 @@ export function resumeRefusal(edition: Edition, suspend: Suspend, approver: Appr
   if (!approver.loggedIn) return "Only logged in users can approve this flow step";
   if (suspend.self_approval_disabled && approver.email === TRIGGERED_BY) return "Self-approval is disabled for this flow step";
   const groups = suspend.user_groups_required?.value ?? [];
-  if (groups.length > 0 && !groups.some((g) => approver.groups?.includes(g))) return "You are not in any of the groups allowed to approve this flow step";
+  if (groups.length > 0 && !groups.some((g) => approver.groups?.includes(g))) {
+    return "You are not in any of the groups allowed to approve this flow step";
+  }
   return undefined;
 }
 
@@ -89,7 +103,12 @@ async function stepArgs(module: FlowModule, scope: Parameters<typeof evaluateExp
   return args;
 }
 
-export async function runFlow(api: WindmillApi, flowPath: string, flowInput: Record<string, unknown>, hooks: FlowHooks = {}): Promise<FlowRun> {
+export async function runFlow(
+  api: WindmillApi,
+  flowPath: string,
+  flowInput: Record<string, unknown>,
+  hooks: FlowHooks = {},
+): Promise<FlowRun> {
   const edition = hooks.edition ?? "ce";
   const approve = hooks.approve ?? (() => ({ loggedIn: true, email: "approver@family.example" }));
   const flow = parse(readFileSync(join(repoRoot, `${flowPath}__flow`, "flow.yaml"), "utf8")) as Flow;
@@ -102,7 +121,8 @@ export async function runFlow(api: WindmillApi, flowPath: string, flowInput: Rec
     let outcome: JobOutcome;
     try {
       const args = await stepArgs(module, { flowInput, previousResult: previous, previousId, results: run.results });
-      outcome = await runScriptJob(api, { path: module.value.path, args, flow: { ...flowJob, stepId: module.id }, schedulePath: hooks.schedulePath });
+      outcome = await runScriptJob(api, { path: module.value.path, args, flow: { ...flowJob, stepId: module.id },
+        schedulePath: hooks.schedulePath });
     } catch (error) {
       // An input transform that does not evaluate fails the step before any job runs.
       outcome = { success: false, error: { message: (error as Error).message, name: "ExecutionErr" }, logs: "", jobId: "" };
@@ -128,7 +148,8 @@ export async function runFlow(api: WindmillApi, flowPath: string, flowInput: Rec
       if (refusal !== undefined) {
         // The resume is refused, no other can succeed: the step waits out its timeout.
         run.refusedApprovals.push(refusal);
-        run.error = { message: `Timed out after ${module.suspend.timeout ?? 1800}s waiting for the approval of step ${module.id}`, name: "SuspendedTimedOut", step_id: module.id };
+        run.error = { message: `Timed out after ${module.suspend.timeout ?? 1800}s waiting for the approval of step ${module.id}`,
+          name: "SuspendedTimedOut", step_id: module.id };
         failedStep = module.id;
         break;
       }
@@ -144,8 +165,10 @@ export async function runFlow(api: WindmillApi, flowPath: string, flowInput: Rec
   if (failureModule) {
     let outcome: JobOutcome;
     try {
-      const args = await stepArgs(failureModule, { flowInput, previousResult: { error: run.error }, previousId: failedStep, results: run.results });
-      outcome = await runScriptJob(api, { path: failureModule.value.path, args, flow: { ...flowJob, stepId: failureModule.id }, schedulePath: hooks.schedulePath });
+      const args = await stepArgs(failureModule, { flowInput, previousResult: { error: run.error }, previousId: failedStep,
+        results: run.results });
+      outcome = await runScriptJob(api, { path: failureModule.value.path, args, flow: { ...flowJob, stepId: failureModule.id },
+        schedulePath: hooks.schedulePath });
     } catch (error) {
       outcome = { success: false, error: { message: (error as Error).message, name: "ExecutionErr" }, logs: "", jobId: "" };
     }

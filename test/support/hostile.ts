@@ -74,7 +74,9 @@ export async function createHostileDatabase(client: pg.Client, canary: Canary): 
     CREATE FUNCTION ${schema}.${id(n.setting)}() RETURNS trigger LANGUAGE plpgsql AS $body$
       BEGIN NEW.note := coalesce(NEW.note, '') || ${lit(n.endOfData)}; RETURN NEW; END $body$;
     CREATE TRIGGER ${id(n.nonAscii)} BEFORE INSERT ON ${t2} FOR EACH ROW EXECUTE FUNCTION ${schema}.${id(n.setting)}();
-    CREATE VIEW ${schema}.${id(n.endOfData)} AS SELECT ${id(n.newline)} AS ${id(n.quotes)}, ${schema}.${id(n.dollar)}(${id(n.newline)}) AS ${id(n.tab)} FROM ${t1};
+    CREATE VIEW ${schema}.${id(n.endOfData)} AS SELECT ${id(n.newline)} AS ${id(n.quotes)}, ${schema}.${id(n.dollar)}(${
+    id(n.newline)
+  }) AS ${id(n.tab)} FROM ${t1};
     ALTER TABLE ${t1} ENABLE ROW LEVEL SECURITY;
     CREATE POLICY ${id(n.newline)} ON ${t1} TO ${id(canary.role)} USING (${id(n.newline)} <> ${lit(n.carriageReturn)});
     ALTER TABLE ${t2} OWNER TO ${id(n.dollar)};
@@ -84,16 +86,23 @@ export async function createHostileDatabase(client: pg.Client, canary: Canary): 
     ALTER ROLE ${id(canary.role)} IN DATABASE ${id(await currentDatabase(client))} SET application_name = ${lit(n.setting)};
   `);
   await client.query(
-    `INSERT INTO ${t1} (${id(n.newline)}, ${id(n.nonAscii)}) SELECT v, e::${schema}.${id(n.psqlVariables)} FROM unnest($1::text[], $2::text[]) AS x(v, e)`,
+    `INSERT INTO ${t1} (${id(n.newline)}, ${id(n.nonAscii)}) SELECT v, e::${schema}.${
+      id(n.psqlVariables)
+    } FROM unnest($1::text[], $2::text[]) AS x(v, e)`,
     [
       [n.newline, n.endOfData, "\\.", "line\n\\.\nafter", n.quotes, "tab\tand\\backslash", "end\r\n", n.carriageReturn],
       [n.newline, n.quotes, n.endOfData, n.newline, n.quotes, n.endOfData, n.newline, n.quotes],
     ],
   );
   // Enough rows that a table's member is larger than any statement an attacker would put in its place.
-  await client.query(`INSERT INTO ${t1} (${id(n.newline)}, ${id(n.nonAscii)}) SELECT md5(i::text) || ${lit(n.quotes)}, ${lit(n.newline)}::${schema}.${id(n.psqlVariables)} FROM generate_series(1, 300) i`);
+  await client.query(
+    `INSERT INTO ${t1} (${id(n.newline)}, ${id(n.nonAscii)}) SELECT md5(i::text) || ${lit(n.quotes)}, ${lit(n.newline)}::${schema}.${
+      id(n.psqlVariables)
+    } FROM generate_series(1, 300) i`,
+  );
   await client.query(`INSERT INTO ${t2} (${id(n.dollar)}, note) SELECT ${id(n.quotes)}, ${id(n.newline)} FROM ${t1}`);
-  await client.query(`INSERT INTO ${t3} VALUES ($1, $2), ($3, $4)`, ["\\.", Buffer.from("\\.\n\r\0x"), n.newline, Buffer.from([0x5c, 0x2e, 0x0a])]);
+  await client.query(`INSERT INTO ${t3} VALUES ($1, $2), ($3, $4)`, ["\\.", Buffer.from("\\.\n\r\0x"), n.newline,
+    Buffer.from([0x5c, 0x2e, 0x0a])]);
   await client.query(`SELECT setval(${lit(`${schema}.${id(n.tab)}`)}, 4242)`);
 }
 

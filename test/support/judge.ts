@@ -11,7 +11,9 @@ import type { Cluster } from "./cluster.ts";
 export function schemaText(cluster: Cluster, dbname: string): string | undefined {
   if (!cluster.clientBin) return undefined;
   const out = spawnSync(join(cluster.clientBin, "pg_dump"), ["--schema-only", "--no-owner", "-d", dbname], {
-    encoding: "utf8", env: cluster.libpqEnv(), maxBuffer: 256 * 1024 * 1024,
+    encoding: "utf8",
+    env: cluster.libpqEnv(),
+    maxBuffer: 256 * 1024 * 1024,
   });
   if (out.status !== 0) throw new Error(`pg_dump failed: ${out.stderr}`);
   return out.stdout
@@ -87,7 +89,9 @@ export async function databaseState(cluster: Cluster, dbname: string, { exceptAu
     const positions: Record<string, string> = {};
     for (const { name, audit } of sequences.rows) {
       if (exceptAudit && audit) continue;
-      const { rows } = await client.query<{ v: string }>(`SELECT last_value::text || CASE WHEN is_called THEN ' called' ELSE '' END AS v FROM ${name}`);
+      const { rows } = await client.query<{ v: string }>(
+        `SELECT last_value::text || CASE WHEN is_called THEN ' called' ELSE '' END AS v FROM ${name}`,
+      );
       positions[name] = rows[0]!.v;
     }
     return { data, sequences: positions, audit: exceptAudit ? [] : await auditRows(client) };
@@ -102,6 +106,8 @@ export async function auditRows(client: pg.ClientBase): Promise<string[]> {
     `SELECT 1 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.relname = 'system_logs' AND a.attname = 'source' AND c.relkind = 'r'`,
   );
   if (exists.rows.length === 0) return [];
-  const { rows } = await client.query<{ row: string }>(`SELECT t::text AS row FROM public.system_logs t WHERE t.source = 'backup' ORDER BY t::text`);
+  const { rows } = await client.query<{ row: string }>(
+    `SELECT t::text AS row FROM public.system_logs t WHERE t.source = 'backup' ORDER BY t::text`,
+  );
   return rows.map((r) => r.row);
 }

@@ -73,7 +73,10 @@ export async function startPgProxy(cluster: Cluster): Promise<PgProxy> {
 
   return {
     port,
-    holdAfter: (text) => new Promise((resolve) => { watch = { text: Buffer.from(text), seen: resolve }; }),
+    holdAfter: (text) =>
+      new Promise((resolve) => {
+        watch = { text: Buffer.from(text), seen: resolve };
+      }),
     release: () => {
       for (const link of links) {
         if (!link.held) continue;
@@ -83,12 +86,13 @@ export async function startPgProxy(cluster: Cluster): Promise<PgProxy> {
       }
     },
     resource: (dbname) => ({ ...cluster.resource(dbname), port }),
-    stop: () => new Promise((resolve) => {
-      for (const link of links) {
-        link.client.destroy();
-        link.server.destroy();
-      }
-      net.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        for (const link of links) {
+          link.client.destroy();
+          link.server.destroy();
+        }
+        net.close(() => resolve());
+      }),
   };
 }

@@ -38,7 +38,8 @@ server.run().then((address) => process.stdout.write(JSON.stringify({ port: addre
 export async function startS3Server({ bucket = "backups" }: { bucket?: string } = {}): Promise<S3Server> {
   const directory = mkdtempSync(join(tmpdir(), "wpb-s3rver-"));
   const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", CHILD], {
-    env: { ...process.env, S3RVER_MODULE: createRequire(import.meta.url).resolve("s3rver"), S3RVER_DIRECTORY: directory, S3RVER_BUCKET: bucket },
+    env: { ...process.env, S3RVER_MODULE: createRequire(import.meta.url).resolve("s3rver"), S3RVER_DIRECTORY: directory,
+      S3RVER_BUCKET: bucket },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let port: number;
@@ -53,14 +54,26 @@ export async function startS3Server({ bucket = "backups" }: { bucket?: string } 
   const accessKeyId = "S3RVER";
   const secretAccessKey = "S3RVER";
   return {
-    endpoint, port, bucket, accessKeyId, secretAccessKey, directory,
+    endpoint,
+    port,
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    directory,
     objectPath: (key) => {
       const parts = key.split("/");
       return join(directory, bucket, ...parts.slice(0, -1), `${parts.at(-1)}._S3rver_object`);
     },
     resource: (extra = {}) => ({
-      bucket, region: "us-east-1", endPoint: "127.0.0.1", port, useSSL: false, pathStyle: true,
-      accessKey: accessKeyId, secretKey: secretAccessKey, ...extra,
+      bucket,
+      region: "us-east-1",
+      endPoint: "127.0.0.1",
+      port,
+      useSSL: false,
+      pathStyle: true,
+      accessKey: accessKeyId,
+      secretKey: secretAccessKey,
+      ...extra,
     }),
     stop: async () => {
       // Its state is the temp directory, deleted next: no graceful close (it would wait for idle keep-alive sockets).
@@ -79,7 +92,9 @@ function readPort(child: ChildProcess): Promise<number> {
     let out = "";
     let err = "";
     const timer = setTimeout(() => reject(new Error(`s3rver did not start within 20 s: ${err}`)), 20_000);
-    child.stderr!.on("data", (chunk: Buffer) => { err += chunk.toString(); });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+    });
     child.stdout!.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const line = out.split("\n")[0];
@@ -127,7 +142,11 @@ export async function startS3Proxy(server: S3Server): Promise<S3Proxy> {
     dropHeaders: [],
     cutAfter: undefined,
     resource: (extra = {}) => server.resource({ port: proxy.port, ...extra }),
-    stop: () => new Promise((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }),
+    stop: () =>
+      new Promise((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
   };
   const http = createServer((request, response) => {
     const seen: ProxiedRequest = { method: request.method ?? "GET", url: request.url ?? "/", headers: request.headers };
@@ -137,7 +156,9 @@ export async function startS3Proxy(server: S3Server): Promise<S3Proxy> {
       request.resume();
       request.on("end", () => {
         response.writeHead(status, { "content-type": "application/xml" });
-        response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>fault injected by the test proxy</Message></Error>`);
+        response.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>fault injected by the test proxy</Message></Error>`,
+        );
       });
       return;
     }

@@ -40,7 +40,11 @@ export async function startSample(label: string, options: { settings?: Record<st
     });
   const mockFile = configure();
   return {
-    cluster, dir, backupDir, mockFile, configure,
+    cluster,
+    dir,
+    backupDir,
+    mockFile,
+    configure,
     stop: async () => {
       await cluster.stop();
       rmSync(dir, { recursive: true, force: true });

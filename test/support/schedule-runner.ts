@@ -76,8 +76,16 @@ export async function runSchedule(api: WindmillApi, name: string, options: { edi
   }
   if (target.kind !== "script") throw new Error("this runner starts script handlers only");
   const args = {
-    ...failedJobResult, schedule_path: schedulePath, path: spec.script_path, is_flow: spec.is_flow, started_at: startedAt,
-    failed_times: 1, workspace_id: api.workspace, job_id: jobId, email: "admin@family.example", ...spec.on_failure_extra_args,
+    ...failedJobResult,
+    schedule_path: schedulePath,
+    path: spec.script_path,
+    is_flow: spec.is_flow,
+    started_at: startedAt,
+    failed_times: 1,
+    workspace_id: api.workspace,
+    job_id: jobId,
+    email: "admin@family.example",
+    ...spec.on_failure_extra_args,
   };
   return { ...run, handler: await runScriptJob(api, { path: target.path, args }) };
 }

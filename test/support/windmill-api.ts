@@ -87,7 +87,9 @@ export class WindmillApi {
       const value = this.resources.get(match[1]!);
       if (value === undefined) return reply(404, `Not found: Resource not found at name ${match[1]}`);
       const interpolated = this.interpolate(value);
-      return "missing" in interpolated ? reply(404, `Not found: Variable not found at name ${interpolated.missing}`) : reply(200, interpolated.value);
+      return "missing" in interpolated
+        ? reply(404, `Not found: Variable not found at name ${interpolated.missing}`)
+        : reply(200, interpolated.value);
     }
     if (req.method === "GET" && (match = /^variables\/get_value\/(.+)$/.exec(route))) {
       const value = this.variables.get(match[1]!);
@@ -101,7 +103,8 @@ export class WindmillApi {
     if (req.method === "GET" && (match = /^jobs_u\/get\/(.+)$/.exec(route))) {
       const job = this.jobs.get(match[1]!);
       if (!job) return reply(404, `Not found: Job not found at name ${match[1]}`);
-      return reply(200, { id: match[1], type: job.running ? "QueuedJob" : "CompletedJob", running: job.running, success: job.success, result: job.result });
+      return reply(200, { id: match[1], type: job.running ? "QueuedJob" : "CompletedJob", running: job.running, success: job.success,
+        result: job.result });
     }
     // What the worker's loader fetches for a relative import: the deployed script's source.
     if (req.method === "GET" && (match = /^scripts\/raw_unpinned\/p\/(.+)\.ts$/.exec(route))) {

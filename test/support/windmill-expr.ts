@@ -55,8 +55,8 @@ export function rewriteResultAccess(expr: string): string {
 // backend/windmill-worker/src/js_eval_quickjs.rs, `should_add_return_quickjs` and
 // `contains_semicolon_outside_strings`: `return` is put in front of the expression unless it starts
 // with a statement keyword or holds a `;` outside quotes (a backslash before a quote escapes it).
-const STATEMENT_STARTS = ["const ", "let ", "var ", "if ", "if(", "for ", "for(", "while ", "while(", "switch ", "switch(",
-  "try ", "try{", "throw ", "function ", "class ", "async ", "await "];
+const STATEMENT_STARTS = ["const ", "let ", "var ", "if ", "if(", "for ", "for(", "while ", "while(", "switch ", "switch(", "try ", "try{",
+  "throw ", "function ", "class ", "async ", "await "];
 
 export function addsReturn(expr: string): boolean {
   const text = expr.trim();
@@ -130,7 +130,8 @@ export async function evaluateExpression(expression: string, scope: ExpressionSc
   if (expr === "previous_result" || expr === "result") return scope.previousResult ?? null;
   const exact = exactFlowInput(expr, scope.flowInput);
   if (exact) return exact.value ?? null;
-  const previousForms = scope.previousId === undefined ? [] :
+  const previousForms = scope.previousId === undefined ?
+    [] :
     [`results.${scope.previousId}`, `results?.${scope.previousId}`, `results["${scope.previousId}"]`, `results?.["${scope.previousId}"]`];
   if (previousForms.includes(expr)) return scope.previousResult ?? null;
   const plain = plainResult(expr, scope);

@@ -64,9 +64,15 @@ export function schemaOptions(scope: DumpScope, lockTimeoutSeconds: number) {
   const some = (list: string[]) => (list.length > 0 ? list : undefined);
   return {
     lockTimeoutMs: Math.max(1, Math.round(lockTimeoutSeconds * 1000)),
-    includeSchemas: some(scope.include_schemas), excludeSchemas: scope.exclude_schemas,
-    includeTables: some(scope.include_tables), excludeTables: scope.exclude_tables, excludeTableData: scope.exclude_table_data,
-    skipUnsupported: scope.skip_unsupported, privileges: scope.privileges, roles: scope.roles, databaseSettings: scope.database_settings,
+    includeSchemas: some(scope.include_schemas),
+    excludeSchemas: scope.exclude_schemas,
+    includeTables: some(scope.include_tables),
+    excludeTables: scope.exclude_tables,
+    excludeTableData: scope.exclude_table_data,
+    skipUnsupported: scope.skip_unsupported,
+    privileges: scope.privileges,
+    roles: scope.roles,
+    databaseSettings: scope.database_settings,
   };
 }
 
@@ -81,7 +87,10 @@ const seconds = (min: number, max: number, fallback: number, meaning: string) =>
  * refused, so a misspelt setting cannot silently leave its default in place.
  */
 export const BackupSettings = z.strictObject({
-  backup_dir: z.string().min(1).refine((dir) => dir.startsWith("/"), "an absolute path such as /var/backups/windmill-pg-backup (a job's working directory is deleted after each job)").default(DEFAULT_BACKUP_DIR),
+  backup_dir: z.string().min(1).refine((dir) => dir.startsWith("/"),
+    "an absolute path such as /var/backups/windmill-pg-backup (a job's working directory is deleted after each job)").default(
+      DEFAULT_BACKUP_DIR,
+    ),
   prefix: z.string().default(DEFAULT_BACKUP_PREFIX).refine((p) => {
     try {
       assertBackupPrefix(p);
@@ -112,7 +121,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     const fields = issue.keys.map((key) => (where ? `${where}.${key}` : key));
-    return `unknown field${fields.length > 1 ? "s" : ""} ${fields.map((f) => JSON.stringify(f)).join(", ")} (misspelt? see the README's Configuration)`;
+    return `unknown field${fields.length > 1 ? "s" : ""} ${
+      fields.map((f) => JSON.stringify(f)).join(", ")
+    } (misspelt? see the README's Configuration)`;
   }
   return `${where || "(value)"}: ${issue.message}`;
 }
@@ -167,25 +178,45 @@ function endpointUrl(endPoint: string, port: number | undefined, useSSL: boolean
 
 /** Either shape, told apart by its credential fields, into one target; errors name the wrong field. */
 export function parseS3Config(value: unknown, path: string): S3Target {
-  const windmillShape = typeof value === "object" && value !== null && ("accessKey" in value || "secretKey" in value || "endPoint" in value);
+  const windmillShape = typeof value === "object" && value !== null &&
+    ("accessKey" in value || "secretKey" in value || "endPoint" in value);
   if (windmillShape) {
     const r = parseResource(WindmillS3Resource, value, path);
     let endpoint: string | undefined;
     try {
       endpoint = r.endPoint === undefined ? undefined : endpointUrl(r.endPoint, r.port, r.useSSL);
     } catch {
-      throw new BackupError(`Resource ${path} is not valid (endPoint: a host name such as s3.example.com or minio:9000). Fix it in Windmill (Resources → ${path}).`);
+      throw new BackupError(
+        `Resource ${path} is not valid (endPoint: a host name such as s3.example.com or minio:9000). Fix it in Windmill (Resources → ${path}).`,
+      );
     }
     return {
-      bucket: r.bucket, region: r.region, endpoint, forcePathStyle: r.pathStyle, accessKeyId: r.accessKey, secretAccessKey: r.secretKey,
-      prefix: r.prefix, serverSideEncryption: r.server_side_encryption, kmsKeyId: r.sse_kms_key_id, maxParts: r.max_parts, resourcePath: path,
+      bucket: r.bucket,
+      region: r.region,
+      endpoint,
+      forcePathStyle: r.pathStyle,
+      accessKeyId: r.accessKey,
+      secretAccessKey: r.secretKey,
+      prefix: r.prefix,
+      serverSideEncryption: r.server_side_encryption,
+      kmsKeyId: r.sse_kms_key_id,
+      maxParts: r.max_parts,
+      resourcePath: path,
     };
   }
   const r = parseResource(SeedS3Resource, value, path);
   return {
-    bucket: r.bucket, region: r.region, endpoint: r.endpoint && new URL(r.endpoint).origin, forcePathStyle: r.path_style,
-    accessKeyId: r.access_key_id, secretAccessKey: r.secret_access_key,
-    prefix: r.prefix, serverSideEncryption: r.server_side_encryption, kmsKeyId: r.sse_kms_key_id, maxParts: r.max_parts, resourcePath: path,
+    bucket: r.bucket,
+    region: r.region,
+    endpoint: r.endpoint && new URL(r.endpoint).origin,
+    forcePathStyle: r.path_style,
+    accessKeyId: r.access_key_id,
+    secretAccessKey: r.secret_access_key,
+    prefix: r.prefix,
+    serverSideEncryption: r.server_side_encryption,
+    kmsKeyId: r.sse_kms_key_id,
+    maxParts: r.max_parts,
+    resourcePath: path,
   };
 }
 

@@ -65,11 +65,17 @@ export const Manifest = z.object({
     compression: z.literal("gzip"),
   }),
   sections: z.object({
-    pre_data: MemberRange, sequences: MemberRange, post_data: MemberRange,
+    pre_data: MemberRange,
+    sequences: MemberRange,
+    post_data: MemberRange,
     /** Large objects' own member (absent when there are none), with what a restore must find again. */
     large_objects: z.object({
-      start: z.number().int().nonnegative(), end: z.number().int().nonnegative(), sha256: Sha256.optional(),
-      count: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), digest: Sha256,
+      start: z.number().int().nonnegative(),
+      end: z.number().int().nonnegative(),
+      sha256: Sha256.optional(),
+      count: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      digest: Sha256,
     }).optional(),
   }),
   digest_algorithm: z.string(),

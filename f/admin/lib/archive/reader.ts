@@ -22,14 +22,20 @@ export async function checkArchive(storage: Storage, manifest: Manifest): Promis
   if (size !== manifest.archive.size || sha256 !== manifest.archive.sha256) {
     throw new ArchiveIntegrityError(
       `Archive ${name} in ${storage.location} does not match its manifest ` +
-        `(size ${size} bytes, expected ${manifest.archive.size}; sha256 ${sha256.slice(0, 16)}…, expected ${manifest.archive.sha256.slice(0, 16)}…): ` +
+        `(size ${size} bytes, expected ${manifest.archive.size}; sha256 ${sha256.slice(0, 16)}…, expected ${
+          manifest.archive.sha256.slice(0, 16)
+        }…): ` +
         "the file is damaged or was changed after the backup. Nothing was restored; use another backup (list_backups).",
     );
   }
 }
 
 /** A member's decompressed bytes, and once they were all read, the size and sha256 of its compressed bytes. */
-function hashedMember(storage: Storage, name: string, range: MemberRange): { chunks: AsyncIterable<Buffer>; read: () => { sha256: string; size: number } } {
+function hashedMember(
+  storage: Storage,
+  name: string,
+  range: MemberRange,
+): { chunks: AsyncIterable<Buffer>; read: () => { sha256: string; size: number } } {
   const hash = createHash("sha256");
   let size = 0;
   const hashing = new Transform({
@@ -45,7 +51,13 @@ function hashedMember(storage: Storage, name: string, range: MemberRange): { chu
 }
 
 /** Throws unless a member's compressed bytes are those the manifest describes. */
-function proveMember(storage: Storage, manifest: Manifest, range: MemberRange, label: string, read: { sha256: string; size: number }): void {
+function proveMember(
+  storage: Storage,
+  manifest: Manifest,
+  range: MemberRange,
+  label: string,
+  read: { sha256: string; size: number },
+): void {
   const expected = range.end - range.start;
   if (read.size !== expected) {
     throw new ArchiveIntegrityError(
@@ -92,11 +104,15 @@ export class ProvenArchive {
     const chunks: Buffer[] = [];
     for await (const chunk of this.storage.read(this.manifest.archive.name, range)) chunks.push(chunk as Buffer);
     const bytes = Buffer.concat(chunks);
-    proveMember(this.storage, this.manifest, range, label, { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length });
+    proveMember(this.storage, this.manifest, range, label, { sha256: createHash("sha256").update(bytes).digest("hex"),
+      size: bytes.length });
     try {
       return gunzipSync(bytes).toString("utf8");
     } catch (error) {
-      throw new ArchiveIntegrityError(`Archive ${this.manifest.archive.name} cannot be read (${label}: ${(error as Error).message}): it is damaged.`, { cause: error });
+      throw new ArchiveIntegrityError(
+        `Archive ${this.manifest.archive.name} cannot be read (${label}: ${(error as Error).message}): it is damaged.`,
+        { cause: error },
+      );
     }
   }
 
@@ -125,7 +141,9 @@ export async function checkArchiveReadable(storage: Storage, manifest: Manifest)
       for await (const chunk of chunks) decompressed += chunk.length;
     } catch (error) {
       throw new ArchiveIntegrityError(
-        `Archive ${manifest.archive.name} in ${storage.location} cannot be read to the end (${member.label}: ${(error as Error).message}): ` +
+        `Archive ${manifest.archive.name} in ${storage.location} cannot be read to the end (${member.label}: ${
+          (error as Error).message
+        }): ` +
           "the file is damaged. Use another backup (list_backups).",
         { cause: error },
       );

@@ -25,7 +25,11 @@ export async function systemLogsTable(client: pg.ClientBase): Promise<{ table: s
 }
 
 /** The insert for `entry` into the table's columns, or why it cannot be written. */
-export function auditInsert(table: string, columns: Column[], values: Record<string, unknown>): { sql: string; params: unknown[] } | string {
+export function auditInsert(
+  table: string,
+  columns: Column[],
+  values: Record<string, unknown>,
+): { sql: string; params: unknown[] } | string {
   const missing = columns.filter((c) => c.required && values[c.name] === undefined).map((c) => c.name);
   if (missing.length > 0) return `system_logs requires column(s) ${missing.join(", ")} that the audit cannot fill`;
   const used = columns.filter((c) => values[c.name] !== undefined && !/\[\]$/.test(c.type));
@@ -37,7 +41,9 @@ export function auditInsert(table: string, columns: Column[], values: Record<str
     if (/^jsonb?$/.test(c.type)) return JSON.stringify(value);
     return typeof value === "object" && value !== null ? JSON.stringify(value) : value;
   });
-  const sql = `INSERT INTO ${table} (${used.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${used.map((c, i) => `$${i + 1}::${c.type}`).join(", ")})`;
+  const sql = `INSERT INTO ${table} (${used.map((c) => quoteIdent(c.name)).join(", ")}) VALUES (${
+    used.map((c, i) => `$${i + 1}::${c.type}`).join(", ")
+  })`;
   return { sql, params };
 }
 

@@ -8,36 +8,28 @@ import { aclChanges, type Access } from "./grants.ts";
 import { Comments, readComments } from "./comments.ts";
 import type { NamedObject } from "./kinds.ts";
 import type { SchemaDump, SequenceValue } from "./model.ts";
-import { constraintNodes, readConstraints, readIndexes, readRules, readStatistics, readTriggers, type ConstraintDef, type IndexDef, type RuleDef, type StatisticsDef, type TriggerDef } from "./objects/constraints.ts";
+import { constraintNodes, readConstraints, readIndexes, readRules, readStatistics, readTriggers, type ConstraintDef, type IndexDef,
+  type RuleDef, type StatisticsDef, type TriggerDef } from "./objects/constraints.ts";
 import { conversionNodes, readConversions, type ConversionDef } from "./objects/conversions.ts";
-import {
-  databaseNodes, databaseSetting, extensionConfigData, readDatabaseAccess, readDatabaseSettings, readEventTriggers, readExtensionConfig, readExtensions,
-  readLargeObjects, readPublications, readSchemas, type EventTriggerDef, type ExtensionConfigDef, type ExtensionDef, type LargeObjectDef, type PublicationDef,
-  type SchemaDef,
-} from "./objects/database.ts";
-import { foreignDataNodes, readForeignData, type ForeignDataWrapperDef, type ForeignServerDef, type UserMappingDef } from "./objects/foreign-data.ts";
-import {
-  operatorNodes, readAccessMethods, readOperatorClasses, readOperators, type AccessMethodDef, type OperatorClassDef, type OperatorDef, type OperatorFamilyDef,
-} from "./objects/operators.ts";
-import {
-  readAggregates, readCasts, readFunctions, readLanguages, readTransforms, routineNodes, type AggregateDef, type CastDef, type FunctionDef, type LanguageDef,
-  type TransformDef,
-} from "./objects/routines.ts";
-import {
-  createRole, defaultPrivileges, defaultPrivilegesRef, findUnrestorableOwners, readAccess, readChangedInitialPrivileges, readDefaultPrivileges, readPolicies,
-  readRoles, readRolesOfPoliciesAndMappings, roleMemberships, securityNodes, type ChangedInitialAccess, type DefaultPrivilegeDef, type PolicyDef,
-} from "./objects/security.ts";
-import {
-  readSequences, readSequenceValues, readTables, readViews, tableData, tableNodes, type SequenceDef, type TableDef, type ViewDef,
-} from "./objects/tables.ts";
-import {
-  readTextSearch, readTextSearchParsers, readTextSearchTemplates, textSearchNodes, type TextSearchConfigurationDef, type TextSearchDictionaryDef,
-  type TextSearchParserDef, type TextSearchTemplateDef,
-} from "./objects/text-search.ts";
-import {
-  readBaseTypes, readCollations, readComposites, readDomains, readEnums, readRanges, readShellTypes, typeNodes, type BaseTypeDef, type CollationDef,
-  type CompositeDef, type DomainConstraintDef, type DomainDef, type EnumDef, type RangeDef, type ShellTypeDef,
-} from "./objects/types.ts";
+import { databaseNodes, databaseSetting, extensionConfigData, readDatabaseAccess, readDatabaseSettings, readEventTriggers,
+  readExtensionConfig, readExtensions, readLargeObjects, readPublications, readSchemas, type EventTriggerDef, type ExtensionConfigDef,
+  type ExtensionDef, type LargeObjectDef, type PublicationDef, type SchemaDef } from "./objects/database.ts";
+import { foreignDataNodes, readForeignData, type ForeignDataWrapperDef, type ForeignServerDef,
+  type UserMappingDef } from "./objects/foreign-data.ts";
+import { operatorNodes, readAccessMethods, readOperatorClasses, readOperators, type AccessMethodDef, type OperatorClassDef,
+  type OperatorDef, type OperatorFamilyDef } from "./objects/operators.ts";
+import { readAggregates, readCasts, readFunctions, readLanguages, readTransforms, routineNodes, type AggregateDef, type CastDef,
+  type FunctionDef, type LanguageDef, type TransformDef } from "./objects/routines.ts";
+import { createRole, defaultPrivileges, defaultPrivilegesRef, findUnrestorableOwners, readAccess, readChangedInitialPrivileges,
+  readDefaultPrivileges, readPolicies, readRoles, readRolesOfPoliciesAndMappings, roleMemberships, securityNodes, type ChangedInitialAccess,
+  type DefaultPrivilegeDef, type PolicyDef } from "./objects/security.ts";
+import { readSequences, readSequenceValues, readTables, readViews, tableData, tableNodes, type SequenceDef, type TableDef,
+  type ViewDef } from "./objects/tables.ts";
+import { readTextSearch, readTextSearchParsers, readTextSearchTemplates, textSearchNodes, type TextSearchConfigurationDef,
+  type TextSearchDictionaryDef, type TextSearchParserDef, type TextSearchTemplateDef } from "./objects/text-search.ts";
+import { readBaseTypes, readCollations, readComposites, readDomains, readEnums, readRanges, readShellTypes, typeNodes, type BaseTypeDef,
+  type CollationDef, type CompositeDef, type DomainConstraintDef, type DomainDef, type EnumDef, type RangeDef,
+  type ShellTypeDef } from "./objects/types.ts";
 import type { DumpNode } from "./plan/nodes.ts";
 import { planArchive, type PlanOptions } from "./plan/plan.ts";
 import { scope } from "./plan/select.ts";
@@ -68,7 +60,9 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
   const refused = (await refusedObjects(client, catalog)).map((o) => `${o.kind} ${o.name}`);
   if (refused.length > 0 && !options.skipUnsupported) throw new UnsupportedObjectsError(refused);
   const sequences = await readSequenceValues(client, [
-    ...catalog.sequences, ...catalog.identitySequences, ...catalog.extensionConfig.filter((c) => c.sequence),
+    ...catalog.sequences,
+    ...catalog.identitySequences,
+    ...catalog.extensionConfig.filter((c) => c.sequence),
   ]);
   const access = options.privileges || options.roles ? await readAccess(client) : undefined;
   const defaults = options.privileges ? await readDefaultPrivileges(client) : [];
@@ -86,7 +80,8 @@ export async function readSchema(client: pg.ClientBase, options: SchemaOptions =
     ...(options.privileges ? { database: await readDatabaseAccess(client) } : {}),
     preData: [...roles.flatMap(createRole), ...roles.flatMap(roleMemberships), ...settings.map(databaseSetting), ...schema.preData],
     // After every object exists: default privileges last, so that no object the archive creates picks them up.
-    postData: [...schema.postData, ...initialChanges.flatMap((c) => aclChanges(c.on, c.column, c.initial, c.current)), ...defaults.flatMap(defaultPrivileges)],
+    postData: [...schema.postData, ...initialChanges.flatMap((c) => aclChanges(c.on, c.column, c.initial, c.current)),
+      ...defaults.flatMap(defaultPrivileges)],
     objects: [...schema.objects, ...defaults.map(defaultPrivilegesRef)],
     roles: [...needed].sort(),
   };
@@ -208,20 +203,30 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   const extensions = await readExtensions(client, comments);
   const extensionConfig = await readExtensionConfig(client);
   const types = {
-    collations: await readCollations(client, comments), enums: await readEnums(client, comments), domains: await readDomains(client, comments),
-    composites: await readComposites(client, comments), ranges: await readRanges(client, comments),
-    baseTypes: await readBaseTypes(client, comments), shellTypes: await readShellTypes(client, comments),
+    collations: await readCollations(client, comments),
+    enums: await readEnums(client, comments),
+    domains: await readDomains(client, comments),
+    composites: await readComposites(client, comments),
+    ranges: await readRanges(client, comments),
+    baseTypes: await readBaseTypes(client, comments),
+    shellTypes: await readShellTypes(client, comments),
   };
   const routines = {
-    functions: await readFunctions(client, comments), aggregates: await readAggregates(client, comments), casts: await readCasts(client, comments),
-    languages: await readLanguages(client, comments), transforms: await readTransforms(client, comments),
+    functions: await readFunctions(client, comments),
+    aggregates: await readAggregates(client, comments),
+    casts: await readCasts(client, comments),
+    languages: await readLanguages(client, comments),
+    transforms: await readTransforms(client, comments),
   };
   const { families: operatorFamilies, classes: operatorClasses } = await readOperatorClasses(client, comments);
-  const operators = { accessMethods: await readAccessMethods(client, comments), operators: await readOperators(client, comments), operatorFamilies, operatorClasses };
+  const operators = { accessMethods: await readAccessMethods(client, comments), operators: await readOperators(client, comments),
+    operatorFamilies, operatorClasses };
   const { dictionaries: textSearchDictionaries, configurations: textSearchConfigurations } = await readTextSearch(client, comments);
   const textSearch = {
-    textSearchParsers: await readTextSearchParsers(client, comments), textSearchTemplates: await readTextSearchTemplates(client, comments),
-    textSearchDictionaries, textSearchConfigurations,
+    textSearchParsers: await readTextSearchParsers(client, comments),
+    textSearchTemplates: await readTextSearchTemplates(client, comments),
+    textSearchDictionaries,
+    textSearchConfigurations,
   };
   const secretsLeftOut: string[] = [];
   const foreignData = await readForeignData(client, comments, secretsLeftOut);
@@ -232,20 +237,36 @@ async function readCatalog(client: pg.ClientBase): Promise<Catalog> {
   const constraints = await readConstraints(client, comments, tables);
   for (const table of tables) {
     // A partition is created on its own before it is attached, so it needs its inherited checks too.
-    table.checks = constraints.filter((c) => c.tableOid === table.oid && c.type === "c" && c.validated && (c.local || table.partitionOf !== undefined));
-    table.parts.push(...constraints.filter((c) => c.tableOid === table.oid && c.type === "c" && c.validated).map((c): [number, number] => [CATALOG.pg_constraint, c.oid]));
+    table.checks = constraints.filter((c) =>
+      c.tableOid === table.oid && c.type === "c" && c.validated && (c.local || table.partitionOf !== undefined)
+    );
+    table.parts.push(
+      ...constraints.filter((c) => c.tableOid === table.oid && c.type === "c" && c.validated).map((
+        c,
+      ): [number, number] => [CATALOG.pg_constraint, c.oid]),
+    );
   }
   const relationOids = [...tableOids, ...views.map((v) => v.oid)];
   return {
-    schemas, extensions, extensionConfig, ...types, ...routines, ...operators, conversions: await readConversions(client, comments), ...textSearch,
-    ...foreignData, secretsLeftOut,
+    schemas,
+    extensions,
+    extensionConfig,
+    ...types,
+    ...routines,
+    ...operators,
+    conversions: await readConversions(client, comments),
+    ...textSearch,
+    ...foreignData,
+    secretsLeftOut,
     sequences: allSequences.filter((s) => !s.owner?.identity),
     identitySequences: allSequences.filter((s) => s.owner?.identity),
-    tables, views,
+    tables,
+    views,
     // Inherited copies come back with the parent's constraint, except a partition's keys, which are
     // created on the partition and attached (as pg_dump does).
     constraints: constraints.filter((c) =>
-      (c.type !== "c" || !c.validated) && (c.local || c.type === "p" || c.type === "u" || c.type === "x" || c.validates !== undefined)),
+      (c.type !== "c" || !c.validated) && (c.local || c.type === "p" || c.type === "u" || c.type === "x" || c.validates !== undefined)
+    ),
     domainConstraints: types.domains.flatMap((d) => d.constraints.filter((c) => !c.validated)),
     indexes: await readIndexes(client, comments, relationOids),
     statistics: await readStatistics(client, comments, relationOids),
@@ -284,8 +305,16 @@ async function readDependencies(client: pg.ClientBase): Promise<Pick<Catalog, "d
 /** Every family's nodes (pg_dump's dumpable objects). */
 function buildNodes(catalog: Catalog): DumpNode[] {
   return [
-    ...databaseNodes(catalog), ...typeNodes(catalog), ...routineNodes(catalog), ...operatorNodes(catalog), ...conversionNodes(catalog),
-    ...textSearchNodes(catalog), ...foreignDataNodes(catalog), ...tableNodes(catalog), ...constraintNodes(catalog), ...securityNodes(catalog),
+    ...databaseNodes(catalog),
+    ...typeNodes(catalog),
+    ...routineNodes(catalog),
+    ...operatorNodes(catalog),
+    ...conversionNodes(catalog),
+    ...textSearchNodes(catalog),
+    ...foreignDataNodes(catalog),
+    ...tableNodes(catalog),
+    ...constraintNodes(catalog),
+    ...securityNodes(catalog),
   ];
 }
 
@@ -295,12 +324,18 @@ function buildNodes(catalog: Catalog): DumpNode[] {
  * `privileges` asks.
  */
 export function planCatalog(
-  catalog: Catalog, sequences: SequenceValue[], options: SchemaOptions, skipped: string[], access: Map<string, Access> | undefined,
+  catalog: Catalog,
+  sequences: SequenceValue[],
+  options: SchemaOptions,
+  skipped: string[],
+  access: Map<string, Access> | undefined,
 ): Omit<SchemaDump, "roles" | "warnings"> & { accessUsed: Access[] } {
   // An extension's configuration rows are replaced only where the backup has them.
   const inScope = scope(options);
   const config = catalog.extensionConfig.filter((c) =>
-    !inScope.schemaOut(c.schema) && !inScope.tableOut(`${c.schema}.${c.name}`) && (c.sequence || !(options.excludeTableData ?? []).includes(`${c.schema}.${c.name}`)));
+    !inScope.schemaOut(c.schema) && !inScope.tableOut(`${c.schema}.${c.name}`) &&
+    (c.sequence || !(options.excludeTableData ?? []).includes(`${c.schema}.${c.name}`))
+  );
   const { pg_class, pg_extension } = CATALOG;
   const plan = planArchive({
     nodes: buildNodes({ ...catalog, extensionConfig: config }),
@@ -310,7 +345,10 @@ export function planCatalog(
     relationKinds: RELATION_KINDS,
     // Rows live in the leaf partitions, which are loaded directly, as pg_dump does.
     tables: catalog.tables.filter((t) => t.partitionKey === undefined && t.foreign === undefined).map((t) => ({
-      key: `${pg_class}:${t.oid}`, schema: t.schema, name: t.name, data: tableData(t),
+      key: `${pg_class}:${t.oid}`,
+      schema: t.schema,
+      name: t.name,
+      data: tableData(t),
       references: catalog.constraints.filter((c) => c.type === "f" && c.tableOid === t.oid).map((c) => `${pg_class}:${c.referencedOid}`),
     })),
   }, options, access);

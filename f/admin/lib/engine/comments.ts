@@ -27,7 +27,10 @@ export class Comments {
   constructor(rowsRead: Array<{ classoid: number; objoid: number; objsubid: number; description: string; what: string }>) {
     for (const row of rowsRead) {
       this.byObject.set(`${row.classoid}:${row.objoid}:${row.objsubid}`, {
-        text: row.description, what: row.what, classId: row.classoid, oid: row.objoid,
+        text: row.description,
+        what: row.what,
+        classId: row.classoid,
+        oid: row.objoid,
       });
     }
   }

@@ -39,8 +39,14 @@ function sslOptions(target: DatabaseTarget): false | ConnectionOptions {
 export async function connect(target: DatabaseTarget, applicationName: string, dbname = target.dbname): Promise<pg.Client> {
   const attempt = async (ssl: false | ConnectionOptions) => {
     const client = new pg.Client({
-      host: target.host, port: target.port, user: target.user, password: target.password, database: dbname,
-      ssl, application_name: applicationName, connectionTimeoutMillis: 30_000,
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: dbname,
+      ssl,
+      application_name: applicationName,
+      connectionTimeoutMillis: 30_000,
       ...(target.lockTimeoutMs === undefined ? {} : { options: `-c lock_timeout=${Math.max(1, Math.round(target.lockTimeoutMs))}` }),
     });
     // A connection lost mid-query (server restart, network cut) rejects that query; without a
@@ -60,7 +66,9 @@ export async function connect(target: DatabaseTarget, applicationName: string, d
   } catch (error) {
     // libpq's `prefer` falls back to a plain connection when the server does not offer TLS.
     if (target.sslmode === "prefer" && /does not support SSL/i.test(String((error as Error).message))) {
-      return await attempt(false).catch((retry: unknown) => { throw connectionError(target, dbname, retry); });
+      return await attempt(false).catch((retry: unknown) => {
+        throw connectionError(target, dbname, retry);
+      });
     }
     throw connectionError(target, dbname, error);
   }
@@ -68,7 +76,10 @@ export async function connect(target: DatabaseTarget, applicationName: string, d
 
 /** Run `work` on a connection of its own, closed afterwards whatever happens. */
 export async function withConnection<T>(
-  target: DatabaseTarget, applicationName: string, work: (client: pg.Client) => Promise<T>, dbname = target.dbname,
+  target: DatabaseTarget,
+  applicationName: string,
+  work: (client: pg.Client) => Promise<T>,
+  dbname = target.dbname,
 ): Promise<T> {
   const client = await connect(target, applicationName, dbname);
   try {

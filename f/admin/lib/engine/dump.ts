@@ -66,14 +66,26 @@ export interface DumpOptions extends SchemaOptions {
 
 export async function readServerInfo(client: pg.ClientBase): Promise<{ database: string; server: ServerInfo }> {
   const { rows } = await client.query<{
-    database: string; version: string; version_num: string; encoding: string;
-    lc_collate: string; lc_ctype: string; locale_provider: string; icu_locale: string | null;
+    database: string;
+    version: string;
+    version_num: string;
+    encoding: string;
+    lc_collate: string;
+    lc_ctype: string;
+    locale_provider: string;
+    icu_locale: string | null;
   }>(
     `SELECT d.datname AS database, pg_catalog.current_setting('server_version') AS version,
             pg_catalog.current_setting('server_version_num') AS version_num,
             pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS lc_collate, d.datctype AS lc_ctype,
             ${await hasColumn(client, "pg_database", "datlocprovider") ? "d.datlocprovider::text" : "'c'"} AS locale_provider,
-            ${await hasColumn(client, "pg_database", "daticulocale") ? "d.daticulocale" : await hasColumn(client, "pg_database", "datlocale") ? "d.datlocale" : "NULL"} AS icu_locale
+            ${
+      await hasColumn(client, "pg_database", "daticulocale")
+        ? "d.daticulocale"
+        : await hasColumn(client, "pg_database", "datlocale")
+        ? "d.datlocale"
+        : "NULL"
+    } AS icu_locale
        FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
   );
   const row = rows[0]!;
@@ -108,8 +120,13 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
       const digest = new RowDigest();
       const range = await writer.member(tableMember(client, table, digest));
       const dumped: DumpedTable = {
-        schema: table.schema, name: table.name, columns: table.columns,
-        rows: digest.rows, bytes: digest.bytes, range, digest: digest.hex(),
+        schema: table.schema,
+        name: table.name,
+        columns: table.columns,
+        rows: digest.rows,
+        bytes: digest.bytes,
+        range,
+        digest: digest.hex(),
         ...(table.condition === undefined ? {} : { condition: table.condition }),
       };
       tables.push(dumped);
@@ -135,8 +152,15 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     ]);
     await client.query("COMMIT");
     return {
-      database, server, sections: { pre_data, sequences, post_data, ...(large_objects === undefined ? {} : { large_objects }) }, tables,
-      objects: schema.objects, extensions: schema.extensions, skipped: schema.skipped, roles: schema.roles, warnings: schema.warnings,
+      database,
+      server,
+      sections: { pre_data, sequences, post_data, ...(large_objects === undefined ? {} : { large_objects }) },
+      tables,
+      objects: schema.objects,
+      extensions: schema.extensions,
+      skipped: schema.skipped,
+      roles: schema.roles,
+      warnings: schema.warnings,
       ...(schema.database === undefined ? {} : { database_access: schema.database }),
     };
   } catch (error) {
@@ -185,7 +209,9 @@ export async function previewDump(client: pg.ClientBase, options: SchemaOptions)
 async function notAllowed(client: pg.ClientBase, error: Error): Promise<BackupError> {
   const role = await client.query<{ name: string }>("SELECT current_user AS name").then((r) => r.rows[0]?.name, () => undefined);
   return new BackupError(
-    `The backup's role ${role === undefined ? "" : `${JSON.stringify(role)} `}may not read everything in the database (${error.message}), so no backup was written. ` +
+    `The backup's role ${
+      role === undefined ? "" : `${JSON.stringify(role)} `
+    }may not read everything in the database (${error.message}), so no backup was written. ` +
       "Back up as a role that can read every table and sequence (the database's owner, or a superuser) in f/admin/database, " +
       `or GRANT SELECT on what the message names to ${role ?? "that role"}.`,
     { cause: error },
@@ -194,7 +220,9 @@ async function notAllowed(client: pg.ClientBase, error: Error): Promise<BackupEr
 
 function header(database: string, server: ServerInfo): string {
   return [
-    `-- ${TOOL.name} ${TOOL.version} archive of database ${commentText(JSON.stringify(database))} (PostgreSQL ${commentText(server.version)})`,
+    `-- ${TOOL.name} ${TOOL.version} archive of database ${commentText(JSON.stringify(database))} (PostgreSQL ${
+      commentText(server.version)
+    })`,
     "-- Restore with psql into an empty database:",
     "--   gunzip -c THIS_FILE.sql.gz | psql -X -1 -v ON_ERROR_STOP=1 -d TARGET",
     "",

@@ -4,7 +4,11 @@
 import { quoteIdent } from "./quote.ts";
 
 /** One GRANT: a role (null for PUBLIC), the privileges it has, and whether it may pass them on. */
-export interface Grant { grantee: string | null; privileges: string[]; grantable: boolean }
+export interface Grant {
+  grantee: string | null;
+  privileges: string[];
+  grantable: boolean;
+}
 
 export interface Access {
   owner: string;
@@ -33,7 +37,8 @@ export const grantee = (grant: Grant) => (grant.grantee === null ? "PUBLIC" : qu
  * for kinds that take no GRANT (collations, event triggers, publications).
  */
 export function ownerAndGrants(target: { owner: string; grantOn?: string }, access: Access): string[] {
-  return [`ALTER ${target.owner} OWNER TO ${quoteIdent(access.owner)};`, ...(target.grantOn === undefined ? [] : grants(target.grantOn, access))];
+  return [`ALTER ${target.owner} OWNER TO ${quoteIdent(access.owner)};`,
+    ...(target.grantOn === undefined ? [] : grants(target.grantOn, access))];
 }
 
 /** The object's grants and its columns', exactly as the source has them (see ownerAndGrants). */
@@ -45,7 +50,11 @@ export function grants(on: string, access: Access): string[] {
   ];
   const columns = access.columns.flatMap((c) =>
     c.grants.map((g) =>
-      `GRANT ${g.privileges.map((p) => `${p} (${quoteIdent(c.column)})`).join(", ")} ON ${on} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`));
+      `GRANT ${g.privileges.map((p) => `${p} (${quoteIdent(c.column)})`).join(", ")} ON ${on} TO ${grantee(g)}${
+        g.grantable ? " WITH GRANT OPTION" : ""
+      };`
+    )
+  );
   return [...objectGrants, ...columns];
 }
 

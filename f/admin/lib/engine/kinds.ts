@@ -4,25 +4,53 @@
 // changed: manifests of every version name their objects with these.
 export const OBJECT_KINDS = [
   // database-level (objects/database.ts)
-  "schema", "extension", "event trigger", "publication", "large object",
+  "schema",
+  "extension",
+  "event trigger",
+  "publication",
+  "large object",
   // types (objects/types.ts)
-  "collation", "type", "domain",
+  "collation",
+  "type",
+  "domain",
   // tables and columns (objects/tables.ts)
-  "table", "foreign table", "sequence", "view", "materialized view",
+  "table",
+  "foreign table",
+  "sequence",
+  "view",
+  "materialized view",
   // constraints and indexes (objects/constraints.ts)
-  "constraint", "index", "statistics object", "trigger", "rule",
+  "constraint",
+  "index",
+  "statistics object",
+  "trigger",
+  "rule",
   // routines (objects/routines.ts)
-  "function", "procedure", "aggregate", "cast", "language", "transform",
+  "function",
+  "procedure",
+  "aggregate",
+  "cast",
+  "language",
+  "transform",
   // operators (objects/operators.ts)
-  "access method", "operator", "operator family", "operator class",
+  "access method",
+  "operator",
+  "operator family",
+  "operator class",
   // encodings (objects/conversions.ts)
   "conversion",
   // text search (objects/text-search.ts)
-  "text search parser", "text search template", "text search dictionary", "text search configuration",
+  "text search parser",
+  "text search template",
+  "text search dictionary",
+  "text search configuration",
   // foreign data (objects/foreign-data.ts)
-  "foreign-data wrapper", "foreign server", "user mapping",
+  "foreign-data wrapper",
+  "foreign server",
+  "user mapping",
   // security (objects/security.ts)
-  "policy", "default privileges",
+  "policy",
+  "default privileges",
 ] as const;
 
 export type ObjectKind = (typeof OBJECT_KINDS)[number];

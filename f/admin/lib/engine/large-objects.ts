@@ -8,7 +8,11 @@ import { RowDigest } from "./digest.ts";
 /** Bytes per lo_put: 256 KiB of hex per archive line. */
 const CHUNK = 128 * 1024;
 
-export interface LargeObjectSummary { count: number; bytes: number; digest: string }
+export interface LargeObjectSummary {
+  count: number;
+  bytes: number;
+  digest: string;
+}
 
 /**
  * Every large object's content, chunk by chunk, in OID order. The caller's transaction snapshot
@@ -17,8 +21,9 @@ export interface LargeObjectSummary { count: number; bytes: number; digest: stri
 async function* largeObjectChunks(client: pg.ClientBase): AsyncGenerator<{ oid: string; offset: number; data: Buffer; last: boolean }> {
   const { rows } = await client.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid");
   for (const { oid } of rows) {
-    for (let offset = 0; ; offset += CHUNK) {
-      const chunk = await client.query<{ data: Buffer }>("SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2, $3) AS data", [oid, offset, CHUNK]);
+    for (let offset = 0;; offset += CHUNK) {
+      const chunk = await client.query<{ data: Buffer }>("SELECT pg_catalog.lo_get($1::pg_catalog.oid, $2, $3) AS data", [oid, offset,
+        CHUNK]);
       const data = chunk.rows[0]!.data;
       const last = data.length < CHUNK;
       yield { oid, offset, data, last };

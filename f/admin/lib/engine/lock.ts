@@ -58,4 +58,3 @@ export async function withLock<T>(database: DatabaseTarget, operation: string, w
     }
   });
 }
-

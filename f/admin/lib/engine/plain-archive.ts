@@ -32,7 +32,9 @@ export function metaCommandAction(line: string, lineNumber: number): "ignore" {
     );
   }
   throw new RestoreRefusedError(
-    `The archive has a psql meta-command this restore does not run, at line ${lineNumber}: ${line.trim().slice(0, 80)}. Nothing was changed. ` +
+    `The archive has a psql meta-command this restore does not run, at line ${lineNumber}: ${
+      line.trim().slice(0, 80)
+    }. Nothing was changed. ` +
       "Archives made by pg_dump --format=plain contain only \\restrict, \\unrestrict, \\connect and COPY data.",
   );
 }
@@ -124,7 +126,9 @@ export async function* readPlainScript(chunks: AsyncIterable<Buffer>): AsyncGene
     } catch (error) {
       const message = (error as Error).message;
       if (isIncomplete(message)) continue;
-      throw new ArchiveIntegrityError(`The archive's statement at line ${pendingLine} does not parse (${message}): ${pending.slice(0, 200)}`);
+      throw new ArchiveIntegrityError(
+        `The archive's statement at line ${pendingLine} does not parse (${message}): ${pending.slice(0, 200)}`,
+      );
     }
     const last = statements.at(-1);
     const copy = last?.kind === "CopyStmt" && last.node.is_from === true && last.node.filename === undefined ? last : undefined;
@@ -134,7 +138,9 @@ export async function* readPlainScript(chunks: AsyncIterable<Buffer>): AsyncGene
       continue;
     }
     if (statements.length > 1) {
-      throw new ArchiveIntegrityError(`The archive's COPY at line ${pendingLine} shares its line with other statements; pg_dump never writes that: is this a pg_dump archive?`);
+      throw new ArchiveIntegrityError(
+        `The archive's COPY at line ${pendingLine} shares its line with other statements; pg_dump never writes that: is this a pg_dump archive?`,
+      );
     }
     const relation = copy.node.relation as { schemaname?: string; relname: string };
     const [schema, name] = [relation.schemaname ?? "public", relation.relname];
@@ -142,7 +148,7 @@ export async function* readPlainScript(chunks: AsyncIterable<Buffer>): AsyncGene
     const statement = pending.trim().replace(/;$/, "");
     pending = "";
     let ended = false;
-    const data = async function* (): AsyncGenerator<Buffer> {
+    const data = async function*(): AsyncGenerator<Buffer> {
       for (let row = await source.next(); !row.done; row = await source.next()) {
         lineNumber += 1;
         if (row.value[0] === 0x5c && END_OF_COPY.test(row.value.toString("latin1"))) {
@@ -153,10 +159,16 @@ export async function* readPlainScript(chunks: AsyncIterable<Buffer>): AsyncGene
       }
     };
     yield { type: "copy", text: statement, line: copyLine, schema, name, data: data() };
-    if (!ended) throw new ArchiveIntegrityError(`The archive ends inside the COPY data of ${schema}.${name} (started at line ${copyLine}): it is cut short.`);
+    if (!ended) {
+      throw new ArchiveIntegrityError(
+        `The archive ends inside the COPY data of ${schema}.${name} (started at line ${copyLine}): it is cut short.`,
+      );
+    }
   }
   if (pending.trim() !== "") {
-    throw new ArchiveIntegrityError(`The archive ends inside a statement (line ${pendingLine}: ${pending.slice(0, 120)}…): it is cut short.`);
+    throw new ArchiveIntegrityError(
+      `The archive ends inside a statement (line ${pendingLine}: ${pending.slice(0, 120)}…): it is cut short.`,
+    );
   }
 }
 
@@ -233,7 +245,9 @@ const WRITE_BATCH_BYTES = 256 * 1024;
 
 /** Run the archive into the transaction `client` has open; COPY data goes straight to the server. */
 export async function applyPlainScript(
-  client: pg.ClientBase, chunks: AsyncIterable<Buffer>, onTable?: (table: { schema: string; name: string }) => void,
+  client: pg.ClientBase,
+  chunks: AsyncIterable<Buffer>,
+  onTable?: (table: { schema: string; name: string }) => void,
 ): Promise<void> {
   const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
   for await (const event of readPlainScript(chunks)) {
@@ -243,7 +257,10 @@ export async function applyPlainScript(
       try {
         await client.query(event.text);
       } catch (error) {
-        throw new BackupError(`The archive's statement at line ${event.line} failed (${(error as Error).message}): ${event.text.trim().slice(0, 200)}`, { cause: error });
+        throw new BackupError(
+          `The archive's statement at line ${event.line} failed (${(error as Error).message}): ${event.text.trim().slice(0, 200)}`,
+          { cause: error },
+        );
       }
       continue;
     }
@@ -264,7 +281,10 @@ export async function applyPlainScript(
       await once(sink, "finish");
     } catch (error) {
       sink.destroy();
-      throw new BackupError(`Loading the rows of ${event.schema}.${event.name} (COPY at line ${event.line}) failed: ${(error as Error).message}`, { cause: error });
+      throw new BackupError(
+        `Loading the rows of ${event.schema}.${event.name} (COPY at line ${event.line}) failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     onTable?.(event);
   }

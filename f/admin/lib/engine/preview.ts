@@ -27,7 +27,8 @@ export interface ExtensionNeed {
   /** The version installed in the target, or null. */
   installed_version: string | null;
   /** Whether the restoring user may create it when it is missing. */
-  can_create: "installed" | "yes" | "no: not available on the server" | "no: needs a superuser (untrusted extension)" | "no: needs CREATE on the database";
+  can_create: "installed" | "yes" | "no: not available on the server" | "no: needs a superuser (untrusted extension)"
+    | "no: needs CREATE on the database";
 }
 
 export interface RestorePreview {
@@ -44,7 +45,10 @@ export interface RestorePreview {
 /** Pure: the tables of both sides, with what the restore does to each, sorted by name. */
 export function compareTables(backup: Array<{ table: string; rows: number }>, target: Map<string, number>): TableComparison[] {
   const rows: TableComparison[] = backup.map(({ table, rows }) => ({
-    table, rows_in_target: target.get(table) ?? null, rows_in_backup: rows, restore_will: target.has(table) ? "replace" : "create",
+    table,
+    rows_in_target: target.get(table) ?? null,
+    rows_in_backup: rows,
+    restore_will: target.has(table) ? "replace" : "create",
   }));
   const inBackup = new Set(backup.map((t) => t.table));
   for (const [table, count] of target) {
@@ -63,7 +67,9 @@ export function objectsOnOneSide(backup: ObjectRef[], target: ObjectRef[]): { wo
   const droppedSchemas = new Set(target.filter((o) => o.kind === "schema" && !backupKeys.has(objectKey(o))).map((o) => o.name));
   return {
     would_drop: target.filter((o) => compared(o) && !backupKeys.has(objectKey(o))),
-    would_create: backup.filter((o) => compared(o) && o.kind !== "schema" && !targetKeys.has(objectKey(o)) && !droppedSchemas.has(o.schema)),
+    would_create: backup.filter((o) =>
+      compared(o) && o.kind !== "schema" && !targetKeys.has(objectKey(o)) && !droppedSchemas.has(o.schema)
+    ),
   };
 }
 
@@ -76,7 +82,9 @@ export interface ExtensionState {
 
 /** Pure: whether each extension the backup needs is there, or may be created by this user. */
 export function extensionNeeds(
-  needed: Manifest["extensions"], states: Map<string, ExtensionState>, user: { superuser: boolean; createOnDatabase: boolean },
+  needed: Manifest["extensions"],
+  states: Map<string, ExtensionState>,
+  user: { superuser: boolean; createOnDatabase: boolean },
 ): ExtensionNeed[] {
   return needed.map((extension) => {
     const state = states.get(extension.name);
@@ -89,7 +97,8 @@ export function extensionNeeds(
       : !state.trusted
       ? "no: needs a superuser (untrusted extension)"
       : "no: needs CREATE on the database";
-    return { extension: extension.name, backup_version: extension.version, installed_version: state?.installed_version ?? null, can_create };
+    return { extension: extension.name, backup_version: extension.version, installed_version: state?.installed_version ?? null,
+      can_create };
   });
 }
 
@@ -136,7 +145,10 @@ async function compareContent(client: pg.ClientBase, tables: TableEntry[], compa
  * now and in the backup, the sequences it would set, and the refusal it would meet, if any.
  */
 export async function previewSelection(
-  client: pg.ClientBase, manifest: Manifest, tables: TableEntry[], sequenceValues: SequenceSetting[],
+  client: pg.ClientBase,
+  manifest: Manifest,
+  tables: TableEntry[],
+  sequenceValues: SequenceSetting[],
   options: { skipForeignKeyCheck: boolean; compareContent: boolean },
 ): Promise<RestorePreview> {
   let would_refuse: string | null = null;
@@ -156,7 +168,8 @@ export async function previewSelection(
   let comparisons: TableComparison[] = [];
   for (const t of tables) {
     const name = `${t.schema}.${t.name}`;
-    comparisons.push({ table: name, rows_in_target: present.has(name) ? await countRows(client, t.schema, t.name) : null, rows_in_backup: t.rows, restore_will: "replace" });
+    comparisons.push({ table: name, rows_in_target: present.has(name) ? await countRows(client, t.schema, t.name) : null,
+      rows_in_backup: t.rows, restore_will: "replace" });
   }
   if (options.compareContent) comparisons = await compareContent(client, tables, comparisons);
   const owned = await ownedSequences(client, tables);
@@ -165,13 +178,18 @@ export async function previewSelection(
     const { rows } = await client.query<{ value: string | null }>(
       `SELECT CASE WHEN s.is_called THEN s.last_value::text END AS value FROM ${setting.sequence} s`,
     );
-    sequences.push({ sequence: owned.get(setting.sequence)!, value_in_target: rows[0]?.value ?? null, value_in_backup: setting.isCalled ? setting.value : `${setting.value} (not yet used)` });
+    sequences.push({ sequence: owned.get(setting.sequence)!, value_in_target: rows[0]?.value ?? null,
+      value_in_backup: setting.isCalled ? setting.value : `${setting.value} (not yet used)` });
   }
   return { tables: comparisons, would_drop: [], would_create: [], extensions: [], sequences, would_refuse };
 }
 
 /** Read the target (connected, in a READ ONLY transaction) and compare it with the manifest. */
-export async function previewAgainst(client: pg.ClientBase, manifest: Manifest, options: { compareContent?: boolean } = {}): Promise<RestorePreview> {
+export async function previewAgainst(
+  client: pg.ClientBase,
+  manifest: Manifest,
+  options: { compareContent?: boolean } = {},
+): Promise<RestorePreview> {
   const archiveSchemas = new Set(manifest.objects.filter((o) => o.kind === "schema").map((o) => o.name));
   const own = await ownObjects(client, archiveSchemas);
   // A partitioned table holds no rows of its own (its partitions are counted): compare the partitions, as the manifest does.
@@ -198,9 +216,11 @@ export async function previewAgainst(client: pg.ClientBase, manifest: Manifest, 
   return {
     tables: options.compareContent ? await compareContent(client, manifest.tables, tables) : tables,
     // What no backup holds is lost whatever the archive has (the restore refuses unless allowed).
-    ...sides, would_drop: [...(await unrecoverableObjects(client)), ...sides.would_drop],
+    ...sides,
+    would_drop: [...(await unrecoverableObjects(client)), ...sides.would_drop],
     extensions: extensionNeeds(manifest.extensions, new Map(states.rows.map((s) => [s.name, s])), {
-      superuser: user.rows[0]?.superuser ?? false, createOnDatabase: user.rows[0]?.create_on_database ?? false,
+      superuser: user.rows[0]?.superuser ?? false,
+      createOnDatabase: user.rows[0]?.create_on_database ?? false,
     }),
   };
 }

@@ -20,8 +20,8 @@ import { listCollations, listTypes } from "./objects/types.ts";
 /** Lists the target's own objects of some kinds (those of `scope.inside` for kinds that live in a schema). */
 export type Lister = (client: pg.ClientBase, scope: InPlaceScope) => Promise<OwnObject[]>;
 
-export type Family =
-  | "database" | "types" | "tables" | "constraints" | "routines" | "operators" | "conversions" | "text search" | "foreign data" | "security";
+export type Family = "database" | "types" | "tables" | "constraints" | "routines" | "operators" | "conversions" | "text search"
+  | "foreign data" | "security";
 
 export interface KindHandler {
   /** The module under objects/ that reads, writes and lists it. */
@@ -38,8 +38,12 @@ export interface KindHandler {
   inPlace: { order: number; list: Lister } | { with: string };
 }
 
-const kind = (family: Family, inPlace: KindHandler["inPlace"], traits: { shown?: boolean; relation?: boolean } = {}): KindHandler =>
-  ({ family, inPlace, shown: traits.shown ?? false, relation: traits.relation ?? false });
+const kind = (family: Family, inPlace: KindHandler["inPlace"], traits: { shown?: boolean; relation?: boolean } = {}): KindHandler => ({
+  family,
+  inPlace,
+  shown: traits.shown ?? false,
+  relation: traits.relation ?? false,
+});
 
 export const KINDS: Record<ObjectKind, KindHandler> = {
   "default privileges": kind("security", { order: 1, list: listDefaultPrivileges }, { shown: true }),

@@ -82,7 +82,9 @@ async function runSection(client: pg.ClientBase, archive: ProvenArchive, section
   try {
     await client.query(sql);
   } catch (error) {
-    throw new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, { cause: error });
+    throw new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -101,7 +103,10 @@ const END_MARK = Buffer.from(END_OF_DATA);
  * A COPY FROM that never throws out of band: a row the server rejects ends every wait on the
  * stream with that error instead of an unhandled 'error' event.
  */
-function copyInto(client: pg.ClientBase, statement: string): { write: (bytes: Buffer) => Promise<void>; end: () => Promise<void>; abort: () => void } {
+function copyInto(
+  client: pg.ClientBase,
+  statement: string,
+): { write: (bytes: Buffer) => Promise<void>; end: () => Promise<void>; abort: () => void } {
   const sink = client.query(copyFrom(statement));
   const failed = new Promise<never>((_, reject) => sink.once("error", reject));
   failed.catch(() => undefined);
@@ -140,7 +145,9 @@ export async function loadTable(client: pg.ClientBase, archive: ProvenArchive, t
         head = Buffer.concat([head, chunk]);
         if (head.length < header.length) continue;
         if (!head.subarray(0, header.length).equals(header)) {
-          throw new ArchiveIntegrityError(`The archive's data for ${where} does not begin as the backup wrote it: the archive was changed or is damaged. Nothing of it was run.`);
+          throw new ArchiveIntegrityError(
+            `The archive's data for ${where} does not begin as the backup wrote it: the archive was changed or is damaged. Nothing of it was run.`,
+          );
         }
         copy = copyInto(client, copyFromStatement(table.schema, table.name, table.columns));
         tail = head.subarray(header.length);
@@ -173,7 +180,11 @@ const LO_PUT = /^SELECT pg_catalog\.lo_put\('(\d+)', (\d+), '\\x((?:[0-9a-f]{2})
  * the values, as they arrive, so memory does not grow with the objects. Then the member's digest
  * and the objects themselves are checked against the manifest.
  */
-async function loadLargeObjects(client: pg.ClientBase, archive: ProvenArchive, section: NonNullable<Manifest["sections"]["large_objects"]>): Promise<void> {
+async function loadLargeObjects(
+  client: pg.ClientBase,
+  archive: ProvenArchive,
+  section: NonNullable<Manifest["sections"]["large_objects"]>,
+): Promise<void> {
   const { chunks, proven } = archive.stream(section, "the large objects");
   let pending = "";
   const run = async (line: string) => {
@@ -181,8 +192,15 @@ async function loadLargeObjects(client: pg.ClientBase, archive: ProvenArchive, s
     const create = LO_CREATE.exec(line);
     if (create) return void (await client.query("SELECT pg_catalog.lo_create($1::pg_catalog.oid)", [create[1]]));
     const put = LO_PUT.exec(line);
-    if (put) return void (await client.query("SELECT pg_catalog.lo_put($1::pg_catalog.oid, $2::pg_catalog.int8, $3::pg_catalog.bytea)", [put[1], put[2], Buffer.from(put[3]!, "hex")]));
-    throw new ArchiveIntegrityError(`The archive's large objects hold a line the backup never writes (${JSON.stringify(line.slice(0, 60))}): the archive was changed. Nothing of it was run.`);
+    if (put) {
+      return void (await client.query("SELECT pg_catalog.lo_put($1::pg_catalog.oid, $2::pg_catalog.int8, $3::pg_catalog.bytea)", [put[1],
+        put[2], Buffer.from(put[3]!, "hex")]));
+    }
+    throw new ArchiveIntegrityError(
+      `The archive's large objects hold a line the backup never writes (${
+        JSON.stringify(line.slice(0, 60))
+      }): the archive was changed. Nothing of it was run.`,
+    );
   };
   for await (const chunk of chunks) {
     const lines = (pending + chunk.toString("utf8")).split("\n");
@@ -195,7 +213,9 @@ async function loadLargeObjects(client: pg.ClientBase, archive: ProvenArchive, s
   if (found.count !== section.count || found.digest !== section.digest) {
     throw new BackupError(
       `Verification failed, so the restore was rolled back: the database has ${found.count} large objects (${found.bytes} bytes) ` +
-        `where the backup has ${section.count} (${section.bytes} bytes)${found.digest === section.digest ? "" : ", and their content differs"}.`,
+        `where the backup has ${section.count} (${section.bytes} bytes)${
+          found.digest === section.digest ? "" : ", and their content differs"
+        }.`,
     );
   }
 }
@@ -218,7 +238,9 @@ const SEQUENCES_HEADING = "\n-- Sequence values\n\n";
 export function parseSequenceValues(text: string): SequenceSetting[] {
   const settings: SequenceSetting[] = [];
   const notOurs = (at: number) =>
-    new ArchiveIntegrityError(`The archive's sequence values hold text the backup never writes (${JSON.stringify(text.slice(at, at + 60))}).`);
+    new ArchiveIntegrityError(
+      `The archive's sequence values hold text the backup never writes (${JSON.stringify(text.slice(at, at + 60))}).`,
+    );
   if (!text.startsWith(SEQUENCES_HEADING)) throw notOurs(0);
   SETVAL.lastIndex = SEQUENCES_HEADING.length;
   while (SETVAL.lastIndex < text.length) {
@@ -239,7 +261,8 @@ export function parseSequenceValues(text: string): SequenceSetting[] {
 export async function setSequences(client: pg.ClientBase, settings: SequenceSetting[]): Promise<void> {
   if (settings.length === 0) return;
   const statements = settings.map((s) =>
-    `ALTER SEQUENCE ${s.sequence} RESTART; SELECT pg_catalog.setval(${quoteLiteral(s.sequence)}, ${s.value}, ${s.isCalled});`);
+    `ALTER SEQUENCE ${s.sequence} RESTART; SELECT pg_catalog.setval(${quoteLiteral(s.sequence)}, ${s.value}, ${s.isCalled});`
+  );
   try {
     await client.query(statements.join("\n"));
   } catch (error) {
@@ -273,8 +296,10 @@ export async function verifyTables(client: pg.ClientBase, tables: TableEntry[]):
     const found = await tableDigest(client, table);
     checks.push({
       table: `${table.schema}.${table.name}`,
-      expected_rows: table.rows, found_rows: found.rows,
-      expected_digest: table.digest, found_digest: found.digest,
+      expected_rows: table.rows,
+      found_rows: found.rows,
+      expected_digest: table.digest,
+      found_digest: found.digest,
       match: found.rows === table.rows && found.digest === table.digest,
     });
   }
@@ -290,8 +315,12 @@ async function requireExtensionCondition(client: pg.ClientBase, table: TableEntr
   );
   if (rows[0]?.condition !== table.condition) {
     throw new ArchiveIntegrityError(
-      `The manifest's condition for ${table.schema}.${table.name} (${JSON.stringify(table.condition)}) is not the one its extension declares here ` +
-        `(${rows[0] === undefined ? "it is not an extension's configuration table" : JSON.stringify(rows[0].condition)}): the rows cannot be compared. ` +
+      `The manifest's condition for ${table.schema}.${table.name} (${
+        JSON.stringify(table.condition)
+      }) is not the one its extension declares here ` +
+        `(${
+          rows[0] === undefined ? "it is not an extension's configuration table" : JSON.stringify(rows[0].condition)
+        }): the rows cannot be compared. ` +
         "The restore was rolled back; install the extension version the backup was taken with, or use another backup.",
     );
   }

@@ -56,7 +56,9 @@ const CATALOG_ROWS = [
 /** A digest of the schema as committed now, as the connection `client` sees it (outside any snapshot). */
 export async function schemaFingerprint(client: pg.ClientBase): Promise<string> {
   const { rows } = await client.query<{ digest: string }>(
-    `SELECT pg_catalog.md5(string_agg(line, ',' ORDER BY line)) AS digest FROM (${CATALOG_ROWS.map((q) => `(${q})`).join(" UNION ALL ")}) AS rows(line)`,
+    `SELECT pg_catalog.md5(string_agg(line, ',' ORDER BY line)) AS digest FROM (${
+      CATALOG_ROWS.map((q) => `(${q})`).join(" UNION ALL ")
+    }) AS rows(line)`,
   );
   return rows[0]!.digest;
 }

@@ -27,7 +27,11 @@ export function selectTables(manifest: Manifest, requested: string[]): TableEntr
     if (matches.length !== 1) {
       const known = manifest.tables.map((t) => `${t.schema}.${t.name}`).join(", ");
       throw new RestoreRefusedError(
-        `Restore refused: ${matches.length === 0 ? `the backup has no table ${JSON.stringify(name)}` : `${JSON.stringify(name)} is in several schemas; write it as schema.table`}. ` +
+        `Restore refused: ${
+          matches.length === 0
+            ? `the backup has no table ${JSON.stringify(name)}`
+            : `${JSON.stringify(name)} is in several schemas; write it as schema.table`
+        }. ` +
           `Nothing was changed. Its tables: ${known}.`,
       );
     }
@@ -50,7 +54,9 @@ export function foreignKeyRefusal(chosen: Set<string>, broken: ForeignKey[]): st
   const lines = broken.map((k) => `${k.from} → ${k.to} (constraint ${k.constraint})`);
   const missing = [...new Set(broken.map((k) => k.from).filter((t) => !chosen.has(t)))];
   return (
-    `Restore refused: the restore empties the chosen tables, and ${broken.length} foreign key(s) of tables left out point at their rows: ${lines.join("; ")}. ` +
+    `Restore refused: the restore empties the chosen tables, and ${broken.length} foreign key(s) of tables left out point at their rows: ${
+      lines.join("; ")
+    }. ` +
     `Nothing was changed. Add those tables to tables (${missing.join(", ")}), or pass skip_foreign_key_check: true to let PostgreSQL ` +
     "check that every row they point at comes back (the restore then rolls back if one does not)."
   );
@@ -134,7 +140,9 @@ export async function checkSelection(client: pg.ClientBase, tables: TableEntry[]
   if (cascading.length > 0) {
     throw new RestoreRefusedError(
       `Restore refused: emptying ${cascading.map((k) => k.to).join(", ")} would change ${cascading.map((k) => k.from).join(", ")} ` +
-        `through ON DELETE actions (${cascading.map((k) => k.constraint).join(", ")}), even with skip_foreign_key_check. Nothing was changed. ` +
+        `through ON DELETE actions (${
+          cascading.map((k) => k.constraint).join(", ")
+        }), even with skip_foreign_key_check. Nothing was changed. ` +
         "Add those tables to tables.",
     );
   }
@@ -147,7 +155,9 @@ export async function checkSelection(client: pg.ClientBase, tables: TableEntry[]
  * DELETE children first (PostgreSQL then checks every remaining reference).
  */
 export async function restoreTables(
-  client: pg.ClientBase, archive: ProvenArchive, tables: TableEntry[],
+  client: pg.ClientBase,
+  archive: ProvenArchive,
+  tables: TableEntry[],
   options: { skipForeignKeyCheck: boolean; onTable?: (table: TableEntry, index: number, total: number) => void },
 ): Promise<SelectiveOutcome> {
   const keys = await checkSelection(client, tables, options.skipForeignKeyCheck);

@@ -27,7 +27,8 @@ const PINNED: ReadonlyArray<{ name: string; value: string; written: string; arch
 /** The archive's preamble: the same settings, as statements psql runs before anything else. */
 export function settingsPreamble(): string[] {
   return PINNED.map((s) =>
-    s.name === "search_path" ? `SELECT pg_catalog.set_config('search_path', ${s.written}, false);` : `SET ${s.name} = ${s.written};`);
+    s.name === "search_path" ? `SELECT pg_catalog.set_config('search_path', ${s.written}, false);` : `SET ${s.name} = ${s.written};`
+  );
 }
 
 export async function pinSettings(client: pg.ClientBase): Promise<void> {
@@ -56,7 +57,10 @@ export async function setLockTimeout(client: pg.ClientBase, ms: number, scope: "
  * while the transaction still holds its locks, then it is rolled back and the error rethrown.
  */
 export async function inTransaction<T>(
-  client: pg.ClientBase, lockTimeoutMs: number, work: () => Promise<T>, beforeRollback?: (error: unknown) => Promise<void>,
+  client: pg.ClientBase,
+  lockTimeoutMs: number,
+  work: () => Promise<T>,
+  beforeRollback?: (error: unknown) => Promise<void>,
 ): Promise<T> {
   await pinSettings(client);
   await client.query("BEGIN");

@@ -6,14 +6,41 @@ import { quoteLiteral } from "./quote.ts";
 
 /** Fixed OIDs of the system catalogs, the `classid` of pg_depend and pg_description rows. */
 export const CATALOG = {
-  pg_type: 1247, pg_proc: 1255, pg_class: 1259, pg_attrdef: 2604, pg_constraint: 2606,
-  pg_rewrite: 2618, pg_trigger: 2620, pg_namespace: 2615, pg_extension: 3079, pg_collation: 3456,
-  pg_policy: 3256, pg_event_trigger: 3466, pg_publication: 6104, pg_publication_rel: 6106, pg_publication_namespace: 6237,
-  pg_largeobject: 2613, pg_largeobject_metadata: 2995,
-  pg_cast: 2605, pg_foreign_data_wrapper: 2328, pg_foreign_server: 1417, pg_user_mapping: 1418,
-  pg_ts_dict: 3600, pg_ts_config: 3602, pg_statistic_ext: 3381,
-  pg_am: 2601, pg_amop: 2602, pg_amproc: 2603, pg_operator: 2617, pg_opclass: 2616, pg_opfamily: 2753,
-  pg_conversion: 2607, pg_language: 2612, pg_transform: 3576, pg_ts_parser: 3601, pg_ts_template: 3764,
+  pg_type: 1247,
+  pg_proc: 1255,
+  pg_class: 1259,
+  pg_attrdef: 2604,
+  pg_constraint: 2606,
+  pg_rewrite: 2618,
+  pg_trigger: 2620,
+  pg_namespace: 2615,
+  pg_extension: 3079,
+  pg_collation: 3456,
+  pg_policy: 3256,
+  pg_event_trigger: 3466,
+  pg_publication: 6104,
+  pg_publication_rel: 6106,
+  pg_publication_namespace: 6237,
+  pg_largeobject: 2613,
+  pg_largeobject_metadata: 2995,
+  pg_cast: 2605,
+  pg_foreign_data_wrapper: 2328,
+  pg_foreign_server: 1417,
+  pg_user_mapping: 1418,
+  pg_ts_dict: 3600,
+  pg_ts_config: 3602,
+  pg_statistic_ext: 3381,
+  pg_am: 2601,
+  pg_amop: 2602,
+  pg_amproc: 2603,
+  pg_operator: 2617,
+  pg_opclass: 2616,
+  pg_opfamily: 2753,
+  pg_conversion: 2607,
+  pg_language: 2612,
+  pg_transform: 3576,
+  pg_ts_parser: 3601,
+  pg_ts_template: 3764,
 } as const;
 
 /**
@@ -77,7 +104,11 @@ export function keyValues(options: string[]): Array<[key: string, value: string]
 
 /** The objects of a catalog named per schema, those in `schemas` that no extension owns: what an in-place restore drops one by one. */
 export async function namedInSchemas(
-  client: pg.ClientBase, schemas: string[], catalog: string, nameColumn: string, namespaceColumn: string,
+  client: pg.ClientBase,
+  schemas: string[],
+  catalog: string,
+  nameColumn: string,
+  namespaceColumn: string,
 ): Promise<Array<{ schema: string; name: string }>> {
   return await rows<{ schema: string; name: string }>(
     client,

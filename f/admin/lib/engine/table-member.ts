@@ -15,7 +15,9 @@ export function copyFromStatement(schema: string, name: string, columns: readonl
  */
 export function tableMemberHeader(table: { schema: string; name: string; columns: readonly string[] }, formatVersion: number): string {
   const name = qualify(table.schema, table.name);
-  return `\n-- Data for ${formatVersion >= 2 ? commentText(name) : name}\n\n${copyFromStatement(table.schema, table.name, table.columns)}\n`;
+  return `\n-- Data for ${formatVersion >= 2 ? commentText(name) : name}\n\n${
+    copyFromStatement(table.schema, table.name, table.columns)
+  }\n`;
 }
 
 /** What ends a table's rows: COPY's end-of-data line, then a blank line. */

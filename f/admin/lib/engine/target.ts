@@ -17,16 +17,24 @@ export async function databaseExists(client: pg.ClientBase, name: string): Promi
  * archive made by pg_dump, which does not record them), then the backed-up database's owner and
  * grants when the manifest has them (privileges option).
  */
-export async function createDatabase(client: pg.ClientBase, name: string, manifest: Pick<Manifest, "server" | "database_access"> | undefined): Promise<void> {
+export async function createDatabase(
+  client: pg.ClientBase,
+  name: string,
+  manifest: Pick<Manifest, "server" | "database_access"> | undefined,
+): Promise<void> {
   const server = manifest?.server;
-  const icu = server?.locale_provider === "i" && server.icu_locale ? ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(server.icu_locale)}` : "";
+  const icu = server?.locale_provider === "i" && server.icu_locale
+    ? ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(server.icu_locale)}`
+    : "";
   const locale = server ? ` LC_COLLATE ${quoteLiteral(server.lc_collate)} LC_CTYPE ${quoteLiteral(server.lc_ctype)}${icu}` : "";
   const encoding = server?.encoding ?? "UTF8";
   try {
     await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}${locale}`);
   } catch (error) {
     throw new BackupError(
-      `Cannot create database ${JSON.stringify(name)} with the backup's encoding ${encoding}${server ? ` and locale ${server.lc_collate}` : ""}: ${(error as Error).message}. ` +
+      `Cannot create database ${JSON.stringify(name)} with the backup's encoding ${encoding}${
+        server ? ` and locale ${server.lc_collate}` : ""
+      }: ${(error as Error).message}. ` +
         "Create it yourself (CREATE DATABASE … TEMPLATE template0) and run the restore again.",
       { cause: error },
     );
@@ -34,7 +42,10 @@ export async function createDatabase(client: pg.ClientBase, name: string, manife
   if (manifest?.database_access) {
     await applyDatabaseAccess(client, name, manifest.database_access).catch(async (error: unknown) => {
       await client.query(`DROP DATABASE ${quoteIdent(name)}`);
-      throw new BackupError(`Cannot give database ${JSON.stringify(name)} the backup's owner and grants: ${(error as Error).message}. Nothing was restored.`, { cause: error });
+      throw new BackupError(
+        `Cannot give database ${JSON.stringify(name)} the backup's owner and grants: ${(error as Error).message}. Nothing was restored.`,
+        { cause: error },
+      );
     });
   }
 }

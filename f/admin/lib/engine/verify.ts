@@ -36,5 +36,7 @@ export async function countRowsOf(client: pg.ClientBase, table: string): Promise
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname || '.' || c.relname = $1 AND c.relkind IN ('r', 'p')`,
     [table],
   );
-  return found === undefined ? null : { qualifiedName: qualify(found.schema, found.name), rows: await countRows(client, found.schema, found.name) };
+  return found === undefined
+    ? null
+    : { qualifiedName: qualify(found.schema, found.name), rows: await countRows(client, found.schema, found.name) };
 }

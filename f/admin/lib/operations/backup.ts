@@ -78,7 +78,9 @@ export async function createBackup(request: BackupRequest): Promise<BackupOutcom
       skipped: `${(error as Error).message} ${what}; retention in ${storage.location} was skipped and runs again with the next backup.`,
     });
     const retention = async (storage: Storage) =>
-      request.cleanup ? await applyRetention(storage, request.settings, database, now, true).catch((error: unknown) => skipped(storage, error)) : undefined;
+      request.cleanup
+        ? await applyRetention(storage, request.settings, database, now, true).catch((error: unknown) => skipped(storage, error))
+        : undefined;
     if (!request.offsite) return { ...outcome, cleanup: await retention(request.storage) };
     const uploaded = await uploadNewBackup(request.storage, request.offsite, outcome, now, request.onProgress);
     const offsite: OffsiteCopy = { location: request.offsite.location, ...uploaded, caughtUp: [] };
@@ -92,7 +94,9 @@ export async function createBackup(request: BackupRequest): Promise<BackupOutcom
     if (offsite.cleanup === undefined) offsite.cleanup = await retention(request.offsite);
     return { ...outcome, cleanup, offsite };
   };
-  return request.lockHeld ? await run() : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
+  return request.lockHeld
+    ? await run()
+    : await withLock(request.database, `${request.type} backup`, request.settings.lock_wait_seconds * 1000, run);
 }
 
 /** The backup's own wait for any lock (lock_timeout_seconds), in milliseconds. */
@@ -109,14 +113,16 @@ class SchemaChangedError extends Error {}
  * that moment), throw that attempt away and start over, a few times.
  */
 async function writeBackup(request: BackupRequest): Promise<BackupOutcome> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       return await writeBackupOnce(request);
     } catch (error) {
       if (!(error instanceof SchemaChangedError)) throw error;
       if (attempt >= SCHEMA_ATTEMPTS) {
         throw new BackupError(
-          `${backupLabel(request.type)} gave up: the schema of database ${JSON.stringify(request.database.dbname)} changed while the backup ` +
+          `${backupLabel(request.type)} gave up: the schema of database ${
+            JSON.stringify(request.database.dbname)
+          } changed while the backup ` +
             `read it, ${SCHEMA_ATTEMPTS} times in a row (a migration running?), so an archive could have mixed two versions of it. ` +
             "Nothing was kept; earlier backups are untouched. Run the backup again once the schema changes are done.",
           { cause: error },
@@ -156,7 +162,9 @@ async function writeBackupOnce(request: BackupRequest): Promise<BackupOutcome> {
     if (lost) {
       const where = lost instanceof CopyInterruptedError ? `copying table ${lost.table}` : stage.doing;
       throw new BackupError(
-        `${what} stopped: PostgreSQL closed the connection while the backup was ${where} (${(lost instanceof CopyInterruptedError ? lost.reason : lost).message}). ` +
+        `${what} stopped: PostgreSQL closed the connection while the backup was ${where} (${
+          (lost instanceof CopyInterruptedError ? lost.reason : lost).message
+        }). ` +
           "Nothing was kept (no archive, no manifest); earlier backups are untouched. Check that the server is up (a restart, a crash " +
           "or a failover ends every session), then run the backup again.",
         { cause: error },
@@ -200,7 +208,9 @@ function connectionLost(error: unknown): Error | undefined {
 }
 
 async function dumpToStorage(
-  client: pg.Client, { settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest, stage: DumpStage,
+  client: pg.Client,
+  { settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest,
+  stage: DumpStage,
 ): Promise<BackupOutcome> {
   const startedAt = now();
   stage.doing = "checking the free space and the names in use";
@@ -208,7 +218,8 @@ async function dumpToStorage(
   const writer = new ArchiveWriter(body, settings.compression_level);
   const free = settings.archive_size_ratio > 0 && storage.features.freeSpace ? await storage.freeBytes() : undefined;
   if (free !== undefined) {
-    checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free, location: storage.location });
+    checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free,
+      location: storage.location });
   }
   // The name must be free where the backup goes: locally, and off-site when it is uploaded (a
   // local file deleted by hand must not lead to a name that S3 still holds). S3 out of reach must
@@ -272,11 +283,16 @@ async function dumpToStorage(
   };
   if (file.size !== summary.size) {
     await storage.remove(file.name).catch(() => undefined);
-    throw new BackupError(`Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`);
+    throw new BackupError(
+      `Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`,
+    );
   }
   try {
     const text = manifestText(manifest);
-    const taken = () => new BackupError(`A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`);
+    const taken = () =>
+      new BackupError(
+        `A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`,
+      );
     await storage.create(exactName(manifestNameFor(file.name), taken), PassThrough.from([Buffer.from(text)]) as PassThrough);
   } catch (error) {
     // An archive without its manifest is an unfinished backup: do not leave it looking like one.

@@ -10,15 +10,26 @@ import { takeInventory, type StoredBackup } from "./inventory.ts";
 /** What the retention plan needs to know of a stored backup. */
 export function asRetained(b: StoredBackup): RetainedBackup {
   return {
-    name: b.name, type: b.type, createdAt: b.createdAt, complete: b.manifest !== undefined && b.problem === undefined,
-    unfinished: b.unfinished, database: b.database, pinned: b.pinned,
+    name: b.name,
+    type: b.type,
+    createdAt: b.createdAt,
+    complete: b.manifest !== undefined && b.problem === undefined,
+    unfinished: b.unfinished,
+    database: b.database,
+    pinned: b.pinned,
   };
 }
 
 export type CleanupOutcome = RetentionPlan & { deleted: string[] };
 
 /** Plan retention over the backups of `database` that `storage` holds; with `apply`, delete what the plan says. */
-export async function applyRetention(storage: Storage, settings: BackupSettings, database: string, now: Date, apply: boolean): Promise<CleanupOutcome> {
+export async function applyRetention(
+  storage: Storage,
+  settings: BackupSettings,
+  database: string,
+  now: Date,
+  apply: boolean,
+): Promise<CleanupOutcome> {
   const inventory = await takeInventory(storage, settings.prefix);
   const plan = planRetention({
     backups: inventory.backups.map(asRetained),

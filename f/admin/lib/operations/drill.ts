@@ -7,7 +7,9 @@ import { BackupError } from "../errors.ts";
 export const DRILL_DATABASE = /^drill_[a-z0-9_]+$/;
 
 export async function dropDrillDatabase(database: DatabaseTarget, name: string): Promise<void> {
-  if (!DRILL_DATABASE.test(name)) throw new BackupError(`Refusing to drop ${JSON.stringify(name)}: a drill database is named drill_<lowercase letters, digits, _>.`);
+  if (!DRILL_DATABASE.test(name)) {
+    throw new BackupError(`Refusing to drop ${JSON.stringify(name)}: a drill database is named drill_<lowercase letters, digits, _>.`);
+  }
   if (name === database.dbname) throw new BackupError(`Refusing to drop ${name}: it is the database the resource points at.`);
   await withConnection(database, "windmill-pg-backup: drill clean-up", (client) => dropDatabase(client, name, { force: true }));
 }

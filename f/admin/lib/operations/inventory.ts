@@ -40,10 +40,14 @@ export async function readManifestFile(storage: Storage, name: string): Promise<
 
 async function describe(storage: Storage, file: StoredFile, type: BackupType, names: Set<string>): Promise<StoredBackup> {
   const manifestName = manifestNameFor(file.name);
-  const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt, pinned: names.has(pinNameFor(file.name)), unfinished: false };
+  const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt, pinned: names.has(pinNameFor(file.name)),
+    unfinished: false };
   if (!names.has(manifestName)) {
     return {
-      ...base, manifest: undefined, unfinished: true, database: await archiveDatabase(storage, file),
+      ...base,
+      manifest: undefined,
+      unfinished: true,
+      database: await archiveDatabase(storage, file),
       problem: "no manifest: the backup did not finish, or was not written by this tool",
     };
   }

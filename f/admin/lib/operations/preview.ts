@@ -51,7 +51,9 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
   const { source, backupName } = request;
   const backup = await findBackup(source, request.prefix, backupName);
   if (!backup.manifest || backup.problem) {
-    throw new RestoreRefusedError(`Backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}); a restore would refuse it. Pick another backup.`);
+    throw new RestoreRefusedError(
+      `Backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}); a restore would refuse it. Pick another backup.`,
+    );
   }
   const manifest = backup.manifest;
   const selective = (request.tables?.length ?? 0) > 0;
@@ -70,14 +72,20 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
     const sequences = await archivedSequenceValues(archive);
     archive_check = `sha256 of the ${tables.length} chosen tables' members and of the sequence values matches the manifest`;
     target = await readTarget(request.database, request.targetDatabase, manifest, (client) =>
-      previewSelection(client, manifest, tables, sequences, { skipForeignKeyCheck: request.skipForeignKeyCheck ?? false, compareContent: request.compareContent ?? false }));
-    if (!target.exists) target.preview.would_refuse = `database ${JSON.stringify(request.targetDatabase)} does not exist, and a selective restore writes into an existing database`;
+      previewSelection(client, manifest, tables, sequences, { skipForeignKeyCheck: request.skipForeignKeyCheck ?? false,
+        compareContent: request.compareContent ?? false }));
+    if (!target.exists) {
+      target.preview.would_refuse = `database ${
+        JSON.stringify(request.targetDatabase)
+      } does not exist, and a selective restore writes into an existing database`;
+    }
   } else {
     const { decompressed_bytes } = await checkArchiveReadable(source, manifest);
     archive_check =
       `sha256 of the archive and of each member matches the manifest; ${membersOf(manifest).length} gzip members read to the end ` +
       `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
-    target = await readTarget(request.database, request.targetDatabase, manifest, (client) => previewAgainst(client, manifest, { compareContent: request.compareContent ?? false }));
+    target = await readTarget(request.database, request.targetDatabase, manifest, (client) =>
+      previewAgainst(client, manifest, { compareContent: request.compareContent ?? false }));
   }
   const missing = manifest.scope?.roles === true || selective ? [] : await rolesMissing(request.database, manifest.roles ?? []);
   return {
@@ -97,8 +105,12 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
 
 /** Pure: what happens to owners and grants, in a sentence. */
 export function privilegesNote(manifest: Manifest, targetExists: boolean): string {
-  if (manifest.privileges === true) return `restored: owners, grants and default privileges as they were (${manifest.roles?.length ?? 0} roles named)`;
-  const lost = targetExists ? "; every object restored is owned by the restoring user, and roles that can use objects here now lose that access" : "";
+  if (manifest.privileges === true) {
+    return `restored: owners, grants and default privileges as they were (${manifest.roles?.length ?? 0} roles named)`;
+  }
+  const lost = targetExists
+    ? "; every object restored is owned by the restoring user, and roles that can use objects here now lose that access"
+    : "";
   return manifest.format_version === 1 && manifest.scope?.privileges === true
     ? "restored: owners and grants (a version 1 backup: privileges of extension members are not in it)"
     : `not in this backup (backup_settings.dump.privileges was off)${lost}`;
@@ -109,21 +121,30 @@ async function rolesMissing(database: DatabaseTarget, roles: string[]): Promise<
 }
 
 async function readTarget(
-  database: DatabaseTarget, dbname: string, manifest: Manifest, read: (client: pg.ClientBase) => Promise<RestorePreview>,
+  database: DatabaseTarget,
+  dbname: string,
+  manifest: Manifest,
+  read: (client: pg.ClientBase) => Promise<RestorePreview>,
 ): Promise<{ exists: boolean; preview: RestorePreview }> {
   const exists = await withConnection(database, "windmill-pg-backup: restore preview", (admin) => databaseExists(admin, dbname));
   if (!exists) return { exists, preview: emptyTarget(manifest) };
   // The settings a restore verifies with (a content digest depends on how values print), read only.
-  return { exists, preview: await withConnection(database, "windmill-pg-backup: restore preview", (client) => inSnapshot(client, () => read(client)), dbname) };
+  return { exists,
+    preview: await withConnection(database, "windmill-pg-backup: restore preview", (client) => inSnapshot(client, () => read(client)),
+      dbname) };
 }
 
 /** A target the restore creates: every table and object is new; every extension must be created. */
 function emptyTarget(manifest: Manifest): RestorePreview {
   return {
-    tables: manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows_in_target: null, rows_in_backup: t.rows, restore_will: "create" })),
+    tables: manifest.tables.map((t) => ({ table: `${t.schema}.${t.name}`, rows_in_target: null, rows_in_backup: t.rows,
+      restore_will: "create" })
+    ),
     would_drop: [],
     would_create: manifest.objects.filter((o) => o.kind !== "schema"),
-    extensions: manifest.extensions.map((e) => ({ extension: e.name, backup_version: e.version, installed_version: null, can_create: "yes" })),
+    extensions: manifest.extensions.map((e) => ({ extension: e.name, backup_version: e.version, installed_version: null,
+      can_create: "yes" })
+    ),
   };
 }
 
@@ -135,32 +156,55 @@ export function previewMarkdown(preview: PreviewOutcome): string {
   const differs = preview.tables.filter((t) => t.content === "differs");
   const compared = preview.tables.some((t) => t.content !== undefined);
   const missing = preview.extensions.filter((e) => e.can_create.startsWith("no"));
-  const list = (objects: NamedObject[]) => objects.slice(0, 20).map(label).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
+  const list = (objects: NamedObject[]) =>
+    objects.slice(0, 20).map(label).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
   const selective = preview.sequences !== undefined;
   const warnings = [
     ...(preview.would_refuse ? [`- ⚠ The restore would refuse, changing nothing: ${preview.would_refuse}`] : []),
     ...(preview.missing_roles.length > 0
-      ? [`- ⚠ The restore would refuse: roles ${preview.missing_roles.join(", ")} do not exist on this server; create them, or pass \`create_roles: true\`.`]
+      ? [
+        `- ⚠ The restore would refuse: roles ${
+          preview.missing_roles.join(", ")
+        } do not exist on this server; create them, or pass \`create_roles: true\`.`,
+      ]
       : []),
-    ...(missing.length > 0 ? [`- ⚠ The restore would fail: ${missing.map((e) => e.extension).join(", ")} cannot be created by this user; install them first.`] : []),
+    ...(missing.length > 0
+      ? [`- ⚠ The restore would fail: ${missing.map((e) => e.extension).join(", ")} cannot be created by this user; install them first.`]
+      : []),
   ];
   return [
     `### Restore preview: ${preview.backup} → ${preview.target_database}${preview.target_exists ? "" : " (new database)"}`,
     `- **Backup**: taken ${preview.backup_created_at}, **${preview.backup_age} old**; archive: ${preview.archive_check}.`,
     `- **Restores**: ${preview.scope}.`,
-    `- **Tables**: ${preview.tables.filter((t) => t.restore_will !== "drop").length} restored, ${changed.length} with a different row count ` +
-      `(rows now ${sum(preview.tables.map((t) => t.rows_in_target))}, after ${sum(preview.tables.map((t) => t.rows_in_backup))})` +
-      (compared ? `, ${differs.length} whose rows differ from the backup's (content digest)${differs.length > 0 ? `: ${differs.map((t) => t.table).join(", ")}` : ""}.` : "."),
+    `- **Tables**: ${
+      preview.tables.filter((t) => t.restore_will !== "drop").length
+    } restored, ${changed.length} with a different row count ` +
+    `(rows now ${sum(preview.tables.map((t) => t.rows_in_target))}, after ${sum(preview.tables.map((t) => t.rows_in_backup))})` +
+    (compared
+      ? `, ${differs.length} whose rows differ from the backup's (content digest)${
+        differs.length > 0 ? `: ${differs.map((t) => t.table).join(", ")}` : ""
+      }.`
+      : "."),
     ...(selective
-      ? [`- **Sequences set**: ${preview.sequences!.length === 0 ? "none" : preview.sequences!.map((q) => `${q.sequence} ${q.value_in_target ?? "unused"} → ${q.value_in_backup}`).join(", ")}. Nothing else is dropped or created.`]
+      ? [
+        `- **Sequences set**: ${
+          preview.sequences!.length === 0
+            ? "none"
+            : preview.sequences!.map((q) => `${q.sequence} ${q.value_in_target ?? "unused"} → ${q.value_in_backup}`).join(", ")
+        }. Nothing else is dropped or created.`,
+      ]
       : [
         `- **Dropped for good** (only in the target): ${preview.would_drop.length === 0 ? "nothing" : list(preview.would_drop)}.`,
         `- **Created** (only in the backup): ${preview.would_create.length === 0 ? "nothing" : list(preview.would_create)}.`,
-        `- **Extensions**: ${preview.extensions.length === 0 ? "none needed" : preview.extensions.map((e) => `${e.extension} (${e.can_create})`).join(", ")}.`,
+        `- **Extensions**: ${
+          preview.extensions.length === 0 ? "none needed" : preview.extensions.map((e) => `${e.extension} (${e.can_create})`).join(", ")
+        }.`,
       ]),
     `- **Owners and grants**: ${preview.privileges}.`,
     ...warnings,
-    warnings.length === 0 ? "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore." : "- Nothing was changed.",
+    warnings.length === 0
+      ? "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore."
+      : "- Nothing was changed.",
   ].join("\n");
 }
 

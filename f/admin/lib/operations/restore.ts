@@ -15,9 +15,8 @@ import { withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import type { NamedObject } from "../engine/kinds.ts";
 import { withLock } from "../engine/lock.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
-import {
-  applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, ownObjectsEverywhere, verifyTables, type TableCheck,
-} from "../engine/restore.ts";
+import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, ownObjectsEverywhere, verifyTables,
+  type TableCheck } from "../engine/restore.ts";
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
 import { inSnapshot, inTransaction } from "../engine/session.ts";
 import { describeLockHolders, describeSessions, lockHolders, terminateSessions, type OtherSession } from "../engine/sessions.ts";
@@ -103,20 +102,31 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   const target = request.targetDatabase ?? database.dbname;
   if (!request.confirm) {
     throw new RestoreRefusedError(
-      `Restore refused: restoring ${backupName} replaces ${request.tables?.length ? `the rows of ${request.tables.join(", ")} in` : "every table, view and function of"} database ${JSON.stringify(target)}. ` +
+      `Restore refused: restoring ${backupName} replaces ${
+        request.tables?.length ? `the rows of ${request.tables.join(", ")} in` : "every table, view and function of"
+      } database ${JSON.stringify(target)}. ` +
         "Nothing was changed. Run again with confirm_restore: true to proceed.",
     );
   }
   if (request.tables?.length && request.pgDumpArchive) {
-    throw new RestoreRefusedError("Restore refused: tables works with this bundle's backups only (they have a manifest with each table's bytes). Nothing was changed.");
+    throw new RestoreRefusedError(
+      "Restore refused: tables works with this bundle's backups only (they have a manifest with each table's bytes). Nothing was changed.",
+    );
   }
   const source = request.source ?? storage;
   const plan = request.pgDumpArchive
     ? await planPlainRestore(source, backupName, request.onProgress)
     : await planOwnRestore(source, settings.prefix, backupName, request);
   if (!plan.replacesDatabase && target !== database.dbname) {
-    const exists = await withConnection(database, "windmill-pg-backup: restore (find database)", (client) => databaseExists(client, target));
-    if (!exists) throw new RestoreRefusedError(`Restore refused: a selective restore writes into an existing database, and ${JSON.stringify(target)} does not exist. Nothing was changed.`);
+    const exists = await withConnection(database, "windmill-pg-backup: restore (find database)", (client) =>
+      databaseExists(client, target));
+    if (!exists) {
+      throw new RestoreRefusedError(
+        `Restore refused: a selective restore writes into an existing database, and ${
+          JSON.stringify(target)
+        } does not exist. Nothing was changed.`,
+      );
+    }
   }
 
   const rolesToCreate = await checkRoles(database, plan.manifest, request.createRoles ?? false);
@@ -145,18 +155,29 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         return await plan.apply(client, request.onProgress, request.allowEmptyResult ?? false);
       });
       return {
-        backup: backupName, target_database: target, created_database: created,
-        pre_restore_backup: preRestore, pre_restore_note: note,
-        dropped_objects: dropped, verification: { passed: true, method: plan.verificationMethod, tables: checks },
-        manifest: plan.manifest, backup_created_at: plan.createdAt, sequences_set: sequences, terminated_sessions: terminated,
+        backup: backupName,
+        target_database: target,
+        created_database: created,
+        pre_restore_backup: preRestore,
+        pre_restore_note: note,
+        dropped_objects: dropped,
+        verification: { passed: true, method: plan.verificationMethod, tables: checks },
+        manifest: plan.manifest,
+        backup_created_at: plan.createdAt,
+        sequences_set: sequences,
+        terminated_sessions: terminated,
       };
     });
   } catch (error) {
     if (created) await withConnection(database, "windmill-pg-backup: restore (clean up)", (client) => dropDatabase(client, target));
     if (isLockTimeout(error) && !(error instanceof BackupError)) {
       throw new BackupError(
-        `The restore gave up before changing anything: a check of database ${JSON.stringify(target)} waited ${settings.lock_timeout_seconds} s ` +
-          `for a lock (${(error as Error).message}): ${await describeLockHolders(targetDb, 0, ["AccessExclusiveLock"])}. Nothing was changed. ` +
+        `The restore gave up before changing anything: a check of database ${
+          JSON.stringify(target)
+        } waited ${settings.lock_timeout_seconds} s ` +
+          `for a lock (${(error as Error).message}): ${await describeLockHolders(targetDb, 0, [
+            "AccessExclusiveLock",
+          ])}. Nothing was changed. ` +
           "Run it again once that session has finished, or end it; lock_timeout_seconds in f/admin/backup_settings sets the wait.",
         { cause: error },
       );
@@ -195,7 +216,9 @@ async function checkRoles(database: DatabaseTarget, manifest: Manifest | undefin
   const missing = await withConnection(database, "windmill-pg-backup: restore (check roles)", (client) => missingRoles(client, roles));
   if (missing.length === 0 || create) return missing;
   throw new RestoreRefusedError(
-    `Restore refused: the backup gives objects or privileges to roles this server does not have: ${missing.join(", ")}. Nothing was changed. ` +
+    `Restore refused: the backup gives objects or privileges to roles this server does not have: ${
+      missing.join(", ")
+    }. Nothing was changed. ` +
       "Create them first (CREATE ROLE …, with LOGIN and a password for a role the app connects as), or run again with create_roles: true " +
       "to create them in the restore's transaction as NOLOGIN roles without passwords (give them LOGIN and a password afterwards), " +
       "or take backups with backup_settings.dump.roles: true so that archives create their roles.",
@@ -204,30 +227,38 @@ async function checkRoles(database: DatabaseTarget, manifest: Manifest | undefin
 
 /** An archive that would leave the target without a single object of its own: refused unless asked for, naming what would go. */
 async function refuseEmptyResult(target: DatabaseTarget, backupName: string): Promise<void> {
-  const objects = (await withConnection(target, "windmill-pg-backup: restore (check target)", (client) => ownObjects(client, new Set(["public"]))))
-    .filter((o) => !(o.kind === "schema" && o.name === "public"));
+  const objects =
+    (await withConnection(target, "windmill-pg-backup: restore (check target)", (client) => ownObjects(client, new Set(["public"]))))
+      .filter((o) => !(o.kind === "schema" && o.name === "public"));
   if (objects.length === 0) return;
   throw new RestoreRefusedError(
-    `Restore refused: ${backupName} creates no table and no object, so restoring it would leave database ${JSON.stringify(target.dbname)} empty, ` +
-      `dropping ${objects.length} object(s): ${describeObjects(objects)}. Nothing was changed. If an empty database is really what you want, ` +
+    `Restore refused: ${backupName} creates no table and no object, so restoring it would leave database ${
+      JSON.stringify(target.dbname)
+    } empty, ` +
+      `dropping ${objects.length} object(s): ${
+        describeObjects(objects)
+      }. Nothing was changed. If an empty database is really what you want, ` +
       "run again with allow_empty_result: true; otherwise pick another backup (list_backups).",
   );
 }
 
 /** Before anything is written: a restore that would destroy what no backup holds goes on only when allowed. */
 async function refuseUnrecoverableDrops(target: DatabaseTarget): Promise<void> {
-  const lost = await withConnection(target, "windmill-pg-backup: restore (check what would be lost)", (client) =>
-    inSnapshot(client, () => unrecoverableObjects(client)));
+  const lost = await withConnection(target, "windmill-pg-backup: restore (check what would be lost)",
+    (client) => inSnapshot(client, () => unrecoverableObjects(client)));
   if (lost.length === 0) return;
   throw new RestoreRefusedError(
     `Restore refused: database ${JSON.stringify(target.dbname)} holds ${lost.length} object(s) that no backup of this version can hold, ` +
-      `so the restore would destroy them for good (the pre-restore backup cannot keep them either): ${describeObjects(lost)}. Nothing was changed. ` +
+      `so the restore would destroy them for good (the pre-restore backup cannot keep them either): ${
+        describeObjects(lost)
+      }. Nothing was changed. ` +
       "Restore into another database (target_database), or run again with allow_unrecoverable_drops: true to restore anyway.",
   );
 }
 
 const describeObjects = (objects: NamedObject[]) =>
-  objects.slice(0, 20).map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).join(", ") + (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
+  objects.slice(0, 20).map((o) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`).join(", ") +
+  (objects.length > 20 ? `, and ${objects.length - 20} more` : "");
 
 /** Pure: the archive creates nothing a person would miss. */
 function createsNothing(manifest: Manifest): boolean {
@@ -243,15 +274,19 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
     const tables = selectTables(manifest, await withPartitions(target, manifest, request.tables));
     const archive = await ProvenArchive.open(source, manifest);
     return {
-      ...base, replacesDatabase: false, leavesNothing: false,
+      ...base,
+      replacesDatabase: false,
+      leavesNothing: false,
       verificationMethod: "rows and content digest of each restored table against the manifest; each member's sha256 before COMMIT",
       precheck: async (target) => {
-        await withConnection(target, "windmill-pg-backup: restore (check tables)", (client) => checkSelection(client, tables, request.skipForeignKeyCheck ?? false));
+        await withConnection(target, "windmill-pg-backup: restore (check tables)", (client) =>
+          checkSelection(client, tables, request.skipForeignKeyCheck ?? false));
       },
       apply: async (client, onProgress) => {
         const done = await restoreTables(client, archive, tables, {
           skipForeignKeyCheck: request.skipForeignKeyCheck ?? false,
-          onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
+          onTable: (table, index, total) =>
+            onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
         });
         return { dropped: [], checks: failIfDifferent(done.checks), sequences: done.sequences };
       },
@@ -261,13 +296,16 @@ async function planOwnRestore(source: Storage, prefix: string, backupName: strin
   if (source.features.cheapRereads) request.onProgress?.(`checking ${backupName} against its manifest`, 2);
   const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.features.cheapRereads });
   return {
-    ...base, replacesDatabase: true, leavesNothing: createsNothing(manifest),
+    ...base,
+    replacesDatabase: true,
+    leavesNothing: createsNothing(manifest),
     verificationMethod: "rows and content digest of every table against the manifest; each member's sha256 before it is used",
     apply: async (client, onProgress) => {
       const lost = await unrecoverableObjects(client);
       const dropped = [...lost, ...(await clearOwnObjects(client, manifest))];
       await applyArchive(client, archive, {
-        onTable: (table, index, total) => onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
+        onTable: (table, index, total) =>
+          onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
       });
       onProgress?.("verifying restored rows", 85);
       return { dropped, checks: failIfDifferent(await verifyTables(client, manifest.tables)), sequences: [] };
@@ -300,7 +338,11 @@ function failIfDifferent(checks: TableCheck[]): TableCheck[] {
   if (failed.length > 0) {
     throw new BackupError(
       `Verification failed, so the restore was rolled back and the database is as it was: ` +
-        failed.map((c) => `${c.table} has ${c.found_rows} rows (expected ${c.expected_rows})${c.found_digest === c.expected_digest ? "" : ", content differs"}`).join("; "),
+        failed.map((c) =>
+          `${c.table} has ${c.found_rows} rows (expected ${c.expected_rows})${
+            c.found_digest === c.expected_digest ? "" : ", content differs"
+          }`
+        ).join("; "),
     );
   }
   return checks;
@@ -335,7 +377,11 @@ async function plainChunks(source: Storage, name: string): Promise<{ chunks: Asy
 async function planPlainRestore(source: Storage, name: string, onProgress?: RestoreRequest["onProgress"]): Promise<RestorePlan> {
   const file = await source.stat(name);
   if (!file) {
-    throw new RestoreRefusedError(`Restore refused: there is no file ${JSON.stringify(name)} in ${source.location}. Nothing was changed. Put the pg_dump archive there and give its file name.`);
+    throw new RestoreRefusedError(
+      `Restore refused: there is no file ${
+        JSON.stringify(name)
+      } in ${source.location}. Nothing was changed. Put the pg_dump archive there and give its file name.`,
+    );
   }
   onProgress?.(`reading ${name} (made by pg_dump) to its end`, 2);
   let summary: PlainArchiveSummary;
@@ -344,18 +390,26 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
     summary = await summarizePlainScript(firstRead.chunks, name);
   } catch (error) {
     if (error instanceof BackupError) throw error;
-    throw new ArchiveIntegrityError(`Archive ${name} in ${source.location} cannot be read to its end (${(error as Error).message}): it is damaged. Nothing was changed.`, { cause: error });
+    throw new ArchiveIntegrityError(
+      `Archive ${name} in ${source.location} cannot be read to its end (${(error as Error).message}): it is damaged. Nothing was changed.`,
+      { cause: error },
+    );
   }
   const firstDigest = firstRead.sha256();
   return {
-    manifest: undefined, createdAt: file.modifiedAt.toISOString(), replacesDatabase: true,
+    manifest: undefined,
+    createdAt: file.modifiedAt.toISOString(),
+    replacesDatabase: true,
     leavesNothing: summary.tables.length === 0 && summary.creates === 0,
-    verificationMethod: "rows of every table against the archive's COPY data (an archive made by pg_dump has no manifest, so no content digest)",
+    verificationMethod:
+      "rows of every table against the archive's COPY data (an archive made by pg_dump has no manifest, so no content digest)",
     apply: async (client, progress, allowEmptyResult) => {
       const everything = () => ownObjectsEverywhere(client);
       const before = await everything();
       // pg_dump does not create the public schema (initdb does): keep it unless the archive creates it.
-      await clearOwnObjects(client, { objects: summary.createdSchemas.has("public") ? [] : [{ kind: "schema", schema: "", name: "public" }] });
+      await clearOwnObjects(client, {
+        objects: summary.createdSchemas.has("public") ? [] : [{ kind: "schema", schema: "", name: "public" }],
+      });
       let loaded = 0;
       const secondRead = await plainChunks(source, name);
       await applyPlainScript(client, secondRead.chunks, (table) => {
@@ -363,7 +417,9 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
         progress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round((loaded / Math.max(1, summary.tables.length)) * 70));
       });
       if (secondRead.sha256() !== firstDigest) {
-        throw new ArchiveIntegrityError(`Archive ${name} in ${source.location} changed while it was being restored: the restore was rolled back. Nothing was changed.`);
+        throw new ArchiveIntegrityError(
+          `Archive ${name} in ${source.location} changed while it was being restored: the restore was rolled back. Nothing was changed.`,
+        );
       }
       const afterObjects = await everything();
       const own = (objects: NamedObject[]) => objects.filter((o) => !(o.kind === "schema" && o.name === "public"));
@@ -377,18 +433,24 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
       const checks: TableCheck[] = [];
       for (const table of summary.tables) {
         const found = await countRows(client, table.schema, table.name);
-        checks.push({ table: `${table.schema}.${table.name}`, expected_rows: table.rows, found_rows: found, expected_digest: "", found_digest: "", match: found === table.rows });
+        checks.push({ table: `${table.schema}.${table.name}`, expected_rows: table.rows, found_rows: found, expected_digest: "",
+          found_digest: "", match: found === table.rows });
       }
       return {
         dropped: before.filter((o) => !after.has(objectKey(o))).map(({ kind, schema, name }) => ({ kind, schema, name })),
-        checks: failIfDifferent(checks), sequences: [],
+        checks: failIfDifferent(checks),
+        sequences: [],
       };
     },
   };
 }
 
 /** The transaction: everything or nothing, committed only after the plan's checks pass. */
-async function inRestoreTransaction(target: DatabaseTarget, settings: BackupSettings, apply: (client: pg.ClientBase) => Promise<Applied>): Promise<Applied> {
+async function inRestoreTransaction(
+  target: DatabaseTarget,
+  settings: BackupSettings,
+  apply: (client: pg.ClientBase) => Promise<Applied>,
+): Promise<Applied> {
   return await withConnection(target, "windmill-pg-backup: restore", async (client) => {
     // Never wait silently behind the app's locks: give up, roll back and say who holds them.
     let holders = "";
@@ -400,7 +462,9 @@ async function inRestoreTransaction(target: DatabaseTarget, settings: BackupSett
       if (isLockTimeout(error)) {
         throw new BackupError(
           `The restore was rolled back and changed nothing: another session kept a lock on an object it must replace for ` +
-            `${settings.lock_timeout_seconds} s (${(error as Error).message}). The database is in use${holders}. To go on, stop the app (or its ` +
+            `${settings.lock_timeout_seconds} s (${
+              (error as Error).message
+            }). The database is in use${holders}. To go on, stop the app (or its ` +
             "workers) and run the restore again, or pass terminate_sessions: true to end those sessions first, or raise " +
             "lock_timeout_seconds in f/admin/backup_settings.",
           { cause: error },
@@ -423,7 +487,8 @@ async function sessionsHoldingLocks(target: DatabaseTarget, restoring: pg.Client
 }
 
 async function endOtherSessions(target: DatabaseTarget): Promise<OtherSession[]> {
-  return await withConnection(target, "windmill-pg-backup: restore (terminate sessions)", (client) => terminateSessions(client, "windmill-pg-backup"));
+  return await withConnection(target, "windmill-pg-backup: restore (terminate sessions)",
+    (client) => terminateSessions(client, "windmill-pg-backup"));
 }
 
 /** Create the target database unless it exists; true when this restore created it. */

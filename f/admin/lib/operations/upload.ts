@@ -26,21 +26,29 @@ type Progress = (message: string, percent: number) => void;
  * that the local backup is kept.
  */
 async function uploadBackup(
-  local: Storage, remote: Storage, { name, manifest }: FinishedBackup, onProgress?: Progress,
+  local: Storage,
+  remote: Storage,
+  { name, manifest }: FinishedBackup,
+  onProgress?: Progress,
 ): Promise<{ archive: StoredFile; manifest: StoredFile }> {
   const manifestName = manifestNameFor(name);
-  const taken = (file: string) => () => new BackupError(`${remote.location}${file} already exists (another copy with the same name); nothing was overwritten.`);
+  const taken = (file: string) => () =>
+    new BackupError(`${remote.location}${file} already exists (another copy with the same name); nothing was overwritten.`);
   let archive: StoredFile | undefined;
   try {
     const body = withUploadProgress(local.read(name), manifest.archive.size, (sent) =>
-      onProgress?.(`uploaded ${megabytesText(sent)} of ${megabytesText(manifest.archive.size)} MB to ${remote.location}`, 95 + Math.floor((sent / Math.max(1, manifest.archive.size)) * 4)));
-    archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: manifest.archive.size, sha256: manifest.archive.sha256 });
+      onProgress?.(`uploaded ${megabytesText(sent)} of ${megabytesText(manifest.archive.size)} MB to ${remote.location}`,
+        95 + Math.floor((sent / Math.max(1, manifest.archive.size)) * 4)));
+    archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: manifest.archive.size,
+      sha256: manifest.archive.sha256 });
     return { archive, manifest: await remote.create(exactName(manifestName, taken(manifestName)), local.read(manifestName)) };
   } catch (error) {
     // An archive without its manifest would sit there untrusted: take it back.
     if (archive) await remote.remove(name).catch(() => undefined);
     throw new BackupError(
-      `Backup ${name} was written to ${local.location} and is kept there, but uploading it to ${remote.location} failed: ${(error as Error).message} ` +
+      `Backup ${name} was written to ${local.location} and is kept there, but uploading it to ${remote.location} failed: ${
+        (error as Error).message
+      } ` +
         "No retention was applied. Fix the S3 problem; the next backup with upload_to_s3: true uploads this one too.",
       { cause: error },
     );
@@ -56,15 +64,22 @@ const pendingNameFor = (archive: string) => manifestNameFor(archive).replace(/\.
  * that a failed upload, or a run killed during it, is made good by the next run that uploads.
  */
 export async function uploadNewBackup(
-  local: Storage, remote: Storage, backup: FinishedBackup, now: Date, onProgress?: Progress,
+  local: Storage,
+  remote: Storage,
+  backup: FinishedBackup,
+  now: Date,
+  onProgress?: Progress,
 ): Promise<{ archive: StoredFile; manifest: StoredFile }> {
   const marker = JSON.stringify({ archive: backup.name, upload_to: remote.location, since: now.toISOString() }) + "\n";
   try {
-    await local.create(exactName(pendingNameFor(backup.name), () => new BackupError("an upload marker with this name already exists")), PassThrough.from([Buffer.from(marker)]));
+    await local.create(exactName(pendingNameFor(backup.name), () => new BackupError("an upload marker with this name already exists")),
+      PassThrough.from([Buffer.from(marker)]));
   } catch (error) {
     throw new BackupError(
       `Backup ${backup.name} was written to ${local.location} and is kept there, but it was not uploaded to ${remote.location}: ` +
-        `the marker that would let the next run upload it could not be written (${(error as Error).message}). Free space there, then run the backup with upload_to_s3: true again.`,
+        `the marker that would let the next run upload it could not be written (${
+          (error as Error).message
+        }). Free space there, then run the backup with upload_to_s3: true again.`,
       { cause: error },
     );
   }
@@ -77,14 +92,24 @@ export async function uploadNewBackup(
  * Earlier backups of `database` whose upload is still owed (a marker beside the local archive),
  * uploaded now, except those retention would delete there at once. Returns the names uploaded.
  */
-export async function uploadPending(local: Storage, remote: Storage, settings: BackupSettings, database: string, now: Date): Promise<string[]> {
+export async function uploadPending(
+  local: Storage,
+  remote: Storage,
+  settings: BackupSettings,
+  database: string,
+  now: Date,
+): Promise<string[]> {
   const files = (await local.list()).files.map((f) => f.name);
   const markers = new Set(files.filter((name) => name.endsWith(PENDING_SUFFIX)));
   if (markers.size === 0) return [];
   const localBackups = (await takeInventory(local, settings.prefix)).backups;
-  const pending = localBackups.filter((b) => b.database === database && b.manifest !== undefined && b.problem === undefined && markers.has(pendingNameFor(b.name)));
+  const pending = localBackups.filter((b) =>
+    b.database === database && b.manifest !== undefined && b.problem === undefined && markers.has(pendingNameFor(b.name))
+  );
   // A marker whose archive is gone (retention, a person) or damaged: nothing is left to upload.
-  const orphans = [...markers].filter((marker) => !localBackups.some((b) => pendingNameFor(b.name) === marker && (b.database !== database || pending.includes(b))));
+  const orphans = [...markers].filter((marker) =>
+    !localBackups.some((b) => pendingNameFor(b.name) === marker && (b.database !== database || pending.includes(b)))
+  );
   for (const marker of orphans) await local.remove(marker).catch(() => undefined);
   if (pending.length === 0) return [];
   const there = await takeInventory(remote, settings.prefix);
@@ -92,7 +117,10 @@ export async function uploadPending(local: Storage, remote: Storage, settings: B
   const names = new Set(pending.map((b) => b.name));
   const plan = planRetention({
     backups: [...there.backups.filter((b) => !names.has(b.name)), ...pending].map(asRetained),
-    now, policy: settings.retention, timeZone: settings.time_zone, database,
+    now,
+    policy: settings.retention,
+    timeZone: settings.time_zone,
+    database,
   });
   const kept = new Set(plan.keep.map((d) => d.name));
   const uploaded: string[] = [];

@@ -17,7 +17,10 @@ export interface Recount {
  * audit row went into system_logs after it counted: with `auditRowWritten`, one more row is expected there.
  */
 export async function recountTables(
-  database: DatabaseTarget, dbname: string, tables: ReadonlyArray<{ table: string; expected_rows: number }>, auditRowWritten: boolean,
+  database: DatabaseTarget,
+  dbname: string,
+  tables: ReadonlyArray<{ table: string; expected_rows: number }>,
+  auditRowWritten: boolean,
 ): Promise<Recount[]> {
   return await withConnection(database, "windmill-pg-backup: verify restore", async (client) => {
     const audited = auditRowWritten ? (await systemLogsTable(client))?.table : undefined;

@@ -148,7 +148,10 @@ export function planRetention({ backups, now, policy, timeZone, database, listin
 
   function decide(backup: RetainedBackup): ["keep" | "delete", string] {
     if (backup.database !== undefined && backup.database !== database) {
-      return ["keep", `backup of database ${JSON.stringify(backup.database)}, not ${JSON.stringify(database)}: never touched by this database's retention`];
+      return ["keep",
+        `backup of database ${JSON.stringify(backup.database)}, not ${
+          JSON.stringify(database)
+        }: never touched by this database's retention`];
     }
     if (backup.pinned) return ["keep", "pinned"];
     if (backup.unfinished) return decideUnfinished(backup);
@@ -163,7 +166,8 @@ export function planRetention({ backups, now, policy, timeZone, database, listin
     const age = window.age(created, today);
     if (age < window.limit) return ["keep", `${kind} backup from ${window.dated(created)} is within ${window.label}`];
     if (!listingComplete) {
-      return ["keep", `${kind} backup from ${window.dated(created)} is older than ${window.label}, but the listing was incomplete: nothing is deleted`];
+      return ["keep",
+        `${kind} backup from ${window.dated(created)} is older than ${window.label}, but the listing was incomplete: nothing is deleted`];
     }
     return ["delete", `${kind} backup from ${window.dated(created)} is older than ${window.label}`];
   }
@@ -175,9 +179,13 @@ export function planRetention({ backups, now, policy, timeZone, database, listin
   function decideUnfinished(backup: RetainedBackup): ["keep" | "delete", string] {
     const kind = typeLabel(backup.type);
     const unfinished = `unfinished ${kind} backup (no manifest) for ${age(backup.createdAt, now)}`;
-    if (backup.database === undefined) return ["keep", `${unfinished}, of an unknown database (its header is unreadable): not ours to judge, kept`];
+    if (backup.database === undefined) {
+      return ["keep", `${unfinished}, of an unknown database (its header is unreadable): not ours to judge, kept`];
+    }
     const newer = ours
-      .filter((b) => b.complete && b.type === backup.type && b.createdAt.getTime() > backup.createdAt.getTime() && b.createdAt.getTime() <= now.getTime())
+      .filter((b) =>
+        b.complete && b.type === backup.type && b.createdAt.getTime() > backup.createdAt.getTime() && b.createdAt.getTime() <= now.getTime()
+      )
       .sort((a, b) => compareByTime(b, a))[0];
     if (newer === undefined) return ["keep", `${unfinished}: kept until a complete ${kind} backup is newer`];
     if (!listingComplete) return ["keep", `${unfinished}, superseded by ${newer.name}, but the listing was incomplete: nothing is deleted`];

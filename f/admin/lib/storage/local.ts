@@ -252,7 +252,7 @@ async function writeSynced(path: string, body: Readable): Promise<void> {
     for await (const chunk of body) {
       const bytes: Uint8Array = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       // A write may be short (e.g. just before the disk fills): loop until the chunk is on disk.
-      for (let offset = 0; offset < bytes.length; ) offset += (await file.write(bytes, offset)).bytesWritten;
+      for (let offset = 0; offset < bytes.length;) offset += (await file.write(bytes, offset)).bytesWritten;
     }
     await file.sync();
   } finally {

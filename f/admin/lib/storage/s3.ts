@@ -3,11 +3,9 @@
 // part, never over an existing key, and checked for size once complete. Reads are ranged GETs.
 import { createHash } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
-  type CompletedPart, type ServerSideEncryption,
-} from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
+  HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand, type CompletedPart,
+  type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { BackupError } from "../errors.ts";
 import { assertPlainFileName } from "./local.ts";
 import { partSizeFor, type PartPlan } from "./s3-parts.ts";
@@ -87,12 +85,13 @@ export class S3Storage implements Storage {
     const detail = raw.split(this.target.secretAccessKey).join("[secret]");
     const where = name === undefined ? this.location : `${this.location}${name}`;
     const config = this.target.resourcePath;
-    const hint =
-      code === "NoSuchBucket" ? `the bucket does not exist: create it, or fix "bucket" in ${config}.`
-      : ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken"].includes(code) || httpStatus(error) === 403
-        ? `check the access key, the secret and the key's permissions on the bucket in ${config}.`
+    const hint = code === "NoSuchBucket" ?
+      `the bucket does not exist: create it, or fix "bucket" in ${config}.`
+      : ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken"].includes(code) ||
+          httpStatus(error) === 403
+      ? `check the access key, the secret and the key's permissions on the bucket in ${config}.`
       : ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "TimeoutError"].includes(code)
-        ? `the S3 endpoint cannot be reached: check endPoint/port/useSSL in ${config} and the worker's network.`
+      ? `the S3 endpoint cannot be reached: check endPoint/port/useSSL in ${config} and the worker's network.`
       : "retry later; if it persists, check the bucket and the resource settings.";
     return new BackupError(`S3 ${action} of ${where} failed (${detail}): ${hint}`, { cause: error });
   }
@@ -105,7 +104,10 @@ export class S3Storage implements Storage {
       let page;
       try {
         page = await this.client.send(new ListObjectsV2Command({
-          Bucket: this.target.bucket, Prefix: this.target.prefix, ContinuationToken: token, MaxKeys: this.pageSize,
+          Bucket: this.target.bucket,
+          Prefix: this.target.prefix,
+          ContinuationToken: token,
+          MaxKeys: this.pageSize,
         }));
       } catch (error) {
         // Nothing listed at all is a configuration problem to report; an error halfway leaves a
@@ -138,7 +140,8 @@ export class S3Storage implements Storage {
 
   read(name: string, range?: ByteRange): Readable {
     const key = this.keyOf(name);
-    if (range !== undefined && (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start)) {
+    if (range !== undefined &&
+      (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start)) {
       throw new BackupError(`Invalid byte range [${range.start}, ${range.end}): expected whole numbers with 0 <= start <= end.`);
     }
     if (range !== undefined && range.end === range.start) return Readable.from([]);
@@ -222,8 +225,13 @@ export class S3Storage implements Storage {
       await inFlight;
       const id = uploadId!;
       inFlight = this.client
-        .send(new UploadPartCommand({ Bucket: this.target.bucket, Key: key, UploadId: id, PartNumber: partNumber, Body: bytes, ContentMD5: md5Base64(bytes), ContentLength: bytes.length }))
-        .then((response) => { slot.ETag = response.ETag; });
+        .send(
+          new UploadPartCommand({ Bucket: this.target.bucket, Key: key, UploadId: id, PartNumber: partNumber, Body: bytes,
+            ContentMD5: md5Base64(bytes), ContentLength: bytes.length }),
+        )
+        .then((response) => {
+          slot.ETag = response.ETag;
+        });
       inFlight.catch(() => undefined);
       uploaded += bytes.length;
       partSize = partSizeFor(plan, partNumber + 1, uploaded, partSize);
@@ -257,25 +265,38 @@ export class S3Storage implements Storage {
       }
       if (rest.length > 0) await sendPart(rest);
       await inFlight;
-      await this.conditional(name, (IfNoneMatch) => this.client.send(new CompleteMultipartUploadCommand({
-        Bucket: this.target.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts }, IfNoneMatch,
-      })));
+      await this.conditional(name, (IfNoneMatch) =>
+        this.client.send(new CompleteMultipartUploadCommand({
+          Bucket: this.target.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+          IfNoneMatch,
+        })));
       return uploaded;
     } catch (error) {
       await inFlight.catch(() => undefined);
       if (uploadId !== undefined) {
         // Parts of an unfinished upload are billed until aborted. Some servers cannot abort (s3rver):
         // the failure that brought us here is the one to report.
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: key, UploadId: uploadId })).catch(() =>
+          undefined
+        );
       }
       throw error instanceof BackupError ? error : this.failure("upload", name, error);
     }
   }
 
   private async putWhole(key: string, name: string, bytes: Buffer, hints: CreateHints): Promise<void> {
-    await this.conditional(name, (IfNoneMatch) => this.client.send(new PutObjectCommand({
-      ...this.objectSettings(hints), Key: key, Body: bytes, ContentMD5: md5Base64(bytes), ContentLength: bytes.length, IfNoneMatch,
-    })));
+    await this.conditional(name, (IfNoneMatch) =>
+      this.client.send(new PutObjectCommand({
+        ...this.objectSettings(hints),
+        Key: key,
+        Body: bytes,
+        ContentMD5: md5Base64(bytes),
+        ContentLength: bytes.length,
+        IfNoneMatch,
+      })));
   }
 
   /**
@@ -288,7 +309,10 @@ export class S3Storage implements Storage {
       await send("*");
     } catch (error) {
       if (httpStatus(error) === 412 || errorName(error) === "PreconditionFailed") {
-        throw new BackupError(`${this.location}${name} was created by another run while this one uploaded it; nothing was overwritten. Retry the backup.`, { cause: error });
+        throw new BackupError(
+          `${this.location}${name} was created by another run while this one uploaded it; nothing was overwritten. Retry the backup.`,
+          { cause: error },
+        );
       }
       if (httpStatus(error) !== 501 && errorName(error) !== "NotImplemented") throw error;
       await send(undefined);

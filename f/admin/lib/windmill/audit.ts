@@ -61,7 +61,8 @@ export function auditValues(entry: AuditEntry, context: Record<string, string | 
 /** Write one audit row into the database; returns "written" or the reason it was not. */
 export async function recordAudit(database: DatabaseTarget, entry: AuditEntry, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   try {
-    return await withConnection(database, "windmill-pg-backup: audit", (client) => insertAuditRow(client, auditValues(entry, jobContext(env)), database.dbname));
+    return await withConnection(database, "windmill-pg-backup: audit", (client) =>
+      insertAuditRow(client, auditValues(entry, jobContext(env)), database.dbname));
   } catch (error) {
     return `not written: ${(error as Error).message}`;
   }
@@ -93,13 +94,17 @@ export async function withAudit<T extends object>(
     // a row either): the error says it all. Other failures are recorded where the app can see them.
     if (options.recordFailure && !(error instanceof RestoreRefusedError)) {
       const audit = await recordAudit(database, {
-        action, outcome: "failure", message: `${action} failed: ${(error as Error).message}`, details: { error: (error as Error).message },
+        action,
+        outcome: "failure",
+        message: `${action} failed: ${(error as Error).message}`,
+        details: { error: (error as Error).message },
       });
       console.log(`audit: ${audit}`);
     }
     throw error;
   }
   const outcome = describe(result);
-  const audit = await recordAudit(outcome.database ?? database, { action, outcome: "success", message: outcome.message, details: outcome.details });
+  const audit = await recordAudit(outcome.database ?? database, { action, outcome: "success", message: outcome.message,
+    details: outcome.details });
   return { ...result, audit };
 }

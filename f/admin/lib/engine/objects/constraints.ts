@@ -10,7 +10,11 @@ import { qualify, quoteIdent } from "../quote.ts";
 import { CATALOG, commentOn, namedInSchemas, notExtensionMember, rows } from "../sql.ts";
 
 export interface ConstraintDef {
-  oid: number; schema: string; table: string; tableOid: number; name: string;
+  oid: number;
+  schema: string;
+  table: string;
+  tableOid: number;
+  name: string;
   /** n: a NOT NULL added NOT VALID (PostgreSQL 18), or an inherited one validated on this table alone. */
   type: "c" | "p" | "u" | "f" | "x" | "n";
   /** pg_get_constraintdef, e.g. `PRIMARY KEY (id)` or `CHECK ((price > 0)) NOT VALID`. */
@@ -25,7 +29,8 @@ export interface ConstraintDef {
   /** The referenced table of a foreign key. */
   referencedOid: number;
   /** ALTER TABLE … CLUSTER ON / REPLICA IDENTITY USING INDEX on the key's index. */
-  clustered: boolean; replicaIdentity: boolean;
+  clustered: boolean;
+  replicaIdentity: boolean;
   /** The parent's NOT VALID constraint that this validated copy is made from (added first, then validated here). */
   validates?: number;
   comment?: string;
@@ -33,8 +38,13 @@ export interface ConstraintDef {
 }
 
 export interface IndexDef {
-  oid: number; schema: string; table: string; name: string; definition: string;
-  clustered: boolean; replicaIdentity: boolean;
+  oid: number;
+  schema: string;
+  table: string;
+  name: string;
+  definition: string;
+  clustered: boolean;
+  replicaIdentity: boolean;
   /** The partitioned index this one is attached to. */
   parent?: { oid: number; schema: string; name: string };
   /** Statistics targets set on its expression columns (ALTER INDEX … ALTER COLUMN n SET STATISTICS). */
@@ -43,7 +53,9 @@ export interface IndexDef {
 }
 
 export interface StatisticsDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** The table or materialized view it describes. */
   table: { schema: string; name: string };
   /** pg_get_statisticsobjdef: `CREATE STATISTICS s.n (dependencies) ON a, lower(b) FROM s.t`, qualified. */
@@ -54,7 +66,11 @@ export interface StatisticsDef {
 }
 
 export interface TriggerDef {
-  oid: number; schema: string; table: string; name: string; definition: string;
+  oid: number;
+  schema: string;
+  table: string;
+  name: string;
+  definition: string;
   /** pg_trigger.tgenabled: O fires normally, D disabled, R replica only, A always. */
   enabled: string;
   /** A partition's clone of its parent's trigger: only its state is written, when it differs. */
@@ -62,7 +78,15 @@ export interface TriggerDef {
   comment?: string;
 }
 
-export interface RuleDef { oid: number; schema: string; table: string; name: string; definition: string; enabled: string; comment?: string }
+export interface RuleDef {
+  oid: number;
+  schema: string;
+  table: string;
+  name: string;
+  definition: string;
+  enabled: string;
+  comment?: string;
+}
 
 /** The OID of the NOT VALID NOT NULL of a parent that a table's inherited, validated NOT NULL copies, or NULL. */
 const INVALID_PARENT_NOT_NULL = `(SELECT pc.oid FROM pg_catalog.pg_inherits i
@@ -73,7 +97,11 @@ const INVALID_PARENT_NOT_NULL = `(SELECT pc.oid FROM pg_catalog.pg_inherits i
  * CHECK, PRIMARY KEY, UNIQUE, EXCLUDE, FOREIGN KEY, and NOT NULL constraints added NOT VALID. A constraint copied to a partition by its
  * parent's (a foreign key, or the referencing side of one to a partitioned table) has conparentid.
  */
-export async function readConstraints(client: pg.ClientBase, comments: Comments, tables: ReadonlyArray<{ oid: number }>): Promise<ConstraintDef[]> {
+export async function readConstraints(
+  client: pg.ClientBase,
+  comments: Comments,
+  tables: ReadonlyArray<{ oid: number }>,
+): Promise<ConstraintDef[]> {
   const found = await rows<ConstraintDef & { parentConstraint: number; validates: number | null }>(
     client,
     `SELECT co.oid, n.nspname AS schema, c.relname AS table, co.conrelid AS "tableOid", co.conname AS name,
@@ -145,7 +173,9 @@ export async function readStatistics(client: pg.ClientBase, comments: Comments, 
     [relationOids],
   );
   return found.map(({ tableSchema, tableName, target, ...s }) => ({
-    ...s, table: { schema: tableSchema, name: tableName }, ...(target === null ? {} : { target }),
+    ...s,
+    table: { schema: tableSchema, name: tableName },
+    ...(target === null ? {} : { target }),
     comment: comments.take(CATALOG.pg_statistic_ext, s.oid),
   }));
 }
@@ -214,7 +244,9 @@ export function addConstraint(constraint: ConstraintDef): string[] {
 export function createIndex(index: IndexDef): string[] {
   return [
     `${index.definition};`,
-    ...index.columnStatistics.map((s) => `ALTER INDEX ${qualify(index.schema, index.name)} ALTER COLUMN ${s.column} SET STATISTICS ${s.target};`),
+    ...index.columnStatistics.map((s) =>
+      `ALTER INDEX ${qualify(index.schema, index.name)} ALTER COLUMN ${s.column} SET STATISTICS ${s.target};`
+    ),
     ...indexUse(index.schema, index.table, index.name, index),
     ...commentOn(`INDEX ${qualify(index.schema, index.name)}`, index.comment),
   ];
@@ -262,36 +294,56 @@ export function createRule(rule: RuleDef): string[] {
  * Keys (and their indexes) and other indexes, partition indexes attached to their parents', extended
  * statistics, triggers, rules, and the late constraints: foreign keys and NOT VALID checks.
  */
-export function constraintNodes(c: { constraints: ConstraintDef[]; indexes: IndexDef[]; statistics: StatisticsDef[]; triggers: TriggerDef[]; rules: RuleDef[] }): DumpNode[] {
+export function constraintNodes(
+  c: { constraints: ConstraintDef[]; indexes: IndexDef[]; statistics: StatisticsDef[]; triggers: TriggerDef[]; rules: RuleDef[] },
+): DumpNode[] {
   const { pg_class, pg_constraint, pg_rewrite, pg_statistic_ext, pg_trigger } = CATALOG;
   const keyIndex = (x: ConstraintDef) => x.type === "p" || x.type === "u" || x.type === "x";
   return [
     ...c.indexes.filter((i) => !c.constraints.some((x) => keyIndex(x) && x.indexOid === i.oid)).map((i) =>
-      node("index", `${pg_class}:${i.oid}`, qualify(i.schema, i.name), createIndex(i), [[pg_class, i.oid]], [ref("index", i.schema, i.name, i.table)])),
-    ...c.indexes.flatMap((i) => i.parent === undefined ? [] : [
-      node("attach-index", `attach-index:${i.oid}`, qualify(i.schema, i.name), attachIndex(i), [], [], [[pg_class, i.oid], [pg_class, i.parent.oid]]),
-    ]),
+      node("index", `${pg_class}:${i.oid}`, qualify(i.schema, i.name), createIndex(i), [[pg_class, i.oid]], [
+        ref("index", i.schema, i.name, i.table),
+      ])
+    ),
+    ...c.indexes.flatMap((i) =>
+      i.parent === undefined ? [] : [
+        node("attach-index", `attach-index:${i.oid}`, qualify(i.schema, i.name), attachIndex(i), [], [], [[pg_class, i.oid], [pg_class,
+          i.parent.oid]]),
+      ]
+    ),
     ...c.constraints.map((x) =>
       node(keyIndex(x) ? "constraint" : "late-constraint", `${pg_constraint}:${x.oid}`, memberLabel(x.schema, x.table, x.name),
-        addConstraint(x),
-        keyIndex(x) ? [[pg_constraint, x.oid], [pg_class, x.indexOid]] : [[pg_constraint, x.oid]],
+        addConstraint(x), keyIndex(x) ? [[pg_constraint, x.oid], [pg_class, x.indexOid]] : [[pg_constraint, x.oid]],
         x.validates === undefined ? [ref("constraint", x.schema, x.name, x.table)] : [],
-        x.validates === undefined ? [] : [[pg_constraint, x.validates]])),
+        x.validates === undefined ? [] : [[pg_constraint, x.validates]])
+    ),
     // Named with its table, so that the table filters take it along, when both are in one schema.
     ...c.statistics.map((s) =>
-      owned(node("statistics", `${pg_statistic_ext}:${s.oid}`, qualify(s.schema, s.name), createStatistics(s), [[pg_statistic_ext, s.oid]],
-        [ref("statistics object", s.schema, s.name, s.table.schema === s.schema ? s.table.name : undefined)]), `STATISTICS ${qualify(s.schema, s.name)}`)),
+      owned(
+        node("statistics", `${pg_statistic_ext}:${s.oid}`, qualify(s.schema, s.name), createStatistics(s), [[pg_statistic_ext, s.oid]], [
+          ref("statistics object", s.schema, s.name, s.table.schema === s.schema ? s.table.name : undefined),
+        ]),
+        `STATISTICS ${qualify(s.schema, s.name)}`,
+      )
+    ),
     ...c.triggers.map((t) =>
       node("trigger", `${pg_trigger}:${t.oid}`, memberLabel(t.schema, t.table, t.name), createTrigger(t), [[pg_trigger, t.oid]],
-        t.clone ? [] : [ref("trigger", t.schema, t.name, t.table)])),
+        t.clone ? [] : [ref("trigger", t.schema, t.name, t.table)])
+    ),
     ...c.rules.map((r) =>
-      node("rule", `${pg_rewrite}:${r.oid}`, memberLabel(r.schema, r.table, r.name), createRule(r), [[pg_rewrite, r.oid]], [ref("rule", r.schema, r.name, r.table)])),
+      node("rule", `${pg_rewrite}:${r.oid}`, memberLabel(r.schema, r.table, r.name), createRule(r), [[pg_rewrite, r.oid]], [
+        ref("rule", r.schema, r.name, r.table),
+      ])
+    ),
   ];
 }
 
 /** Before the tables, which would take them along unreported. */
 export async function listStatistics(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {
   return (await namedInSchemas(client, scope.inside, "pg_statistic_ext", "stxname", "stxnamespace")).map((s) => ({
-    kind: "statistics object", schema: s.schema, name: s.name, drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}`,
+    kind: "statistics object",
+    schema: s.schema,
+    name: s.name,
+    drop: `DROP STATISTICS IF EXISTS ${qualify(s.schema, s.name)}`,
   }));
 }

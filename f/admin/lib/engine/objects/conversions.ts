@@ -8,9 +8,12 @@ import { qualify, quoteLiteral } from "../quote.ts";
 import { CATALOG, commentOn, namedInSchemas, notExtensionMember, rows, userSchema } from "../sql.ts";
 
 export interface ConversionDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** Encoding names as pg_encoding_to_char gives them (`LATIN1`). */
-  from: string; to: string;
+  from: string;
+  to: string;
   /** regproc of the conversion function. */
   function: string;
   isDefault: boolean;
@@ -31,19 +34,28 @@ export async function readConversions(client: pg.ClientBase, comments: Comments)
 export function createConversion(conversion: ConversionDef): string[] {
   const name = qualify(conversion.schema, conversion.name);
   return [
-    `CREATE ${conversion.isDefault ? "DEFAULT " : ""}CONVERSION ${name} FOR ${quoteLiteral(conversion.from)} TO ${quoteLiteral(conversion.to)} FROM ${conversion.function};`,
+    `CREATE ${conversion.isDefault ? "DEFAULT " : ""}CONVERSION ${name} FOR ${quoteLiteral(conversion.from)} TO ${
+      quoteLiteral(conversion.to)
+    } FROM ${conversion.function};`,
     ...commentOn(`CONVERSION ${name}`, conversion.comment),
   ];
 }
 
 export function conversionNodes(c: { conversions: ConversionDef[] }): DumpNode[] {
   return c.conversions.map((x) =>
-    owned(node("conversion", `${CATALOG.pg_conversion}:${x.oid}`, qualify(x.schema, x.name), createConversion(x), [[CATALOG.pg_conversion, x.oid]],
-      [ref("conversion", x.schema, x.name)]), `CONVERSION ${qualify(x.schema, x.name)}`));
+    owned(
+      node("conversion", `${CATALOG.pg_conversion}:${x.oid}`, qualify(x.schema, x.name), createConversion(x), [[CATALOG.pg_conversion,
+        x.oid]], [ref("conversion", x.schema, x.name)]),
+      `CONVERSION ${qualify(x.schema, x.name)}`,
+    )
+  );
 }
 
 export async function listConversions(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {
   return (await namedInSchemas(client, scope.inside, "pg_conversion", "conname", "connamespace")).map((c) => ({
-    kind: "conversion", schema: c.schema, name: c.name, drop: `DROP CONVERSION IF EXISTS ${qualify(c.schema, c.name)} CASCADE`,
+    kind: "conversion",
+    schema: c.schema,
+    name: c.name,
+    drop: `DROP CONVERSION IF EXISTS ${qualify(c.schema, c.name)} CASCADE`,
   }));
 }

@@ -13,9 +13,19 @@ import { CATALOG, commentOn, notExtensionMember, qualifiedName, rows, userSchema
 import { copyFromStatement } from "../table-member.ts";
 import { GRANTS } from "./security.ts";
 
-export interface SchemaDef { oid: number; name: string; comment?: string }
+export interface SchemaDef {
+  oid: number;
+  name: string;
+  comment?: string;
+}
 
-export interface ExtensionDef { oid: number; name: string; version: string; schema: string; comment?: string }
+export interface ExtensionDef {
+  oid: number;
+  name: string;
+  version: string;
+  schema: string;
+  comment?: string;
+}
 
 /**
  * A table or sequence an extension marked with pg_extension_config_dump: CREATE EXTENSION makes it,
@@ -23,17 +33,31 @@ export interface ExtensionDef { oid: number; name: string; version: string; sche
  * user's, dumped as pg_dump does.
  */
 export interface ExtensionConfigDef {
-  extensionOid: number; oid: number; schema: string; name: string; sequence: boolean;
+  extensionOid: number;
+  oid: number;
+  schema: string;
+  name: string;
+  sequence: boolean;
   /** `WHERE …` from pg_extension.extcondition, or "" for every row. */
   condition: string;
   /** Quoted names of the columns COPY carries (generated ones left out). */
   columns: string[];
 }
 
-export interface EventTriggerDef { oid: number; name: string; event: string; tags: string[] | null; function: string; enabled: string; comment?: string }
+export interface EventTriggerDef {
+  oid: number;
+  name: string;
+  event: string;
+  tags: string[] | null;
+  function: string;
+  enabled: string;
+  comment?: string;
+}
 
 export interface PublicationDef {
-  oid: number; name: string; allTables: boolean;
+  oid: number;
+  name: string;
+  allTables: boolean;
   /** `publish = 'insert, update'`, `publish_via_partition_root = true`. */
   options: Array<[key: string, value: string]>;
   /** `TABLE ONLY "s"."t" (a, b) WHERE (…)` and `TABLES IN SCHEMA "s"` members. */
@@ -41,7 +65,10 @@ export interface PublicationDef {
   comment?: string;
 }
 
-export interface LargeObjectDef { oid: number; comment?: string }
+export interface LargeObjectDef {
+  oid: number;
+  comment?: string;
+}
 
 /** Large objects by OID (their data is streamed by the dump); comments are on pg_largeobject. */
 export async function readLargeObjects(client: pg.ClientBase, comments: Comments): Promise<LargeObjectDef[]> {
@@ -130,12 +157,14 @@ export async function readPublications(client: pg.ClientBase, comments: Comments
     client,
     `SELECT pr.oid, pr.prpubid AS publication,
             'TABLE ONLY ' || ${qualifiedName("n.nspname", "c.relname")} ||
-            ${version >= 150000
-              ? `COALESCE(' (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.i)
+            ${
+      version >= 150000
+        ? `COALESCE(' (' || (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.i)
                                       FROM pg_catalog.unnest(pr.prattrs) WITH ORDINALITY k(attnum, i)
                                       JOIN pg_catalog.pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum) || ')', '') ||
                  COALESCE(' WHERE (' || pg_catalog.pg_get_expr(pr.prqual, pr.prrelid) || ')', '')`
-              : "''"} AS clause
+        : "''"
+    } AS clause
        FROM pg_catalog.pg_publication_rel pr
        JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -148,11 +177,15 @@ export async function readPublications(client: pg.ClientBase, comments: Comments
       ORDER BY n.nspname`,
   );
   return found.map((p) => ({
-    oid: p.oid, name: p.name, allTables: p.allTables,
+    oid: p.oid,
+    name: p.name,
+    allTables: p.allTables,
     options: [["publish", p.publish], ...(p.viaRoot ? [["publish_via_partition_root", "true"] as [string, string]] : [])],
     members: [
       ...tables.filter((t) => t.publication === p.oid).map((t) => ({ classId: CATALOG.pg_publication_rel, oid: t.oid, clause: t.clause })),
-      ...schemas.filter((s) => s.publication === p.oid).map((s) => ({ classId: CATALOG.pg_publication_namespace, oid: s.oid, clause: s.clause })),
+      ...schemas.filter((s) => s.publication === p.oid).map((s) => ({ classId: CATALOG.pg_publication_namespace, oid: s.oid,
+        clause: s.clause })
+      ),
     ],
     comment: comments.take(CATALOG.pg_publication, p.oid),
   }));
@@ -250,7 +283,8 @@ export function largeObjectComment(largeObject: { oid: number; comment?: string 
 }
 
 /** Settings whose value is a list PostgreSQL keeps quoted element by element (pg_dump's GUC_LIST_QUOTE). */
-const LIST_SETTINGS = new Set(["search_path", "temp_tablespaces", "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries"]);
+const LIST_SETTINGS = new Set(["search_path", "temp_tablespaces", "session_preload_libraries", "shared_preload_libraries",
+  "local_preload_libraries"]);
 
 /** A list setting's value as the server stores it: elements that are plain or double-quoted identifiers. */
 const IDENTIFIER_LIST = /^\s*(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")*")(?:\s*,\s*(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")*"))*\s*$/;
@@ -277,7 +311,9 @@ export function databaseSetting(setting: DatabaseSetting): string {
  */
 export async function applyDatabaseAccess(client: pg.ClientBase, database: string, access: DatabaseAccess): Promise<string[]> {
   const named = [access.owner, ...(access.grants ?? []).flatMap((g) => (g.grantee === null ? [] : [g.grantee]))];
-  const { rows } = await client.query<{ name: string }>("SELECT rolname::text AS name FROM pg_catalog.pg_roles WHERE rolname = ANY($1)", [named]);
+  const { rows } = await client.query<{ name: string }>("SELECT rolname::text AS name FROM pg_catalog.pg_roles WHERE rolname = ANY($1)", [
+    named,
+  ]);
   const exists = new Set(rows.map((r) => r.name));
   const missing = [...new Set(named.filter((role) => !exists.has(role)))];
   const kept: Access = {
@@ -294,29 +330,57 @@ export async function applyDatabaseAccess(client: pg.ClientBase, database: strin
 
 /** Schemas, extensions (and their configuration rows to replace), publications, large objects and event triggers. */
 export function databaseNodes(c: {
-  schemas: SchemaDef[]; extensions: ExtensionDef[]; extensionConfig: ExtensionConfigDef[]; publications: PublicationDef[];
-  largeObjects: LargeObjectDef[]; eventTriggers: EventTriggerDef[];
+  schemas: SchemaDef[];
+  extensions: ExtensionDef[];
+  extensionConfig: ExtensionConfigDef[];
+  publications: PublicationDef[];
+  largeObjects: LargeObjectDef[];
+  eventTriggers: EventTriggerDef[];
 }): DumpNode[] {
   const { pg_event_trigger, pg_extension, pg_namespace, pg_publication, pg_largeobject_metadata } = CATALOG;
   return [
     ...c.schemas.map((s) =>
-      owned(node("schema", `${pg_namespace}:${s.oid}`, quoteIdent(s.name), createSchema(s), [[pg_namespace, s.oid]], [ref("schema", "", s.name)]),
-        `SCHEMA ${quoteIdent(s.name)}`, "")),
+      owned(
+        node("schema", `${pg_namespace}:${s.oid}`, quoteIdent(s.name), createSchema(s), [[pg_namespace, s.oid]], [
+          ref("schema", "", s.name),
+        ]),
+        `SCHEMA ${quoteIdent(s.name)}`,
+        "",
+      )
+    ),
     ...c.extensions.map((e) =>
-      node("extension", `${pg_extension}:${e.oid}`, quoteIdent(e.name), createExtension(e), [[pg_extension, e.oid]], [ref("extension", "", e.name)])),
+      node("extension", `${pg_extension}:${e.oid}`, quoteIdent(e.name), createExtension(e), [[pg_extension, e.oid]], [
+        ref("extension", "", e.name),
+      ])
+    ),
     ...c.extensionConfig.filter((x) => !x.sequence).map((x) =>
-      node("extension config", `extension-config:${x.oid}`, qualify(x.schema, x.name), clearExtensionConfig(x), [], [], [[pg_extension, x.extensionOid]])),
+      node("extension config", `extension-config:${x.oid}`, qualify(x.schema, x.name), clearExtensionConfig(x), [], [], [[pg_extension,
+        x.extensionOid]])
+    ),
     ...c.publications.map((p) =>
-      owned(node("publication", `${pg_publication}:${p.oid}`, quoteIdent(p.name), createPublication(p),
-        [[pg_publication, p.oid], ...p.members.map((m): CatalogRow => [m.classId, m.oid])], [ref("publication", "", p.name)]),
-        `PUBLICATION ${quoteIdent(p.name)}`)),
+      owned(
+        node("publication", `${pg_publication}:${p.oid}`, quoteIdent(p.name), createPublication(p), [[pg_publication, p.oid],
+          ...p.members.map((m): CatalogRow => [m.classId, m.oid])], [ref("publication", "", p.name)]),
+        `PUBLICATION ${quoteIdent(p.name)}`,
+      )
+    ),
     // Created and filled by the dump's large-object member after the data; here only what follows.
     ...c.largeObjects.map((o) =>
-      owned(node("large-object", `${pg_largeobject_metadata}:${o.oid}`, String(o.oid), largeObjectComment(o), [[pg_largeobject_metadata, o.oid]],
-        [ref("large object", "", String(o.oid))]), `LARGE OBJECT ${o.oid}`, "")),
+      owned(
+        node("large-object", `${pg_largeobject_metadata}:${o.oid}`, String(o.oid), largeObjectComment(o), [[pg_largeobject_metadata,
+          o.oid]], [ref("large object", "", String(o.oid))]),
+        `LARGE OBJECT ${o.oid}`,
+        "",
+      )
+    ),
     ...c.eventTriggers.map((e) =>
-      owned(node("event-trigger", `${pg_event_trigger}:${e.oid}`, quoteIdent(e.name), createEventTrigger(e), [[pg_event_trigger, e.oid]],
-        [ref("event trigger", "", e.name)]), `EVENT TRIGGER ${quoteIdent(e.name)}`)),
+      owned(
+        node("event-trigger", `${pg_event_trigger}:${e.oid}`, quoteIdent(e.name), createEventTrigger(e), [[pg_event_trigger, e.oid]], [
+          ref("event trigger", "", e.name),
+        ]),
+        `EVENT TRIGGER ${quoteIdent(e.name)}`,
+      )
+    ),
   ];
 }
 
@@ -351,7 +415,8 @@ export async function listLargeObjects(client: pg.ClientBase): Promise<OwnObject
 
 export async function listEventTriggers(client: pg.ClientBase): Promise<OwnObject[]> {
   return (await rows<{ name: string }>(
-    client, `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${notExtensionMember("pg_event_trigger", "t.oid")} ORDER BY 1`,
+    client,
+    `SELECT t.evtname AS name FROM pg_catalog.pg_event_trigger t WHERE ${notExtensionMember("pg_event_trigger", "t.oid")} ORDER BY 1`,
   )).map(({ name }) => ({ kind: "event trigger", schema: "", name, drop: `DROP EVENT TRIGGER IF EXISTS ${quoteIdent(name)}` }));
 }
 

@@ -11,14 +11,28 @@ import { CATALOG, commentOn, keyValues, notExtensionMember, rows } from "../sql.
 /** Generic options as [key, value]; those that may hold a credential are left out by the reader (see publicOptions). */
 export type FdwOptions = Array<[key: string, value: string]>;
 
-export interface ForeignDataWrapperDef { oid: number; name: string; handler?: string; validator?: string; options: FdwOptions; comment?: string }
+export interface ForeignDataWrapperDef {
+  oid: number;
+  name: string;
+  handler?: string;
+  validator?: string;
+  options: FdwOptions;
+  comment?: string;
+}
 
 export interface ForeignServerDef {
-  oid: number; name: string; wrapper: string; type?: string; version?: string; options: FdwOptions; comment?: string;
+  oid: number;
+  name: string;
+  wrapper: string;
+  type?: string;
+  version?: string;
+  options: FdwOptions;
+  comment?: string;
 }
 
 export interface UserMappingDef {
-  oid: number; server: string;
+  oid: number;
+  server: string;
   /** null: the mapping FOR PUBLIC. */
   role: string | null;
   options: FdwOptions;
@@ -45,7 +59,9 @@ function publicOptions(options: string[] | null, keep: (key: string) => boolean,
 
 /** Wrappers, servers and user mappings; a wrapper made by CREATE EXTENSION (file_fdw) comes back with it. */
 export async function readForeignData(client: pg.ClientBase, comments: Comments, leftOut: string[]): Promise<{
-  wrappers: ForeignDataWrapperDef[]; servers: ForeignServerDef[]; userMappings: UserMappingDef[];
+  wrappers: ForeignDataWrapperDef[];
+  servers: ForeignServerDef[];
+  userMappings: UserMappingDef[];
 }> {
   const notCredential = (key: string) => !CREDENTIAL.test(key);
   const wrappers = await rows<{ oid: number; name: string; handler: string | null; validator: string | null; options: string[] | null }>(
@@ -55,7 +71,9 @@ export async function readForeignData(client: pg.ClientBase, comments: Comments,
             CASE WHEN w.fdwvalidator <> 0 THEN w.fdwvalidator::pg_catalog.regproc::text END AS validator, w.fdwoptions AS options
        FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")}`,
   );
-  const servers = await rows<{ oid: number; name: string; wrapper: string; type: string | null; version: string | null; options: string[] | null }>(
+  const servers = await rows<
+    { oid: number; name: string; wrapper: string; type: string | null; version: string | null; options: string[] | null }
+  >(
     client,
     `SELECT s.oid, s.srvname AS name, w.fdwname AS wrapper, s.srvtype AS type, s.srvversion AS version, s.srvoptions AS options
        FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
@@ -70,19 +88,27 @@ export async function readForeignData(client: pg.ClientBase, comments: Comments,
   );
   return {
     wrappers: wrappers.map((w) => ({
-      oid: w.oid, name: w.name, ...(w.handler === null ? {} : { handler: w.handler }), ...(w.validator === null ? {} : { validator: w.validator }),
+      oid: w.oid,
+      name: w.name,
+      ...(w.handler === null ? {} : { handler: w.handler }),
+      ...(w.validator === null ? {} : { validator: w.validator }),
       options: publicOptions(w.options, notCredential, `foreign-data wrapper ${w.name}`, leftOut),
       comment: comments.take(CATALOG.pg_foreign_data_wrapper, w.oid),
     })),
     servers: servers.map((s) => ({
-      oid: s.oid, name: s.name, wrapper: s.wrapper, ...(s.type === null ? {} : { type: s.type }), ...(s.version === null ? {} : { version: s.version }),
+      oid: s.oid,
+      name: s.name,
+      wrapper: s.wrapper,
+      ...(s.type === null ? {} : { type: s.type }),
+      ...(s.version === null ? {} : { version: s.version }),
       options: publicOptions(s.options, notCredential, `foreign server ${s.name}`, leftOut),
       comment: comments.take(CATALOG.pg_foreign_server, s.oid),
     })),
     userMappings: mappings.map((m) => ({
-      oid: m.oid, server: m.server, role: m.role,
-      options: publicOptions(m.options, (key) => USER_MAPPING_OPTIONS.has(key),
-        `user mapping ${userMappingName(m)}`, leftOut),
+      oid: m.oid,
+      server: m.server,
+      role: m.role,
+      options: publicOptions(m.options, (key) => USER_MAPPING_OPTIONS.has(key), `user mapping ${userMappingName(m)}`, leftOut),
     })),
   };
 }
@@ -124,40 +150,66 @@ export function createUserMapping(mapping: UserMappingDef): string[] {
   return [`CREATE USER MAPPING FOR ${role} SERVER ${quoteIdent(mapping.server)}${fdwOptions(mapping.options)};`];
 }
 
-export function foreignDataNodes(c: { wrappers: ForeignDataWrapperDef[]; servers: ForeignServerDef[]; userMappings: UserMappingDef[] }): DumpNode[] {
+export function foreignDataNodes(
+  c: { wrappers: ForeignDataWrapperDef[]; servers: ForeignServerDef[]; userMappings: UserMappingDef[] },
+): DumpNode[] {
   const { pg_foreign_data_wrapper, pg_foreign_server, pg_user_mapping } = CATALOG;
   return [
     ...c.wrappers.map((w) =>
-      owned(node("foreign-data wrapper", `${pg_foreign_data_wrapper}:${w.oid}`, quoteIdent(w.name), createForeignDataWrapper(w),
-        [[pg_foreign_data_wrapper, w.oid]], [ref("foreign-data wrapper", "", w.name)]), `FOREIGN DATA WRAPPER ${quoteIdent(w.name)}`, "")),
+      owned(
+        node("foreign-data wrapper", `${pg_foreign_data_wrapper}:${w.oid}`, quoteIdent(w.name), createForeignDataWrapper(w), [[
+          pg_foreign_data_wrapper,
+          w.oid,
+        ]], [ref("foreign-data wrapper", "", w.name)]),
+        `FOREIGN DATA WRAPPER ${quoteIdent(w.name)}`,
+        "",
+      )
+    ),
     ...c.servers.map((s) =>
-      owned(node("foreign server", `${pg_foreign_server}:${s.oid}`, quoteIdent(s.name), createServer(s),
-        [[pg_foreign_server, s.oid]], [ref("foreign server", "", s.name)]), `SERVER ${quoteIdent(s.name)}`, `FOREIGN SERVER ${quoteIdent(s.name)}`)),
+      owned(
+        node("foreign server", `${pg_foreign_server}:${s.oid}`, quoteIdent(s.name), createServer(s), [[pg_foreign_server, s.oid]], [
+          ref("foreign server", "", s.name),
+        ]),
+        `SERVER ${quoteIdent(s.name)}`,
+        `FOREIGN SERVER ${quoteIdent(s.name)}`,
+      )
+    ),
     ...c.userMappings.map((m) =>
-      node("user mapping", `${pg_user_mapping}:${m.oid}`, userMappingName(m), createUserMapping(m),
-        [[pg_user_mapping, m.oid]], [ref("user mapping", "", userMappingName(m))])),
+      node("user mapping", `${pg_user_mapping}:${m.oid}`, userMappingName(m), createUserMapping(m), [[pg_user_mapping, m.oid]], [
+        ref("user mapping", "", userMappingName(m)),
+      ])
+    ),
   ];
 }
 
 export async function listUserMappings(client: pg.ClientBase): Promise<OwnObject[]> {
   const mappings = await rows<{ role: string | null; server: string }>(
-    client, "SELECT CASE WHEN u.umuser <> 0 THEN u.usename END AS role, u.srvname AS server FROM pg_catalog.pg_user_mappings u ORDER BY 2, 1",
+    client,
+    "SELECT CASE WHEN u.umuser <> 0 THEN u.usename END AS role, u.srvname AS server FROM pg_catalog.pg_user_mappings u ORDER BY 2, 1",
   );
   return mappings.map((m) => ({
-    kind: "user mapping", schema: "", name: userMappingName(m),
+    kind: "user mapping",
+    schema: "",
+    name: userMappingName(m),
     drop: `DROP USER MAPPING IF EXISTS FOR ${m.role === null ? "PUBLIC" : quoteIdent(m.role)} SERVER ${quoteIdent(m.server)}`,
   }));
 }
 
 export async function listServers(client: pg.ClientBase): Promise<OwnObject[]> {
   return (await rows<{ name: string }>(
-    client, `SELECT s.srvname AS name FROM pg_catalog.pg_foreign_server s WHERE ${notExtensionMember("pg_foreign_server", "s.oid")} ORDER BY 1`,
+    client,
+    `SELECT s.srvname AS name FROM pg_catalog.pg_foreign_server s WHERE ${notExtensionMember("pg_foreign_server", "s.oid")} ORDER BY 1`,
   )).map(({ name }) => ({ kind: "foreign server", schema: "", name, drop: `DROP SERVER IF EXISTS ${quoteIdent(name)} CASCADE` }));
 }
 
 /** A wrapper takes its servers, their user mappings and foreign tables along (CASCADE). */
 export async function listWrappers(client: pg.ClientBase): Promise<OwnObject[]> {
   return (await rows<{ name: string }>(
-    client, `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${notExtensionMember("pg_foreign_data_wrapper", "w.oid")} ORDER BY 1`,
-  )).map(({ name }) => ({ kind: "foreign-data wrapper", schema: "", name, drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE` }));
+    client,
+    `SELECT w.fdwname AS name FROM pg_catalog.pg_foreign_data_wrapper w WHERE ${
+      notExtensionMember("pg_foreign_data_wrapper", "w.oid")
+    } ORDER BY 1`,
+  )).map(({ name }) => ({ kind: "foreign-data wrapper", schema: "", name,
+    drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${quoteIdent(name)} CASCADE` })
+  );
 }

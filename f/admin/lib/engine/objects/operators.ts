@@ -10,7 +10,8 @@ import { qualify, quoteIdent } from "../quote.ts";
 import { CATALOG, commentOn, notExtensionMember, qualifiedName, rows, userSchema } from "../sql.ts";
 
 export interface AccessMethodDef {
-  oid: number; name: string;
+  oid: number;
+  name: string;
   /** pg_am.amtype: i an index method, t a table method. */
   type: "i" | "t";
   /** regproc of its handler. */
@@ -19,36 +20,51 @@ export interface AccessMethodDef {
 }
 
 export interface OperatorDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** format_type of the operands; no left operand for a prefix operator. */
-  left?: string; right: string;
+  left?: string;
+  right: string;
   /** regproc of the function behind it, and of its estimators. */
-  function: string; restrict?: string; join?: string;
+  function: string;
+  restrict?: string;
+  join?: string;
   /** `OPERATOR("s".<>)`, as CREATE OPERATOR names another operator. */
-  commutator?: string; negator?: string;
-  hashes: boolean; merges: boolean;
+  commutator?: string;
+  negator?: string;
+  hashes: boolean;
+  merges: boolean;
   comment?: string;
 }
 
 /** One operator or support function of a family or class, in the form CREATE OPERATOR CLASS and ALTER OPERATOR FAMILY take. */
 export interface OperatorMember {
   /** pg_amop or pg_amproc, and the row's OID: the catalog rows the statement creates. */
-  classId: number; oid: number;
+  classId: number;
+  oid: number;
   clause: string;
 }
 
 export interface OperatorFamilyDef {
-  oid: number; schema: string; name: string; method: string;
+  oid: number;
+  schema: string;
+  name: string;
+  method: string;
   /** Members that belong to the family itself (ALTER OPERATOR FAMILY … ADD), not to one of its classes. */
   members: OperatorMember[];
   comment?: string;
 }
 
 export interface OperatorClassDef {
-  oid: number; schema: string; name: string; method: string;
+  oid: number;
+  schema: string;
+  name: string;
+  method: string;
   isDefault: boolean;
   /** format_type of the indexed type, and of what the index stores when it differs. */
-  type: string; storage?: string;
+  type: string;
+  storage?: string;
   /** Quoted `schema.name` of its family. */
   family: string;
   members: OperatorMember[];
@@ -86,8 +102,18 @@ const operatorReference = (column: string) =>
  */
 export async function readOperators(client: pg.ClientBase, comments: Comments): Promise<OperatorDef[]> {
   const found = await rows<{
-    oid: number; schema: string; name: string; left: string | null; right: string; function: string;
-    restrict: string | null; join: string | null; commutator: string | null; negator: string | null; hashes: boolean; merges: boolean;
+    oid: number;
+    schema: string;
+    name: string;
+    left: string | null;
+    right: string;
+    function: string;
+    restrict: string | null;
+    join: string | null;
+    commutator: string | null;
+    negator: string | null;
+    hashes: boolean;
+    merges: boolean;
   }>(
     client,
     `SELECT o.oid, n.nspname AS schema, o.oprname AS name,
@@ -102,8 +128,11 @@ export async function readOperators(client: pg.ClientBase, comments: Comments): 
   );
   return found.map(({ left, restrict, join, commutator, negator, ...o }) => ({
     ...o,
-    ...(left === null ? {} : { left }), ...(restrict === null ? {} : { restrict }), ...(join === null ? {} : { join }),
-    ...(commutator === null ? {} : { commutator }), ...(negator === null ? {} : { negator }),
+    ...(left === null ? {} : { left }),
+    ...(restrict === null ? {} : { restrict }),
+    ...(join === null ? {} : { join }),
+    ...(commutator === null ? {} : { commutator }),
+    ...(negator === null ? {} : { negator }),
     comment: comments.take(CATALOG.pg_operator, o.oid),
   }));
 }
@@ -113,7 +142,8 @@ export async function readOperators(client: pg.ClientBase, comments: Comments): 
  * on its class (internally); one added by ALTER OPERATOR FAMILY depends on the family only.
  */
 export async function readOperatorClasses(client: pg.ClientBase, comments: Comments): Promise<{
-  families: OperatorFamilyDef[]; classes: OperatorClassDef[];
+  families: OperatorFamilyDef[];
+  classes: OperatorClassDef[];
 }> {
   const families = await rows<Omit<OperatorFamilyDef, "members">>(
     client,
@@ -140,7 +170,9 @@ export async function readOperatorClasses(client: pg.ClientBase, comments: Comme
   const members = await rows<{ classId: number; oid: number; family: number; owner: number | null; clause: string }>(
     client,
     `SELECT ${CATALOG.pg_amop} AS "classId", m.oid, m.amopfamily AS family, ${owningClass("pg_amop", "m.oid")} AS owner,
-            pg_catalog.format('OPERATOR %s %I.%s(%s, %s)', m.amopstrategy, opn.nspname, op.oprname, ${type("m.amoplefttype")}, ${type("m.amoprighttype")})
+            pg_catalog.format('OPERATOR %s %I.%s(%s, %s)', m.amopstrategy, opn.nspname, op.oprname, ${type("m.amoplefttype")}, ${
+      type("m.amoprighttype")
+    })
               || CASE WHEN m.amoppurpose = 'o' THEN ' FOR ORDER BY ' || ${qualifiedName("sfn.nspname", "sf.opfname")} ELSE '' END AS clause,
             1 AS part, m.amopstrategy AS number, m.amoplefttype AS lefttype, m.amoprighttype AS righttype
        FROM pg_catalog.pg_amop m
@@ -159,11 +191,15 @@ export async function readOperatorClasses(client: pg.ClientBase, comments: Comme
   const member = ({ classId, oid, clause }: { classId: number; oid: number; clause: string }): OperatorMember => ({ classId, oid, clause });
   return {
     families: families.map((f) => ({
-      ...f, members: members.filter((m) => m.family === f.oid && m.owner === null).map(member), comment: comments.take(CATALOG.pg_opfamily, f.oid),
+      ...f,
+      members: members.filter((m) => m.family === f.oid && m.owner === null).map(member),
+      comment: comments.take(CATALOG.pg_opfamily, f.oid),
     })),
     classes: classes.map(({ storage, ...c }) => ({
-      ...c, ...(storage === null ? {} : { storage }),
-      members: members.filter((m) => m.owner === c.oid).map(member), comment: comments.take(CATALOG.pg_opclass, c.oid),
+      ...c,
+      ...(storage === null ? {} : { storage }),
+      members: members.filter((m) => m.owner === c.oid).map(member),
+      comment: comments.take(CATALOG.pg_opclass, c.oid),
     })),
   };
 }
@@ -206,7 +242,9 @@ export function createOperatorFamily(family: OperatorFamilyDef): string[] {
   const name = `${qualify(family.schema, family.name)} USING ${quoteIdent(family.method)}`;
   return [
     `CREATE OPERATOR FAMILY ${name};`,
-    ...(family.members.length === 0 ? [] : [`ALTER OPERATOR FAMILY ${name} ADD\n    ${family.members.map((m) => m.clause).join(",\n    ")};`]),
+    ...(family.members.length === 0
+      ? []
+      : [`ALTER OPERATOR FAMILY ${name} ADD\n    ${family.members.map((m) => m.clause).join(",\n    ")};`]),
     ...commentOn(`OPERATOR FAMILY ${name}`, family.comment),
   ];
 }
@@ -221,36 +259,59 @@ export function createOperatorClass(opclass: OperatorClassDef): string[] {
   if (items.length === 0) items.push(`STORAGE ${opclass.type}`);
   return [
     `CREATE OPERATOR CLASS ${qualify(opclass.schema, opclass.name)}${opclass.isDefault ? " DEFAULT" : ""} FOR TYPE ${opclass.type} ` +
-      `USING ${quoteIdent(opclass.method)} FAMILY ${opclass.family} AS\n    ${items.join(",\n    ")};`,
+    `USING ${quoteIdent(opclass.method)} FAMILY ${opclass.family} AS\n    ${items.join(",\n    ")};`,
     ...commentOn(`OPERATOR CLASS ${name}`, opclass.comment),
   ];
 }
 
 /** Access methods, operators, and operator families (with their loose members) before their classes. */
-export function operatorNodes(c: { accessMethods: AccessMethodDef[]; operators: OperatorDef[]; operatorFamilies: OperatorFamilyDef[]; operatorClasses: OperatorClassDef[] }): DumpNode[] {
+export function operatorNodes(
+  c: { accessMethods: AccessMethodDef[]; operators: OperatorDef[]; operatorFamilies: OperatorFamilyDef[];
+    operatorClasses: OperatorClassDef[] },
+): DumpNode[] {
   const { pg_am, pg_opclass, pg_operator, pg_opfamily } = CATALOG;
   return [
     ...c.accessMethods.map((a) =>
-      node("access method", `${pg_am}:${a.oid}`, quoteIdent(a.name), createAccessMethod(a), [[pg_am, a.oid]], [ref("access method", "", a.name)])),
+      node("access method", `${pg_am}:${a.oid}`, quoteIdent(a.name), createAccessMethod(a), [[pg_am, a.oid]], [
+        ref("access method", "", a.name),
+      ])
+    ),
     ...c.operators.map((o) =>
-      owned(node("operator", `${pg_operator}:${o.oid}`, operatorName(o.schema, operatorSignature(o.name, o.left, o.right)), createOperator(o),
-        [[pg_operator, o.oid]], [ref("operator", o.schema, operatorSignature(o.name, o.left, o.right))]),
-        `OPERATOR ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right})`)),
+      owned(
+        node("operator", `${pg_operator}:${o.oid}`, operatorName(o.schema, operatorSignature(o.name, o.left, o.right)), createOperator(o), [
+          [pg_operator, o.oid],
+        ], [ref("operator", o.schema, operatorSignature(o.name, o.left, o.right))]),
+        `OPERATOR ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right})`,
+      )
+    ),
     ...c.operatorFamilies.map((f) =>
-      owned(node("operator family", `${pg_opfamily}:${f.oid}`, `${qualify(f.schema, f.name)} ${f.method}`, createOperatorFamily(f),
-        [[pg_opfamily, f.oid], ...f.members.map((m): CatalogRow => [m.classId, m.oid])],
-        [ref("operator family", f.schema, methodScopedName(f.name, f.method))]), `OPERATOR FAMILY ${qualify(f.schema, f.name)} USING ${quoteIdent(f.method)}`)),
+      owned(
+        node("operator family", `${pg_opfamily}:${f.oid}`, `${qualify(f.schema, f.name)} ${f.method}`, createOperatorFamily(f), [[
+          pg_opfamily,
+          f.oid,
+        ], ...f.members.map((m): CatalogRow => [m.classId, m.oid])], [
+          ref("operator family", f.schema, methodScopedName(f.name, f.method)),
+        ]),
+        `OPERATOR FAMILY ${qualify(f.schema, f.name)} USING ${quoteIdent(f.method)}`,
+      )
+    ),
     ...c.operatorClasses.map((x) =>
-      owned(node("operator class", `${pg_opclass}:${x.oid}`, `${qualify(x.schema, x.name)} ${x.method}`, createOperatorClass(x),
-        [[pg_opclass, x.oid], ...x.members.map((m): CatalogRow => [m.classId, m.oid])],
-        [ref("operator class", x.schema, methodScopedName(x.name, x.method))]), `OPERATOR CLASS ${qualify(x.schema, x.name)} USING ${quoteIdent(x.method)}`)),
+      owned(
+        node("operator class", `${pg_opclass}:${x.oid}`, `${qualify(x.schema, x.name)} ${x.method}`, createOperatorClass(x), [[pg_opclass,
+          x.oid], ...x.members.map((m): CatalogRow => [m.classId, m.oid])], [
+          ref("operator class", x.schema, methodScopedName(x.name, x.method)),
+        ]),
+        `OPERATOR CLASS ${qualify(x.schema, x.name)} USING ${quoteIdent(x.method)}`,
+      )
+    ),
   ];
 }
 
 /** A hand-made access method takes its classes and tables along. */
 export async function listAccessMethods(client: pg.ClientBase): Promise<OwnObject[]> {
   return (await rows<{ name: string }>(
-    client, `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${notExtensionMember("pg_am", "a.oid")} ORDER BY 1`,
+    client,
+    `SELECT a.amname AS name FROM pg_catalog.pg_am a WHERE a.oid >= 16384 AND ${notExtensionMember("pg_am", "a.oid")} ORDER BY 1`,
   )).map(({ name }) => ({ kind: "access method", schema: "", name, drop: `DROP ACCESS METHOD IF EXISTS ${quoteIdent(name)} CASCADE` }));
 }
 
@@ -269,7 +330,9 @@ export async function listOperatorClasses(client: pg.ClientBase, scope: InPlaceS
     [scope.inside],
   );
   return found.map((c) => ({
-    kind: c.kind, schema: c.schema, name: methodScopedName(c.name, c.method),
+    kind: c.kind,
+    schema: c.schema,
+    name: methodScopedName(c.name, c.method),
     drop: `DROP ${c.keyword} IF EXISTS ${qualify(c.schema, c.name)} USING ${quoteIdent(c.method)} CASCADE`,
   }));
 }
@@ -285,7 +348,9 @@ export async function listOperators(client: pg.ClientBase, scope: InPlaceScope):
     [scope.inside],
   );
   return operators.map((o) => ({
-    kind: "operator", schema: o.schema, name: operatorSignature(o.name, o.left, o.right),
+    kind: "operator",
+    schema: o.schema,
+    name: operatorSignature(o.name, o.left, o.right),
     drop: `DROP OPERATOR IF EXISTS ${operatorName(o.schema, o.name)} (${o.left ?? "NONE"}, ${o.right}) CASCADE`,
   }));
 }

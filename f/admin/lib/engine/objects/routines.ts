@@ -10,7 +10,9 @@ import { qualify, quoteIdent, quoteLiteral } from "../quote.ts";
 import { CATALOG, commentOn, notExtensionMember, notInternalPart, rows, userSchema } from "../sql.ts";
 
 export interface FunctionDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   kind: "function" | "procedure";
   /** Argument types only, as ObjectRef names functions: `integer, text`. */
   argTypes: string;
@@ -22,7 +24,9 @@ export interface FunctionDef {
 }
 
 export interface AggregateDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   argTypes: string;
   /** pg_get_function_arguments: `text`, `double precision ORDER BY anyelement`, or "" for `(*)`. */
   args: string;
@@ -37,7 +41,8 @@ export interface AggregateDef {
 export interface CastDef {
   oid: number;
   /** format_type names, as CREATE CAST and DROP CAST take them. */
-  source: string; target: string;
+  source: string;
+  target: string;
   /** pg_cast.castmethod: f a function, b binary coercible (WITHOUT FUNCTION), i I/O conversion (WITH INOUT). */
   method: "f" | "b" | "i";
   /** regprocedure of the cast function: `public.json(public.color)`. */
@@ -48,18 +53,24 @@ export interface CastDef {
 }
 
 export interface LanguageDef {
-  oid: number; name: string; trusted: boolean;
+  oid: number;
+  name: string;
+  trusted: boolean;
   /** regproc of the call handler, and of the inline handler and validator when set. */
-  handler: string; inline?: string; validator?: string;
+  handler: string;
+  inline?: string;
+  validator?: string;
   comment?: string;
 }
 
 export interface TransformDef {
   oid: number;
   /** format_type of the type, and the language's name. */
-  type: string; language: string;
+  type: string;
+  language: string;
   /** regprocedure of each direction's function, when set. */
-  fromSql?: string; toSql?: string;
+  fromSql?: string;
+  toSql?: string;
   comment?: string;
 }
 
@@ -85,11 +96,33 @@ const REGPROC = (column: string) => `CASE WHEN a.${column} <> 0 THEN a.${column}
 
 export async function readAggregates(client: pg.ClientBase, comments: Comments): Promise<AggregateDef[]> {
   const found = await rows<{
-    oid: number; schema: string; name: string; argTypes: string; args: string; identityArgs: string; aggKind: string;
-    sfunc: string; stype: string; sspace: number; finalfunc: string | null; finalExtra: boolean; finalModify: string;
-    combinefunc: string | null; serialfunc: string | null; deserialfunc: string | null; initcond: string | null;
-    msfunc: string | null; minvfunc: string | null; mstype: string | null; msspace: number; mfinalfunc: string | null;
-    mfinalExtra: boolean; mfinalModify: string; minitcond: string | null; sortop: string | null; parallel: string;
+    oid: number;
+    schema: string;
+    name: string;
+    argTypes: string;
+    args: string;
+    identityArgs: string;
+    aggKind: string;
+    sfunc: string;
+    stype: string;
+    sspace: number;
+    finalfunc: string | null;
+    finalExtra: boolean;
+    finalModify: string;
+    combinefunc: string | null;
+    serialfunc: string | null;
+    deserialfunc: string | null;
+    initcond: string | null;
+    msfunc: string | null;
+    minvfunc: string | null;
+    mstype: string | null;
+    msspace: number;
+    mfinalfunc: string | null;
+    mfinalExtra: boolean;
+    mfinalModify: string;
+    minitcond: string | null;
+    sortop: string | null;
+    parallel: string;
   }>(
     client,
     `SELECT p.oid, n.nspname AS schema, p.proname AS name, pg_catalog.oidvectortypes(p.proargtypes) AS "argTypes",
@@ -140,8 +173,15 @@ export async function readAggregates(client: pg.ClientBase, comments: Comments):
     add("HYPOTHETICAL", a.aggKind === "h");
     add("PARALLEL", a.parallel === "s" ? "safe" : a.parallel === "r" ? "restricted" : null);
     return {
-      oid: a.oid, schema: a.schema, name: a.name, argTypes: a.argTypes, args: a.args, identityArgs: a.identityArgs,
-      aggKind: a.aggKind, options, comment: comments.take(CATALOG.pg_proc, a.oid),
+      oid: a.oid,
+      schema: a.schema,
+      name: a.name,
+      argTypes: a.argTypes,
+      args: a.args,
+      identityArgs: a.identityArgs,
+      aggKind: a.aggKind,
+      options,
+      comment: comments.take(CATALOG.pg_proc, a.oid),
     };
   });
 }
@@ -157,13 +197,17 @@ export async function readCasts(client: pg.ClientBase, comments: Comments): Prom
       WHERE x.oid >= 16384 AND ${notExtensionMember("pg_cast", "x.oid")} AND ${notInternalPart("pg_cast", "x.oid")}`,
   );
   return found.map(({ function: fn, ...c }) => ({
-    ...c, ...(fn === null ? {} : { function: fn }), comment: comments.take(CATALOG.pg_cast, c.oid),
+    ...c,
+    ...(fn === null ? {} : { function: fn }),
+    comment: comments.take(CATALOG.pg_cast, c.oid),
   }));
 }
 
 /** initdb's languages (plpgsql is an extension) have OIDs below 16384. */
 export async function readLanguages(client: pg.ClientBase, comments: Comments): Promise<LanguageDef[]> {
-  const found = await rows<{ oid: number; name: string; trusted: boolean; handler: string; inline: string | null; validator: string | null }>(
+  const found = await rows<
+    { oid: number; name: string; trusted: boolean; handler: string; inline: string | null; validator: string | null }
+  >(
     client,
     `SELECT l.oid, l.lanname AS name, l.lanpltrusted AS trusted, l.lanplcallfoid::pg_catalog.regproc::text AS handler,
             CASE WHEN l.laninline <> 0 THEN l.laninline::pg_catalog.regproc::text END AS inline,
@@ -171,7 +215,10 @@ export async function readLanguages(client: pg.ClientBase, comments: Comments): 
        FROM pg_catalog.pg_language l WHERE l.oid >= 16384 AND l.lanispl AND ${notExtensionMember("pg_language", "l.oid")}`,
   );
   return found.map(({ inline, validator, ...l }) => ({
-    ...l, ...(inline === null ? {} : { inline }), ...(validator === null ? {} : { validator }), comment: comments.take(CATALOG.pg_language, l.oid),
+    ...l,
+    ...(inline === null ? {} : { inline }),
+    ...(validator === null ? {} : { validator }),
+    comment: comments.take(CATALOG.pg_language, l.oid),
   }));
 }
 
@@ -185,7 +232,10 @@ export async function readTransforms(client: pg.ClientBase, comments: Comments):
       WHERE t.oid >= 16384 AND ${notExtensionMember("pg_transform", "t.oid")}`,
   );
   return found.map(({ fromSql, toSql, ...t }) => ({
-    ...t, ...(fromSql === null ? {} : { fromSql }), ...(toSql === null ? {} : { toSql }), comment: comments.take(CATALOG.pg_transform, t.oid),
+    ...t,
+    ...(fromSql === null ? {} : { fromSql }),
+    ...(toSql === null ? {} : { toSql }),
+    comment: comments.take(CATALOG.pg_transform, t.oid),
   }));
 }
 
@@ -201,10 +251,12 @@ const LITERAL_AGGREGATE_OPTIONS = new Set(["INITCOND", "MINITCOND"]);
 export function createAggregate(aggregate: AggregateDef): string[] {
   const signature = `${qualify(aggregate.schema, aggregate.name)}(${aggregate.args === "" ? "*" : aggregate.args})`;
   const options = aggregate.options.map(([key, value]) =>
-    value === true ? key : `${key} = ${LITERAL_AGGREGATE_OPTIONS.has(key) ? quoteLiteral(value) : value}`);
+    value === true ? key : `${key} = ${LITERAL_AGGREGATE_OPTIONS.has(key) ? quoteLiteral(value) : value}`
+  );
   return [
     `CREATE AGGREGATE ${signature} (\n    ${options.join(",\n    ")}\n);`,
-    ...commentOn(`AGGREGATE ${qualify(aggregate.schema, aggregate.name)}(${aggregate.identityArgs === "" ? "*" : aggregate.identityArgs})`, aggregate.comment),
+    ...commentOn(`AGGREGATE ${qualify(aggregate.schema, aggregate.name)}(${aggregate.identityArgs === "" ? "*" : aggregate.identityArgs})`,
+      aggregate.comment),
   ];
 }
 
@@ -243,25 +295,48 @@ export function createTransform(transform: TransformDef): string[] {
 }
 
 /** Hand-made languages and transforms, functions and procedures, aggregates, and casts. */
-export function routineNodes(c: { languages: LanguageDef[]; transforms: TransformDef[]; functions: FunctionDef[]; aggregates: AggregateDef[]; casts: CastDef[] }): DumpNode[] {
+export function routineNodes(
+  c: { languages: LanguageDef[]; transforms: TransformDef[]; functions: FunctionDef[]; aggregates: AggregateDef[]; casts: CastDef[] },
+): DumpNode[] {
   const { pg_cast, pg_language, pg_proc, pg_transform } = CATALOG;
   return [
     ...c.languages.map((l) =>
-      owned(node("language", `${pg_language}:${l.oid}`, quoteIdent(l.name), createLanguage(l), [[pg_language, l.oid]],
-        [ref("language", "", l.name)]), `LANGUAGE ${quoteIdent(l.name)}`, "")),
+      owned(
+        node("language", `${pg_language}:${l.oid}`, quoteIdent(l.name), createLanguage(l), [[pg_language, l.oid]], [
+          ref("language", "", l.name),
+        ]),
+        `LANGUAGE ${quoteIdent(l.name)}`,
+        "",
+      )
+    ),
     ...c.transforms.map((t) =>
-      node("transform", `${pg_transform}:${t.oid}`, transformName(t), createTransform(t), [[pg_transform, t.oid]],
-        [ref("transform", "", transformName(t))])),
+      node("transform", `${pg_transform}:${t.oid}`, transformName(t), createTransform(t), [[pg_transform, t.oid]], [
+        ref("transform", "", transformName(t)),
+      ])
+    ),
     ...c.functions.map((f) =>
-      owned(node("function", `${pg_proc}:${f.oid}`, `${qualify(f.schema, f.name)}(${f.argTypes})`, createFunction(f), [[pg_proc, f.oid]],
-        [ref(f.kind, f.schema, `${f.name}(${f.argTypes})`)]), `${f.kind.toUpperCase()} ${qualify(f.schema, f.name)}(${f.identityArgs})`, "")),
+      owned(
+        node("function", `${pg_proc}:${f.oid}`, `${qualify(f.schema, f.name)}(${f.argTypes})`, createFunction(f), [[pg_proc, f.oid]], [
+          ref(f.kind, f.schema, `${f.name}(${f.argTypes})`),
+        ]),
+        `${f.kind.toUpperCase()} ${qualify(f.schema, f.name)}(${f.identityArgs})`,
+        "",
+      )
+    ),
     ...c.aggregates.map((a) =>
-      owned(node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]],
-        [ref("aggregate", a.schema, `${a.name}(${a.argTypes})`)]),
-        `AGGREGATE ${qualify(a.schema, a.name)}(${a.identityArgs === "" ? "*" : a.identityArgs})`, `FUNCTION ${qualify(a.schema, a.name)}(${a.argTypes})`)),
+      owned(
+        node("function", `${pg_proc}:${a.oid}`, `${qualify(a.schema, a.name)}(${a.argTypes})`, createAggregate(a), [[pg_proc, a.oid]], [
+          ref("aggregate", a.schema, `${a.name}(${a.argTypes})`),
+        ]),
+        `AGGREGATE ${qualify(a.schema, a.name)}(${a.identityArgs === "" ? "*" : a.identityArgs})`,
+        `FUNCTION ${qualify(a.schema, a.name)}(${a.argTypes})`,
+      )
+    ),
     ...c.casts.map((x) =>
-      node("cast", `${pg_cast}:${x.oid}`, `(${x.source} AS ${x.target})`, createCast(x), [[pg_cast, x.oid]],
-        [ref("cast", "", `(${x.source} AS ${x.target})`)])),
+      node("cast", `${pg_cast}:${x.oid}`, `(${x.source} AS ${x.target})`, createCast(x), [[pg_cast, x.oid]], [
+        ref("cast", "", `(${x.source} AS ${x.target})`),
+      ])
+    ),
   ];
 }
 
@@ -285,7 +360,9 @@ export async function listTransforms(client: pg.ClientBase): Promise<OwnObject[]
        FROM pg_catalog.pg_transform t JOIN pg_catalog.pg_language l ON l.oid = t.trflang
       WHERE t.oid >= 16384 AND ${notExtensionMember("pg_transform", "t.oid")} ORDER BY 1, 2`,
   );
-  return transforms.map((t) => ({ kind: "transform", schema: "", name: transformName(t), drop: `DROP TRANSFORM IF EXISTS ${transformName(t)} CASCADE` }));
+  return transforms.map((t) => ({ kind: "transform", schema: "", name: transformName(t),
+    drop: `DROP TRANSFORM IF EXISTS ${transformName(t)} CASCADE` })
+  );
 }
 
 /** A hand-made language takes its functions along. */
@@ -316,7 +393,9 @@ export async function listRoutines(client: pg.ClientBase, scope: InPlaceScope): 
   return routines.map((r) => {
     const aggregate = r.kind === "a";
     return {
-      kind: aggregate ? "aggregate" : r.kind === "p" ? "procedure" : "function", schema: r.schema, name: `${r.name}(${r.types})`,
+      kind: aggregate ? "aggregate" : r.kind === "p" ? "procedure" : "function",
+      schema: r.schema,
+      name: `${r.name}(${r.types})`,
       drop: aggregate
         ? `DROP AGGREGATE IF EXISTS ${qualify(r.schema, r.name)}(${r.args === "" ? "*" : r.args}) CASCADE`
         : `DROP ROUTINE IF EXISTS ${qualify(r.schema, r.name)}(${r.args}) CASCADE`,

@@ -10,7 +10,14 @@ import { dollarQuote, qualify, quoteIdent, quoteLiteral } from "../quote.ts";
 import { CATALOG, commentOn, notExtensionMember, rows, userSchema } from "../sql.ts";
 import type { TableDef } from "./tables.ts";
 
-export interface PolicyDef { oid: number; schema: string; table: string; name: string; definition: string; comment?: string }
+export interface PolicyDef {
+  oid: number;
+  schema: string;
+  table: string;
+  name: string;
+  definition: string;
+  comment?: string;
+}
 
 export interface DefaultPrivilegeDef {
   /** The role whose new objects get them. */
@@ -48,8 +55,15 @@ const POLICY_COMMAND: Record<string, string> = { r: "SELECT", a: "INSERT", w: "U
 
 export async function readPolicies(client: pg.ClientBase, comments: Comments, tableOids: number[]): Promise<PolicyDef[]> {
   const found = await rows<{
-    oid: number; schema: string; table: string; name: string; permissive: boolean; command: string;
-    roles: string[]; qual: string | null; check: string | null;
+    oid: number;
+    schema: string;
+    table: string;
+    name: string;
+    permissive: boolean;
+    command: string;
+    roles: string[];
+    qual: string | null;
+    check: string | null;
   }>(
     client,
     `SELECT p.oid, n.nspname AS schema, c.relname AS table, p.polname AS name, p.polpermissive AS permissive, p.polcmd AS command,
@@ -63,9 +77,11 @@ export async function readPolicies(client: pg.ClientBase, comments: Comments, ta
     [tableOids],
   );
   return found.map((p) => ({
-    oid: p.oid, schema: p.schema, table: p.table, name: p.name,
-    definition:
-      `CREATE POLICY ${quoteIdent(p.name)} ON ${qualify(p.schema, p.table)}${p.permissive ? "" : " AS RESTRICTIVE"}` +
+    oid: p.oid,
+    schema: p.schema,
+    table: p.table,
+    name: p.name,
+    definition: `CREATE POLICY ${quoteIdent(p.name)} ON ${qualify(p.schema, p.table)}${p.permissive ? "" : " AS RESTRICTIVE"}` +
       ` FOR ${POLICY_COMMAND[p.command] ?? "ALL"}${p.roles.join() === "PUBLIC" ? "" : ` TO ${p.roles.join(", ")}`}` +
       `${p.qual === null ? "" : ` USING (${p.qual})`}${p.check === null ? "" : ` WITH CHECK (${p.check})`}`,
     comment: comments.take(CATALOG.pg_policy, p.oid),
@@ -76,7 +92,8 @@ export async function readPolicies(client: pg.ClientBase, comments: Comments, ta
  * The grants of an ACL in the order its items have (the order of the GRANTs that made them): granted
  * again in that order, they give the same ACL, so `\dp` shows the same text.
  */
-export const GRANTS = (acl: string) => `(
+export const GRANTS = (acl: string) =>
+  `(
   SELECT pg_catalog.json_agg(pg_catalog.json_build_object('grantee', g.grantee, 'privileges', g.privileges, 'grantable', g.grantable) ORDER BY g.position)
     FROM (SELECT CASE WHEN a.grantee <> 0 THEN pg_catalog.pg_get_userbyid(a.grantee) END AS grantee, pg_catalog.min(a.n) AS position,
                  a.is_grantable AS grantable, pg_catalog.array_agg(a.privilege_type ORDER BY a.privilege_type) AS privileges
@@ -107,14 +124,20 @@ const OWNED: ReadonlyArray<[catalog: string, owner: string, acl: string | null]>
 export async function readAccess(client: pg.ClientBase): Promise<AccessByObject> {
   const result: AccessByObject = new Map();
   for (const [catalog, owner, acl] of OWNED) {
-    const { rows } = await client.query<{ classid: number; oid: number; owner: string; grants: Grant[] | null; columns: Access["columns"] | null }>(
+    const { rows } = await client.query<
+      { classid: number; oid: number; owner: string; grants: Grant[] | null; columns: Access["columns"] | null }
+    >(
       `SELECT '${catalog}'::pg_catalog.regclass::pg_catalog.oid AS classid, x.oid,
               pg_catalog.pg_get_userbyid(x.${owner}) AS owner,
               ${acl === null ? "NULL" : `CASE WHEN x.${acl} IS NOT NULL THEN COALESCE(${GRANTS(`x.${acl}`)}, '[]') END`} AS grants,
-              ${catalog === "pg_class"
-                ? `(SELECT pg_catalog.json_agg(pg_catalog.json_build_object('column', a.attname, 'grants', ${GRANTS("a.attacl")}) ORDER BY a.attnum)
+              ${
+        catalog === "pg_class"
+          ? `(SELECT pg_catalog.json_agg(pg_catalog.json_build_object('column', a.attname, 'grants', ${
+            GRANTS("a.attacl")
+          }) ORDER BY a.attnum)
                       FROM pg_catalog.pg_attribute a WHERE a.attrelid = x.oid AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped)`
-                : "NULL"} AS columns
+          : "NULL"
+      } AS columns
          FROM pg_catalog.${catalog} x WHERE x.oid >= 16384 OR '${catalog}' IN ('pg_namespace', 'pg_largeobject_metadata')`,
     );
     for (const row of rows) result.set(`${row.classid}:${row.oid}`, { owner: row.owner, grants: row.grants, columns: row.columns ?? [] });
@@ -122,11 +145,15 @@ export async function readAccess(client: pg.ClientBase): Promise<AccessByObject>
   return result;
 }
 
-const DEFAULT_ACL_OBJECTS: Record<string, string> = { r: "TABLES", S: "SEQUENCES", f: "FUNCTIONS", T: "TYPES", n: "SCHEMAS", L: "LARGE OBJECTS" };
+const DEFAULT_ACL_OBJECTS: Record<string, string> = { r: "TABLES", S: "SEQUENCES", f: "FUNCTIONS", T: "TYPES", n: "SCHEMAS",
+  L: "LARGE OBJECTS" };
 
 /** How manifests, previews and in-place restores name one role's default privileges for one kind of object (in one schema). */
-export function defaultPrivilegesRef(defaults: Pick<DefaultPrivilegeDef, "role" | "schema" | "objects">): { kind: "default privileges"; schema: string; name: string } {
-  return { kind: "default privileges", schema: defaults.schema ?? "", name: `for role ${defaults.role} on ${defaults.objects.toLowerCase()}` };
+export function defaultPrivilegesRef(
+  defaults: Pick<DefaultPrivilegeDef, "role" | "schema" | "objects">,
+): { kind: "default privileges"; schema: string; name: string } {
+  return { kind: "default privileges", schema: defaults.schema ?? "",
+    name: `for role ${defaults.role} on ${defaults.objects.toLowerCase()}` };
 }
 
 export async function readDefaultPrivileges(client: pg.ClientBase): Promise<DefaultPrivilegeDef[]> {
@@ -176,24 +203,43 @@ export async function readRolesOfPoliciesAndMappings(client: pg.ClientBase): Pro
 }
 
 /** Per catalog: the keyword GRANT takes, its name as SQL (in `x`), its namespace column, acl and owner, and acldefault's letter. */
-const INITIAL_PRIVILEGE_CATALOGS: ReadonlyArray<{ catalog: string; on: string; namespace: string | null; acl: string; owner: string; type: string }> = [
+const INITIAL_PRIVILEGE_CATALOGS: ReadonlyArray<
+  { catalog: string; on: string; namespace: string | null; acl: string; owner: string; type: string }
+> = [
   {
-    catalog: "pg_class", namespace: "x.relnamespace", acl: "x.relacl", owner: "x.relowner",
-    on: `CASE WHEN x.relkind = 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.relname)`,
+    catalog: "pg_class",
+    namespace: "x.relnamespace",
+    acl: "x.relacl",
+    owner: "x.relowner",
+    on:
+      `CASE WHEN x.relkind = 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.relname)`,
     type: `CASE WHEN x.relkind = 'S' THEN 's' ELSE 'r' END`,
   },
   {
-    catalog: "pg_proc", namespace: "x.pronamespace", acl: "x.proacl", owner: "x.proowner", type: "'f'",
-    on: `CASE WHEN x.prokind = 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(x.oid) || ')'`,
+    catalog: "pg_proc",
+    namespace: "x.pronamespace",
+    acl: "x.proacl",
+    owner: "x.proowner",
+    type: "'f'",
+    on:
+      `CASE WHEN x.prokind = 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.proname) || '(' || pg_catalog.pg_get_function_identity_arguments(x.oid) || ')'`,
   },
   {
-    catalog: "pg_type", namespace: "x.typnamespace", acl: "x.typacl", owner: "x.typowner", type: "'T'",
+    catalog: "pg_type",
+    namespace: "x.typnamespace",
+    acl: "x.typacl",
+    owner: "x.typowner",
+    type: "'T'",
     on: `'TYPE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(x.typname)`,
   },
-  { catalog: "pg_namespace", namespace: null, acl: "x.nspacl", owner: "x.nspowner", type: "'n'", on: `'SCHEMA ' || pg_catalog.quote_ident(x.nspname)` },
-  { catalog: "pg_language", namespace: null, acl: "x.lanacl", owner: "x.lanowner", type: "'l'", on: `'LANGUAGE ' || pg_catalog.quote_ident(x.lanname)` },
-  { catalog: "pg_foreign_data_wrapper", namespace: null, acl: "x.fdwacl", owner: "x.fdwowner", type: "'F'", on: `'FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(x.fdwname)` },
-  { catalog: "pg_foreign_server", namespace: null, acl: "x.srvacl", owner: "x.srvowner", type: "'S'", on: `'FOREIGN SERVER ' || pg_catalog.quote_ident(x.srvname)` },
+  { catalog: "pg_namespace", namespace: null, acl: "x.nspacl", owner: "x.nspowner", type: "'n'",
+    on: `'SCHEMA ' || pg_catalog.quote_ident(x.nspname)` },
+  { catalog: "pg_language", namespace: null, acl: "x.lanacl", owner: "x.lanowner", type: "'l'",
+    on: `'LANGUAGE ' || pg_catalog.quote_ident(x.lanname)` },
+  { catalog: "pg_foreign_data_wrapper", namespace: null, acl: "x.fdwacl", owner: "x.fdwowner", type: "'F'",
+    on: `'FOREIGN DATA WRAPPER ' || pg_catalog.quote_ident(x.fdwname)` },
+  { catalog: "pg_foreign_server", namespace: null, acl: "x.srvacl", owner: "x.srvowner", type: "'S'",
+    on: `'FOREIGN SERVER ' || pg_catalog.quote_ident(x.srvname)` },
 ];
 
 /**
@@ -205,11 +251,13 @@ const INITIAL_PRIVILEGE_CATALOGS: ReadonlyArray<{ catalog: string; on: string; n
 export async function readChangedInitialPrivileges(client: pg.ClientBase): Promise<ChangedInitialAccess[]> {
   const changed: ChangedInitialAccess[] = [];
   for (const c of INITIAL_PRIVILEGE_CATALOGS) {
-    const member = `EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${c.catalog}'::pg_catalog.regclass AND e.objid = x.oid AND e.deptype = 'e')`;
+    const member =
+      `EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = '${c.catalog}'::pg_catalog.regclass AND e.objid = x.oid AND e.deptype = 'e')`;
     const builtIn = c.namespace === null
       ? (c.catalog === "pg_namespace" ? "x.nspname = 'pg_catalog'" : c.catalog === "pg_language" ? "x.oid < 16384" : "false")
       : "n.nspname = 'pg_catalog'";
-    const initial = `(SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = '${c.catalog}'::pg_catalog.regclass AND i.objoid = x.oid AND i.objsubid = 0)`;
+    const initial =
+      `(SELECT i.initprivs FROM pg_catalog.pg_init_privs i WHERE i.classoid = '${c.catalog}'::pg_catalog.regclass AND i.objoid = x.oid AND i.objsubid = 0)`;
     const { rows } = await client.query<{ on: string; initial: Grant[] | null; current: Grant[] | null }>(
       `SELECT ${c.on} AS on,
               ${GRANTS(`COALESCE(${initial}, pg_catalog.acldefault((${c.type})::"char", ${c.owner}))`)} AS initial,
@@ -270,8 +318,11 @@ export async function findUnrestorableOwners(client: pg.ClientBase): Promise<str
       ORDER BY 1`,
   );
   return found.map(({ what, owner }) =>
-    `${what} is owned by ${quoteIdent(owner)}, which is not a superuser: restoring its owner will fail (PostgreSQL requires a superuser). ` +
-      `Make ${quoteIdent(owner)} a superuser again or give the object to one (ALTER … OWNER TO), then back up again.`);
+    `${what} is owned by ${
+      quoteIdent(owner)
+    }, which is not a superuser: restoring its owner will fail (PostgreSQL requires a superuser). ` +
+    `Make ${quoteIdent(owner)} a superuser again or give the object to one (ALTER … OWNER TO), then back up again.`
+  );
 }
 
 /** Row-level security is switched on after the data, so that loading it never meets a policy. */
@@ -295,13 +346,17 @@ export function createPolicy(policy: PolicyDef): string[] {
  * they add to them.
  */
 export function defaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
-  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`}`;
+  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${
+    defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`
+  }`;
   return [
     ...(defaults.schema === null
-      ? [`${prefix} REVOKE ALL ON ${defaults.objects} FROM PUBLIC;`, `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${quoteIdent(defaults.role)};`]
+      ? [`${prefix} REVOKE ALL ON ${defaults.objects} FROM PUBLIC;`,
+        `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${quoteIdent(defaults.role)};`]
       : []),
     ...defaults.grants.map((g) =>
-      `${prefix} GRANT ${g.privileges.join(", ")} ON ${defaults.objects} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`),
+      `${prefix} GRANT ${g.privileges.join(", ")} ON ${defaults.objects} TO ${grantee(g)}${g.grantable ? " WITH GRANT OPTION" : ""};`
+    ),
   ];
 }
 
@@ -311,9 +366,13 @@ export function defaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
  * entry. What a new database has, so that objects an in-place restore creates pick up nothing extra.
  */
 export function resetDefaultPrivileges(defaults: DefaultPrivilegeDef): string[] {
-  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`}`;
+  const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(defaults.role)}${
+    defaults.schema === null ? "" : ` IN SCHEMA ${quoteIdent(defaults.schema)}`
+  }`;
   const everyone = [...new Set(defaults.grants.map(grantee))];
-  const builtIn = defaults.schema !== null ? [] : [quoteIdent(defaults.role), ...(["FUNCTIONS", "TYPES"].includes(defaults.objects) ? ["PUBLIC"] : [])];
+  const builtIn = defaults.schema !== null
+    ? []
+    : [quoteIdent(defaults.role), ...(["FUNCTIONS", "TYPES"].includes(defaults.objects) ? ["PUBLIC"] : [])];
   return [
     ...everyone.map((who) => `${prefix} REVOKE ALL ON ${defaults.objects} FROM ${who} CASCADE;`),
     ...builtIn.map((who) => `${prefix} GRANT ALL ON ${defaults.objects} TO ${who};`),
@@ -335,11 +394,18 @@ export function roleMemberships(role: RoleDef): string[] {
 export function securityNodes(c: { tables: TableDef[]; policies: PolicyDef[] }): DumpNode[] {
   const { pg_class, pg_policy } = CATALOG;
   return [
-    ...c.tables.flatMap((t) => t.rowSecurity || t.forceRowSecurity ? [
-      node("row-security", `row-security:${t.oid}`, qualify(t.schema, t.name), rowSecurity(t), [], [], [[pg_class, t.oid]]),
-    ] : []),
+    ...c.tables.flatMap((t) =>
+      t.rowSecurity || t.forceRowSecurity ?
+        [
+          node("row-security", `row-security:${t.oid}`, qualify(t.schema, t.name), rowSecurity(t), [], [], [[pg_class, t.oid]]),
+        ] :
+        []
+    ),
     ...c.policies.map((p) =>
-      node("policy", `${pg_policy}:${p.oid}`, memberLabel(p.schema, p.table, p.name), createPolicy(p), [[pg_policy, p.oid]], [ref("policy", p.schema, p.name, p.table)])),
+      node("policy", `${pg_policy}:${p.oid}`, memberLabel(p.schema, p.table, p.name), createPolicy(p), [[pg_policy, p.oid]], [
+        ref("policy", p.schema, p.name, p.table),
+      ])
+    ),
   ];
 }
 

@@ -15,15 +15,26 @@ import type { ConstraintDef } from "./constraints.ts";
 import { fdwOptions } from "./foreign-data.ts";
 
 export interface SequenceDef {
-  oid: number; schema: string; name: string; unlogged: boolean; type: string;
-  start: string; increment: string; min: string; max: string; cache: string; cycle: boolean;
+  oid: number;
+  schema: string;
+  name: string;
+  unlogged: boolean;
+  type: string;
+  start: string;
+  increment: string;
+  min: string;
+  max: string;
+  cache: string;
+  cycle: boolean;
   /** The column that owns it: a serial column (OWNED BY) or an identity column. */
   owner?: { oid: number; schema: string; table: string; column: string; identity: boolean };
   comment?: string;
 }
 
 export interface ColumnDef {
-  name: string; type: string; notNull: boolean;
+  name: string;
+  type: string;
+  notNull: boolean;
   /** A foreign table's column options (`column_name 'ident'`), as [key, value]. */
   fdwOptions?: Array<[key: string, value: string]>;
   /** From PostgreSQL 18 a NOT NULL is a named constraint (a partition's is named after its parent's). */
@@ -38,12 +49,20 @@ export interface ColumnDef {
   /** False for a column that only comes from an inheritance parent. */
   local: boolean;
   /** Settings written as ALTER COLUMN after CREATE TABLE, only when not the default. */
-  storage?: string; compression?: string; statistics?: number; options?: string[];
+  storage?: string;
+  compression?: string;
+  statistics?: number;
+  options?: string[];
   comment?: string;
 }
 
 export interface TableDef {
-  oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
+  oid: number;
+  rowTypeOid: number;
+  schema: string;
+  name: string;
+  unlogged: boolean;
+  options: string[];
   /** pg_get_partkeydef of a partitioned table: `RANGE (at)`. */
   partitionKey?: string;
   /** A partition: created as a table of its own, then attached as pg_dump does (keeps its column order). */
@@ -63,7 +82,8 @@ export interface TableDef {
   foreign?: { server: string; options: Array<[key: string, value: string]> };
   /** pg_class.relreplident when FULL (f) or NOTHING (n); USING INDEX goes with the index. */
   replicaIdentity?: "f" | "n";
-  rowSecurity: boolean; forceRowSecurity: boolean;
+  rowSecurity: boolean;
+  forceRowSecurity: boolean;
   columns: ColumnDef[];
   /** Validated CHECK constraints, written inside CREATE TABLE. */
   checks: ConstraintDef[];
@@ -75,11 +95,21 @@ export interface TableDef {
 }
 
 export interface ViewDef {
-  oid: number; rowTypeOid: number; ruleOid: number; schema: string; name: string; options: string[];
+  oid: number;
+  rowTypeOid: number;
+  ruleOid: number;
+  schema: string;
+  name: string;
+  options: string[];
   /** pg_get_viewdef: the SELECT the view runs. */
   query: string;
   columns: Array<{
-    name: string; comment?: string; storage?: string; compression?: string; statistics?: number; options?: string[];
+    name: string;
+    comment?: string;
+    storage?: string;
+    compression?: string;
+    statistics?: number;
+    options?: string[];
     /** ALTER VIEW … ALTER COLUMN … SET DEFAULT: what an INSERT through the view gets. */
     default?: string;
   }>;
@@ -92,7 +122,11 @@ export interface ViewDef {
 
 export async function readSequences(client: pg.ClientBase, comments: Comments): Promise<SequenceDef[]> {
   const found = await rows<Omit<SequenceDef, "owner"> & {
-    ownerOid: number | null; ownerSchema: string; ownerTable: string; ownerColumn: string; ownerDeptype: string;
+    ownerOid: number | null;
+    ownerSchema: string;
+    ownerTable: string;
+    ownerColumn: string;
+    ownerDeptype: string;
   }>(
     client,
     `SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relpersistence = 'u' AS unlogged,
@@ -121,10 +155,26 @@ export async function readSequences(client: pg.ClientBase, comments: Comments): 
 }
 
 export interface ColumnRow {
-  relid: number; attnum: number; name: string; type: string; notNull: boolean; identity: string; generated: string;
-  default: string | null; attrdef: number | null; collationSchema: string | null; collationName: string | null;
-  local: boolean; storage: string | null; compression: string | null; statistics: number | null; options: string[] | null;
-  notNullName: string | null; notNullNoInherit: boolean | null; notNullValidated: boolean | null; fdwOptions: string[] | null;
+  relid: number;
+  attnum: number;
+  name: string;
+  type: string;
+  notNull: boolean;
+  identity: string;
+  generated: string;
+  default: string | null;
+  attrdef: number | null;
+  collationSchema: string | null;
+  collationName: string | null;
+  local: boolean;
+  storage: string | null;
+  compression: string | null;
+  statistics: number | null;
+  options: string[] | null;
+  notNullName: string | null;
+  notNullNoInherit: boolean | null;
+  notNullValidated: boolean | null;
+  fdwOptions: string[] | null;
   /** Also inherited from a parent (a local column merged with the parent's). */
   inherited: boolean;
 }
@@ -165,7 +215,9 @@ export async function readColumns(client: pg.ClientBase, relationOids: number[])
 function columnSettingsOf(row: ColumnRow): Pick<ColumnDef, "storage" | "compression" | "statistics" | "options"> {
   return {
     ...(row.storage === null ? {} : { storage: STORAGE[row.storage] ?? row.storage }),
-    ...(row.compression === null ? {} : { compression: row.compression === "p" ? "pglz" : row.compression === "l" ? "lz4" : row.compression }),
+    ...(row.compression === null
+      ? {}
+      : { compression: row.compression === "p" ? "pglz" : row.compression === "l" ? "lz4" : row.compression }),
     ...(row.statistics === null ? {} : { statistics: row.statistics }),
     ...(row.options === null ? {} : { options: row.options }),
   };
@@ -195,10 +247,25 @@ function toColumn(row: ColumnRow, identitySequence: SequenceDef | undefined, com
 
 export async function readTables(client: pg.ClientBase, comments: Comments, sequences: SequenceDef[]): Promise<TableDef[]> {
   const found = await rows<{
-    oid: number; rowTypeOid: number; schema: string; name: string; unlogged: boolean; options: string[];
-    partitionKey: string | null; parentOid: number | null; parentSchema: string | null; parentName: string | null; bound: string | null;
-    parents: Array<{ oid: number; schema: string; name: string }>; replicaIdentity: string; rowSecurity: boolean; forceRowSecurity: boolean;
-    server: string | null; serverOptions: string[] | null; ofType: string | null; accessMethod: string | null;
+    oid: number;
+    rowTypeOid: number;
+    schema: string;
+    name: string;
+    unlogged: boolean;
+    options: string[];
+    partitionKey: string | null;
+    parentOid: number | null;
+    parentSchema: string | null;
+    parentName: string | null;
+    bound: string | null;
+    parents: Array<{ oid: number; schema: string; name: string }>;
+    replicaIdentity: string;
+    rowSecurity: boolean;
+    forceRowSecurity: boolean;
+    server: string | null;
+    serverOptions: string[] | null;
+    ofType: string | null;
+    accessMethod: string | null;
   }>(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", n.nspname AS schema, c.relname AS name,
@@ -213,7 +280,9 @@ export async function readTables(client: pg.ClientBase, comments: Comments, sequ
                         JOIN pg_catalog.pg_namespace ipn ON ipn.oid = ipc.relnamespace
                        WHERE i.inhrelid = c.oid AND NOT c.relispartition), '[]') AS parents,
             c.relreplident AS "replicaIdentity", c.relrowsecurity AS "rowSecurity", c.relforcerowsecurity AS "forceRowSecurity",
-            fs.srvname AS server, ft.ftoptions AS "serverOptions", CASE WHEN c.reloftype <> 0 THEN ${qualifiedName("otn.nspname", "ot.typname")} END AS "ofType",
+            fs.srvname AS server, ft.ftoptions AS "serverOptions", CASE WHEN c.reloftype <> 0 THEN ${
+      qualifiedName("otn.nspname", "ot.typname")
+    } END AS "ofType",
             CASE WHEN c.relkind = 'p' OR am.amname <> 'heap' THEN am.amname END AS "accessMethod"
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
@@ -230,51 +299,62 @@ export async function readTables(client: pg.ClientBase, comments: Comments, sequ
   const identityOf = (tableOid: number, column: string) =>
     sequences.find((s) => s.owner?.identity && s.owner.oid === tableOid && s.owner.column === column);
   const columnsOf = (oid: number) => columns.filter((c) => c.relid === oid);
-  return found.map(({ partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ofType, accessMethod, ...table }) => {
-    const own = columnsOf(table.oid);
-    const parts: Array<[number, number]> = own.flatMap((c) => (c.attrdef === null ? [] : [[CATALOG.pg_attrdef, c.attrdef] as [number, number]]));
-    const partition = parentOid === null ? undefined : { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "", bound: bound ?? "" };
-    // A column inherited (not partitioned) from a parent keeps the parent's definition unless changed on the child.
-    const inherited = own.filter((c) => !c.local && partition === undefined);
-    const parentColumns = parents.flatMap((p) => columnsOf(p.oid));
-    const inheritedOverrides = inherited.flatMap((c) => {
-      const fromParent = parentColumns.find((p) => p.name === c.name);
-      const override: TableDef["inheritedOverrides"][number] = { column: c.name };
-      if (c.default !== (fromParent?.default ?? null)) override.default = c.default;
-      if (c.notNull && !fromParent?.notNull) override.notNull = true;
-      return Object.keys(override).length > 1 ? [override] : [];
-    });
-    const inheritLater = parents.length > 0 && own.every((c) => c.local) && own.some((c) => c.inherited && c.generated !== "");
-    return {
-      ...table,
-      ...(inheritLater ? { inheritLater } : {}),
-      ...(partitionKey === null ? {} : { partitionKey }),
-      ...(partition === undefined ? {} : { partitionOf: partition }),
-      ...(ofType === null ? {} : { ofType }),
-      ...(accessMethod === null ? {} : { accessMethod }),
-      ...(server === null ? {} : { foreign: { server, options: keyValues(serverOptions ?? []) } }),
-      inherits: parents,
-      // A foreign table's is always NOTHING, and cannot be set.
-      ...(server === null && (replicaIdentity === "f" || replicaIdentity === "n") ? { replicaIdentity } : {}),
-      columns: own.map((c) => {
-        const identity = c.identity === "" ? undefined : identityOf(table.oid, c.name);
-        if (identity) parts.push([CATALOG.pg_class, identity.oid]);
-        // A partition is created standalone, so it declares every column; from PostgreSQL 17 its
-        // identity columns use the parent's sequence and become identity again when it is attached.
-        const column = partition === undefined ? c : { ...c, local: true, identity: identity === undefined ? "" : c.identity };
-        return toColumn(column, identity, comments.take(CATALOG.pg_class, table.oid, c.attnum));
-      }),
-      checks: [],
-      inheritedOverrides,
-      parts,
-      comment: comments.take(CATALOG.pg_class, table.oid),
-    };
-  });
+  return found.map(
+    (
+      { partitionKey, parentOid, parentSchema, parentName, bound, parents, replicaIdentity, server, serverOptions, ofType, accessMethod,
+        ...table },
+    ) => {
+      const own = columnsOf(table.oid);
+      const parts: Array<[number, number]> = own.flatMap((
+        c,
+      ) => (c.attrdef === null ? [] : [[CATALOG.pg_attrdef, c.attrdef] as [number, number]]));
+      const partition = parentOid === null
+        ? undefined
+        : { oid: parentOid, schema: parentSchema ?? "", name: parentName ?? "", bound: bound ?? "" };
+      // A column inherited (not partitioned) from a parent keeps the parent's definition unless changed on the child.
+      const inherited = own.filter((c) => !c.local && partition === undefined);
+      const parentColumns = parents.flatMap((p) => columnsOf(p.oid));
+      const inheritedOverrides = inherited.flatMap((c) => {
+        const fromParent = parentColumns.find((p) => p.name === c.name);
+        const override: TableDef["inheritedOverrides"][number] = { column: c.name };
+        if (c.default !== (fromParent?.default ?? null)) override.default = c.default;
+        if (c.notNull && !fromParent?.notNull) override.notNull = true;
+        return Object.keys(override).length > 1 ? [override] : [];
+      });
+      const inheritLater = parents.length > 0 && own.every((c) => c.local) && own.some((c) => c.inherited && c.generated !== "");
+      return {
+        ...table,
+        ...(inheritLater ? { inheritLater } : {}),
+        ...(partitionKey === null ? {} : { partitionKey }),
+        ...(partition === undefined ? {} : { partitionOf: partition }),
+        ...(ofType === null ? {} : { ofType }),
+        ...(accessMethod === null ? {} : { accessMethod }),
+        ...(server === null ? {} : { foreign: { server, options: keyValues(serverOptions ?? []) } }),
+        inherits: parents,
+        // A foreign table's is always NOTHING, and cannot be set.
+        ...(server === null && (replicaIdentity === "f" || replicaIdentity === "n") ? { replicaIdentity } : {}),
+        columns: own.map((c) => {
+          const identity = c.identity === "" ? undefined : identityOf(table.oid, c.name);
+          if (identity) parts.push([CATALOG.pg_class, identity.oid]);
+          // A partition is created standalone, so it declares every column; from PostgreSQL 17 its
+          // identity columns use the parent's sequence and become identity again when it is attached.
+          const column = partition === undefined ? c : { ...c, local: true, identity: identity === undefined ? "" : c.identity };
+          return toColumn(column, identity, comments.take(CATALOG.pg_class, table.oid, c.attnum));
+        }),
+        checks: [],
+        inheritedOverrides,
+        parts,
+        comment: comments.take(CATALOG.pg_class, table.oid),
+      };
+    },
+  );
 }
 
 /** Views and materialized views. */
 export async function readViews(client: pg.ClientBase, comments: Comments): Promise<ViewDef[]> {
-  const found = await rows<Omit<ViewDef, "columns" | "materialized" | "parts"> & { relkind: string; populated: boolean; accessMethod: string | null }>(
+  const found = await rows<
+    Omit<ViewDef, "columns" | "materialized" | "parts"> & { relkind: string; populated: boolean; accessMethod: string | null }
+  >(
     client,
     `SELECT c.oid, c.reltype AS "rowTypeOid", r.oid AS "ruleOid", n.nspname AS schema, c.relname AS name,
             COALESCE(c.reloptions, '{}')::text[] AS options, pg_catalog.pg_get_viewdef(c.oid) AS query,
@@ -292,10 +372,14 @@ export async function readViews(client: pg.ClientBase, comments: Comments): Prom
     columns: columns
       .filter((c) => c.relid === view.oid)
       .map((c) => ({
-        name: c.name, ...columnSettingsOf(c), ...(c.default === null ? {} : { default: c.default }),
+        name: c.name,
+        ...columnSettingsOf(c),
+        ...(c.default === null ? {} : { default: c.default }),
         comment: comments.take(CATALOG.pg_class, view.oid, c.attnum),
       })),
-    parts: columns.flatMap((c) => (c.relid === view.oid && c.attrdef !== null ? [[CATALOG.pg_attrdef, c.attrdef] as [number, number]] : [])),
+    parts: columns.flatMap((
+      c,
+    ) => (c.relid === view.oid && c.attrdef !== null ? [[CATALOG.pg_attrdef, c.attrdef] as [number, number]] : [])),
     comment: comments.take(CATALOG.pg_class, view.oid),
   }));
 }
@@ -305,7 +389,10 @@ export async function readViews(client: pg.ClientBase, comments: Comments): Prom
  * this is their position now, which is at or after the snapshot's, so restored sequences never
  * hand out a value the dumped rows already use.
  */
-export async function readSequenceValues(client: pg.ClientBase, sequences: Array<{ schema: string; name: string }>): Promise<SequenceValue[]> {
+export async function readSequenceValues(
+  client: pg.ClientBase,
+  sequences: Array<{ schema: string; name: string }>,
+): Promise<SequenceValue[]> {
   const values: SequenceValue[] = [];
   for (const seq of [...sequences].sort((a, b) => compareNames([a.schema, a.name], [b.schema, b.name]))) {
     const qualifiedName = qualify(seq.schema, seq.name);
@@ -376,7 +463,9 @@ function columnConstraints(column: ColumnDef): string[] {
     parts.push(`DEFAULT ${column.default}`);
   }
   if (column.notNullConstraint !== undefined) {
-    parts.push(`CONSTRAINT ${quoteIdent(column.notNullConstraint.name)} NOT NULL${column.notNullConstraint.noInherit ? " NO INHERIT" : ""}`);
+    parts.push(
+      `CONSTRAINT ${quoteIdent(column.notNullConstraint.name)} NOT NULL${column.notNullConstraint.noInherit ? " NO INHERIT" : ""}`,
+    );
   } else if (column.notNull) {
     parts.push("NOT NULL");
   }
@@ -424,32 +513,46 @@ export function createTable(table: TableDef): string[] {
   const list = `(\n    ${lines.join(",\n    ")}\n)`;
   // A typed table's list is optional; any other table needs one, even empty.
   const body = table.ofType !== undefined ? `OF ${table.ofType}${lines.length === 0 ? "" : ` ${list}`}` : lines.length === 0 ? "()" : list;
-  const inherits = table.inherits.length === 0 || table.inheritLater ? "" : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
+  const inherits = table.inherits.length === 0 || table.inheritLater
+    ? ""
+    : `\nINHERITS (${table.inherits.map((p) => qualify(p.schema, p.name)).join(", ")})`;
   const partitioned = table.partitionKey === undefined ? "" : `\nPARTITION BY ${table.partitionKey}`;
   const method = table.accessMethod === undefined ? "" : `\nUSING ${quoteIdent(table.accessMethod)}`;
   const storage = table.foreign === undefined
     ? withOptions(table.options)
     : `\nSERVER ${quoteIdent(table.foreign.server)}${fdwOptions(table.foreign.options)}`;
   return [
-    `CREATE ${table.unlogged ? "UNLOGGED " : ""}${table.foreign ? "FOREIGN " : ""}TABLE ${name} ${body}${inherits}${partitioned}${method}${storage};`,
+    `CREATE ${table.unlogged ? "UNLOGGED " : ""}${
+      table.foreign ? "FOREIGN " : ""
+    }TABLE ${name} ${body}${inherits}${partitioned}${method}${storage};`,
     ...(table.inheritLater ? table.inherits.map((p) => `ALTER TABLE ONLY ${name} INHERIT ${qualify(p.schema, p.name)};`) : []),
     ...table.inheritedOverrides.flatMap((o) => [
       ...(o.default === undefined ? [] : [
-        `ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} ${o.default === null ? "DROP DEFAULT" : `SET DEFAULT ${o.default}`};`,
+        `ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} ${
+          o.default === null ? "DROP DEFAULT" : `SET DEFAULT ${o.default}`
+        };`,
       ]),
       ...(o.notNull ? [`ALTER TABLE ONLY ${name} ALTER COLUMN ${quoteIdent(o.column)} SET NOT NULL;`] : []),
     ]),
     ...alterColumns(`ALTER TABLE ONLY ${name}`, table.columns),
     // An identity sequence takes its table's persistence; one changed since (PostgreSQL 15) is set again.
-    ...table.columns.flatMap((c) => c.identity === undefined || c.identity.sequence.unlogged === table.unlogged ? [] : [
-      `ALTER SEQUENCE ${qualify(c.identity.sequence.schema, c.identity.sequence.name)} SET ${c.identity.sequence.unlogged ? "UNLOGGED" : "LOGGED"};`,
-    ]),
-    ...(table.replicaIdentity === undefined ? [] : [`ALTER TABLE ONLY ${name} REPLICA IDENTITY ${table.replicaIdentity === "f" ? "FULL" : "NOTHING"};`]),
+    ...table.columns.flatMap((c) =>
+      c.identity === undefined || c.identity.sequence.unlogged === table.unlogged ? [] : [
+        `ALTER SEQUENCE ${qualify(c.identity.sequence.schema, c.identity.sequence.name)} SET ${
+          c.identity.sequence.unlogged ? "UNLOGGED" : "LOGGED"
+        };`,
+      ]
+    ),
+    ...(table.replicaIdentity === undefined
+      ? []
+      : [`ALTER TABLE ONLY ${name} REPLICA IDENTITY ${table.replicaIdentity === "f" ? "FULL" : "NOTHING"};`]),
     ...commentOn(`${table.foreign ? "FOREIGN TABLE" : "TABLE"} ${name}`, table.comment),
     ...table.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
     ...table.checks.flatMap((check) => commentOn(`CONSTRAINT ${quoteIdent(check.name)} ON ${name}`, check.comment)),
     ...table.columns.flatMap((column) =>
-      column.identity ? commentOn(`SEQUENCE ${qualify(column.identity.sequence.schema, column.identity.sequence.name)}`, column.identity.sequence.comment) : [],
+      column.identity
+        ? commentOn(`SEQUENCE ${qualify(column.identity.sequence.schema, column.identity.sequence.name)}`, column.identity.sequence.comment)
+        : []
     ),
   ];
 }
@@ -466,9 +569,13 @@ export function createView(view: ViewDef): string[] {
   const query = view.query.trim().replace(/;$/, "");
   const keyword = view.materialized ? "MATERIALIZED VIEW" : "VIEW";
   return [
-    `CREATE ${keyword} ${name}${view.materialized?.accessMethod === undefined ? "" : ` USING ${quoteIdent(view.materialized.accessMethod)}`}${withOptions(view.options)} AS\n${query}${view.materialized ? "\n  WITH NO DATA" : ""};`,
+    `CREATE ${keyword} ${name}${
+      view.materialized?.accessMethod === undefined ? "" : ` USING ${quoteIdent(view.materialized.accessMethod)}`
+    }${withOptions(view.options)} AS\n${query}${view.materialized ? "\n  WITH NO DATA" : ""};`,
     ...alterColumns(`ALTER ${keyword} ${name}`, view.columns),
-    ...view.columns.flatMap((c) => (c.default === undefined ? [] : [`ALTER VIEW ${name} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default};`])),
+    ...view.columns.flatMap((
+      c,
+    ) => (c.default === undefined ? [] : [`ALTER VIEW ${name} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default};`])),
     ...commentOn(`${keyword} ${name}`, view.comment),
     ...view.columns.flatMap((column) => commentOn(`COLUMN ${name}.${quoteIdent(column.name)}`, column.comment)),
   ];
@@ -492,9 +599,12 @@ export function tableData(table: TableDef): TableData {
 
 /** An identity sequence belongs to its table's owner (it cannot be given away) but has grants of its own. */
 function identityGrants(table: TableDef): DumpNode["partGrants"] {
-  return table.columns.flatMap((c) => c.identity === undefined ? [] : [{
-    row: `${CATALOG.pg_class}:${c.identity.sequence.oid}`, grantOn: `SEQUENCE ${qualify(c.identity.sequence.schema, c.identity.sequence.name)}`,
-  }]);
+  return table.columns.flatMap((c) =>
+    c.identity === undefined ? [] : [{
+      row: `${CATALOG.pg_class}:${c.identity.sequence.oid}`,
+      grantOn: `SEQUENCE ${qualify(c.identity.sequence.schema, c.identity.sequence.name)}`,
+    }]
+  );
 }
 
 /** Sequences (tied to their serial columns once both exist), tables (partitions attached after), views (materialized ones refreshed after the data). */
@@ -502,35 +612,68 @@ export function tableNodes(c: { sequences: SequenceDef[]; tables: TableDef[]; vi
   const { pg_class, pg_rewrite, pg_type } = CATALOG;
   return [
     ...c.sequences.map((s) =>
-      owned(node("sequence", `${pg_class}:${s.oid}`, qualify(s.schema, s.name), createSequence(s), [[pg_class, s.oid]], [ref("sequence", s.schema, s.name)]),
-        `SEQUENCE ${qualify(s.schema, s.name)}`, "")),
-    ...c.sequences.flatMap((s) => s.owner === undefined ? [] : [
-      node("owned-by", `owned-by:${s.oid}`, qualify(s.schema, s.name), sequenceOwnedBy(s), [], [], [[pg_class, s.oid], [pg_class, s.owner.oid]]),
-    ]),
+      owned(
+        node("sequence", `${pg_class}:${s.oid}`, qualify(s.schema, s.name), createSequence(s), [[pg_class, s.oid]], [
+          ref("sequence", s.schema, s.name),
+        ]),
+        `SEQUENCE ${qualify(s.schema, s.name)}`,
+        "",
+      )
+    ),
+    ...c.sequences.flatMap((s) =>
+      s.owner === undefined ? [] : [
+        node("owned-by", `owned-by:${s.oid}`, qualify(s.schema, s.name), sequenceOwnedBy(s), [], [], [[pg_class, s.oid], [pg_class,
+          s.owner.oid]]),
+      ]
+    ),
     ...c.tables.map((t) =>
-      owned(node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid], ...t.parts], [
-        ref(t.foreign ? "foreign table" : "table", t.schema, t.name),
-        ...t.columns.flatMap((col) => (col.identity ? [ref("sequence", col.identity.sequence.schema, col.identity.sequence.name)] : [])),
-        ...t.checks.map((check) => ref("constraint", check.schema, check.name, check.table)),
-      ], t.inherits.map((p): CatalogRow => [pg_class, p.oid])), `${t.foreign ? "FOREIGN TABLE" : "TABLE"} ${qualify(t.schema, t.name)}`,
-      `TABLE ${qualify(t.schema, t.name)}`, identityGrants(t))),
-    ...c.tables.flatMap((t) => t.partitionOf === undefined ? [] : [
-      node("attach-partition", `attach-partition:${t.oid}`, qualify(t.schema, t.name), attachPartition(t), [], [],
-        [[pg_class, t.oid], [pg_class, t.partitionOf.oid]]),
-    ]),
+      owned(
+        node("table", `${pg_class}:${t.oid}`, qualify(t.schema, t.name), createTable(t), [[pg_class, t.oid], [pg_type, t.rowTypeOid],
+          ...t.parts], [
+          ref(t.foreign ? "foreign table" : "table", t.schema, t.name),
+          ...t.columns.flatMap((col) => (col.identity ? [ref("sequence", col.identity.sequence.schema, col.identity.sequence.name)] : [])),
+          ...t.checks.map((check) => ref("constraint", check.schema, check.name, check.table)),
+        ], t.inherits.map((p): CatalogRow => [pg_class, p.oid])),
+        `${t.foreign ? "FOREIGN TABLE" : "TABLE"} ${qualify(t.schema, t.name)}`,
+        `TABLE ${qualify(t.schema, t.name)}`,
+        identityGrants(t),
+      )
+    ),
+    ...c.tables.flatMap((t) =>
+      t.partitionOf === undefined ? [] : [
+        node("attach-partition", `attach-partition:${t.oid}`, qualify(t.schema, t.name), attachPartition(t), [], [], [[pg_class, t.oid], [
+          pg_class,
+          t.partitionOf.oid,
+        ]]),
+      ]
+    ),
     ...c.views.map((v) =>
-      owned(node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [pg_rewrite, v.ruleOid], ...v.parts],
-        [ref(v.materialized ? "materialized view" : "view", v.schema, v.name)]),
-        `${v.materialized ? "MATERIALIZED VIEW" : "VIEW"} ${qualify(v.schema, v.name)}`, `TABLE ${qualify(v.schema, v.name)}`)),
-    ...c.views.flatMap((v) => v.materialized?.populated ? [
-      node("refresh", `refresh:${v.oid}`, qualify(v.schema, v.name), refreshMaterializedView(v), [], [], [[pg_class, v.oid]]),
-    ] : []),
+      owned(
+        node("view", `${pg_class}:${v.oid}`, qualify(v.schema, v.name), createView(v), [[pg_class, v.oid], [pg_type, v.rowTypeOid], [
+          pg_rewrite,
+          v.ruleOid,
+        ], ...v.parts], [ref(v.materialized ? "materialized view" : "view", v.schema, v.name)]),
+        `${v.materialized ? "MATERIALIZED VIEW" : "VIEW"} ${qualify(v.schema, v.name)}`,
+        `TABLE ${qualify(v.schema, v.name)}`,
+      )
+    ),
+    ...c.views.flatMap((v) =>
+      v.materialized?.populated ?
+        [
+          node("refresh", `refresh:${v.oid}`, qualify(v.schema, v.name), refreshMaterializedView(v), [], [], [[pg_class, v.oid]]),
+        ] :
+        []
+    ),
   ];
 }
 
 const RELATION_KINDS: Record<string, [kind: ObjectKind, keyword: string]> = {
-  r: ["table", "TABLE"], p: ["table", "TABLE"], v: ["view", "VIEW"], m: ["materialized view", "MATERIALIZED VIEW"],
-  f: ["foreign table", "FOREIGN TABLE"], S: ["sequence", "SEQUENCE"],
+  r: ["table", "TABLE"],
+  p: ["table", "TABLE"],
+  v: ["view", "VIEW"],
+  m: ["materialized view", "MATERIALIZED VIEW"],
+  f: ["foreign table", "FOREIGN TABLE"],
+  S: ["sequence", "SEQUENCE"],
 };
 
 export async function listRelations(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {

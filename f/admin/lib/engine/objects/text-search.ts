@@ -10,21 +10,32 @@ import { qualify, quoteIdent } from "../quote.ts";
 import { CATALOG, commentOn, namedInSchemas, notExtensionMember, qualifiedName, rows, userSchema } from "../sql.ts";
 
 export interface TextSearchParserDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** regproc of each method; headline is optional. */
-  start: string; getToken: string; end: string; lexTypes: string; headline?: string;
+  start: string;
+  getToken: string;
+  end: string;
+  lexTypes: string;
+  headline?: string;
   comment?: string;
 }
 
 export interface TextSearchTemplateDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** regproc of each method; init is optional. */
-  init?: string; lexize: string;
+  init?: string;
+  lexize: string;
   comment?: string;
 }
 
 export interface TextSearchDictionaryDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** Quoted `schema.name` of its template. */
   template: string;
   /** pg_ts_dict.dictinitoption: the template's options as CREATE wrote them (`stopwords = 'english'`). */
@@ -33,7 +44,9 @@ export interface TextSearchDictionaryDef {
 }
 
 export interface TextSearchConfigurationDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** Quoted `schema.name` of its parser. */
   parser: string;
   /** One per mapped token type, in token type order; dictionaries quoted, in the order they are consulted. */
@@ -52,7 +65,9 @@ export async function readTextSearchParsers(client: pg.ClientBase, comments: Com
       WHERE ${userSchema("n")} AND ${notExtensionMember("pg_ts_parser", "p.oid")}`,
   );
   return found.map(({ headline, ...p }) => ({
-    ...p, ...(headline === null ? {} : { headline }), comment: comments.take(CATALOG.pg_ts_parser, p.oid),
+    ...p,
+    ...(headline === null ? {} : { headline }),
+    comment: comments.take(CATALOG.pg_ts_parser, p.oid),
   }));
 }
 
@@ -64,16 +79,21 @@ export async function readTextSearchTemplates(client: pg.ClientBase, comments: C
        FROM pg_catalog.pg_ts_template t JOIN pg_catalog.pg_namespace n ON n.oid = t.tmplnamespace
       WHERE ${userSchema("n")} AND ${notExtensionMember("pg_ts_template", "t.oid")}`,
   );
-  return found.map(({ init, ...t }) => ({ ...t, ...(init === null ? {} : { init }), comment: comments.take(CATALOG.pg_ts_template, t.oid) }));
+  return found.map(({ init, ...t }) => ({ ...t, ...(init === null ? {} : { init }),
+    comment: comments.take(CATALOG.pg_ts_template, t.oid) })
+  );
 }
 
 /** Text search dictionaries and configurations (with their mappings). */
 export async function readTextSearch(client: pg.ClientBase, comments: Comments): Promise<{
-  dictionaries: TextSearchDictionaryDef[]; configurations: TextSearchConfigurationDef[];
+  dictionaries: TextSearchDictionaryDef[];
+  configurations: TextSearchConfigurationDef[];
 }> {
   const dictionaries = await rows<Omit<TextSearchDictionaryDef, "options"> & { options: string | null }>(
     client,
-    `SELECT d.oid, n.nspname AS schema, d.dictname AS name, ${qualifiedName("tn.nspname", "t.tmplname")} AS template, d.dictinitoption AS options
+    `SELECT d.oid, n.nspname AS schema, d.dictname AS name, ${
+      qualifiedName("tn.nspname", "t.tmplname")
+    } AS template, d.dictinitoption AS options
        FROM pg_catalog.pg_ts_dict d
        JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
        JOIN pg_catalog.pg_ts_template t ON t.oid = d.dicttemplate
@@ -106,7 +126,9 @@ export async function readTextSearch(client: pg.ClientBase, comments: Comments):
   );
   return {
     dictionaries: dictionaries.map(({ options, ...d }) => ({
-      ...d, ...(options === null ? {} : { options }), comment: comments.take(CATALOG.pg_ts_dict, d.oid),
+      ...d,
+      ...(options === null ? {} : { options }),
+      comment: comments.take(CATALOG.pg_ts_dict, d.oid),
     })),
     configurations: configurations.map((c) => ({
       ...c,
@@ -119,16 +141,21 @@ export async function readTextSearch(client: pg.ClientBase, comments: Comments):
 export function createTextSearchParser(parser: TextSearchParserDef): string[] {
   const name = qualify(parser.schema, parser.name);
   const methods = [
-    `START = ${parser.start}`, `GETTOKEN = ${parser.getToken}`, `END = ${parser.end}`, `LEXTYPES = ${parser.lexTypes}`,
+    `START = ${parser.start}`,
+    `GETTOKEN = ${parser.getToken}`,
+    `END = ${parser.end}`,
+    `LEXTYPES = ${parser.lexTypes}`,
     ...(parser.headline === undefined ? [] : [`HEADLINE = ${parser.headline}`]),
   ];
-  return [`CREATE TEXT SEARCH PARSER ${name} (\n    ${methods.join(",\n    ")}\n);`, ...commentOn(`TEXT SEARCH PARSER ${name}`, parser.comment)];
+  return [`CREATE TEXT SEARCH PARSER ${name} (\n    ${methods.join(",\n    ")}\n);`,
+    ...commentOn(`TEXT SEARCH PARSER ${name}`, parser.comment)];
 }
 
 export function createTextSearchTemplate(template: TextSearchTemplateDef): string[] {
   const name = qualify(template.schema, template.name);
   const methods = [...(template.init === undefined ? [] : [`INIT = ${template.init}`]), `LEXIZE = ${template.lexize}`];
-  return [`CREATE TEXT SEARCH TEMPLATE ${name} (\n    ${methods.join(",\n    ")}\n);`, ...commentOn(`TEXT SEARCH TEMPLATE ${name}`, template.comment)];
+  return [`CREATE TEXT SEARCH TEMPLATE ${name} (\n    ${methods.join(",\n    ")}\n);`,
+    ...commentOn(`TEXT SEARCH TEMPLATE ${name}`, template.comment)];
 }
 
 export function createTextSearchDictionary(dictionary: TextSearchDictionaryDef): string[] {
@@ -146,29 +173,44 @@ export function createTextSearchConfiguration(configuration: TextSearchConfigura
   return [
     `CREATE TEXT SEARCH CONFIGURATION ${name} (\n    PARSER = ${configuration.parser}\n);`,
     ...configuration.mappings.map((m) =>
-      `ALTER TEXT SEARCH CONFIGURATION ${name}\n    ADD MAPPING FOR ${quoteIdent(m.token)} WITH ${m.dictionaries.join(", ")};`),
+      `ALTER TEXT SEARCH CONFIGURATION ${name}\n    ADD MAPPING FOR ${quoteIdent(m.token)} WITH ${m.dictionaries.join(", ")};`
+    ),
     ...commentOn(`TEXT SEARCH CONFIGURATION ${name}`, configuration.comment),
   ];
 }
 
 export function textSearchNodes(c: {
-  textSearchParsers: TextSearchParserDef[]; textSearchTemplates: TextSearchTemplateDef[];
-  textSearchDictionaries: TextSearchDictionaryDef[]; textSearchConfigurations: TextSearchConfigurationDef[];
+  textSearchParsers: TextSearchParserDef[];
+  textSearchTemplates: TextSearchTemplateDef[];
+  textSearchDictionaries: TextSearchDictionaryDef[];
+  textSearchConfigurations: TextSearchConfigurationDef[];
 }): DumpNode[] {
   const { pg_ts_config, pg_ts_dict, pg_ts_parser, pg_ts_template } = CATALOG;
   return [
     ...c.textSearchParsers.map((p) =>
       node("text search parser", `${pg_ts_parser}:${p.oid}`, qualify(p.schema, p.name), createTextSearchParser(p), [[pg_ts_parser, p.oid]],
-        [ref("text search parser", p.schema, p.name)])),
+        [ref("text search parser", p.schema, p.name)])
+    ),
     ...c.textSearchTemplates.map((t) =>
-      node("text search template", `${pg_ts_template}:${t.oid}`, qualify(t.schema, t.name), createTextSearchTemplate(t), [[pg_ts_template, t.oid]],
-        [ref("text search template", t.schema, t.name)])),
+      node("text search template", `${pg_ts_template}:${t.oid}`, qualify(t.schema, t.name), createTextSearchTemplate(t), [[pg_ts_template,
+        t.oid]], [ref("text search template", t.schema, t.name)])
+    ),
     ...c.textSearchDictionaries.map((d) =>
-      owned(node("text search dictionary", `${pg_ts_dict}:${d.oid}`, qualify(d.schema, d.name), createTextSearchDictionary(d),
-        [[pg_ts_dict, d.oid]], [ref("text search dictionary", d.schema, d.name)]), `TEXT SEARCH DICTIONARY ${qualify(d.schema, d.name)}`)),
+      owned(
+        node("text search dictionary", `${pg_ts_dict}:${d.oid}`, qualify(d.schema, d.name), createTextSearchDictionary(d), [[pg_ts_dict,
+          d.oid]], [ref("text search dictionary", d.schema, d.name)]),
+        `TEXT SEARCH DICTIONARY ${qualify(d.schema, d.name)}`,
+      )
+    ),
     ...c.textSearchConfigurations.map((x) =>
-      owned(node("text search configuration", `${pg_ts_config}:${x.oid}`, qualify(x.schema, x.name), createTextSearchConfiguration(x),
-        [[pg_ts_config, x.oid]], [ref("text search configuration", x.schema, x.name)]), `TEXT SEARCH CONFIGURATION ${qualify(x.schema, x.name)}`)),
+      owned(
+        node("text search configuration", `${pg_ts_config}:${x.oid}`, qualify(x.schema, x.name), createTextSearchConfiguration(x), [[
+          pg_ts_config,
+          x.oid,
+        ]], [ref("text search configuration", x.schema, x.name)]),
+        `TEXT SEARCH CONFIGURATION ${qualify(x.schema, x.name)}`,
+      )
+    ),
   ];
 }
 
@@ -183,7 +225,8 @@ export async function listTextSearch(client: pg.ClientBase, scope: InPlaceScope)
   const found: OwnObject[] = [];
   for (const [kind, catalog, name, namespace] of TEXT_SEARCH_CATALOGS) {
     for (const t of await namedInSchemas(client, scope.inside, catalog, name, namespace)) {
-      found.push({ kind, schema: t.schema, name: t.name, drop: `DROP ${kind.toUpperCase()} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
+      found.push({ kind, schema: t.schema, name: t.name,
+        drop: `DROP ${kind.toUpperCase()} IF EXISTS ${qualify(t.schema, t.name)} CASCADE` });
     }
   }
   return found;

@@ -11,10 +11,20 @@ import { qualify, quoteIdent, quoteLiteral } from "../quote.ts";
 import { CATALOG, commentOn, namedInSchemas, notExtensionMember, qualifiedName, rows, userSchema } from "../sql.ts";
 import { readColumns } from "./tables.ts";
 
-export interface EnumDef { oid: number; arrayOid: number; schema: string; name: string; labels: string[]; comment?: string }
+export interface EnumDef {
+  oid: number;
+  arrayOid: number;
+  schema: string;
+  name: string;
+  labels: string[];
+  comment?: string;
+}
 
 export interface DomainDef {
-  oid: number; arrayOid: number; schema: string; name: string;
+  oid: number;
+  arrayOid: number;
+  schema: string;
+  name: string;
   baseType: string;
   /** Quoted collation, only when it differs from the base type's. */
   collation?: string;
@@ -27,20 +37,36 @@ export interface DomainDef {
 }
 
 export interface DomainConstraintDef {
-  oid: number; schema: string; domain: string; name: string; definition: string; validated: boolean; comment?: string;
+  oid: number;
+  schema: string;
+  domain: string;
+  name: string;
+  definition: string;
+  validated: boolean;
+  comment?: string;
 }
 
 export interface CompositeDef {
-  oid: number; arrayOid: number; relOid: number; schema: string; name: string;
+  oid: number;
+  arrayOid: number;
+  relOid: number;
+  schema: string;
+  name: string;
   columns: Array<{ name: string; type: string; collation?: string; comment?: string }>;
   comment?: string;
 }
 
 export interface RangeDef {
-  oid: number; arrayOid: number; schema: string; name: string; subtype: string;
+  oid: number;
+  arrayOid: number;
+  schema: string;
+  name: string;
+  subtype: string;
   multirange: { oid: number; arrayOid: number; schema: string; name: string };
   /** Quoted names, only when they differ from the subtype's defaults. */
-  collation?: string; opclass?: string; subdiff?: string;
+  collation?: string;
+  opclass?: string;
+  subdiff?: string;
   /** Its canonical function (written in C, taking the range itself): the type is made a shell first, as a base type is. */
   canonical?: { oid: number; name: string };
   /** Constructor functions made by CREATE TYPE, for dependencies. */
@@ -49,14 +75,19 @@ export interface RangeDef {
 }
 
 export interface CollationDef {
-  oid: number; schema: string; name: string;
+  oid: number;
+  schema: string;
+  name: string;
   /** `provider = icu, deterministic = false, locale = '…'` as CREATE COLLATION takes them. */
   options: Array<[key: string, value: string]>;
   comment?: string;
 }
 
 export interface BaseTypeDef {
-  oid: number; arrayOid: number; schema: string; name: string;
+  oid: number;
+  arrayOid: number;
+  schema: string;
+  name: string;
   /** CREATE TYPE's options in pg_dump's order: `KEY = value`, or a flag. */
   options: Array<[key: string, value: string | true]>;
   /** OIDs of its I/O, typmod, analyze and subscript functions: created between the shell and the type. */
@@ -64,7 +95,12 @@ export interface BaseTypeDef {
   comment?: string;
 }
 
-export interface ShellTypeDef { oid: number; schema: string; name: string; comment?: string }
+export interface ShellTypeDef {
+  oid: number;
+  schema: string;
+  name: string;
+  comment?: string;
+}
 
 const ALIGNMENT: Record<string, string> = { c: "char", s: "int2", i: "int4", d: "double" };
 
@@ -94,7 +130,9 @@ export async function readCollations(client: pg.ClientBase, comments: Comments):
   );
   return found.map(({ row, ...c }) => {
     const provider = { c: "libc", i: "icu", b: "builtin" }[String(row.collprovider)];
-    if (provider === undefined) throw new BackupError(`collation ${qualify(c.schema, c.name)} has an unknown provider ${String(row.collprovider)}`);
+    if (provider === undefined) {
+      throw new BackupError(`collation ${qualify(c.schema, c.name)} has an unknown provider ${String(row.collprovider)}`);
+    }
     const options: Array<[string, string]> = [["provider", provider]];
     if (row.collisdeterministic === false) options.push(["deterministic", "false"]);
     if (provider === "libc") {
@@ -156,7 +194,8 @@ export async function readComposites(client: pg.ClientBase, comments: Comments):
   return found.map((t) => ({
     ...t,
     columns: columns.filter((c) => c.relid === t.relOid).map((c) => ({
-      name: c.name, type: c.type,
+      name: c.name,
+      type: c.type,
       ...(c.collationName === null ? {} : { collation: qualify(c.collationSchema ?? "", c.collationName) }),
       comment: comments.take(CATALOG.pg_class, t.relOid, c.attnum),
     })),
@@ -166,14 +205,23 @@ export async function readComposites(client: pg.ClientBase, comments: Comments):
 
 export async function readRanges(client: pg.ClientBase, comments: Comments): Promise<RangeDef[]> {
   const found = await rows<Omit<RangeDef, "multirange" | "collation" | "opclass" | "subdiff"> & {
-    multiOid: number; multiArrayOid: number; multiSchema: string; multiName: string;
-    collation: string | null; opclass: string | null; subdiff: string | null; canonicalOid: number; canonicalName: string | null;
+    multiOid: number;
+    multiArrayOid: number;
+    multiSchema: string;
+    multiName: string;
+    collation: string | null;
+    opclass: string | null;
+    subdiff: string | null;
+    canonicalOid: number;
+    canonicalName: string | null;
   }>(
     client,
     `SELECT t.oid, t.typarray AS "arrayOid", n.nspname AS schema, t.typname AS name,
             pg_catalog.format_type(r.rngsubtype, NULL) AS subtype,
             m.oid AS "multiOid", m.typarray AS "multiArrayOid", mn.nspname AS "multiSchema", m.typname AS "multiName",
-            CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> s.typcollation THEN ${qualifiedName("cn.nspname", "co.collname")} END AS collation,
+            CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> s.typcollation THEN ${
+      qualifiedName("cn.nspname", "co.collname")
+    } END AS collation,
             CASE WHEN NOT oc.opcdefault THEN ${qualifiedName("ocn.nspname", "oc.opcname")} END AS opclass,
             CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::pg_catalog.regproc::text END AS subdiff,
             r.rngcanonical::pg_catalog.oid AS "canonicalOid", CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::pg_catalog.regproc::text END AS "canonicalName",
@@ -192,7 +240,9 @@ export async function readRanges(client: pg.ClientBase, comments: Comments): Pro
        LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
       WHERE ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   );
-  return found.map(({ multiOid, multiArrayOid, multiSchema, multiName, collation, opclass, subdiff, canonicalOid, canonicalName, ...r }) => ({
+  return found.map((
+    { multiOid, multiArrayOid, multiSchema, multiName, collation, opclass, subdiff, canonicalOid, canonicalName, ...r },
+  ) => ({
     ...r,
     ...(canonicalName === null ? {} : { canonical: { oid: canonicalOid, name: canonicalName } }),
     multirange: { oid: multiOid, arrayOid: multiArrayOid, schema: multiSchema, name: multiName },
@@ -207,10 +257,29 @@ export async function readRanges(client: pg.ClientBase, comments: Comments): Pro
 export async function readBaseTypes(client: pg.ClientBase, comments: Comments): Promise<BaseTypeDef[]> {
   const regproc = (column: string) => `CASE WHEN t.${column} <> 0 THEN t.${column}::pg_catalog.regproc::text END`;
   const found = await rows<{
-    oid: number; arrayOid: number; schema: string; name: string; length: number;
-    input: string; output: string; receive: string | null; send: string | null; modIn: string | null; modOut: string | null;
-    analyze: string | null; subscript: string | null; category: string; preferred: boolean; default: string | null;
-    element: string | null; delimiter: string; align: string; storage: string; byValue: boolean; collatable: boolean; functions: number[];
+    oid: number;
+    arrayOid: number;
+    schema: string;
+    name: string;
+    length: number;
+    input: string;
+    output: string;
+    receive: string | null;
+    send: string | null;
+    modIn: string | null;
+    modOut: string | null;
+    analyze: string | null;
+    subscript: string | null;
+    category: string;
+    preferred: boolean;
+    default: string | null;
+    element: string | null;
+    delimiter: string;
+    align: string;
+    storage: string;
+    byValue: boolean;
+    collatable: boolean;
+    functions: number[];
   }>(
     client,
     `SELECT t.oid, t.typarray AS "arrayOid", n.nspname AS schema, t.typname AS name, t.typlen AS length,
@@ -228,7 +297,10 @@ export async function readBaseTypes(client: pg.ClientBase, comments: Comments): 
         AND ${userSchema("n")} AND ${notExtensionMember("pg_type", "t.oid")}`,
   );
   return found.map((t) => {
-    const options: BaseTypeDef["options"] = [["INTERNALLENGTH", t.length < 0 ? "variable" : String(t.length)], ["INPUT", t.input], ["OUTPUT", t.output]];
+    const options: BaseTypeDef["options"] = [["INTERNALLENGTH", t.length < 0 ? "variable" : String(t.length)], ["INPUT", t.input], [
+      "OUTPUT",
+      t.output,
+    ]];
     const add = (key: string, value: string | true | null | false) => {
       if (value !== null && value !== false) options.push([key, value]);
     };
@@ -248,7 +320,12 @@ export async function readBaseTypes(client: pg.ClientBase, comments: Comments): 
     add("PASSEDBYVALUE", t.byValue);
     add("COLLATABLE", t.collatable ? "true" : null);
     return {
-      oid: t.oid, arrayOid: t.arrayOid, schema: t.schema, name: t.name, options, functions: t.functions,
+      oid: t.oid,
+      arrayOid: t.arrayOid,
+      schema: t.schema,
+      name: t.name,
+      options,
+      functions: t.functions,
       comment: comments.take(CATALOG.pg_type, t.oid),
     };
   });
@@ -289,7 +366,9 @@ export function createDomain(domain: DomainDef): string[] {
   return [
     `CREATE DOMAIN ${name} AS ${domain.baseType}${clauses.map((c) => `\n    ${c}`).join("")};`,
     ...commentOn(`DOMAIN ${name}`, domain.comment),
-    ...domain.constraints.filter((c) => c.validated).flatMap((c) => commentOn(`CONSTRAINT ${quoteIdent(c.name)} ON DOMAIN ${name}`, c.comment)),
+    ...domain.constraints.filter((c) => c.validated).flatMap((c) =>
+      commentOn(`CONSTRAINT ${quoteIdent(c.name)} ON DOMAIN ${name}`, c.comment)
+    ),
   ];
 }
 
@@ -303,7 +382,9 @@ export function domainConstraint(constraint: DomainConstraintDef): string[] {
 
 export function createComposite(type: CompositeDef): string[] {
   const name = qualify(type.schema, type.name);
-  const fields = type.columns.map((c) => `    ${quoteIdent(c.name)} ${c.type}${c.collation === undefined ? "" : ` COLLATE ${c.collation}`}`);
+  const fields = type.columns.map((c) =>
+    `    ${quoteIdent(c.name)} ${c.type}${c.collation === undefined ? "" : ` COLLATE ${c.collation}`}`
+  );
   return [
     `CREATE TYPE ${name} AS (${fields.length === 0 ? "" : `\n${fields.join(",\n")}\n`});`,
     ...commentOn(`TYPE ${name}`, type.comment),
@@ -338,48 +419,97 @@ export function createBaseType(type: BaseTypeDef): string[] {
 
 /** Collations, then every kind of type; a base type (or a range with a canonical function) first as a shell. */
 export function typeNodes(c: {
-  collations: CollationDef[]; enums: EnumDef[]; domains: DomainDef[]; domainConstraints: DomainConstraintDef[]; composites: CompositeDef[];
-  ranges: RangeDef[]; shellTypes: ShellTypeDef[]; baseTypes: BaseTypeDef[];
+  collations: CollationDef[];
+  enums: EnumDef[];
+  domains: DomainDef[];
+  domainConstraints: DomainConstraintDef[];
+  composites: CompositeDef[];
+  ranges: RangeDef[];
+  shellTypes: ShellTypeDef[];
+  baseTypes: BaseTypeDef[];
 }): DumpNode[] {
   const { pg_class, pg_collation, pg_constraint, pg_proc, pg_type } = CATALOG;
   return [
     ...c.collations.map((x) =>
-      owned(node("collation", `${pg_collation}:${x.oid}`, qualify(x.schema, x.name), createCollation(x), [[pg_collation, x.oid]], [ref("collation", x.schema, x.name)]),
-        `COLLATION ${qualify(x.schema, x.name)}`)),
+      owned(
+        node("collation", `${pg_collation}:${x.oid}`, qualify(x.schema, x.name), createCollation(x), [[pg_collation, x.oid]], [
+          ref("collation", x.schema, x.name),
+        ]),
+        `COLLATION ${qualify(x.schema, x.name)}`,
+      )
+    ),
     ...c.enums.map((t) =>
-      owned(node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createEnum(t), [[pg_type, t.oid], [pg_type, t.arrayOid]], [ref("type", t.schema, t.name)]),
-        `TYPE ${qualify(t.schema, t.name)}`, "")),
+      owned(
+        node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createEnum(t), [[pg_type, t.oid], [pg_type, t.arrayOid]], [
+          ref("type", t.schema, t.name),
+        ]),
+        `TYPE ${qualify(t.schema, t.name)}`,
+        "",
+      )
+    ),
     ...c.domains.map((d) =>
-      owned(node("type", `${pg_type}:${d.oid}`, qualify(d.schema, d.name), createDomain(d),
-        [[pg_type, d.oid], [pg_type, d.arrayOid], ...d.constraints.filter((x) => x.validated).map((x): CatalogRow => [pg_constraint, x.oid])],
-        [ref("domain", d.schema, d.name)]), `DOMAIN ${qualify(d.schema, d.name)}`, "")),
+      owned(
+        node("type", `${pg_type}:${d.oid}`, qualify(d.schema, d.name), createDomain(d), [[pg_type, d.oid], [pg_type, d.arrayOid],
+          ...d.constraints.filter((x) => x.validated).map((x): CatalogRow => [pg_constraint, x.oid])], [ref("domain", d.schema, d.name)]),
+        `DOMAIN ${qualify(d.schema, d.name)}`,
+        "",
+      )
+    ),
     ...c.composites.map((t) =>
-      owned(node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createComposite(t), [[pg_type, t.oid], [pg_type, t.arrayOid], [pg_class, t.relOid]],
-        [ref("type", t.schema, t.name)]), `TYPE ${qualify(t.schema, t.name)}`, "")),
+      owned(
+        node("type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createComposite(t), [[pg_type, t.oid], [pg_type, t.arrayOid], [
+          pg_class,
+          t.relOid,
+        ]], [ref("type", t.schema, t.name)]),
+        `TYPE ${qualify(t.schema, t.name)}`,
+        "",
+      )
+    ),
     ...c.ranges.flatMap((r) => {
-      const full = owned(node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r),
-        [[pg_type, r.oid], [pg_type, r.arrayOid], [pg_type, r.multirange.oid], [pg_type, r.multirange.arrayOid], ...r.constructors.map((oid): CatalogRow => [pg_proc, oid])],
-        [ref("type", r.schema, r.name), ref("type", r.multirange.schema, r.multirange.name)]), `TYPE ${qualify(r.schema, r.name)}`, "");
+      const full = owned(
+        node("type", `${pg_type}:${r.oid}`, qualify(r.schema, r.name), createRange(r), [[pg_type, r.oid], [pg_type, r.arrayOid], [pg_type,
+          r.multirange.oid], [pg_type, r.multirange.arrayOid], ...r.constructors.map((oid): CatalogRow => [pg_proc, oid])], [
+          ref("type", r.schema, r.name),
+          ref("type", r.multirange.schema, r.multirange.name),
+        ]),
+        `TYPE ${qualify(r.schema, r.name)}`,
+        "",
+      );
       if (r.canonical === undefined) return [full];
       // The canonical function takes and returns the range: it is created between the shell and the range.
-      const shell = { ...node("shell type", `shell:${r.oid}`, qualify(r.schema, r.name), createShellType({ schema: r.schema, name: r.name }), [], []),
-        shellOf: { typeKey: full.key, rows: [`${pg_proc}:${r.canonical.oid}`] } };
+      const shell = {
+        ...node("shell type", `shell:${r.oid}`, qualify(r.schema, r.name), createShellType({ schema: r.schema, name: r.name }), [], []),
+        shellOf: { typeKey: full.key, rows: [`${pg_proc}:${r.canonical.oid}`] },
+      };
       return [shell, { ...full, deps: [shell.key] }];
     }),
     ...c.shellTypes.map((t) =>
-      owned(node("shell type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createShellType(t), [[pg_type, t.oid]], [ref("type", t.schema, t.name)]),
-        `TYPE ${qualify(t.schema, t.name)}`)),
+      owned(
+        node("shell type", `${pg_type}:${t.oid}`, qualify(t.schema, t.name), createShellType(t), [[pg_type, t.oid]], [
+          ref("type", t.schema, t.name),
+        ]),
+        `TYPE ${qualify(t.schema, t.name)}`,
+      )
+    ),
     ...c.baseTypes.flatMap((t) => {
       const key = `${pg_type}:${t.oid}`;
-      const shell = { ...node("shell type", `shell:${t.oid}`, qualify(t.schema, t.name), createShellType({ schema: t.schema, name: t.name }), [], []),
-        shellOf: { typeKey: key, rows: t.functions.map((oid) => `${pg_proc}:${oid}`) } };
-      const full = owned(node("type", key, qualify(t.schema, t.name), createBaseType(t), [[pg_type, t.oid], [pg_type, t.arrayOid]],
-        [ref("type", t.schema, t.name)]), `TYPE ${qualify(t.schema, t.name)}`, "");
+      const shell = {
+        ...node("shell type", `shell:${t.oid}`, qualify(t.schema, t.name), createShellType({ schema: t.schema, name: t.name }), [], []),
+        shellOf: { typeKey: key, rows: t.functions.map((oid) => `${pg_proc}:${oid}`) },
+      };
+      const full = owned(
+        node("type", key, qualify(t.schema, t.name), createBaseType(t), [[pg_type, t.oid], [pg_type, t.arrayOid]], [
+          ref("type", t.schema, t.name),
+        ]),
+        `TYPE ${qualify(t.schema, t.name)}`,
+        "",
+      );
       return [shell, { ...full, deps: [shell.key] }];
     }),
     ...c.domainConstraints.map((x) =>
-      node("late-constraint", `${pg_constraint}:${x.oid}`, memberLabel(x.schema, x.domain, x.name), domainConstraint(x), [[pg_constraint, x.oid]],
-        [ref("constraint", x.schema, x.name, x.domain)])),
+      node("late-constraint", `${pg_constraint}:${x.oid}`, memberLabel(x.schema, x.domain, x.name), domainConstraint(x), [[pg_constraint,
+        x.oid]], [ref("constraint", x.schema, x.name, x.domain)])
+    ),
   ];
 }
 
@@ -400,12 +530,18 @@ export async function listTypes(client: pg.ClientBase, scope: InPlaceScope): Pro
     [scope.inside],
   );
   return types.map((t) => ({
-    kind: t.domain ? "domain" : "type", schema: t.schema, name: t.name, drop: `DROP ${t.domain ? "DOMAIN" : "TYPE"} IF EXISTS ${qualify(t.schema, t.name)} CASCADE`,
+    kind: t.domain ? "domain" : "type",
+    schema: t.schema,
+    name: t.name,
+    drop: `DROP ${t.domain ? "DOMAIN" : "TYPE"} IF EXISTS ${qualify(t.schema, t.name)} CASCADE`,
   }));
 }
 
 export async function listCollations(client: pg.ClientBase, scope: InPlaceScope): Promise<OwnObject[]> {
   return (await namedInSchemas(client, scope.inside, "pg_collation", "collname", "collnamespace")).map((c) => ({
-    kind: "collation", schema: c.schema, name: c.name, drop: `DROP COLLATION IF EXISTS ${qualify(c.schema, c.name)} CASCADE`,
+    kind: "collation",
+    schema: c.schema,
+    name: c.name,
+    drop: `DROP COLLATION IF EXISTS ${qualify(c.schema, c.name)} CASCADE`,
   }));
 }

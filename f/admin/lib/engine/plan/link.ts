@@ -9,7 +9,11 @@ import type { DumpNode } from "./nodes.ts";
  * (OWNED BY), written after both exist. A materialized view is refreshed after those it reads, even
  * through views and functions between.
  */
-export function linkDependencies(nodes: DumpNode[], depends: ReadonlyArray<readonly [string, string]>, members: ReadonlyMap<string, string>): void {
+export function linkDependencies(
+  nodes: DumpNode[],
+  depends: ReadonlyArray<readonly [string, string]>,
+  members: ReadonlyMap<string, string>,
+): void {
   const owner = new Map<string, DumpNode>();
   for (const n of nodes) for (const row of n.creates) owner.set(row, n);
   const byKey = new Map(nodes.map((n) => [n.key, n]));

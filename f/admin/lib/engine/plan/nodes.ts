@@ -31,14 +31,24 @@ export interface DumpNode extends SortNode {
 
 export const rowKey = ([classId, oid]: CatalogRow): string => `${classId}:${oid}`;
 
-export function node(kind: NodeKind, key: string, label: string, statements: string[], creates: CatalogRow[], refs: ObjectRef[], needs: CatalogRow[] = []): DumpNode {
-  return { kind, key, rank: RANK[kind], sortName: `${kind} ${label}`, deps: [], statements, refs, creates: creates.map(rowKey), needs: needs.map(rowKey) };
+export function node(
+  kind: NodeKind,
+  key: string,
+  label: string,
+  statements: string[],
+  creates: CatalogRow[],
+  refs: ObjectRef[],
+  needs: CatalogRow[] = [],
+): DumpNode {
+  return { kind, key, rank: RANK[kind], sortName: `${kind} ${label}`, deps: [], statements, refs, creates: creates.map(rowKey),
+    needs: needs.map(rowKey) };
 }
 
 /** `grantOn` "" means GRANT names the object as ALTER … OWNER does; absent, the kind takes no GRANT. */
 export function owned(n: DumpNode, owner: string, grantOn?: string, partGrants?: DumpNode["partGrants"]): DumpNode {
   return {
-    ...n, access: { owner, ...(grantOn === undefined ? {} : { grantOn: grantOn === "" ? owner : grantOn }) },
+    ...n,
+    access: { owner, ...(grantOn === undefined ? {} : { grantOn: grantOn === "" ? owner : grantOn }) },
     ...(partGrants === undefined || partGrants.length === 0 ? {} : { partGrants }),
   };
 }

@@ -4,9 +4,33 @@ import type { DumpNode } from "./nodes.ts";
 
 /** Node kinds created before the data; every other kind comes after it. */
 export const PRE_DATA_KINDS: ReadonlySet<NodeKind> = new Set<NodeKind>([
-  "language", "shell type", "access method", "operator", "operator family", "operator class", "conversion", "text search parser",
-  "text search template", "transform", "schema", "extension", "extension config", "collation", "type", "function", "text search dictionary", "text search configuration", "cast", "foreign-data wrapper", "foreign server", "user mapping",
-  "sequence", "table", "view", "owned-by", "attach-partition",
+  "language",
+  "shell type",
+  "access method",
+  "operator",
+  "operator family",
+  "operator class",
+  "conversion",
+  "text search parser",
+  "text search template",
+  "transform",
+  "schema",
+  "extension",
+  "extension config",
+  "collation",
+  "type",
+  "function",
+  "text search dictionary",
+  "text search configuration",
+  "cast",
+  "foreign-data wrapper",
+  "foreign server",
+  "user mapping",
+  "sequence",
+  "table",
+  "view",
+  "owned-by",
+  "attach-partition",
 ]);
 
 /**

@@ -29,9 +29,16 @@ export function scope(filters: Filters): { schemaOut: (schema: string) => boolea
  * object that needs a left-out one would fail to restore: that is an error naming both, never a
  * silently broken archive.
  */
-export function selectNodes(nodes: DumpNode[], relations: ReadonlySet<string>, relationKinds: ReadonlySet<string>, filters: Filters): DumpNode[] {
+export function selectNodes(
+  nodes: DumpNode[],
+  relations: ReadonlySet<string>,
+  relationKinds: ReadonlySet<string>,
+  filters: Filters,
+): DumpNode[] {
   const { includeSchemas, excludeSchemas = [], includeTables, excludeTables = [] } = filters;
-  if (includeSchemas === undefined && includeTables === undefined && excludeSchemas.length === 0 && excludeTables.length === 0) return nodes;
+  if (includeSchemas === undefined && includeTables === undefined && excludeSchemas.length === 0 && excludeTables.length === 0) {
+    return nodes;
+  }
   const { schemaOut, tableOut } = scope(filters);
   const relationOut = (name: string) => relations.has(name) && tableOut(name);
   const outOfScope = (ref: ObjectRef) => {
@@ -41,7 +48,7 @@ export function selectNodes(nodes: DumpNode[], relations: ReadonlySet<string>, r
     return relation !== undefined && relationOut(`${ref.schema}.${relation}`);
   };
   const out = new Set(nodes.filter((n) => n.refs[0] !== undefined && outOfScope(n.refs[0])).map((n) => n.key));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const n of nodes) {
       if (n.refs.length === 0 && !out.has(n.key) && n.deps.some((d) => out.has(d))) {
@@ -52,7 +59,8 @@ export function selectNodes(nodes: DumpNode[], relations: ReadonlySet<string>, r
   }
   const byKey = new Map(nodes.map((n) => [n.key, n]));
   const broken = nodes.flatMap((n) =>
-    out.has(n.key) ? [] : n.deps.filter((d) => out.has(d)).map((d) => `${n.sortName} needs ${byKey.get(d)?.sortName}`));
+    out.has(n.key) ? [] : n.deps.filter((d) => out.has(d)).map((d) => `${n.sortName} needs ${byKey.get(d)?.sortName}`)
+  );
   if (broken.length > 0) {
     throw new BackupError(
       `The schema and table filters leave out objects that kept ones need, so the archive could not be restored: ` +
