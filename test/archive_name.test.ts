@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { archiveNameForManifest, backupNameCandidates, formatBackupName, manifestNameFor, pinNameFor, parseBackupName,
-  type BackupType } from "../f/admin/lib/archive/name.ts";
+import { archiveNameForManifest, assertBackupPrefix, backupNameCandidates, formatBackupName, manifestNameFor, pinNameFor, parseBackupName,
+  prefixFor, type BackupType } from "../f/admin/lib/archive/name.ts";
 import { BackupError } from "../f/admin/lib/errors.ts";
 
 const TORONTO = "America/Toronto";
@@ -170,5 +170,29 @@ describe("manifest names", () => {
   test("archiveNameForManifest is undefined for a name that is not a manifest", () => {
     assert.equal(archiveNameForManifest("family_brain_manual_20251208_023807.sql.gz"), undefined);
     assert.equal(archiveNameForManifest(".manifest.json"), undefined);
+  });
+});
+
+describe("prefixFor and names of any prefix", () => {
+  test("the prefix defaults to the database's name, made safe for a file name; a configured one wins", () => {
+    assert.equal(prefixFor("family_brain"), "family_brain");
+    assert.equal(prefixFor("Shop Data/2024"), "Shop_Data_2024");
+    assert.equal(prefixFor("_x"), "x");
+    assert.equal(prefixFor("é"), "backup");
+    assert.equal(prefixFor("family_app", "family_brain"), "family_brain");
+    for (const name of ["family_brain", "Shop Data/2024", "-a", "ünï", "a".repeat(200)]) {
+      assert.doesNotThrow(() => assertBackupPrefix(prefixFor(name)));
+    }
+  });
+
+  test("without a prefix, every name of our shape is recognised, its prefix read back; other files are not", () => {
+    assert.deepEqual(parseBackupName("family_app_daily_20251208_020000.sql.gz"), { prefix: "family_app", type: "daily",
+      localStamp: "20251208_020000", sequence: 1 });
+    assert.deepEqual(parseBackupName("a_daily_manual_20251208_020000_2.sql.gz"), { prefix: "a_daily", type: "manual",
+      localStamp: "20251208_020000", sequence: 2 });
+    for (const name of ["nightly.sql.gz", "family_app_daily_20251308_020000.sql.gz", "_daily_20251208_020000.sql.gz",
+      "x_daily_20251208_020000.sql", "x_daily_20251208_020000.manifest.json"]) {
+      assert.equal(parseBackupName(name), undefined, name);
+    }
   });
 });

@@ -78,6 +78,7 @@ for (const runtime of ["node", "bun"]) {
     const next = (await backupDatabase("daily", false, false, false)) as { status: string };
     sample.configure({ lock_wait_seconds: 0 }, { "f/admin/database": proxy.resource(SAMPLE_DATABASE) });
     assert.equal(next.status, "success");
-    rmSync(backupDir, { recursive: true, force: true });
+    // Empty the volume for the next runtime (it stays mounted: the scripts never create it).
+    for (const name of readdirSync(backupDir)) rmSync(`${backupDir}/${name}`, { recursive: true, force: true });
   });
 }

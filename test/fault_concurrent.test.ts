@@ -153,7 +153,7 @@ describe("DDL while the backup runs", () => {
       const running = createBackup({
         database: proxy.resource(db) as DatabaseTarget,
         settings: BackupSettings.parse({ backup_dir: join(sample.dir, db) }),
-        storage: new LocalStorage(join(sample.dir, db)),
+        storage: new LocalStorage(join(sample.dir, db), { access: "write", create: true }),
         type: "manual",
         onProgress: (message) => messages.push(message),
       });

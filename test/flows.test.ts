@@ -4,7 +4,7 @@
 // leaves nothing behind, a drill on a damaged backup fails loudly and is recorded, and the safe
 // restore can be approved on CE, accepts the optional inputs an API caller leaves out, and rolls back.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { WindmillYamlValidator } from "windmill-yaml-validator";
@@ -170,6 +170,8 @@ test("restore_and_verify started through the API with only backup_filename: the 
 });
 
 test("the drill with no complete backup fails at the restore step, saying so, and records it", async () => {
+  // A mounted volume with no backup in it.
+  mkdirSync(join(sample.dir, "empty-backups"), { recursive: true });
   const empty = await startWindmill(sample, { backup_dir: join(sample.dir, "empty-backups") });
   try {
     const run = await runFlow(empty, "f/admin/backup_drill", {});

@@ -52,8 +52,7 @@ test("the backup leaves the object out and says so", () => {
 });
 
 test("the preview lists it in would_drop", async () => {
-  const preview = await previewRestore({ database: database(), prefix: settings.prefix, source: storage, backupName: backup.name,
-    targetDatabase: "app" });
+  const preview = await previewRestore({ database: database(), source: storage, backupName: backup.name, targetDatabase: "app" });
   assert.deepEqual(preview.would_drop, [LOST]);
 });
 

@@ -67,7 +67,8 @@ function environmentResource(): Record<string, unknown> | undefined {
 const environment = environmentResource();
 
 const BACKENDS: Array<{ name: string; open: () => Storage; features: StorageFeatures; skip?: string }> = [
-  { name: "a local directory", open: () => new LocalStorage(join(localRoot, fresh())), features: { cheapRereads: true, freeSpace: true } },
+  { name: "a local directory", open: () => new LocalStorage(join(localRoot, fresh()), { access: "write", create: true }),
+    features: { cheapRereads: true, freeSpace: true } },
   { name: "S3 on s3rver", open: () => s3At(s3.resource()), features: { cheapRereads: false, freeSpace: false } },
   { name: "S3 through the AWS stand-in", open: () => s3At(aws.resource()), features: { cheapRereads: false, freeSpace: false } },
   {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync,
+  writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -18,7 +19,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 let counter = 0;
 function freshStorage(): LocalStorage {
-  return new LocalStorage(join(root, `backups-${++counter}`));
+  return new LocalStorage(join(root, `backups-${++counter}`), { access: "write", create: true });
 }
 
 const numbered = (base: string) => (attempt: number) => (attempt === 0 ? `${base}.sql.gz` : `${base}_${attempt + 1}.sql.gz`);
@@ -218,21 +219,36 @@ describe("LocalStorage.list, stat, remove", () => {
 });
 
 describe("LocalStorage constructor", () => {
-  test("creates a missing directory (with parents) with mode 0700", () => {
+  test("a missing directory is refused, read or write, and nothing is created: a volume that is not mounted must not pass for one", () => {
+    const path = join(root, "not-mounted", "backups");
+    for (const access of ["read", "write"] as const) {
+      assert.throws(
+        () => new LocalStorage(path, { access }),
+        (error: unknown) =>
+          error instanceof BackupError && error.message.startsWith(`The backup directory ${path} does not exist.`) &&
+          /mount the backup volume at this path on every worker/.test(error.message) && /create_backup_dir: true/.test(error.message),
+      );
+      assert.throws(() => new LocalStorage(path, { access: "read", create: true }), /does not exist/, "a read never creates");
+    }
+    assert.equal(existsSync(join(root, "not-mounted")), false);
+  });
+
+  test("with create (create_backup_dir), a missing directory is made, with parents, mode 0700", () => {
     const path = join(root, "new-parent", "backups");
-    const storage = new LocalStorage(path);
+    const storage = new LocalStorage(path, { access: "write", create: true });
     assert.equal(storage.location, path);
     assert.equal(statSync(path).mode & 0o777, 0o700);
   });
 
-  test("a directory that cannot be created is a clear error naming the path and the setting", () => {
+  test("a file where the directory should be, or under it, is a clear error naming the path and the setting", () => {
     const file = join(root, "a-file");
     writeFileSync(file, "");
+    assert.throws(() => new LocalStorage(file, { access: "read" }),
+      /The backup directory .*a-file is not a directory\. Set backup_dir in f\/admin\/backup_settings/);
     assert.throws(
-      () => new LocalStorage(join(file, "backups")),
+      () => new LocalStorage(join(file, "backups"), { access: "write", create: true }),
       (error: unknown) =>
-        error instanceof BackupError && error.message.includes(join(file, "backups")) && /backup_dir/.test(error.message) &&
-        /f\/admin\/backup_settings/.test(error.message),
+        error instanceof BackupError && error.message.includes(join(file, "backups")) && /f\/admin\/backup_settings/.test(error.message),
     );
   });
 

@@ -55,7 +55,8 @@ export async function run(input: z.input<typeof Args>) {
   // Schedules wait for a running backup or restore (lock_wait_seconds); a person may rather be told at once.
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);
-  const storage = new LocalStorage(settings.backup_dir);
+  const storage = new LocalStorage(settings.backup_dir, { access: args.dry_run ? "read" : "write",
+    create: settings.create_backup_dir && !args.dry_run });
   const offsite = args.upload_to_s3 ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined;
 
   if (args.dry_run) {

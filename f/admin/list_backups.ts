@@ -50,11 +50,11 @@ export async function main(
 export async function run(input: z.input<typeof Args>) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
-  const storages: Partial<Record<CopyPlace, Storage>> = { local: new LocalStorage(settings.backup_dir) };
+  const storages: Partial<Record<CopyPlace, Storage>> = { local: new LocalStorage(settings.backup_dir, { access: "read" }) };
   if (args.include_s3) storages.s3 = new S3Storage(await loadS3Config(args.s3_resource));
   const inventories: Partial<Record<CopyPlace, StoredBackup[]>> = {};
   for (const [place, storage] of Object.entries(storages) as [CopyPlace, Storage][]) {
-    const inventory = await takeInventory(storage, settings.prefix);
+    const inventory = await takeInventory(storage);
     if (!inventory.complete) {
       throw new BackupError(
         `The listing of ${storage.location} stopped halfway, so this list would miss backups: retry, or run with include_s3: false for the local backups.`,

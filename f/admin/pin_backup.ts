@@ -38,7 +38,7 @@ export async function run(input: z.input<typeof Args>) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
   const storages: Storage[] = [];
-  if (args.location !== "s3") storages.push(new LocalStorage(settings.backup_dir));
+  if (args.location !== "s3") storages.push(new LocalStorage(settings.backup_dir, { access: "write", create: settings.create_backup_dir }));
   // "all": S3 too when it is configured; "s3": it must be.
   const s3 = args.location === "s3"
     ? await loadS3Config(args.s3_resource)
@@ -55,8 +55,8 @@ export async function run(input: z.input<typeof Args>) {
       continue;
     }
     const result = args.pinned
-      ? await pinBackup(storage, settings.prefix, args.backup_filename, args.note, new Date())
-      : await unpinBackup(storage, settings.prefix, args.backup_filename);
+      ? await pinBackup(storage, args.backup_filename, args.note, new Date())
+      : await unpinBackup(storage, args.backup_filename);
     changes.push({ location: storage.location, result });
   }
   if (changes.every((c) => c.result === "no such backup here")) {

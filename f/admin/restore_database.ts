@@ -98,8 +98,10 @@ export async function run(input: z.input<typeof Args>): Promise<RestoreResult | 
   const started = Date.now();
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);
-  const source = args.backup_source === "s3" ? new S3Storage(await loadS3Config(args.s3_resource)) : new LocalStorage(settings.backup_dir);
-  if (args.dry_run) return await preview(args, database, settings.prefix, source);
+  const source = args.backup_source === "s3"
+    ? new S3Storage(await loadS3Config(args.s3_resource))
+    : new LocalStorage(settings.backup_dir, { access: "read" });
+  if (args.dry_run) return await preview(args, database, source);
   return await restore(args, database, settings, source, started);
 }
 
@@ -107,7 +109,10 @@ type PreviewResult = Awaited<ReturnType<typeof preview>>;
 type RestoreResult = Awaited<ReturnType<typeof restore>>;
 
 async function restore(args: z.infer<typeof Args>, database: DatabaseResource, settings: BackupSettings, source: Storage, started: number) {
-  const storage = new LocalStorage(settings.backup_dir);
+  // The pre-restore backup is written to the local volume; without one, the volume is not needed.
+  const storage = args.create_pre_restore_backup
+    ? new LocalStorage(settings.backup_dir, { access: "write", create: settings.create_backup_dir })
+    : source;
   // The row of a successful restore goes into the restored database, after the restore (a row
   // written before would have been replaced). A failed restore writes none: it promises the
   // database exactly as it was; the job's log and error tell the story.
@@ -196,7 +201,7 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
  * The dry run: nothing changed, no lock, no file written. Windmill renders `render_all` as a
  * markdown summary, a table (one row per table) and the full details as JSON.
  */
-async function preview(args: z.infer<typeof Args>, database: DatabaseResource, prefix: string, source: Storage) {
+async function preview(args: z.infer<typeof Args>, database: DatabaseResource, source: Storage) {
   if (args.pg_dump_archive) {
     throw new RestoreRefusedError(
       "dry_run does not cover archives made by pg_dump yet (they have no manifest to compare with). Nothing was changed.",
@@ -204,7 +209,6 @@ async function preview(args: z.infer<typeof Args>, database: DatabaseResource, p
   }
   const outcome = await previewRestore({
     database,
-    prefix,
     source,
     backupName: args.backup_filename,
     targetDatabase: args.target_database || database.dbname,

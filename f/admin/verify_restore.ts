@@ -47,7 +47,7 @@ export async function run(input: z.input<typeof Args>) {
     args.restore.audit === "written");
   let rollback = "no pre-restore backup was taken";
   if (args.restore.pre_restore_backup) {
-    const backup = await findBackup(new LocalStorage(settings.backup_dir), settings.prefix, args.restore.pre_restore_backup).catch((
+    const backup = await findBackup(new LocalStorage(settings.backup_dir, { access: "read" }), args.restore.pre_restore_backup).catch((
       error: Error,
     ) => error);
     rollback = backup instanceof Error

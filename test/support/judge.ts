@@ -2,7 +2,7 @@
 // pg_dump --schema-only (where this machine has pg_dump of the server's major version), the data by
 // an md5 over every table's rows sorted as text, computed by the server itself.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type pg from "pg";
 import type { Cluster } from "./cluster.ts";
@@ -53,6 +53,9 @@ export async function dataFingerprint(cluster: Cluster, dbname: string): Promise
 
 /** Point windmill-client's mock (and our resource loader) at a file with these resources. */
 export function mockWindmill(dir: string, resources: Record<string, unknown>): string {
+  // The backup volume is mounted, as on a worker set up by the README: the scripts never create it.
+  const backupDir = (resources["f/admin/backup_settings"] as { backup_dir?: unknown } | undefined)?.backup_dir;
+  if (typeof backupDir === "string") mkdirSync(backupDir, { recursive: true });
   const file = join(dir, "wm-mock.json");
   writeFileSync(file, JSON.stringify({ resources, variables: {} }, null, 2));
   process.env.WM_MOCKED_API_FILE = file;

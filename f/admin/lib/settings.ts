@@ -3,7 +3,7 @@
 // seed give them, and a parser whose errors name the wrong field. Nothing here talks to Windmill
 // (windmill/resources.ts reads the resources), so the library can run without it.
 import { z } from "zod";
-import { DEFAULT_BACKUP_PREFIX, DEFAULT_TIME_ZONE, assertBackupPrefix } from "./archive/name.ts";
+import { DEFAULT_TIME_ZONE, assertBackupPrefix } from "./archive/name.ts";
 import { BackupError } from "./errors.ts";
 import { DEFAULT_RETENTION_POLICY, RetentionPolicySchema } from "./retention/policy.ts";
 import { AWS_MAX_PARTS } from "./storage/s3-parts.ts";
@@ -91,14 +91,17 @@ export const BackupSettings = z.strictObject({
     "an absolute path such as /var/backups/windmill-pg-backup (a job's working directory is deleted after each job)").default(
       DEFAULT_BACKUP_DIR,
     ),
-  prefix: z.string().default(DEFAULT_BACKUP_PREFIX).refine((p) => {
+  /** Create backup_dir when it is missing; off, a missing directory (a volume that is not mounted) fails the backup. */
+  create_backup_dir: z.boolean().default(false),
+  /** How new backups are named (`PREFIX_TYPE_…`); default: the database's name. Backups are recognised whatever their prefix. */
+  prefix: z.string().refine((p) => {
     try {
       assertBackupPrefix(p);
       return true;
     } catch {
       return false;
     }
-  }, "letters, digits, _ and - only, starting with a letter or digit"),
+  }, "letters, digits, _ and - only, starting with a letter or digit").optional(),
   time_zone: z.string().default(DEFAULT_TIME_ZONE).refine(validTimeZone, "an IANA time zone such as America/Toronto"),
   retention: RetentionPolicySchema.default(DEFAULT_RETENTION_POLICY),
   /** How long the dump waits for a table lock held by someone else (e.g. a migration). */

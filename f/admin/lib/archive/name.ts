@@ -6,7 +6,6 @@ import { BackupError } from "../errors.ts";
 export const BACKUP_TYPES = ["daily", "weekly", "monthly", "manual", "pre_restore"] as const;
 export type BackupType = (typeof BACKUP_TYPES)[number];
 
-export const DEFAULT_BACKUP_PREFIX = "family_brain";
 export const DEFAULT_TIME_ZONE = "America/Toronto";
 
 const ARCHIVE_SUFFIX = ".sql.gz";
@@ -46,9 +45,20 @@ export function assertBackupPrefix(prefix: string): void {
   if (!PREFIX_PATTERN.test(prefix)) {
     throw new BackupError(
       `Invalid backup name prefix "${prefix}": use letters, digits, "_" and "-", starting with a letter or digit ` +
-        `(e.g. "${DEFAULT_BACKUP_PREFIX}"); set "prefix" in the f/admin/backup_settings resource.`,
+        `(e.g. "family_brain"); set "prefix" in the f/admin/backup_settings resource.`,
     );
   }
+}
+
+/**
+ * Pure: the prefix new backups take when the settings name none: the database's name, with every
+ * character a file name should not carry written as `_` (a database named family_brain gets
+ * family_brain_manual_…; one named "Shop Data" gets Shop_Data_…).
+ */
+export function prefixFor(database: string, configured?: string): string {
+  if (configured !== undefined) return configured;
+  const plain = database.replace(/[^A-Za-z0-9_-]/g, "_").replace(/^[_-]+/, "").slice(0, 60);
+  return plain === "" ? "backup" : plain;
 }
 
 // One formatter per zone: constructing Intl.DateTimeFormat is costly and retention reads many dates.
@@ -122,13 +132,15 @@ export function backupNameCandidates(parts: Omit<BackupNameParts, "sequence">): 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * Our archive names only: `undefined` for other prefixes, other extensions, temp files, manifests.
- * The prefix is matched literally, so prefixes containing `_` stay unambiguous: a date must follow
- * the type, and no type is followed by digits.
+ * Names of our shape: `undefined` for other extensions, temp files, manifests, impossible dates.
+ * With `prefix`, only that prefix (matched literally, so prefixes containing `_` stay unambiguous:
+ * a date must follow the type); without, any prefix: which database a backup is of is then its
+ * manifest's word (or its archive's first line), never its name's.
  */
-export function parseBackupName(name: string, prefix: string): ParsedBackupName | undefined {
+export function parseBackupName(name: string, prefix?: string): ParsedBackupName | undefined {
+  const prefixPattern = prefix === undefined ? "[A-Za-z0-9][A-Za-z0-9_-]*?" : escapeRegExp(prefix);
   const pattern = new RegExp(
-    `^(${escapeRegExp(prefix)})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?${escapeRegExp(ARCHIVE_SUFFIX)}$`,
+    `^(${prefixPattern})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?${escapeRegExp(ARCHIVE_SUFFIX)}$`,
   );
   const match = pattern.exec(name);
   if (match === null) return undefined;

@@ -5,7 +5,7 @@
 import { PassThrough } from "node:stream";
 import type pg from "pg";
 import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestText, type Manifest } from "../archive/manifest.ts";
-import { backupNameCandidates, localTimeLabel, manifestNameFor, type BackupType } from "../archive/name.ts";
+import { backupNameCandidates, localTimeLabel, manifestNameFor, prefixFor, type BackupType } from "../archive/name.ts";
 import { ArchiveWriter } from "../archive/writer.ts";
 import { BackupError } from "../errors.ts";
 import { connect, withConnection, type DatabaseTarget } from "../engine/connection.ts";
@@ -209,7 +209,7 @@ function connectionLost(error: unknown): Error | undefined {
 
 async function dumpToStorage(
   client: pg.Client,
-  { settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest,
+  { database, settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest,
   stage: DumpStage,
 ): Promise<BackupOutcome> {
   const startedAt = now();
@@ -226,7 +226,8 @@ async function dumpToStorage(
   // not cost the local backup: the upload, later, says what is wrong with it.
   const listed = [...(await storage.list()).files, ...(offsite ? await offsite.list().then((l) => l.files, () => []) : [])];
   const existing = new Set(listed.map((f) => f.name));
-  const candidates = backupNameCandidates({ prefix: settings.prefix, type, at: startedAt, timeZone: settings.time_zone });
+  const candidates = backupNameCandidates({ prefix: prefixFor(database.dbname, settings.prefix), type, at: startedAt,
+    timeZone: settings.time_zone });
   const stored = storage.create(freeNames(candidates, existing), body);
   // The storage may fail while the dump is still running (a full disk): observe the rejection now,
   // the dump then fails on the destroyed stream and the error is rethrown below.

@@ -30,7 +30,7 @@ export async function applyRetention(
   now: Date,
   apply: boolean,
 ): Promise<CleanupOutcome> {
-  const inventory = await takeInventory(storage, settings.prefix);
+  const inventory = await takeInventory(storage);
   const plan = planRetention({
     backups: inventory.backups.map(asRetained),
     now,

@@ -89,12 +89,12 @@ async function archiveDatabase(storage: Storage, file: StoredFile): Promise<stri
 }
 
 /** Our backups in `storage`, newest first (of every database: callers that change anything filter). */
-export async function takeInventory(storage: Storage, prefix: string): Promise<Inventory> {
+export async function takeInventory(storage: Storage): Promise<Inventory> {
   const listing = await storage.list();
   const names = new Set(listing.files.map((f) => f.name));
   const backups: StoredBackup[] = [];
   for (const file of listing.files) {
-    const parsed = parseBackupName(file.name, prefix);
+    const parsed = parseBackupName(file.name);
     if (parsed) backups.push(await describe(storage, file, parsed.type, names));
   }
   backups.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? 1 : -1));
@@ -102,8 +102,8 @@ export async function takeInventory(storage: Storage, prefix: string): Promise<I
 }
 
 /** Find one backup by its file name; the error lists what exists, so the user can pick. */
-export async function findBackup(storage: Storage, prefix: string, name: string): Promise<StoredBackup> {
-  const inventory = await takeInventory(storage, prefix);
+export async function findBackup(storage: Storage, name: string): Promise<StoredBackup> {
+  const inventory = await takeInventory(storage);
   const backup = inventory.backups.find((b) => b.name === name);
   if (!backup) {
     const known = inventory.backups.slice(0, 5).map((b) => b.name).join(", ") || "none";

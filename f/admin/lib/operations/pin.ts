@@ -9,8 +9,8 @@ import { findBackup } from "./inventory.ts";
 
 export type PinChange = "pinned" | "already pinned" | "unpinned" | "was not pinned";
 
-export async function pinBackup(storage: Storage, prefix: string, name: string, note: string, now: Date): Promise<PinChange> {
-  const backup = await findBackup(storage, prefix, name);
+export async function pinBackup(storage: Storage, name: string, note: string, now: Date): Promise<PinChange> {
+  const backup = await findBackup(storage, name);
   if (backup.pinned) return "already pinned";
   const marker = JSON.stringify({ archive: name, pinned_at: now.toISOString(), note }, null, 2) + "\n";
   const pin = pinNameFor(name);
@@ -21,7 +21,7 @@ export async function pinBackup(storage: Storage, prefix: string, name: string, 
     if (error !== taken) throw error;
     // Another run pinned it since we looked; or the name holds something that is not a pin (a
     // symlink, a directory), which listing and retention ignore: saying "pinned" would be a lie.
-    if ((await findBackup(storage, prefix, name)).pinned) return "already pinned";
+    if ((await findBackup(storage, name)).pinned) return "already pinned";
     throw new BackupError(
       `Cannot pin ${name}: ${pin} already exists in ${storage.location} but is not a regular file (a symlink or a directory?), ` +
         `so it does not pin anything and retention may delete the backup. Remove ${pin}, then pin again. Nothing was changed.`,
@@ -32,8 +32,8 @@ export async function pinBackup(storage: Storage, prefix: string, name: string, 
 
 class PinNameTaken extends Error {}
 
-export async function unpinBackup(storage: Storage, prefix: string, name: string): Promise<PinChange> {
-  const backup = await findBackup(storage, prefix, name);
+export async function unpinBackup(storage: Storage, name: string): Promise<PinChange> {
+  const backup = await findBackup(storage, name);
   if (!backup.pinned) return "was not pinned";
   await storage.remove(pinNameFor(name));
   return "unpinned";

@@ -18,7 +18,6 @@ import { withPartitions } from "./restore.ts";
 
 export interface PreviewRequest {
   database: DatabaseTarget;
-  prefix: string;
   source: Storage;
   backupName: string;
   /** The database a restore would write into (created by the restore when missing). */
@@ -49,7 +48,7 @@ export interface PreviewOutcome extends RestorePreview {
 
 export async function previewRestore(request: PreviewRequest): Promise<PreviewOutcome> {
   const { source, backupName } = request;
-  const backup = await findBackup(source, request.prefix, backupName);
+  const backup = await findBackup(source, backupName);
   if (!backup.manifest || backup.problem) {
     throw new RestoreRefusedError(
       `Backup ${backupName} in ${source.location} cannot be trusted (${backup.problem}); a restore would refuse it. Pick another backup.`,

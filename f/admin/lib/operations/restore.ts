@@ -34,7 +34,7 @@ export interface RestoreRequest {
   settings: BackupSettings;
   /** Where the pre-restore backup is written (the local backup volume). */
   storage: Storage;
-  /** Where the backup to restore is; default `storage`. */
+  /** Where the backup to restore is; default `storage` (which only a pre-restore backup writes to). */
   source?: Storage;
   backupName: string;
   confirm: boolean;
@@ -116,7 +116,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   const source = request.source ?? storage;
   const plan = request.pgDumpArchive
     ? await planPlainRestore(source, backupName, request.onProgress)
-    : await planOwnRestore(source, settings.prefix, backupName, request);
+    : await planOwnRestore(source, backupName, request);
   if (!plan.replacesDatabase && target !== database.dbname) {
     const exists = await withConnection(database, "windmill-pg-backup: restore (find database)", (client) =>
       databaseExists(client, target));
@@ -186,12 +186,12 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   }
 }
 
-async function trustedManifest(source: Storage, prefix: string, backupName: string): Promise<Manifest> {
-  const backup = await findBackup(source, prefix, backupName).catch(async (error: unknown) => {
+async function trustedManifest(source: Storage, backupName: string): Promise<Manifest> {
+  const backup = await findBackup(source, backupName).catch(async (error: unknown) => {
     // The file is there but not under a name of ours: most likely an archive made by pg_dump.
     if (await source.stat(backupName).catch(() => undefined)) {
       throw new RestoreRefusedError(
-        `Restore refused: ${backupName} is in ${source.location}, but it is not a backup of this bundle (its name is not ${prefix}_TYPE_YYYYMMDD_HHMMSS.sql.gz). ` +
+        `Restore refused: ${backupName} is in ${source.location}, but it is not a backup of this bundle (its name is not PREFIX_TYPE_YYYYMMDD_HHMMSS.sql.gz). ` +
           "Nothing was changed. If pg_dump made it, run again with pg_dump_archive: true.",
       );
     }
@@ -266,8 +266,8 @@ function createsNothing(manifest: Manifest): boolean {
 }
 
 /** A backup of ours: whole (everything replaced) or chosen tables' rows. */
-async function planOwnRestore(source: Storage, prefix: string, backupName: string, request: RestoreRequest): Promise<RestorePlan> {
-  const manifest = await trustedManifest(source, prefix, backupName);
+async function planOwnRestore(source: Storage, backupName: string, request: RestoreRequest): Promise<RestorePlan> {
+  const manifest = await trustedManifest(source, backupName);
   const base = { manifest, createdAt: manifest.created_at_local };
   if (request.tables?.length) {
     const target = { ...request.database, dbname: request.targetDatabase ?? request.database.dbname };

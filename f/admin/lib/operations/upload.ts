@@ -102,7 +102,7 @@ export async function uploadPending(
   const files = (await local.list()).files.map((f) => f.name);
   const markers = new Set(files.filter((name) => name.endsWith(PENDING_SUFFIX)));
   if (markers.size === 0) return [];
-  const localBackups = (await takeInventory(local, settings.prefix)).backups;
+  const localBackups = (await takeInventory(local)).backups;
   const pending = localBackups.filter((b) =>
     b.database === database && b.manifest !== undefined && b.problem === undefined && markers.has(pendingNameFor(b.name))
   );
@@ -112,7 +112,7 @@ export async function uploadPending(
   );
   for (const marker of orphans) await local.remove(marker).catch(() => undefined);
   if (pending.length === 0) return [];
-  const there = await takeInventory(remote, settings.prefix);
+  const there = await takeInventory(remote);
   const remoteCopy = new Map(there.backups.map((b) => [b.name, b]));
   const names = new Set(pending.map((b) => b.name));
   const plan = planRetention({

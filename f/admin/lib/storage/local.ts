@@ -2,7 +2,7 @@
 // only whole and synced (temp file, fsync, link, directory fsync); link() fails on an existing name,
 // so a backup is never overwritten, even by a concurrent run picking the same name.
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, createReadStream, mkdirSync, rmSync } from "node:fs";
+import { accessSync, constants, createReadStream, mkdirSync, rmSync, statSync, type Stats } from "node:fs";
 import { link, lstat, open, readdir, stat, statfs, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
@@ -66,25 +66,70 @@ function assertByteRange({ start, end }: ByteRange): void {
   }
 }
 
+function statOrMissing(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw new BackupError(
+      `Cannot look at the backup directory ${path} (${
+        (error as Error).message
+      }): set backup_dir in f/admin/backup_settings to a directory this worker can reach.`,
+      { cause: error },
+    );
+  }
+}
+
 /** Bytes available to this (unprivileged) process on the file system holding `directory`. */
 export async function freeBytes(directory: string): Promise<number> {
   const stats = await statfs(directory);
   return Number(stats.bavail) * Number(stats.bsize);
 }
 
+/** How a run uses the backup directory. */
+export interface LocalStorageOptions {
+  /** Writes files there (a backup, a pin, a pre-restore backup), or only reads (a list, a restore's source, a preview). */
+  access: "read" | "write";
+  /** Create the directory when it is missing (backup_settings.create_backup_dir); never for a read. */
+  create?: boolean;
+}
+
 export class LocalStorage implements Storage {
   readonly features = { cheapRereads: true, freeSpace: true };
   readonly location: string;
 
-  constructor(directory: string) {
+  /**
+   * The directory must exist (a missing one is usually a volume that is not mounted: backups written
+   * into the container would be lost with it), be a directory, and allow what the run does.
+   */
+  constructor(directory: string, options: LocalStorageOptions = { access: "write" }) {
     this.location = resolve(directory);
-    try {
+    const stats = statOrMissing(this.location);
+    if (stats === undefined && options.create && options.access === "write") {
       mkdirSync(this.location, { recursive: true, mode: 0o700 });
-      accessSync(this.location, constants.W_OK | constants.X_OK);
+    } else if (stats === undefined) {
+      throw new BackupError(
+        `The backup directory ${this.location} does not exist. Nothing was ${
+          options.access === "write" ? "written" : "read"
+        }. On Windmill, mount the ` +
+          "backup volume at this path on every worker (README: Install, step 4), or set backup_dir in f/admin/backup_settings to where it is " +
+          "mounted; it is never created by itself, so that a volume that is not mounted cannot pass for one. To have it created, set " +
+          "create_backup_dir: true in f/admin/backup_settings.",
+      );
+    } else if (!stats.isDirectory()) {
+      throw new BackupError(
+        `The backup directory ${this.location} is not a directory. Set backup_dir in f/admin/backup_settings to a directory.`,
+      );
+    }
+    try {
+      accessSync(this.location, options.access === "write" ? constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK);
     } catch (error) {
       throw new BackupError(
-        `Cannot use the backup directory ${this.location} (${error instanceof Error ? error.message : String(error)}): ` +
-          `mount a writable volume there, or set backup_dir in the f/admin/backup_settings resource to a writable directory.`,
+        `This worker may not ${options.access === "write" ? "write into" : "read"} the backup directory ${this.location} ` +
+          `(${
+            error instanceof Error ? error.message : String(error)
+          }): give the worker's user access to the volume, or set backup_dir in ` +
+          "f/admin/backup_settings to a directory it may use.",
         { cause: error },
       );
     }
