@@ -64,7 +64,8 @@ test("copied alone, with no node_modules anywhere above it, it previews, restore
   const preview = rescue([archive, "--database", url, "--target", "shop_restored"]);
   assert.equal(preview.status, 0, preview.stderr);
   assert.match(preview.stdout, /### Restore preview: .* → shop_restored \(new database\)/);
-  assert.match(preview.stdout, /Run again with --yes to restore\./);
+  assert.match(preview.stdout, /Nothing was changed\. Run the same command again with --yes to restore\./);
+  assert.doesNotMatch(preview.stdout, /dry_run|confirm_restore/, "the tool's preview names its own flag, not the script's arguments");
   assert.equal((await cluster.query("postgres", "SELECT count(*)::int AS n FROM pg_database WHERE datname = 'shop_restored'")).rows[0].n, 0,
     "a preview creates nothing");
 

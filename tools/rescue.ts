@@ -102,8 +102,11 @@ async function main(argv: string[], env: Env): Promise<number> {
   if (!values.yes) {
     const preview = await previewRestore({ database, source, backupName, targetDatabase: values.target ?? database.dbname, tables });
     const { manifest: _, ...details } = preview;
-    console.log(values.json ? JSON.stringify({ status: "dry_run", changed: "nothing", ...details }, null, 2) : previewMarkdown(preview));
-    if (!values.json) console.log("\nRun again with --yes to restore.");
+    console.log(
+      values.json
+        ? JSON.stringify({ status: "dry_run", changed: "nothing", ...details }, null, 2)
+        : previewMarkdown(preview, "Run the same command again with --yes to restore."),
+    );
     return 0;
   }
   const preRestore = !values["no-pre-restore-backup"];

@@ -150,7 +150,14 @@ function emptyTarget(manifest: Manifest): RestorePreview {
 const label = (o: NamedObject) => `${o.kind} ${o.schema ? `${o.schema}.` : ""}${o.name}`;
 
 /** Pure: the few lines a person reads before pressing the button. */
-export function previewMarkdown(preview: PreviewOutcome): string {
+/**
+ * The preview for people. `howToRestore` ends it when nothing stands in the way: how the caller
+ * runs the restore itself (the script's arguments by default; the rescue tool names its flag).
+ */
+export function previewMarkdown(
+  preview: PreviewOutcome,
+  howToRestore = "Run again with `dry_run: false` and `confirm_restore: true` to restore.",
+): string {
   const changed = preview.tables.filter((t) => t.rows_in_target !== t.rows_in_backup);
   const differs = preview.tables.filter((t) => t.content === "differs");
   const compared = preview.tables.some((t) => t.content !== undefined);
@@ -202,7 +209,7 @@ export function previewMarkdown(preview: PreviewOutcome): string {
     `- **Owners and grants**: ${preview.privileges}.`,
     ...warnings,
     warnings.length === 0
-      ? "- Nothing was changed. Run again with `dry_run: false` and `confirm_restore: true` to restore."
+      ? `- Nothing was changed. ${howToRestore}`
       : "- Nothing was changed.",
   ].join("\n");
 }
