@@ -2,6 +2,7 @@
 // first, saying where its copies are, whether they agree, and what is wrong with them. Pure apart
 // from the checksum reads the caller may ask for.
 import { localTimeLabel } from "../archive/name.ts";
+import { durationText } from "../duration.ts";
 import { megabytes } from "../size.ts";
 import type { StoredBackup } from "./inventory.ts";
 
@@ -30,12 +31,7 @@ export function mergeInventories(inventories: Partial<Record<CopyPlace, StoredBa
 
 const placesOf = (backup: MergedBackup): CopyPlace[] => (["local", "s3"] as const).filter((p) => backup.copies[p] !== undefined);
 
-/** `40 min`, `3 h`, `2 days`. */
-function age(since: Date, now: Date): string {
-  const minutes = Math.max(0, Math.floor((now.getTime() - since.getTime()) / 60_000));
-  if (minutes < 120) return `${minutes} min`;
-  return minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 1440)} days`;
-}
+const age = (since: Date, now: Date): string => durationText(now.getTime() - since.getTime());
 
 /** What a person should know about the copies: unfinished ones, and copies that are not the same file. */
 export function copyWarnings(backup: MergedBackup, now = new Date()): string[] {
