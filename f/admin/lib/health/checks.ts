@@ -91,8 +91,10 @@ function checkFailedRuns(ctx: Context): Finding[] {
     const last = failures.sort(latestFirst)[0];
     const newest = ctx.newestOf(type);
     if (!last || (newest && newest.createdAt > last.at)) return [];
-    return [finding(`failed:${type}`, "failed run", type, "critical",
-      `The ${type} backup run of ${ctx.when(last.at)} failed (${last.what}) and no complete ${type} backup was made since.`)];
+    return [
+      finding(`failed:${type}`, "failed run", type, "critical",
+        `The ${type} backup run of ${ctx.when(last.at)} failed (${last.what}) and no complete ${type} backup was made since.`),
+    ];
   });
 }
 
@@ -113,8 +115,10 @@ function checkSizes(ctx: Context): Finding[] {
     const usual = median(previous);
     const sizes = `${megabytesText(newest.size!)} MB against a median of ${megabytesText(usual)} MB over the ${previous.length} before it`;
     if (newest.size! * sizeFactor < usual) {
-      return [finding(`size:${type}`, "size", type, "critical",
-        `${newest.name} shrank: ${sizes}. Check that the backup still covers what it should (tables emptied, settings' dump scope).`)];
+      return [
+        finding(`size:${type}`, "size", type, "critical",
+          `${newest.name} shrank: ${sizes}. Check that the backup still covers what it should (tables emptied, settings' dump scope).`),
+      ];
     }
     if (newest.size! > usual * sizeFactor) {
       return [finding(`size:${type}`, "size", type, "warning", `${newest.name} grew: ${sizes}. Check the free space and what grew.`)];
@@ -135,13 +139,16 @@ function checkRowDrops(ctx: Context): Finding[] {
       const lost = rows - now;
       if (lost < rowDropMinRows || (lost / rows) * 100 <= rowDropPercent) continue;
       const gone = table in after.tables! ? `${rows} → ${now} rows` : `${rows} rows → table absent`;
-      drops.set(table, finding(`rows:${table}`, "row drop", table, "warning",
-        `${table}: ${gone} (−${Math.round((lost / rows) * 100)} %) between ${before.name} and ${after.name}.`));
+      drops.set(table,
+        finding(`rows:${table}`, "row drop", table, "warning",
+          `${table}: ${gone} (−${Math.round((lost / rows) * 100)} %) between ${before.name} and ${after.name}.`));
     }
   }
   if (drops.size > 0) return [...drops.values()];
-  return recent.length < 2 ? [] : [finding("rows", "row drop", "all tables", "ok",
-    `No table lost more than ${rowDropPercent} % of its rows between consecutive backups among the newest ${recent.length}.`)];
+  return recent.length < 2 ?
+    [] :
+    [finding("rows", "row drop", "all tables", "ok",
+      `No table lost more than ${rowDropPercent} % of its rows between consecutive backups among the newest ${recent.length}.`)];
 }
 
 /** Local and S3 copies that are not the same file, and copies that do not match their manifest. */
@@ -159,13 +166,17 @@ function checkCopies(ctx: Context): Finding[] {
         ? `complete on ${local.complete ? "local" : "S3"} only (${(local.complete ? s3 : local).problem ?? "no manifest"})`
         : undefined;
       if (differ) {
-        findings.push(finding(`mismatch:${backup.name}`, "copies agree", backup.name, "critical",
-          `The local and S3 copies of ${backup.name} differ: ${differ}. Restore from the complete copy only; run list_backups with verify_checksums.`));
+        findings.push(
+          finding(`mismatch:${backup.name}`, "copies agree", backup.name, "critical",
+            `The local and S3 copies of ${backup.name} differ: ${differ}. Restore from the complete copy only; run list_backups with verify_checksums.`),
+        );
       }
     }
     for (const [place, copy] of [["local", local], ["S3", s3]] as const) {
       if (copy?.problem && !copy.unfinished) {
-        findings.push(finding(`damaged:${backup.name}`, "copy intact", backup.name, "warning", `The ${place} copy of ${backup.name}: ${copy.problem}.`));
+        findings.push(
+          finding(`damaged:${backup.name}`, "copy intact", backup.name, "warning", `The ${place} copy of ${backup.name}: ${copy.problem}.`),
+        );
       }
     }
   }
@@ -184,23 +195,31 @@ function checkUploads(ctx: Context): Finding[] {
   const late = (since: Date) => ctx.now.getTime() - since.getTime() > ctx.graceMs;
   for (const backup of ctx.input.backups.filter((b) => b.database === ctx.input.database)) {
     if (backup.uploadPendingSince && late(backup.uploadPendingSince)) {
-      findings.push(finding(`pending:${backup.name}`, "upload", backup.name, "warning",
-        `The upload of ${backup.name} to S3 is owed since ${ctx.when(backup.uploadPendingSince)} (${ctx.ago(backup.uploadPendingSince)}): ` +
-          "the next backup with upload_to_s3: true makes it good; check the S3 resource and the job's error."));
+      findings.push(
+        finding(`pending:${backup.name}`, "upload", backup.name, "warning",
+          `The upload of ${backup.name} to S3 is owed since ${ctx.when(backup.uploadPendingSince)} (${
+            ctx.ago(backup.uploadPendingSince)
+          }): ` +
+            "the next backup with upload_to_s3: true makes it good; check the S3 resource and the job's error."),
+      );
     }
   }
   if (ctx.input.s3Listed) {
     for (const type of ctx.scheduledTypes()) {
       const newest = ctx.newestOf(type);
       if (newest && !newest.s3 && !newest.uploadPendingSince && late(newest.createdAt)) {
-        findings.push(finding(`offsite:${type}`, "upload", type, "warning",
-          `The newest ${type} backup (${newest.name}) has no copy on S3: set upload_to_s3: true in its schedule's arguments.`));
+        findings.push(
+          finding(`offsite:${type}`, "upload", type, "warning",
+            `The newest ${type} backup (${newest.name}) has no copy on S3: set upload_to_s3: true in its schedule's arguments.`),
+        );
       }
     }
   }
   if (findings.length === 0) {
-    findings.push(finding("uploads", "upload", "all backups", "ok",
-      ctx.input.s3Listed ? "No upload owed; the newest backup of each scheduled type is on S3." : "No upload owed."));
+    findings.push(
+      finding("uploads", "upload", "all backups", "ok",
+        ctx.input.s3Listed ? "No upload owed; the newest backup of each scheduled type is on S3." : "No upload owed."),
+    );
   }
   return findings;
 }
@@ -217,16 +236,24 @@ function checkVerified(ctx: Context): Finding[] {
   const verified = ctx.good.filter((b) => proven.has(b.name));
   const never = ctx.good.length - verified.length;
   if (verified[0]) {
-    return [finding("unverified", "verified", "stored backups", "ok",
-      `${verified.length} of ${ctx.good.length} stored backups proven by a drill or restore (${never} never); newest proven: ${verified[0].name}.`)];
+    return [
+      finding("unverified", "verified", "stored backups", "ok",
+        `${verified.length} of ${ctx.good.length} stored backups proven by a drill or restore (${never} never); newest proven: ${
+          verified[0].name
+        }.`),
+    ];
   }
   const drill = ctx.schedules("drill")[0];
   const allowance = (drill ? periodAround(drill, ctx.input.timeZone, ctx.now) : 7 * 86_400_000) + ctx.graceMs;
   const oldest = ctx.good[ctx.good.length - 1]!;
   const severity = ctx.now.getTime() - oldest.createdAt.getTime() > allowance ? "warning" : "info";
-  return [finding("unverified", "verified", "stored backups", severity,
-    `None of the ${ctx.good.length} stored backups was ever restored by a drill or a restore (oldest taken ${ctx.ago(oldest.createdAt)}): ` +
-      "run the f/admin/backup_drill flow.")];
+  return [
+    finding("unverified", "verified", "stored backups", severity,
+      `None of the ${ctx.good.length} stored backups was ever restored by a drill or a restore (oldest taken ${
+        ctx.ago(oldest.createdAt)
+      }): ` +
+        "run the f/admin/backup_drill flow."),
+  ];
 }
 
 /** The last drill's outcome, and its age against the drill schedule. */
@@ -239,9 +266,10 @@ function checkDrill(ctx: Context): Finding[] {
   }
   const due = ctx.due(ctx.schedules("drill"));
   if (due && (!last || last.at.getTime() < due.at.getTime() - CLOCK_TOLERANCE_MS)) {
-    findings.push(finding("drill:stale", "drill", "last drill", "warning",
-      (last ? `The last drill ran ${ctx.ago(last.at)}` : "No drill has ever run") +
-        `; ${due.schedule.path} (${due.schedule.cron}) had one due at ${ctx.when(due.at)}.`));
+    findings.push(
+      finding("drill:stale", "drill", "last drill", "warning", (last ? `The last drill ran ${ctx.ago(last.at)}` : "No drill has ever run") +
+        `; ${due.schedule.path} (${due.schedule.cron}) had one due at ${ctx.when(due.at)}.`),
+    );
   }
   if (findings.length === 0 && last) {
     findings.push(finding("drill", "drill", "last drill", "ok", `The last drill passed ${ctx.ago(last.at)}: ${last.message}`));
@@ -263,8 +291,10 @@ function checkSpace(ctx: Context): Finding[] {
 function checkAuditTrail(ctx: Context): Finding[] {
   const { audit } = ctx.input;
   if (audit.readable) return [];
-  return [finding("audit", "audit trail", "system_logs", "warning",
-    `Cannot read the audit trail (${audit.reason}): failed runs are judged from the failures reported, drills and verifications not at all.`)];
+  return [
+    finding("audit", "audit trail", "system_logs", "warning",
+      `Cannot read the audit trail (${audit.reason}): failed runs are judged from the failures reported, drills and verifications not at all.`),
+  ];
 }
 
 /** Key prefixes whose incidents the check decides on; the others (e.g. a failed job elsewhere) it never clears. */

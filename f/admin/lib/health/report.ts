@@ -14,7 +14,8 @@ export function sortedFindings(findings: readonly Finding[]): Finding[] {
 /** One flat row per finding, worst first. */
 export function findingRows(findings: readonly Finding[]): Array<Record<(typeof FINDING_COLUMNS)[number], string>> {
   return sortedFindings(findings).map((f) => ({ status: `${MARK[f.severity]} ${f.severity}`, check: f.check, subject: f.subject,
-    message: f.message }));
+    message: f.message })
+  );
 }
 
 /** The summary: one line for the verdict, then the problems, then how many checks passed. */

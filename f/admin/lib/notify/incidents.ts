@@ -81,6 +81,6 @@ export function settleIncidents(
   }
   for (const incident of plan.ongoing) next[incident.key] = incident;
   for (const incident of plan.dropped) delete next[incident.key];
-  if (delivered.recovered) for (const incident of plan.resolved) delete next[incident.key];
+  if (delivered.recovered) { for (const incident of plan.resolved) delete next[incident.key]; }
   return next;
 }

@@ -34,11 +34,18 @@ export interface NotifyRequest {
   /** Keys the caller looked at (their incidents clear when not found); a caller that only reports passes () => false. */
   evaluated: (key: string) => boolean;
   now: Date;
+  /**
+   * False for a one-off event nobody can see clear (another script's failed job): told every time,
+   * never kept as an incident.
+   */
+  remember?: boolean;
 }
 
 async function deliver(channels: AlertChannels, message: Message): Promise<Delivery[]> {
   const sends: Array<[string, () => Promise<void>]> = [];
-  if (channels.webhookUrl) sends.push([describeChannels({ ...channels, email: undefined })[0]!, () => sendWebhook(channels.webhookUrl!, message)]);
+  if (channels.webhookUrl) {
+    sends.push([describeChannels({ ...channels, email: undefined })[0]!, () => sendWebhook(channels.webhookUrl!, message)]);
+  }
   if (channels.email) {
     sends.push([describeChannels({ ...channels, webhookUrl: undefined })[0]!, () => sendEmail(channels.email!, message)]);
   }
@@ -81,6 +88,7 @@ export async function notify(request: NotifyRequest): Promise<NotifyOutcome> {
     };
     return { incidents: next, value: outcome };
   };
+  if (request.remember === false) return (await round({})).value;
   let sent: NotifyOutcome | undefined;
   try {
     const { value, note } = await updateIncidents(request.stateDirectory, request.database, async (incidents) => {
@@ -91,7 +99,9 @@ export async function notify(request: NotifyRequest): Promise<NotifyOutcome> {
     return note ? { ...value, note } : value;
   } catch (error) {
     // The backup volume may be what failed: people are told all the same, without the memory of what they were told.
-    const note = `the alert state in ${request.stateDirectory} could not be used (${(error as Error).message}), so repeats are not suppressed`;
+    const note = `the alert state in ${request.stateDirectory} could not be used (${
+      (error as Error).message
+    }), so repeats are not suppressed`;
     return { ...(sent ?? (await round({})).value), note };
   }
 }
