@@ -76,7 +76,8 @@ const table: Array<[string, string, string[]]> = [
   ["schedule_backup_drill", "2026-10-31T12:00:00Z", ["2026-11-01T05:00:00"]],
   // The health check runs every hour at a quarter past, through both DST changes (twice in the repeated hour).
   ["schedule_health_check", "2026-03-08T06:00:00Z", ["2026-03-08T01:15:00", "2026-03-08T03:15:00", "2026-03-08T04:15:00"]],
-  ["schedule_health_check", "2026-11-01T04:30:00Z", ["2026-11-01T01:15:00", "2026-11-01T01:15:00", "2026-11-01T02:15:00", "2026-11-01T03:15:00"]],
+  ["schedule_health_check", "2026-11-01T04:30:00Z", ["2026-11-01T01:15:00", "2026-11-01T01:15:00", "2026-11-01T02:15:00",
+    "2026-11-01T03:15:00"]],
   // Day-of-week 7 is Sunday under cron v2 (croner), never Saturday.
   ["schedule_weekly_backup", "2027-01-01T00:00:00Z", ["2027-01-03T03:00:00"]],
 ];

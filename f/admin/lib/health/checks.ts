@@ -172,8 +172,9 @@ function checkCopies(ctx: Context): Finding[] {
         );
       }
     }
+    const mismatched = findings.some((f) => f.key === `mismatch:${backup.name}`);
     for (const [place, copy] of [["local", local], ["S3", s3]] as const) {
-      if (copy?.problem && !copy.unfinished) {
+      if (copy?.problem && !copy.unfinished && !mismatched) {
         findings.push(
           finding(`damaged:${backup.name}`, "copy intact", backup.name, "warning", `The ${place} copy of ${backup.name}: ${copy.problem}.`),
         );
