@@ -188,7 +188,8 @@ test("a failed scheduled backup is told by the flow's failure module (CE), not a
     assert.equal(messages().webhook.length, before.webhook.length + 1);
     assert.match(messages().webhook.at(-1)!, /PROBLEM: Run of f\/admin\/scheduled_backup \(f\/admin\/schedule_daily_backup\) failed/);
     const ee = await runSchedule(api, "schedule_daily_backup", { edition: "ee" });
-    assert.equal((ee.handler?.success && ee.handler.result as { status: string })?.status, "already recorded");
+    assert.ok(ee.handler?.success, JSON.stringify(ee.handler));
+    assert.equal((ee.handler.result as { status: string }).status, "already recorded");
     assert.equal(messages().webhook.length, before.webhook.length + 1, "the second failure is the same incident");
   } finally {
     api.resources.set("f/admin/database", database);
