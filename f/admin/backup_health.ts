@@ -60,11 +60,11 @@ export async function run(input: z.input<typeof Args>, now = new Date()) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
   const database = await loadDatabase(args.database_resource);
-  const local = new LocalStorage(settings.backup_dir);
+  // The incidents are kept beside the backups: telling people writes there.
+  const local = new LocalStorage(settings.backup_dir, { access: args.notify ? "write" : "read" });
   const open = await readIncidents(local.location, database.dbname).catch(() => ({}));
   const { report } = await checkHealth({
     database,
-    prefix: settings.prefix,
     timeZone: settings.time_zone,
     local,
     s3: args.include_s3 ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined,

@@ -16,7 +16,6 @@ const AUDIT_ROWS = 2000;
 
 export interface HealthRequest {
   database: DatabaseTarget;
-  prefix: string;
   timeZone: string;
   local: Storage;
   s3: Storage | undefined;
@@ -121,8 +120,8 @@ export interface HealthOutcome {
 
 export async function checkHealth(request: HealthRequest): Promise<HealthOutcome> {
   const inventories: Partial<Record<CopyPlace, StoredBackup[]>> = {};
-  inventories.local = (await takeInventory(request.local, request.prefix)).backups;
-  if (request.s3) inventories.s3 = (await takeInventory(request.s3, request.prefix)).backups;
+  inventories.local = (await takeInventory(request.local)).backups;
+  if (request.s3) inventories.s3 = (await takeInventory(request.s3)).backups;
   const merged = mergeInventories(inventories);
   const owed = await pendingUploads(request.local, inventories.local.map((b) => b.name));
   const input: HealthInput = {
