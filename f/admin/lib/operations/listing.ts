@@ -3,6 +3,7 @@
 // from the checksum reads the caller may ask for.
 import { localTimeLabel } from "../archive/name.ts";
 import { durationText } from "../duration.ts";
+import type { ChartPoint } from "../health/chart.ts";
 import { megabytes } from "../size.ts";
 import type { StoredBackup } from "./inventory.ts";
 
@@ -82,5 +83,19 @@ export function listingRow(backup: MergedBackup, timeZone: string, verified: Par
     pinned: pinnedLabel(backup),
     verified: new Set(verdicts).size === 1 ? verdicts[0]! : places.map((p, i) => `${p}: ${verdicts[i]}`).join("; "),
     warnings: copyWarnings(backup, now).join("; "),
+  };
+}
+
+/** A backup as the chart of list_backups draws it: its size and how long it took, from whichever copy has a manifest. */
+export function chartPoint(backup: MergedBackup): ChartPoint {
+  const copies = placesOf(backup).map((p) => backup.copies[p]!);
+  const manifest = copies.find((c) => c.manifest && !c.problem)?.manifest ?? copies.find((c) => c.manifest)?.manifest;
+  return {
+    name: backup.name,
+    type: backup.type,
+    createdAt: backup.createdAt,
+    size: manifest?.archive.size ?? copies[0]!.size,
+    durationMs: manifest?.duration_ms,
+    complete: copies.some((c) => c.manifest !== undefined && c.problem === undefined),
   };
 }
