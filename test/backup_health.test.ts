@@ -159,8 +159,10 @@ test("Community Edition: the hourly flow tells people once per problem, stays qu
   assert.match(recovered.webhook.at(-1)!, /RESOLVED/);
   assert.ok(recovered.webhook.at(-1)!.includes(victim));
   assert.match(recovered.mail.at(-1)!, /RESOLVED/);
+  // The jobs' logs are part of what is checked: they say what was sent, and nothing secret.
+  assert.match(first.flow!.logs.join("\n"), /notifications: sent; alert via webhook \(127\.0\.0\.1:\d+\): delivered/);
   const secrets = JSON.stringify([first, second, third]);
-  assert.ok(!secrets.includes(smtp.password) && !secrets.includes("webhook-secret-path"), "no secret in any result");
+  assert.ok(!secrets.includes(smtp.password) && !secrets.includes("webhook-secret-path"), "no secret in any result or log");
 });
 
 test("Enterprise Edition: the schedule's error handler runs too, and sends nothing twice", async () => {
@@ -222,4 +224,40 @@ test("a failed drill is told once by its failure module; the next drill that pas
   assert.equal(after.webhook.length, before.webhook.length + 2);
   assert.match(after.webhook.at(-1)!, /RESOLVED/);
   assert.equal(after.mail.length, before.mail.length + 2);
+});
+
+test("channels that refuse: the run, its log and the failure say so, without the webhook's secret path or the SMTP password", async () => {
+  const wrong = "wrong-smtp-password-5f1a-never-shown";
+  const victim = (await backup("manual", { upload_to_s3: false })).filename;
+  const path = join(sample.backupDir, victim);
+  const original = readFileSync(path);
+  appendFileSync(path, "x");
+  const before = messages();
+  webhook.status = 500;
+  api.variables.set("f/admin/alert_smtp_password", wrong);
+  let run;
+  try {
+    run = await runSchedule(api, "schedule_health_check", { edition: "ce" });
+  } finally {
+    webhook.status = 200;
+    api.variables.set("f/admin/alert_smtp_password", smtp.password);
+  }
+  assert.equal(run.success, false);
+  assert.deepEqual(messages(), before, "nothing arrived");
+  assert.match(run.flow!.error!.message, /notifications: not every message was delivered/);
+  const log = run.flow!.logs.join("\n");
+  assert.match(log, /alert via webhook \(127\.0\.0\.1:\d+\): FAILED \(the webhook at 127\.0\.0\.1:\d+ answered 500/);
+  assert.match(log, /alert via e-mail to parent@family\.example via 127\.0\.0\.1:\d+: FAILED \(.*Invalid login/);
+  const everything = JSON.stringify(run);
+  for (const secret of [wrong, smtp.password, "webhook-secret-path", webhook.url]) {
+    assert.ok(!everything.includes(secret), `${secret.slice(0, 12)}… appears in the run`);
+  }
+  // Not told, so still owed: the next run with working channels tells it (and the repair then clears it).
+  const retried = await runSchedule(api, "schedule_health_check", { edition: "ce" });
+  assert.equal(retried.success, false);
+  assert.equal(messages().webhook.length, before.webhook.length + 1);
+  assert.ok(messages().webhook.at(-1)!.includes(victim));
+  writeFileSync(path, original);
+  await runSchedule(api, "schedule_health_check", { edition: "ce" });
+  assert.match(messages().webhook.at(-1)!, /RESOLVED/);
 });
