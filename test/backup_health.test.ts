@@ -261,3 +261,37 @@ test("channels that refuse: the run, its log and the failure say so, without the
   await runSchedule(api, "schedule_health_check", { edition: "ce" });
   assert.match(messages().webhook.at(-1)!, /RESOLVED/);
 });
+
+test("a schedule a user points at backup_database itself: on Enterprise its error handler tells people each time; on Community nothing can", async () => {
+  // Not one of ours (those run the scheduled_backup flow, whose failure module works everywhere): the
+  // README says why. Windmill passes the handler the failed job's path and error, no backup type.
+  const spec = { schedule: "0 0 5 * * *", timezone: "America/Toronto", script_path: "f/admin/backup_database", is_flow: false,
+    args: { backup_type: "daily" }, on_failure: "script/f/admin/backup_failure_handler" };
+  const database = api.resources.get("f/admin/database") as Record<string, unknown>;
+  api.resources.set("f/admin/database", { ...database, port: 1 });
+  const before = messages();
+  try {
+    const ce = await runSchedule(api, "my_nightly_backup", { edition: "ce", spec });
+    assert.equal(ce.success, false);
+    assert.equal(ce.handler, undefined, "no handler runs on Community Edition");
+    assert.deepEqual(messages(), before, "so nobody hears of it");
+    const ee = await runSchedule(api, "my_nightly_backup", { edition: "ee", spec });
+    assert.equal(ee.success, false);
+    assert.ok(ee.handler?.success, JSON.stringify(ee.handler));
+    const result = (ee.handler as { result: { status: string; notifications: { status: string } } }).result;
+    assert.equal(result.status, "failure recorded");
+    assert.equal(result.notifications.status, "sent");
+    const told = messages();
+    assert.equal(told.webhook.length, before.webhook.length + 1);
+    assert.equal(told.mail.length, before.mail.length + 1);
+    assert.match(told.webhook.at(-1)!, /PROBLEM: Run of f\/admin\/backup_database \(f\/admin\/my_nightly_backup\) failed/);
+    assert.match(told.mail.at(-1)!, /Run of f\/admin\/backup_database \(f\/admin\/my_nightly_backup\) failed/);
+    const again = await runSchedule(api, "my_nightly_backup", { edition: "ee", spec });
+    assert.ok(again.handler?.success);
+    assert.equal(messages().webhook.length, before.webhook.length + 2, "another job's failure is told each time");
+    const everything = JSON.stringify([ce, ee, again]);
+    assert.ok(!everything.includes(smtp.password) && !everything.includes("webhook-secret-path"), "no secret in a result or log");
+  } finally {
+    api.resources.set("f/admin/database", database);
+  }
+});
