@@ -295,3 +295,29 @@ test("a schedule a user points at backup_database itself: on Enterprise its erro
     api.resources.set("f/admin/database", database);
   }
 });
+
+test("a health check that cannot run (the backup volume is not mounted) is told by its flow's failure module on Community Edition", async () => {
+  const settings = api.resources.get("f/admin/backup_settings") as Record<string, unknown>;
+  const missing = join(sample.dir, "volume-not-mounted");
+  api.resources.set("f/admin/backup_settings", { ...settings, backup_dir: missing });
+  const before = messages();
+  let run;
+  try {
+    run = await runSchedule(api, "schedule_health_check", { edition: "ce" });
+  } finally {
+    api.resources.set("f/admin/backup_settings", settings);
+  }
+  assert.equal(run.success, false);
+  assert.equal(run.flow?.error?.step_id, "health");
+  assert.match(run.flow!.error!.message, /The backup directory .*volume-not-mounted does not exist/);
+  const failure = run.flow?.failure as { status: string; notifications: { opened: string[]; note?: string } };
+  assert.equal(failure.status, "failure recorded");
+  assert.deepEqual(failure.notifications.opened, ["health-check-failed"]);
+  // The alert state lives on the missing volume: people are told all the same, and the result says repeats are not suppressed.
+  assert.match(failure.notifications.note ?? "", /could not be used .* repeats are not suppressed/);
+  const told = messages();
+  assert.equal(told.webhook.length, before.webhook.length + 1);
+  assert.equal(told.mail.length, before.mail.length + 1);
+  assert.match(told.webhook.at(-1)!, /PROBLEM: Run of f\/admin\/scheduled_health_check \(f\/admin\/schedule_health_check\) failed/);
+  assert.ok(told.webhook.at(-1)!.includes("volume-not-mounted does not exist"));
+});
