@@ -264,7 +264,8 @@ test("channels that refuse: the run, its log and the failure say so, without the
 
 test("a schedule a user points at backup_database itself: on Enterprise its error handler tells people each time; on Community nothing can", async () => {
   // Not one of ours (those run the scheduled_backup flow, whose failure module works everywhere): the
-  // README says why. Windmill passes the handler the failed job's path and error, no backup type.
+  // README says why. Windmill passes the handler the failed job's path and error, no backup type, and
+  // only Enterprise builds run it (backend/windmill-queue/src/jobs.rs, apply_schedule_handlers).
   const spec = { schedule: "0 0 5 * * *", timezone: "America/Toronto", script_path: "f/admin/backup_database", is_flow: false,
     args: { backup_type: "daily" }, on_failure: "script/f/admin/backup_failure_handler" };
   const database = api.resources.get("f/admin/database") as Record<string, unknown>;

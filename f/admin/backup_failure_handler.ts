@@ -3,7 +3,9 @@
 // failure module of the scheduled flows (f/admin/scheduled_backup, f/admin/scheduled_health_check run
 // it on every edition, Community included), and, on Enterprise, a schedule's or the workspace's error
 // handler (`script/f/admin/backup_failure_handler`), which Windmill calls with the failed job's path,
-// is_flow, error, schedule_path and failed_times.
+// is_flow, error, schedule_path and failed_times (windmill-labs/windmill backend/windmill-queue/src/
+// jobs.rs: `apply_schedule_handlers` is `#[cfg(feature = "enterprise")]`, `push_error_handler` builds
+// those arguments; test/support/schedule-runner.ts runs them so).
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
