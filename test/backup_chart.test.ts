@@ -3,6 +3,7 @@
 // tall as its size says, a gap where a backup is missing, the slowest backup highest on the line, a
 // backup without a manifest grey and without a duration; then the same for real backups on disk.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, test } from "node:test";
 import { run as backupDatabase } from "../f/admin/backup_database.ts";
 import { BACKGROUND, chartLayout, type ChartPoint, chartSvg, DURATION_COLOUR, escapeHtml, htmlTable, INCOMPLETE_COLOUR, roundUp,
@@ -133,7 +134,7 @@ test("list_backups' html view of real backups on disk: one bar per backup, colou
   const command = browser(t);
   if (!command) return;
   sample = await startSample("chart");
-  const { cluster } = sample;
+  const { cluster, mockFile } = sample;
   const backup = async (
     type: "daily" | "manual",
   ) => ((await backupDatabase({ backup_type: type, cleanup_old: false })) as { filename: string; size_mb: number });
@@ -149,6 +150,13 @@ test("list_backups' html view of real backups on disk: one bar per backup, colou
   for (const b of [first, grown, shrunk]) assert.ok(view.html.includes(b.filename), `the table below names ${b.filename}`);
   const table = await listBackups({});
   assert.ok(Array.isArray(table) && table.length === 3, "the default view is still the rows");
+  // Windmill runs it under Bun; Deno too must draw the same page.
+  for (const runtime of ["bun", "deno"]) {
+    const out = spawnSync(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/list_backups",
+      JSON.stringify({ view: "html" })], { encoding: "utf8", env: { ...process.env, WM_MOCKED_API_FILE: mockFile }, timeout: 180_000 });
+    assert.equal(out.status, 0, `${runtime}: ${out.stderr.slice(-2000)}`);
+    assert.equal((JSON.parse(out.stdout) as { html: string }).html, view.html, `${runtime} draws the same page`);
+  }
 
   const layout = chartLayout([], { title: "", timeZone: "UTC" });
   const picture = screenshot(command, view.html, 800, 700);
