@@ -1,7 +1,8 @@
 // The backups over time as a picture for the Windmill UI: one bar per backup for its size (coloured by
 // type, grey when it is not complete) above a line of how long each took, on one time axis, so that a
 // gap, a shrunken backup or a slowing dump shows at a glance. Inline SVG with its own white background
-// and colours in attributes (Windmill inserts an `html` result into its page as it is), no script, no
+// and colours in attributes (Windmill inserts an `html` result into its page as it is: windmill-labs/
+// windmill frontend/src/lib/components/DisplayResult.svelte, `{@html result.html}`), no script, no
 // external asset. Pure: the layout is computed first (the tests compare the rendered picture with it).
 import { localDateTime, type BackupType } from "../archive/name.ts";
 import { MEGABYTE } from "../size.ts";
