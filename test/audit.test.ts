@@ -2,11 +2,13 @@
 // backups, cleanups and restores (into the restored database, after the restore), columns found by
 // name, and never a failed job or a silent skip because of it.
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
-import { auditInsert } from "../f/admin/lib/engine/audit-log.ts";
+import { auditInsert, readAuditRows } from "../f/admin/lib/engine/audit-log.ts";
+import { auditEvent } from "../f/admin/lib/operations/health.ts";
 import { auditValues } from "../f/admin/lib/windmill/audit.ts";
 import type { Cluster } from "./support/cluster.ts";
 import { mockWindmill } from "./support/judge.ts";
@@ -53,7 +55,33 @@ test("a backup and its cleanup each write a row: who, which job, what, outcome, 
   assert.equal(backup!.details.filename, result.filename);
   assert.equal(backup!.details.location, "local");
   assert.ok(Number(backup!.details.size_mb) > 0);
+  // What the health check reads back: the type, the exact size, how long it took, when.
+  assert.equal(backup!.details.backup_type, "manual");
+  assert.equal(backup!.details.size_bytes, statSync(join(sample.backupDir, result.filename)).size);
+  assert.ok(typeof backup!.details.duration_seconds === "number" && backup!.details.duration_seconds >= 0);
+  assert.ok(!Number.isNaN(Date.parse(String(backup!.details.at))));
   assert.equal(cleanup!.details.action, "cleanup");
+});
+
+test("the health check reads the audit rows back as events: action, outcome, type, backup, time", async () => {
+  const started = Date.now();
+  const result = (await backupDatabase("weekly", false, false, false)) as { filename: string };
+  const ended = Date.now();
+  const client = await cluster.connect("family_brain");
+  let rows;
+  try {
+    rows = await readAuditRows(client, 5);
+  } finally {
+    await client.end();
+  }
+  assert.ok(Array.isArray(rows), String(rows));
+  const events = rows.map(auditEvent).filter((e) => e !== undefined);
+  const event = events.find((e) => e.backup === result.filename);
+  assert.ok(event, JSON.stringify(events));
+  assert.equal(event.action, "backup");
+  assert.equal(event.outcome, "success");
+  assert.equal(event.backupType, "weekly");
+  assert.ok(event.at.getTime() >= started && event.at.getTime() <= ended, "dated when the backup ran");
 });
 
 test("a restore writes its row after the restore, into the restored database", async () => {
@@ -82,6 +110,7 @@ test("a failed backup writes a failure row and still fails", async () => {
   assert.equal(last.level, "error");
   assert.equal(last.details.outcome, "failure");
   assert.match(last.message, /^backup failed: Another backup/);
+  assert.equal(last.details.backup_type, "daily", "a failed run says which type failed: the health check's failed-run finding needs it");
 });
 
 test("without a system_logs table, or with one it cannot fill, the job succeeds and says why", async () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, wr
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as listBackups } from "../f/admin/list_backups.ts";
+import { listBackups } from "./support/listing.ts";
 import { main as pinBackup } from "../f/admin/pin_backup.ts";
 import { resealManifest } from "./support/archive-edit.ts";
 import { startSample, type Sample } from "./support/sample.ts";

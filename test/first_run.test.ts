@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as listBackups } from "../f/admin/list_backups.ts";
+import { listBackups } from "./support/listing.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { resealManifest } from "./support/archive-edit.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";

@@ -42,7 +42,8 @@ const lastAudit = async () =>
 test("every flow passes Windmill's validator", () => {
   const validator = new WindmillYamlValidator();
   const flows = readdirSync("f/admin").filter((f) => f.endsWith("__flow"));
-  assert.deepEqual(flows.sort(), ["backup_drill__flow", "restore_and_verify__flow", "scheduled_backup__flow"]);
+  assert.deepEqual(flows.sort(), ["backup_drill__flow", "restore_and_verify__flow", "scheduled_backup__flow",
+    "scheduled_health_check__flow"]);
   for (const flow of flows) {
     const { errors } = validator.validate(readFileSync(join("f/admin", flow, "flow.yaml"), "utf8"), { type: "flow" });
     assert.deepEqual(errors, [], flow);

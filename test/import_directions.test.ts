@@ -10,18 +10,33 @@ import { test } from "node:test";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "f", "admin");
 
-type Layer = "scripts" | "windmill" | "operations" | "engine" | "plan" | "archive" | "storage" | "retention" | "settings" | "base";
+type Layer =
+  | "scripts"
+  | "windmill"
+  | "operations"
+  | "engine"
+  | "plan"
+  | "archive"
+  | "storage"
+  | "retention"
+  | "health"
+  | "notify"
+  | "settings"
+  | "base";
 
 /** What each layer may import, besides itself. */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
-  scripts: ["windmill", "operations", "settings", "storage", "archive", "retention", "base"],
-  windmill: ["operations", "engine", "settings", "storage", "archive", "retention", "base"],
-  operations: ["engine", "archive", "storage", "retention", "settings", "base"],
+  scripts: ["windmill", "operations", "settings", "storage", "archive", "retention", "health", "notify", "base"],
+  windmill: ["operations", "engine", "settings", "storage", "archive", "retention", "notify", "base"],
+  operations: ["engine", "archive", "storage", "retention", "health", "settings", "base"],
   engine: ["plan", "archive", "base"],
   plan: ["base"],
   archive: ["storage", "base"],
   storage: ["base"],
   retention: ["archive", "base"],
+  // Pure judgements of what the storages and the audit trail say, and telling people about them.
+  health: ["archive", "base"],
+  notify: ["base"],
   settings: ["archive", "retention", "storage", "base"],
   base: [],
 };
@@ -41,14 +56,16 @@ const PACKAGES: Record<string, readonly Layer[]> = {
   "pg-copy-streams": ["engine"],
   "libpg-query": ["engine"],
   "@aws-sdk/client-s3": ["storage"],
-  zod: ["scripts", "windmill", "archive", "retention", "settings"],
+  croner: ["health"],
+  nodemailer: ["notify"],
+  zod: ["scripts", "windmill", "archive", "retention", "notify", "settings"],
 };
 
 function layerOf(file: string): Layer {
   if (!file.startsWith("lib/")) return "scripts";
   if (file.startsWith("lib/engine/plan/")) return "plan";
   const area = file.split("/")[1]!;
-  if (["windmill", "operations", "engine", "archive", "storage", "retention"].includes(area)) return area as Layer;
+  if (["windmill", "operations", "engine", "archive", "storage", "retention", "health", "notify"].includes(area)) return area as Layer;
   if (file === "lib/settings.ts") return "settings";
   return "base";
 }

@@ -41,7 +41,7 @@ function nextRuns(name: string, from: string, count: number): string[] {
 test("every schedule file passes Windmill's validator and names scripts that exist", () => {
   const validator = new WindmillYamlValidator();
   const files = readdirSync("schedules").filter((f) => f.endsWith(".schedule.yaml"));
-  assert.equal(files.length, 4);
+  assert.equal(files.length, 5);
   for (const file of files) {
     const { errors } = validator.validate(readFileSync(join("schedules", file), "utf8"), { type: "schedule" });
     assert.deepEqual(errors, [], file);
@@ -74,6 +74,10 @@ const table: Array<[string, string, string[]]> = [
   // The drill runs on Sundays at 05:00, after the weekly backup (03:00), also on the DST Sundays.
   ["schedule_backup_drill", "2026-03-07T12:00:00Z", ["2026-03-08T05:00:00", "2026-03-15T05:00:00"]],
   ["schedule_backup_drill", "2026-10-31T12:00:00Z", ["2026-11-01T05:00:00"]],
+  // The health check runs every hour at a quarter past, through both DST changes (twice in the repeated hour).
+  ["schedule_health_check", "2026-03-08T06:00:00Z", ["2026-03-08T01:15:00", "2026-03-08T03:15:00", "2026-03-08T04:15:00"]],
+  ["schedule_health_check", "2026-11-01T04:30:00Z", ["2026-11-01T01:15:00", "2026-11-01T01:15:00", "2026-11-01T02:15:00",
+    "2026-11-01T03:15:00"]],
   // Day-of-week 7 is Sunday under cron v2 (croner), never Saturday.
   ["schedule_weekly_backup", "2027-01-01T00:00:00Z", ["2027-01-03T03:00:00"]],
 ];

@@ -18,6 +18,6 @@ for (const script of scriptFiles()) {
 
 test("the custom resource types say what the zod schemas that read the resources accept", () => {
   const types = expectedResourceTypes();
-  assert.equal(types.length, 2);
+  assert.equal(types.length, 3);
   for (const { path, current, expected } of types) assert.equal(current, expected, `${path} is stale: run npm run metadata`);
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as listBackups } from "../f/admin/list_backups.ts";
+import { listBackups } from "./support/listing.ts";
 import { main as pinBackup } from "../f/admin/pin_backup.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { createBackup } from "../f/admin/lib/operations/backup.ts";

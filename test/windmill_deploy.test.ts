@@ -65,18 +65,20 @@ test("the wmill CLI's lint accepts the scripts and the schedules", () => {
 });
 
 test("a deploy pushes every script, the schedules, the workspace dependencies and, when asked, the resources", () => {
-  for (const script of ["f/admin/backup_database", "f/admin/restore_database", "f/admin/list_backups", "f/admin/backup_failure_handler"]) {
+  for (const script of ["f/admin/backup_database", "f/admin/restore_database", "f/admin/list_backups", "f/admin/backup_failure_handler",
+    "f/admin/backup_health"]) {
     assert.ok(plan.scripts.includes(script), script);
   }
   assert.ok(plan.scripts.every((s) => existsSync(`${s}.ts`)));
   assert.deepEqual(plan.schedules.map((s) => s.path).sort(), ["f/admin/schedule_backup_drill", "f/admin/schedule_daily_backup",
-    "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
-  assert.deepEqual(plan.flows, ["f/admin/backup_drill", "f/admin/restore_and_verify", "f/admin/scheduled_backup"]);
+    "f/admin/schedule_health_check", "f/admin/schedule_monthly_backup", "f/admin/schedule_weekly_backup"]);
+  assert.deepEqual(plan.flows, ["f/admin/backup_drill", "f/admin/restore_and_verify", "f/admin/scheduled_backup",
+    "f/admin/scheduled_health_check"]);
   for (const resource of ["f/admin/backup_settings", "f/admin/database"]) {
     assert.ok(plan.resources.some((r) => r.path === resource), `${resource} is in the plan`);
   }
   assert.deepEqual(deployPlan(false).resources, [], "resources are pushed only when asked");
-  assert.deepEqual(plan.resourceTypes.map((t) => t.name).sort(), ["c_backup_settings", "c_s3_backup_config"]);
+  assert.deepEqual(plan.resourceTypes.map((t) => t.name).sort(), ["c_backup_alerts", "c_backup_settings", "c_s3_backup_config"]);
   for (const resource of plan.resources) {
     const type = /^resource_type: (\S+)$/m.exec(readFileSync(resource.file, "utf8"))?.[1];
     assert.ok(type === "postgresql" || plan.resourceTypes.some((t) => t.name === type),

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
-import { main as listBackups } from "../f/admin/list_backups.ts";
+import { type ListingRow, main as listBackups } from "../f/admin/list_backups.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { startCluster } from "../test/support/cluster.ts";
 import { createFamilyBrainDatabase } from "../test/support/family-brain.ts";
@@ -50,7 +50,7 @@ try {
   say(`\nbackup_database {"backup_type": "manual"} → ${backup.status}: ${backup.filename}, ${backup.size_mb} MB, ` +
     `${backup.tables_backed_up} tables, ${backup.total_rows} rows in ${backup.duration_seconds} s`);
 
-  const rows = await quietly(() => listBackups(false));
+  const rows = (await quietly(() => listBackups(false))) as ListingRow[];
   say(`\nlist_backups → ${rows.length} backup(s):`);
   for (const row of rows) say(`  ${row.name}  ${row.type}  ${row.created_at}  ${row.size_mb} MB  ${row.tables} tables  ${row.rows} rows`);
 

@@ -94,9 +94,10 @@ export async function run(input: z.input<typeof Args>) {
   }, (done) => ({
     message:
       `${done.backup_type} backup ${done.filename}: ${done.tables_backed_up} tables, ${done.total_rows} rows, ${done.size_mb} MB (${done.location})`,
-    details: { filename: done.filename, size_mb: done.size_mb, tables: done.tables_backed_up, rows: done.total_rows,
-      location: done.location, path: done.path, sha256: done.sha256 },
-  }));
+    details: { filename: done.filename, backup_type: done.backup_type, created_at: done.created_at, size_mb: done.size_mb,
+      size_bytes: backup!.manifest.archive.size, duration_seconds: done.duration_seconds, tables: done.tables_backed_up,
+      rows: done.total_rows, location: done.location, path: done.path, sha256: done.sha256 },
+  }), { recordFailure: true, failureDetails: { backup_type: args.backup_type } });
   const cleanup = backup?.cleanup;
   const cleanupAudit = cleanup === undefined
     ? "not written: cleanup_old is false"

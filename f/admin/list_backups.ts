@@ -1,13 +1,16 @@
 // List the backups, newest first, one row per backup with where its copies are (local, s3, both),
 // so the Windmill UI renders a table: name, type, time, size, tables, rows, pinned, whether it
-// checks out, and warnings (copies that differ, archives without a manifest).
+// checks out, and warnings (copies that differ, archives without a manifest). With view: "html", the
+// same rows below a chart of the backups' sizes and durations over time (inline SVG, Windmill's `html`
+// rich result).
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
 import { checkArchive } from "./lib/archive/reader.ts";
 import { BackupError } from "./lib/errors.ts";
+import { chartLayout, chartSvg, htmlTable } from "./lib/health/chart.ts";
 import { takeInventory, type StoredBackup } from "./lib/operations/inventory.ts";
-import { listingRow, mergeInventories, type CopyPlace } from "./lib/operations/listing.ts";
+import { chartPoint, listingRow, mergeInventories, type CopyPlace, type MergedBackup } from "./lib/operations/listing.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { S3Storage } from "./lib/storage/s3.ts";
 import type { Storage } from "./lib/storage/storage.ts";
@@ -19,6 +22,7 @@ export const Args = z.object({
   include_s3: z.boolean().default(false),
   backup_type: z.enum(["all", "daily", "weekly", "monthly", "manual", "pre_restore"]).default("all"),
   verify_checksums: z.boolean().default(false),
+  view: z.enum(["table", "html"]).default("table"),
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
   s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
@@ -35,15 +39,19 @@ async function verdict(storage: Storage, backup: StoredBackup, readChecksum: boo
   );
 }
 
+/** One row of the table view. */
+export type ListingRow = ReturnType<typeof listingRow>;
+
 /** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
 export async function main(
   include_s3: boolean = false,
   backup_type: "all" | "daily" | "weekly" | "monthly" | "manual" | "pre_restore" = "all",
   verify_checksums: boolean = false,
+  view: "table" | "html" = "table",
   settings_resource: string = "f/admin/backup_settings",
   s3_resource: string = "f/admin/s3_backup_config",
 ) {
-  return await run({ include_s3, backup_type, verify_checksums, settings_resource, s3_resource });
+  return await run({ include_s3, backup_type, verify_checksums, view, settings_resource, s3_resource });
 }
 
 /** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
@@ -62,14 +70,21 @@ export async function run(input: z.input<typeof Args>) {
     }
     inventories[place] = inventory.backups;
   }
-  const rows = [];
+  const rows: ListingRow[] = [];
+  const shown: MergedBackup[] = [];
   for (const backup of mergeInventories(inventories)) {
     if (args.backup_type !== "all" && backup.type !== args.backup_type) continue;
+    shown.push(backup);
     const verified: Partial<Record<CopyPlace, string>> = {};
     for (const [place, copy] of Object.entries(backup.copies) as [CopyPlace, StoredBackup][]) {
       verified[place] = await verdict(storages[place]!, copy, args.verify_checksums);
     }
     rows.push(listingRow(backup, settings.time_zone, verified));
   }
-  return rows;
+  if (args.view === "table") return rows;
+  const points = shown.map(chartPoint);
+  const which = args.backup_type === "all" ? "" : ` ${args.backup_type}`;
+  const layout = chartLayout(points, { title: `${points.length}${which} backups: size and duration (${settings.time_zone})`,
+    timeZone: settings.time_zone });
+  return { html: `<div style="background:#ffffff">${chartSvg(layout, points)}${htmlTable(rows, Object.keys(rows[0] ?? {}))}</div>` };
 }

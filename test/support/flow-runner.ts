@@ -52,6 +52,8 @@ export interface FlowRun {
   refusedApprovals: string[];
   /** The flow's result: the last step's, or the failure module's. */
   result: unknown;
+  /** Each job's log (stdout and stderr), steps then the failure module, as the Runs page shows them. */
+  logs: string[];
 }
 
 export interface FlowHooks {
@@ -113,7 +115,7 @@ export async function runFlow(
   const approve = hooks.approve ?? (() => ({ loggedIn: true, email: "approver@family.example" }));
   const flow = parse(readFileSync(join(repoRoot, `${flowPath}__flow`, "flow.yaml"), "utf8")) as Flow;
   const flowJob = { jobId: randomUUID(), path: flowPath };
-  const run: FlowRun = { success: true, results: {}, suspended: [], refusedApprovals: [], result: null };
+  const run: FlowRun = { success: true, results: {}, suspended: [], refusedApprovals: [], result: null, logs: [] };
   let previous: unknown = null;
   let previousId: string | undefined;
   let failedStep: string | undefined;
@@ -127,6 +129,7 @@ export async function runFlow(
       // An input transform that does not evaluate fails the step before any job runs.
       outcome = { success: false, error: { message: (error as Error).message, name: "ExecutionErr" }, logs: "", jobId: "" };
     }
+    run.logs.push(outcome.logs);
     if (!outcome.success) {
       run.error = stepError(outcome, module.id);
       failedStep = module.id;
@@ -172,6 +175,7 @@ export async function runFlow(
     } catch (error) {
       outcome = { success: false, error: { message: (error as Error).message, name: "ExecutionErr" }, logs: "", jobId: "" };
     }
+    run.logs.push(outcome.logs);
     if (outcome.success) {
       run.failure = outcome.result;
       run.result = outcome.result;

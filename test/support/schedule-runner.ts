@@ -50,8 +50,13 @@ export interface ScheduledRun {
   disabled?: string;
 }
 
-export async function runSchedule(api: WindmillApi, name: string, options: { edition: Edition }): Promise<ScheduledRun> {
-  const spec = readSchedule(name);
+/** One firing of schedules/NAME.schedule.yaml, or of `options.spec` (a schedule a user made) pushed as f/admin/NAME. */
+export async function runSchedule(
+  api: WindmillApi,
+  name: string,
+  options: { edition: Edition; spec?: ScheduleFile },
+): Promise<ScheduledRun> {
+  const spec = options.spec ?? readSchedule(name);
   const schedulePath = `f/admin/${name}`;
   const startedAt = new Date().toISOString();
   let run: ScheduledRun;

@@ -56,3 +56,37 @@ export async function insertAuditRow(client: pg.ClientBase, values: Record<strin
   await client.query(insert.sql, insert.params);
   return "written";
 }
+
+/** Columns an app may keep a row's details in (JSON), and its time in, by the names apps commonly give them. */
+const DETAILS_COLUMNS = ["details", "metadata", "context", "data", "extra", "payload"];
+const TIME_COLUMNS = ["created_at", "logged_at", "timestamp", "occurred_at", "inserted_at", "time", "ts", "at"];
+
+export interface StoredAuditRow {
+  /** The row's details as JSON text (our audit writes action, outcome and the time there). */
+  details: string | null;
+  message: string | null;
+  /** The row's own time column, when the table has one. */
+  at: Date | null;
+}
+
+/**
+ * The bundle's newest audit rows (source = 'backup' when the table has a source column), at most
+ * `limit`; a string says why none can be read (no table, no details column).
+ */
+export async function readAuditRows(client: pg.ClientBase, limit: number): Promise<StoredAuditRow[] | string> {
+  const target = await systemLogsTable(client);
+  if (!target) return "the database has no system_logs table";
+  const has = (names: string[], types: RegExp) => names.find((n) => target.columns.some((c) => c.name === n && types.test(c.type)));
+  const details = has(DETAILS_COLUMNS, /^(jsonb?|text)$/);
+  if (!details) return "system_logs has no details column the audit writes to";
+  const time = has(TIME_COLUMNS, /^timestamp/);
+  const message = has(["message", "msg", "description"], /^(text|character varying)/);
+  const source = target.columns.some((c) => c.name === "source" && /^(text|character varying)/.test(c.type));
+  const { rows } = await client.query<StoredAuditRow>(
+    `SELECT ${quoteIdent(details)}::text AS details, ${message ? quoteIdent(message) : "NULL::text"}::text AS message, ` +
+      `${time ? quoteIdent(time) : "NULL::timestamptz"} AS at FROM ${target.table}` +
+      (source ? ` WHERE source = 'backup'` : "") + (time ? ` ORDER BY ${quoteIdent(time)} DESC` : "") + ` LIMIT $1`,
+    [limit],
+  );
+  return rows;
+}

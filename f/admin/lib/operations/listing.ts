@@ -2,6 +2,8 @@
 // first, saying where its copies are, whether they agree, and what is wrong with them. Pure apart
 // from the checksum reads the caller may ask for.
 import { localTimeLabel } from "../archive/name.ts";
+import { durationText } from "../duration.ts";
+import type { ChartPoint } from "../health/chart.ts";
 import { megabytes } from "../size.ts";
 import type { StoredBackup } from "./inventory.ts";
 
@@ -30,12 +32,7 @@ export function mergeInventories(inventories: Partial<Record<CopyPlace, StoredBa
 
 const placesOf = (backup: MergedBackup): CopyPlace[] => (["local", "s3"] as const).filter((p) => backup.copies[p] !== undefined);
 
-/** `40 min`, `3 h`, `2 days`. */
-function age(since: Date, now: Date): string {
-  const minutes = Math.max(0, Math.floor((now.getTime() - since.getTime()) / 60_000));
-  if (minutes < 120) return `${minutes} min`;
-  return minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 1440)} days`;
-}
+const age = (since: Date, now: Date): string => durationText(now.getTime() - since.getTime());
 
 /** What a person should know about the copies: unfinished ones, and copies that are not the same file. */
 export function copyWarnings(backup: MergedBackup, now = new Date()): string[] {
@@ -86,5 +83,19 @@ export function listingRow(backup: MergedBackup, timeZone: string, verified: Par
     pinned: pinnedLabel(backup),
     verified: new Set(verdicts).size === 1 ? verdicts[0]! : places.map((p, i) => `${p}: ${verdicts[i]}`).join("; "),
     warnings: copyWarnings(backup, now).join("; "),
+  };
+}
+
+/** A backup as the chart of list_backups draws it: its size and how long it took, from whichever copy has a manifest. */
+export function chartPoint(backup: MergedBackup): ChartPoint {
+  const copies = placesOf(backup).map((p) => backup.copies[p]!);
+  const manifest = copies.find((c) => c.manifest && !c.problem)?.manifest ?? copies.find((c) => c.manifest)?.manifest;
+  return {
+    name: backup.name,
+    type: backup.type,
+    createdAt: backup.createdAt,
+    size: manifest?.archive.size ?? copies[0]!.size,
+    durationMs: manifest?.duration_ms,
+    complete: copies.some((c) => c.manifest !== undefined && c.problem === undefined),
   };
 }

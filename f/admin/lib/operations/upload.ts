@@ -57,7 +57,7 @@ async function uploadBackup(
 
 /** `NAME.upload-pending`, beside a local archive whose upload was asked for and has not succeeded yet. */
 const PENDING_SUFFIX = ".upload-pending";
-const pendingNameFor = (archive: string) => manifestNameFor(archive).replace(/\.manifest\.json$/, PENDING_SUFFIX);
+export const pendingNameFor = (archive: string) => manifestNameFor(archive).replace(/\.manifest\.json$/, PENDING_SUFFIX);
 
 /**
  * Upload the backup just written. A marker beside it says the upload is owed until it succeeds, so

@@ -26,9 +26,10 @@ export function jobContext(env: NodeJS.ProcessEnv = process.env): Record<string,
 }
 
 /** Values for the columns a system_logs table may have, by the names apps commonly give them. */
-export function auditValues(entry: AuditEntry, context: Record<string, string | null>): Record<string, unknown> {
+export function auditValues(entry: AuditEntry, context: Record<string, string | null>, at = new Date()): Record<string, unknown> {
   const who = context.email ?? context.user ?? "windmill-pg-backup";
-  const details = { ...entry.details, action: entry.action, outcome: entry.outcome, ...context };
+  // The time is in the details too: the health check reads it even where the table keeps no time column.
+  const details = { ...entry.details, action: entry.action, outcome: entry.outcome, at: at.toISOString(), ...context };
   return {
     source: "backup",
     level: entry.outcome === "success" ? "info" : "error",
@@ -84,7 +85,7 @@ export async function withAudit<T extends object>(
   action: string,
   work: () => Promise<T>,
   describe: (result: T) => AuditedOutcome,
-  options: { recordFailure: boolean } = { recordFailure: true },
+  options: { recordFailure: boolean; failureDetails?: Record<string, unknown> } = { recordFailure: true },
 ): Promise<T & { audit: string }> {
   let result: T;
   try {
@@ -97,7 +98,7 @@ export async function withAudit<T extends object>(
         action,
         outcome: "failure",
         message: `${action} failed: ${(error as Error).message}`,
-        details: { error: (error as Error).message },
+        details: { ...options.failureDetails, error: (error as Error).message },
       });
       console.log(`audit: ${audit}`);
     }

@@ -15,7 +15,7 @@ export const DEFAULT_S3_RESOURCE = "f/admin/s3_backup_config";
  * the file (and fails with a misleading error), so an absent optional resource is read off the
  * file here; in Windmill, a 404 means absent.
  */
-async function optionalResource(path: string): Promise<unknown> {
+export async function optionalResource(path: string): Promise<unknown> {
   const mocked = process.env.WM_MOCKED_API_FILE;
   if (mocked) {
     const file = JSON.parse(await readFile(mocked, "utf8")) as { resources?: Record<string, unknown> };
