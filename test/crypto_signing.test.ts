@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import {
-  checkSignature, ed25519PrivateKey, ed25519PublicKey, hmacSecret, newSigningKeyPair, signedBytes, signManifest,
-} from "../f/admin/lib/crypto/signing.ts";
+import { checkSignature, ed25519PrivateKey, ed25519PublicKey, hmacSecret, newSigningKeyPair, signedBytes,
+  signManifest } from "../f/admin/lib/crypto/signing.ts";
 
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 let dir: string;
-const manifest = () => ({ format: "windmill-pg-backup.manifest", tables: [{ name: "t\n\"x", rows: 3 }], archive: { sha256: "ab".repeat(32) } });
+const manifest = () => ({ format: "windmill-pg-backup.manifest", tables: [{ name: 't\n"x', rows: 3 }],
+  archive: { sha256: "ab".repeat(32) } });
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "wpb-sign-"));
@@ -52,11 +52,16 @@ test("keys OpenSSL makes load here, and our signatures verify with openssl pkeyu
   const signature = signManifest(m, signing);
   writeFileSync(join(dir, "data"), signedBytes(m));
   writeFileSync(join(dir, "sig"), Buffer.from(signature.value, "base64"));
-  const ok = spawnSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pubPem, "-rawin", "-in", join(dir, "data"), "-sigfile", join(dir, "sig")], { encoding: "utf8" });
+  const ok = spawnSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pubPem, "-rawin", "-in", join(dir, "data"), "-sigfile",
+    join(dir, "sig")], { encoding: "utf8" });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /Signature Verified Successfully/);
   writeFileSync(join(dir, "data"), Buffer.concat([signedBytes(m), Buffer.from(" ")]));
-  assert.notEqual(spawnSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pubPem, "-rawin", "-in", join(dir, "data"), "-sigfile", join(dir, "sig")]).status, 0);
+  assert.notEqual(
+    spawnSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", pubPem, "-rawin", "-in", join(dir, "data"), "-sigfile",
+      join(dir, "sig")]).status,
+    0,
+  );
   // An RSA key is refused by name.
   const rsa = join(dir, "rsa.pem");
   assert.equal(spawnSync("openssl", ["genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:1024", "-out", rsa]).status, 0);

@@ -4,13 +4,17 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Decrypter, Encrypter } from "age-encryption";
-import { AgeFormatError, CHUNK_SIZE, chunksFor, headerLength, openChunks, payloadKey, plaintextSizeOf, type PayloadLayout } from "./age-range.ts";
+import { AgeFormatError, CHUNK_SIZE, chunksFor, headerLength, openChunks, payloadKey, plaintextSizeOf,
+  type PayloadLayout } from "./age-range.ts";
 
 /** Who may open a file: X25519 recipients (`age1…`; the worker needs no secret) or one passphrase. */
 export type Sealing = { recipients: string[] } | { passphrase: string };
 
 /** What opens a file: X25519 identities (`AGE-SECRET-KEY-1…`) and/or passphrases. */
-export interface Opening { identities?: string[]; passphrases?: string[] }
+export interface Opening {
+  identities?: string[];
+  passphrases?: string[];
+}
 
 /** The plaintext `input`, encrypted as one age file as it streams through (memory: a few chunks). */
 export async function encryptStream(input: Readable, sealing: Sealing): Promise<Readable> {
@@ -57,7 +61,9 @@ export async function openAgeFile(read: ReadRange, fileSize: number, opening: Op
   for (let want = 4096; length === undefined; want *= 4) {
     head = await collect(read({ start: 0, end: Math.min(fileSize, want) }));
     length = headerLength(head);
-    if (length === undefined && want >= fileSize) throw new AgeFormatError("the age header never ends: the file is cut short or not an age file");
+    if (length === undefined && want >= fileSize) {
+      throw new AgeFormatError("the age header never ends: the file is cut short or not an age file");
+    }
   }
   if (head.length < length + 16) head = await collect(read({ start: 0, end: Math.min(fileSize, length + 16) }));
   const decrypter = new Decrypter();
@@ -80,7 +86,14 @@ export async function openAgeFile(read: ReadRange, fileSize: number, opening: Op
 }
 
 /** The sealed chunks as they arrive, opened one by one, trimmed to the wanted bytes. */
-async function* openedRange(sealed: Readable, first: number, lastIndex: number, key: Uint8Array, skip: number, wanted: number): AsyncGenerator<Buffer> {
+async function* openedRange(
+  sealed: Readable,
+  first: number,
+  lastIndex: number,
+  key: Uint8Array,
+  skip: number,
+  wanted: number,
+): AsyncGenerator<Buffer> {
   const SEALED = CHUNK_SIZE + 16;
   let pending: Buffer = Buffer.alloc(0);
   let index = first;

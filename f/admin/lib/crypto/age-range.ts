@@ -55,7 +55,11 @@ export function plaintextSizeOf(sealed: number): number {
  * Pure: the sealed chunks that hold plaintext bytes [start, end), as a byte range of the file, and
  * where in their opened text the wanted bytes begin.
  */
-export function chunksFor(layout: PayloadLayout, start: number, end: number): { first: number; last: number; fileStart: number; fileEnd: number; skip: number } {
+export function chunksFor(
+  layout: PayloadLayout,
+  start: number,
+  end: number,
+): { first: number; last: number; fileStart: number; fileEnd: number; skip: number } {
   if (start < 0 || end < start || end > layout.plaintextSize) {
     throw new RangeError(`bytes ${start}-${end} are outside a plaintext of ${layout.plaintextSize}`);
   }
@@ -97,7 +101,9 @@ export function openChunks(key: Uint8Array, first: number, lastIndex: number, se
     try {
       out.push(chacha20poly1305(key, chunkNonce(index, index === lastIndex)).decrypt(piece));
     } catch {
-      throw new AgeFormatError(`chunk ${index} of the encrypted file does not authenticate: the file was changed, or it is not the file this key opens`);
+      throw new AgeFormatError(
+        `chunk ${index} of the encrypted file does not authenticate: the file was changed, or it is not the file this key opens`,
+      );
     }
   }
   return Buffer.concat(out);

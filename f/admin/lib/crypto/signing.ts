@@ -3,7 +3,8 @@
 // HMAC-SHA-256 (one shared secret). Keys arrive as text from Windmill secret variables: PEM, or the
 // bare key in base64. What is signed is the manifest's JSON, in its own key order, without the
 // signature itself.
-import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, timingSafeEqual, verify, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, timingSafeEqual, verify,
+  type KeyObject } from "node:crypto";
 
 export type SignatureAlgorithm = "ed25519" | "hmac-sha256";
 
@@ -16,8 +17,10 @@ export interface ManifestSignature {
   value: string;
 }
 
-export type SigningKey = { algorithm: "ed25519"; key: KeyObject; keyId: string } | { algorithm: "hmac-sha256"; secret: Buffer; keyId: string };
-export type VerifyingKey = { algorithm: "ed25519"; key: KeyObject; keyId: string } | { algorithm: "hmac-sha256"; secret: Buffer; keyId: string };
+export type SigningKey = { algorithm: "ed25519"; key: KeyObject; keyId: string } | { algorithm: "hmac-sha256"; secret: Buffer;
+  keyId: string };
+export type VerifyingKey = { algorithm: "ed25519"; key: KeyObject; keyId: string } | { algorithm: "hmac-sha256"; secret: Buffer;
+  keyId: string };
 
 export class SignatureError extends Error {}
 
@@ -61,7 +64,9 @@ export function ed25519PublicKey(text: string): VerifyingKey {
       key = createPublicKey({ key: bytes.length === 32 ? Buffer.concat([SPKI_ED25519, bytes]) : bytes, format: "der", type: "spki" });
     }
   } catch (error) {
-    throw new SignatureError(`a verification key is not an Ed25519 public key in PEM or base64 (${(error as Error).message.split("\n")[0]})`);
+    throw new SignatureError(
+      `a verification key is not an Ed25519 public key in PEM or base64 (${(error as Error).message.split("\n")[0]})`,
+    );
   }
   if (key.asymmetricKeyType !== "ed25519") throw new SignatureError(`a verification key is a ${key.asymmetricKeyType} key, not Ed25519`);
   return { algorithm: "ed25519", key, keyId: fingerprint(rawPublic(key)) };
@@ -78,7 +83,8 @@ export function hmacSecret(text: string): SigningKey & VerifyingKey {
 export function newSigningKeyPair(): { privateKey: string; publicKey: string; keyId: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const seed = (privateKey.export({ format: "der", type: "pkcs8" }) as Buffer).subarray(PKCS8_ED25519.length);
-  return { privateKey: seed.toString("base64"), publicKey: rawPublic(publicKey).toString("base64"), keyId: fingerprint(rawPublic(publicKey)) };
+  return { privateKey: seed.toString("base64"), publicKey: rawPublic(publicKey).toString("base64"),
+    keyId: fingerprint(rawPublic(publicKey)) };
 }
 
 /** The bytes a signature covers: the manifest's JSON in its own key order, without its signature. */
@@ -100,7 +106,9 @@ export function signManifest(manifest: Record<string, unknown>, key: SigningKey)
 export function checkSignature(manifest: Record<string, unknown>, signature: ManifestSignature, keys: VerifyingKey[]): "valid" | string {
   const key = keys.find((k) => k.algorithm === signature.algorithm && k.keyId === signature.key_id);
   if (!key) {
-    return `signed with ${signature.algorithm} key ${signature.key_id}, which is not among the verification keys configured (${keys.map((k) => k.keyId).join(", ") || "none"})`;
+    return `signed with ${signature.algorithm} key ${signature.key_id}, which is not among the verification keys configured (${
+      keys.map((k) => k.keyId).join(", ") || "none"
+    })`;
   }
   const bytes = signedBytes(manifest);
   const given = Buffer.from(signature.value, "base64");
