@@ -190,13 +190,19 @@ export function manifestText(manifest: Omit<Manifest, "manifest_sha256" | "signa
 /** Whether a manifest's signature holds, from the verification keys at hand. */
 export type SignatureStatus =
   | { state: "valid"; algorithm: string; key_id: string }
+  | { state: "unverified"; algorithm: string; key_id: string }
   | { state: "unsigned" }
   | { state: "invalid"; reason: string };
 
-/** Pure: check a parsed manifest's signature (its digest was checked against its content when it was read). */
+/**
+ * Pure: check a parsed manifest's signature (its digest was checked against its content when it was
+ * read). With no verification key at all it is `unverified` (signing was never configured here, or
+ * was turned off): trusted no more than an unsigned one.
+ */
 export function signatureStatus(manifest: Manifest, keys: VerifyingKey[]): SignatureStatus {
   const { signature, manifest_sha256 } = manifest;
   if (!signature || manifest_sha256 === undefined) return { state: "unsigned" };
+  if (keys.length === 0) return { state: "unverified", algorithm: signature.algorithm, key_id: signature.key_id };
   const verdict = checkSignature(signedPart(manifest_sha256), signature, keys);
   return verdict === "valid" ?
     { state: "valid", algorithm: signature.algorithm, key_id: signature.key_id } :
@@ -206,6 +212,9 @@ export function signatureStatus(manifest: Manifest, keys: VerifyingKey[]): Signa
 /** `signed (ed25519 key sha256:…)`, `unsigned`, `INVALID: …`: for lists and results. */
 export function describeSignature(status: SignatureStatus): string {
   if (status.state === "valid") return `valid (${status.algorithm} key ${status.key_id})`;
+  if (status.state === "unverified") {
+    return `signed (${status.algorithm} key ${status.key_id}), not verified: no verification key configured`;
+  }
   return status.state === "unsigned" ? "unsigned" : `INVALID: ${status.reason}`;
 }
 

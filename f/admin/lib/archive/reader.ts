@@ -67,6 +67,12 @@ export async function authenticate(storage: Storage, manifest: Manifest, keys: A
         "trust, set signing.require_signature: false.",
     );
   }
+  if (status.state === "unverified" && keys.requireSignature) {
+    throw new ArchiveIntegrityError(
+      `${where} is signed, but signatures are required and no key to verify them is configured: set signing.public_keys ` +
+        "(or signing.hmac_secret_variable) in f/admin/backup_settings. Nothing was restored or changed.",
+    );
+  }
   return status;
 }
 
