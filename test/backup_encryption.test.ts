@@ -465,6 +465,11 @@ describe("tampering is refused on every path", () => {
     const ranges = proxy.requests.filter((r) => r.method === "GET" && r.url.includes(encodeURIComponent(name).replace(/%2F/g, "/")))
       .map((r) => r.headers.range);
     assert.ok(ranges.length > 0 && ranges.every((r) => typeof r === "string" && r.startsWith("bytes=")), `ranged reads: ${ranges}`);
+    const fetched = ranges.reduce((sum, r) => {
+      const [from, to] = (r as string).slice("bytes=".length).split("-").map(Number);
+      return sum + (to! - from! + 1);
+    }, 0);
+    assert.ok(fetched < original.archive.length / 2, `a selective restore fetched ${fetched} of ${original.archive.length} bytes`);
 
     const flipped = Buffer.from(stored.archive);
     flipped[tableByte()]! ^= 0x01;
