@@ -18,7 +18,11 @@ import { run as listBackups } from "../f/admin/list_backups.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { run as verifyBackup } from "../f/admin/verify_backup.ts";
 import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
-import { resealedText, resealManifest } from "./support/archive-edit.ts";
+import { applyRetention } from "../f/admin/lib/operations/cleanup.ts";
+import { pinBackup } from "../f/admin/lib/operations/pin.ts";
+import { BackupSettings } from "../f/admin/lib/settings.ts";
+import { LocalStorage } from "../f/admin/lib/storage/local.ts";
+import { resealedText, resealManifest, rewriteMemberHonestly } from "./support/archive-edit.ts";
 import { dataFingerprint } from "./support/judge.ts";
 import { startS3Proxy, startS3Server, type S3Proxy, type S3Server } from "./support/s3.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
@@ -523,4 +527,44 @@ test("verify_backup of everything fails the job naming the bad copy, and carries
     copyFileSync(`${badPath}.saved`, badPath);
     rmSync(`${badPath}.saved`);
   }
+});
+
+test("signed, not encrypted: a member rewritten with the manifest made to match (the attack an unsigned archive cannot stop) is refused", async () => {
+  configure({ signing: X25519().signing });
+  const name = (await backup()).filename as string;
+  assert.match(name, /\.sql\.gz$/);
+  const archivePath = join(sample.backupDir, name);
+  const manifestPath = join(sample.backupDir, manifestName(name));
+  const saved = { archive: readFileSync(archivePath), manifest: readFileSync(manifestPath, "utf8") };
+  const before = await source();
+  try {
+    rewriteMemberHonestly(archivePath, manifestPath, (m) => m.sections.post_data, (old) => `${old}\nCREATE ROLE wpb_intruder SUPERUSER;\n`);
+    for (const extra of [{}, { target_database: "enc_signed_attacked" }, { dry_run: true }]) {
+      await refused(() => restore(name, extra), /does not carry a valid signature/);
+    }
+    resealManifest(manifestPath, (m) => delete m.signature);
+    await refused(() => restore(name), /is not signed, and signatures are required/);
+    const intruder = await sample.cluster.query("postgres", "SELECT 1 FROM pg_roles WHERE rolname = 'wpb_intruder'");
+    assert.equal(intruder.rowCount, 0, "the injected statement never ran");
+    assert.deepEqual(await source(), before);
+  } finally {
+    writeFileSync(archivePath, saved.archive);
+    writeFileSync(manifestPath, saved.manifest);
+  }
+});
+
+test("retention and pins treat an encrypted backup as any other: the .age and its manifest go together, a pin keeps one", async () => {
+  const dir = join(sample.dir, "retained");
+  rmSync(dir, { recursive: true, force: true });
+  configure({ ...X25519(), backup_dir: dir, create_backup_dir: true });
+  const names = [];
+  for (let i = 0; i < 3; i += 1) names.push((await backup()).filename as string);
+  const storage = new LocalStorage(dir, { access: "write" });
+  assert.equal(await pinBackup(storage, names[0]!, "keep", new Date()), "pinned");
+  const settings = BackupSettings.parse({ backup_dir: dir, ...X25519() });
+  const later = new Date(Date.now() + 40 * 86_400_000);
+  const outcome = await applyRetention(storage, settings, SAMPLE_DATABASE, later, true);
+  assert.deepEqual(outcome.deleted.sort(), [names[1]!], "the pinned and the newest stay");
+  assert.deepEqual(readdirSync(dir).sort(), [manifestName(names[0]!), manifestName(names[2]!), names[0]!, names[2]!,
+    names[0]!.replace(/\.sql\.gz\.age$/, ".pin")].sort());
 });
