@@ -565,6 +565,6 @@ test("retention and pins treat an encrypted backup as any other: the .age and it
   const later = new Date(Date.now() + 40 * 86_400_000);
   const outcome = await applyRetention(storage, settings, SAMPLE_DATABASE, later, true);
   assert.deepEqual(outcome.deleted.sort(), [names[1]!], "the pinned and the newest stay");
-  assert.deepEqual(readdirSync(dir).sort(), [manifestName(names[0]!), manifestName(names[2]!), names[0]!, names[2]!,
-    names[0]!.replace(/\.sql\.gz\.age$/, ".pin")].sort());
+  assert.deepEqual(readdirSync(dir).sort(),
+    [manifestName(names[0]!), manifestName(names[2]!), names[0]!, names[2]!, names[0]!.replace(/\.sql\.gz\.age$/, ".pin")].sort());
 });

@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
 import { runScriptJob, type JobOutcome } from "./support/bun-worker.ts";
+import { runFlow } from "./support/flow-runner.ts";
 import { dataFingerprint } from "./support/judge.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
 import type { WindmillApi } from "./support/windmill-api.ts";
@@ -135,3 +136,20 @@ for (const runtime of ["node", "deno"]) {
     }
   });
 }
+
+test("the backup drill on an encrypted, signed backup: restored into a throwaway database, verified, dropped", async () => {
+  await api?.stop();
+  api = await startWindmill(sample, KINDS.x25519());
+  for (const [path, value] of Object.entries(VARIABLES())) api.variables.set(path, value);
+  const made = succeeded(await runScriptJob(api, { path: "f/admin/backup_database", args: { backup_type: "daily" } }));
+  const run = await runFlow(api, "f/admin/backup_drill", { include_s3: false });
+  assert.equal(run.error, undefined, JSON.stringify(run.error));
+  const restore = run.results.restore as { restored_from: string; verification: { passed: boolean }; signature: string };
+  assert.equal(restore.restored_from, made.filename);
+  assert.equal(restore.verification.passed, true);
+  assert.match(restore.signature, /^valid \(ed25519/);
+  assert.equal((run.results.finish as { status: string }).status, "passed");
+  const left = await sample.cluster.query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'drill\\_%'");
+  assert.deepEqual(left.rows, []);
+  assertNoSecrets("the drill's results", JSON.stringify(run.results));
+});
