@@ -188,6 +188,8 @@ describe("round trips", () => {
     const name = (await backup()).filename as string;
     const manifest = manifestOf(name);
     assert.equal(manifest.archive.encryption.method, "age-scrypt");
+    // scrypt at 2^16 (64 MiB), not age's default 2^18 (256 MiB, more than a worker's memory bound).
+    assert.match(readFileSync(join(sample.backupDir, name), "latin1").slice(0, 200), /\n-> scrypt \S+ 16\n/);
     assert.deepEqual(manifest.archive.encryption.recipients, []);
     assert.equal(manifest.signature.algorithm, "hmac-sha256");
     const restored = await restore(name, { create_pre_restore_backup: true });

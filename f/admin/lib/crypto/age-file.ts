@@ -7,6 +7,13 @@ import { Decrypter, Encrypter } from "age-encryption";
 import { AgeFormatError, CHUNK_SIZE, chunksFor, headerLength, openChunks, payloadKey, plaintextSizeOf,
   type PayloadLayout } from "./age-range.ts";
 
+/**
+ * scrypt's work factor (log2 N) for passphrase files: 2^16 takes 64 MiB and a fraction of a second,
+ * where age's default 2^18 takes 256 MiB, which alone would break a worker's memory bound. The
+ * passphrase must be long and random anyway (the settings refuse one under 16 characters).
+ */
+export const SCRYPT_WORK_FACTOR = 16;
+
 /** Who may open a file: X25519 recipients (`age1…`; the worker needs no secret) or one passphrase. */
 export type Sealing = { recipients: string[] } | { passphrase: string };
 
@@ -19,8 +26,10 @@ export interface Opening {
 /** The plaintext `input`, encrypted as one age file as it streams through (memory: a few chunks). */
 export async function encryptStream(input: Readable, sealing: Sealing): Promise<Readable> {
   const encrypter = new Encrypter();
-  if ("passphrase" in sealing) encrypter.setPassphrase(sealing.passphrase);
-  else {
+  if ("passphrase" in sealing) {
+    encrypter.setPassphrase(sealing.passphrase);
+    encrypter.setScryptWorkFactor(SCRYPT_WORK_FACTOR);
+  } else {
     if (sealing.recipients.length === 0) throw new Error("encryption needs at least one recipient");
     for (const recipient of sealing.recipients) encrypter.addRecipient(recipient);
   }
