@@ -42,7 +42,7 @@ export async function judgeCopy(storage: Storage, backup: StoredBackup, keys: Ke
     }
     const encrypted = manifest.archive.encryption !== undefined;
     await checkArchive(storage, manifest);
-    const whole = `sha256 of the ${encrypted ? "encrypted file" : "archive"} matches manifest`;
+    const whole = encrypted ? "sha256 of the encrypted file matches manifest" : "sha256 matches manifest";
     if (depth === "checksum") return { ok: true, signature, verdict: `yes: ${whole}` };
     const { decompressed_bytes } = await checkArchiveReadable(storage, manifest, keys);
     return {
