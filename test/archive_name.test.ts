@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { archiveNameForManifest, assertBackupPrefix, backupNameCandidates, formatBackupName, manifestNameFor, pinNameFor, parseBackupName,
-  prefixFor, type BackupType } from "../f/admin/lib/archive/name.ts";
+import { archiveNameForManifest, assertBackupPrefix, decryptedNameFor, backupNameCandidates, formatBackupName, manifestNameFor, pinNameFor,
+  parseBackupName, prefixFor, type BackupType } from "../f/admin/lib/archive/name.ts";
 import { BackupError } from "../f/admin/lib/errors.ts";
 
 const TORONTO = "America/Toronto";
@@ -88,18 +88,21 @@ describe("backupNameCandidates", () => {
 describe("parseBackupName", () => {
   const ours: { name: string; prefix: string; expected: ReturnType<typeof parseBackupName> }[] = [
     { name: "family_brain_manual_20251208_023807.sql.gz", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "manual", localStamp: "20251208_023807", sequence: 1 } },
+      expected: { prefix: "family_brain", type: "manual", localStamp: "20251208_023807", sequence: 1, encrypted: false } },
     { name: "family_brain_pre_restore_20251208_023807_2.sql.gz", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "pre_restore", localStamp: "20251208_023807", sequence: 2 } },
+      expected: { prefix: "family_brain", type: "pre_restore", localStamp: "20251208_023807", sequence: 2, encrypted: false } },
     { name: "family_brain_daily_20251102_013000_17.sql.gz", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 17 } },
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 17, encrypted: false } },
     { name: "a_b_c_weekly_20250309_030000.sql.gz", prefix: "a_b_c",
-      expected: { prefix: "a_b_c", type: "weekly", localStamp: "20250309_030000", sequence: 1 } },
+      expected: { prefix: "a_b_c", type: "weekly", localStamp: "20250309_030000", sequence: 1, encrypted: false } },
     { name: "my-app_monthly_20250101_040000.sql.gz", prefix: "my-app",
-      expected: { prefix: "my-app", type: "monthly", localStamp: "20250101_040000", sequence: 1 } },
+      expected: { prefix: "my-app", type: "monthly", localStamp: "20250101_040000", sequence: 1, encrypted: false } },
+    // Encrypted with age: the same name and `.age`.
+    { name: "family_brain_daily_20251102_013000_2.sql.gz.age", prefix: "family_brain",
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 2, encrypted: true } },
     // A prefix that ends like a type is still read literally.
     { name: "daily_daily_20250101_040000.sql.gz", prefix: "daily",
-      expected: { prefix: "daily", type: "daily", localStamp: "20250101_040000", sequence: 1 } },
+      expected: { prefix: "daily", type: "daily", localStamp: "20250101_040000", sequence: 1, encrypted: false } },
   ];
   for (const c of ours) {
     test(`parses ${c.name} with prefix ${c.prefix}`, () => {
@@ -138,7 +141,7 @@ describe("parseBackupName", () => {
       for (const sequence of [undefined, 2, 100]) {
         const name = formatBackupName({ prefix: "family_brain", type, at: new Date("2025-03-09T07:00:00Z"), timeZone: TORONTO, sequence });
         assert.deepEqual(parseBackupName(name, "family_brain"), { prefix: "family_brain", type, localStamp: "20250309_030000",
-          sequence: sequence ?? 1 });
+          sequence: sequence ?? 1, encrypted: false });
       }
     }
   });
@@ -155,6 +158,19 @@ describe("manifest names", () => {
       assert.equal(archiveNameForManifest(manifest), archive);
     });
   }
+
+  test("an encrypted archive: its manifest and pin beside it, and the name age -d gives back", () => {
+    const name = formatBackupName({ prefix: "family_brain", type: "daily", at: new Date("2025-11-02T06:30:00Z"),
+      timeZone: "America/Toronto", sequence: 2, encrypted: true });
+    assert.equal(name, "family_brain_daily_20251102_013000_2.sql.gz.age");
+    assert.equal(manifestNameFor(name), "family_brain_daily_20251102_013000_2.manifest.json");
+    assert.equal(pinNameFor(name), "family_brain_daily_20251102_013000_2.pin");
+    assert.equal(decryptedNameFor(name), "family_brain_daily_20251102_013000_2.sql.gz");
+    assert.throws(() => decryptedNameFor("family_brain_daily_20251102_013000_2.sql.gz"), BackupError);
+    for (const other of ["x_daily_20251102_013000.sql.age", "x_daily_20251102_013000.sql.gz.age.tmp", "x_daily_20251102_013000.age"]) {
+      assert.equal(parseBackupName(other), undefined, other);
+    }
+  });
 
   test("manifestNameFor refuses a name that is not an archive", () => {
     assert.throws(() => manifestNameFor("family_brain_manual_20251208_023807.dump"), BackupError);
@@ -187,9 +203,9 @@ describe("prefixFor and names of any prefix", () => {
 
   test("without a prefix, every name of our shape is recognised, its prefix read back; other files are not", () => {
     assert.deepEqual(parseBackupName("family_app_daily_20251208_020000.sql.gz"), { prefix: "family_app", type: "daily",
-      localStamp: "20251208_020000", sequence: 1 });
+      localStamp: "20251208_020000", sequence: 1, encrypted: false });
     assert.deepEqual(parseBackupName("a_daily_manual_20251208_020000_2.sql.gz"), { prefix: "a_daily", type: "manual",
-      localStamp: "20251208_020000", sequence: 2 });
+      localStamp: "20251208_020000", sequence: 2, encrypted: false });
     for (const name of ["nightly.sql.gz", "family_app_daily_20251308_020000.sql.gz", "_daily_20251208_020000.sql.gz",
       "x_daily_20251208_020000.sql", "x_daily_20251208_020000.manifest.json"]) {
       assert.equal(parseBackupName(name), undefined, name);

@@ -22,22 +22,25 @@ type Layer =
   | "health"
   | "notify"
   | "settings"
+  | "crypto"
   | "base";
 
 /** What each layer may import, besides itself. */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   scripts: ["windmill", "operations", "settings", "storage", "archive", "retention", "health", "notify", "base"],
   windmill: ["operations", "engine", "settings", "storage", "archive", "retention", "notify", "base"],
-  operations: ["engine", "archive", "storage", "retention", "health", "settings", "base"],
+  operations: ["engine", "archive", "storage", "retention", "health", "settings", "crypto", "base"],
   engine: ["plan", "archive", "base"],
   plan: ["base"],
-  archive: ["storage", "base"],
-  storage: ["base"],
+  archive: ["storage", "crypto", "base"],
+  storage: ["crypto", "base"],
   retention: ["archive", "base"],
   // Pure judgements of what the storages and the audit trail say, and telling people about them.
   health: ["archive", "base"],
   notify: ["base"],
   settings: ["archive", "retention", "storage", "base"],
+  // Encryption and signatures: pure, over bytes and keys; storage, archive and operations use them.
+  crypto: ["base"],
   base: [],
 };
 
@@ -59,13 +62,17 @@ const PACKAGES: Record<string, readonly Layer[]> = {
   croner: ["health"],
   nodemailer: ["notify"],
   zod: ["scripts", "windmill", "archive", "retention", "notify", "settings"],
+  "age-encryption": ["crypto"],
+  "@noble/ciphers": ["crypto"],
 };
 
 function layerOf(file: string): Layer {
   if (!file.startsWith("lib/")) return "scripts";
   if (file.startsWith("lib/engine/plan/")) return "plan";
   const area = file.split("/")[1]!;
-  if (["windmill", "operations", "engine", "archive", "storage", "retention", "health", "notify"].includes(area)) return area as Layer;
+  if (["windmill", "operations", "engine", "archive", "storage", "retention", "health", "notify", "crypto"].includes(area)) {
+    return area as Layer;
+  }
   if (file === "lib/settings.ts") return "settings";
   return "base";
 }

@@ -71,7 +71,7 @@ describe("copy warnings and row fields", () => {
   for (const c of cases) {
     test(c.title, () => {
       const [merged] = mergeInventories({ local: c.local ? [c.local] : [], s3: c.s3 ? [c.s3] : [] });
-      const row = listingRow(merged!, "America/Toronto", { local: "ok", s3: "ok" });
+      const row = listingRow(merged!, "America/Toronto", { local: "ok", s3: "ok" }, "unsigned");
       if (c.warnings === "") assert.deepEqual(copyWarnings(merged!), []);
       else assert.match(row.warnings, c.warnings);
       assert.equal(row.location, c.location);
@@ -83,7 +83,7 @@ describe("copy warnings and row fields", () => {
 
   test("an unfinished backup is listed as such, with its age and its database (read from the archive's header)", () => {
     const [merged] = mergeInventories({ local: [copy("a", "2025-12-01T07:00:00Z", { manifest: false })] });
-    const row = listingRow(merged!, "UTC", { local: "no" }, new Date("2025-12-01T10:20:00Z"));
+    const row = listingRow(merged!, "UTC", { local: "no" }, "unsigned", new Date("2025-12-01T10:20:00Z"));
     assert.equal(row.status, "unfinished");
     assert.equal(row.database, "family_brain");
     assert.match(row.warnings, /^unfinished on local \(no manifest\), 3 h old/);
@@ -92,7 +92,7 @@ describe("copy warnings and row fields", () => {
 
   test("different verdicts are shown per copy", () => {
     const [merged] = mergeInventories({ local: [copy("a", "2025-12-01T07:00:00Z")], s3: [copy("a", "2025-12-01T07:00:00Z")] });
-    assert.equal(listingRow(merged!, "UTC", { local: "yes", s3: "no: damaged" }).verified, "local: yes; s3: no: damaged");
+    assert.equal(listingRow(merged!, "UTC", { local: "yes", s3: "no: damaged" }, "unsigned").verified, "local: yes; s3: no: damaged");
   });
 });
 

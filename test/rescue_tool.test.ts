@@ -4,11 +4,12 @@
 // and refuses one whose archive was changed.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
+import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
 import { buildRescue, RESCUE_FILE } from "../tools/build-rescue.ts";
 import { forgeMember } from "./support/archive-edit.ts";
 import { startCluster, type Cluster } from "./support/cluster.ts";
@@ -103,4 +104,51 @@ test("it refuses an archive changed after the backup, and a missing database, sa
   assert.equal(noDatabase.status, 1);
   assert.match(noDatabase.stderr, /give the database: --database postgres:\/\/USER@HOST:PORT\/DBNAME, or PGHOST and PGDATABASE/);
   assert.doesNotMatch(refused.stderr + refused.stdout, new RegExp(cluster.password), "the password never shows");
+});
+
+test("an encrypted, signed backup: restored with the identity file and the public key; refused without the identity, or signed by another key", async (t) => {
+  if (spawnSync("age-keygen", ["--version"]).status !== 0) return t.skip("needs age-keygen (Debian package age)");
+  const keyFile = join(dir, "age-identity.txt");
+  spawnSync("age-keygen", ["-o", keyFile]);
+  const recipient = spawnSync("age-keygen", ["-y", keyFile], { encoding: "utf8" }).stdout.trim();
+  const pair = newSigningKeyPair();
+  const file = mockWindmill(dir, {
+    "f/admin/database": cluster.resource("shop"),
+    "f/admin/backup_settings": {
+      backup_dir: join(dir, "sealed"),
+      encryption: { recipients: [recipient] },
+      signing: { private_key_variable: "f/admin/signing_key", public_keys: [pair.publicKey] },
+    },
+  });
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), variables: { "f/admin/signing_key": pair.privateKey } }));
+  const { filename } = (await backupDatabase("manual", false, false, false)) as { filename: string };
+  assert.match(filename, /\.sql\.gz\.age$/);
+  const archive = join(dir, "sealed", filename);
+  const url = `postgres://${cluster.user}@${cluster.host}:${cluster.port}/shop?sslmode=disable`;
+
+  const without = rescue([archive, "--database", url, "--target", "shop_sealed", "--yes"]);
+  assert.equal(without.status, 1);
+  assert.match(without.stderr, /give --identity FILE/);
+  const otherKey = newSigningKeyPair().publicKey;
+  const wrongSigner = rescue([archive, "--database", url, "--target", "shop_sealed", "--yes", "--identity", keyFile, "--verify-key",
+    otherKey]);
+  assert.equal(wrongSigner.status, 1);
+  assert.match(wrongSigner.stderr, /does not carry a valid signature/);
+
+  const restored = rescue([archive, "--database", url, "--target", "shop_sealed", "--yes", "--json", "--identity", keyFile, "--verify-key",
+    pair.publicKey]);
+  assert.equal(restored.status, 0, restored.stderr);
+  const result = JSON.parse(restored.stdout) as { signature: string; encryption: string; verification: { passed: boolean } };
+  assert.equal(result.verification.passed, true);
+  assert.match(result.signature, /^valid \(ed25519/);
+  assert.equal(result.encryption, `age-x25519 (${recipient})`);
+  assert.deepEqual(await dataFingerprint(cluster, "shop_sealed"), await dataFingerprint(cluster, "shop"));
+  const identity = readFileSync(keyFile, "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
+  assert.doesNotMatch(without.stderr + wrongSigner.stderr + restored.stdout + restored.stderr, new RegExp(identity),
+    "the identity never shows");
+
+  // In place: the pre-restore backup is encrypted to the identity's recipient too.
+  const inPlace = rescue([archive, "--database", url, "--yes", "--identity", keyFile, "--verify-key", pair.publicKey]);
+  assert.equal(inPlace.status, 0, inPlace.stderr);
+  assert.match(inPlace.stdout, /Pre-restore backup: .*shop_pre_restore_\d{8}_\d{6}\.sql\.gz\.age/);
 });

@@ -148,7 +148,7 @@ test("the seed's list body merges local and S3: one row per backup, where it is,
   const row = byName.get(both.filename)!;
   assert.deepEqual(
     { location: row.location, tables: row.tables, encrypted: row.encrypted, pinned: row.pinned, warnings: row.warnings, type: row.type },
-    { location: "both", tables: 8, encrypted: false, pinned: "no", warnings: "", type: "manual" },
+    { location: "both", tables: 8, encrypted: "no", pinned: "no", warnings: "", type: "manual" },
   );
   assert.ok(Number(row.rows) > 1000);
   assert.equal(byName.get(localOnly.filename)!.location, "local");

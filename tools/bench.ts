@@ -3,13 +3,17 @@
 // targets. Needs Debian's PostgreSQL client and server of one major version and GNU time.
 // BENCH_SCALE sets the sample database's size (1 ≈ 1.5 MB of table data; 700 ≈ 1 GB), BENCH_RUNS how
 // many times each command runs (the median is kept), BENCH_RUNTIME the runtime of our scripts (bun).
+// The same backup and restore encrypted (age, to an X25519 recipient) and signed (Ed25519) are measured
+// beside the plain ones.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster } from "../test/support/cluster.ts";
 import { createFamilyBrainDatabase } from "../test/support/family-brain.ts";
 import { mockWindmill } from "../test/support/judge.ts";
+import { generateIdentity, identityToRecipient } from "age-encryption";
+import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
 
 interface Measure {
   seconds: number;
@@ -107,6 +111,44 @@ try {
   console.log(`restore  pg_restore -j2 (new db)    ${fmt(pgRestore)}`);
   console.log(`restore  restore_database (new db)  ${fmt(newDatabase)}  (verification included)`);
   console.log(`restore  restore_database in place  ${fmt(inPlace)}  (one transaction, verification included)`);
+
+  // Encrypted and signed: the same backup and restore, the keys in secret variables as on Windmill.
+  const identity = await generateIdentity();
+  const signing = newSigningKeyPair();
+  const sealedBackups = join(dir, "sealed");
+  mkdirSync(join(dir, "sealed-mock"));
+  const sealedMock = mockWindmill(join(dir, "sealed-mock"), {
+    "f/admin/database": cluster.resource("family_brain"),
+    "f/admin/backup_settings": {
+      backup_dir: sealedBackups,
+      encryption: { recipients: [await identityToRecipient(identity)], identities_variable: "f/admin/age_identity" },
+      signing: { private_key_variable: "f/admin/signing_key", public_keys: [signing.publicKey] },
+    },
+  });
+  writeFileSync(sealedMock,
+    JSON.stringify({ ...JSON.parse(readFileSync(sealedMock, "utf8")),
+      variables: { "f/admin/age_identity": identity, "f/admin/signing_key": signing.privateKey } }));
+  const sealedEnv = { ...env, WM_MOCKED_API_FILE: sealedMock };
+  const sealed = await measure(wm("f/admin/backup_database", { backup_type: "manual", cleanup_old: false }), sealedEnv, async () => {
+    rmSync(sealedBackups, { recursive: true, force: true });
+    mkdirSync(sealedBackups);
+  });
+  const sealedArchive = readdirSync(sealedBackups).find((f) => f.endsWith(".sql.gz.age"))!;
+  const sealedRestore = await measure(
+    wm("f/admin/restore_database", { backup_filename: sealedArchive, confirm_restore: true, target_database: "sealed_target" }),
+    sealedEnv,
+    dropped("sealed_target"),
+  );
+  console.log(`\nbackup   backup_database            ${fmt(ours)}  ${mb(join(backups, archive))} MB  (plain)`);
+  console.log(
+    `backup   backup_database, age+sign  ${fmt(sealed)}  ${mb(join(sealedBackups, sealedArchive))} MB  (×${
+      (sealed.seconds / ours.seconds).toFixed(2)
+    } of plain)`,
+  );
+  console.log(`restore  restore_database (new db)  ${fmt(newDatabase)}  (plain)`);
+  console.log(
+    `restore  same, encrypted and signed ${fmt(sealedRestore)}  (×${(sealedRestore.seconds / newDatabase.seconds).toFixed(2)} of plain)`,
+  );
 
   const targets: Array<[string, Measure, Measure, number]> = [
     ["restore into a new database vs gunzip | psql", newDatabase, psql, 0.6],

@@ -2,16 +2,22 @@
 // rescue/windmill-pg-backup-restore.mjs, that restores a backup with plain Node (20 or newer) and
 // nothing installed: no Windmill, no npm, no node_modules. The same checks as restore_database:
 // every part of the archive proven against its manifest before it is used, one transaction,
-// verification before COMMIT, a pre-restore backup first. Without --yes it only previews.
+// verification before COMMIT, a pre-restore backup first. Without --yes it only previews. An
+// encrypted archive (.sql.gz.age) opens with an age identity file or a passphrase file; a signed
+// manifest is verified with the public key given (and then required).
+import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { identityToRecipient } from "age-encryption";
+import { ed25519PublicKey, hmacSecret, type VerifyingKey } from "../f/admin/lib/crypto/signing.ts";
 import type { DatabaseTarget } from "../f/admin/lib/engine/connection.ts";
+import { identitiesIn, type Keyring } from "../f/admin/lib/operations/keys.ts";
 import { previewMarkdown, previewRestore } from "../f/admin/lib/operations/preview.ts";
 import { restoreBackup } from "../f/admin/lib/operations/restore.ts";
 import { BackupSettings } from "../f/admin/lib/settings.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 
-const USAGE = `usage: node windmill-pg-backup-restore.mjs ARCHIVE.sql.gz [options]
+const USAGE = `usage: node windmill-pg-backup-restore.mjs ARCHIVE.sql.gz[.age] [options]
 
 Restores a backup of windmill-pg-backup (the .manifest.json must sit beside it) into PostgreSQL.
 Without --yes it only previews what the restore would do, and changes nothing.
@@ -26,6 +32,13 @@ command line, which other users of the machine can see), or in the URL.
   --no-pre-restore-backup    do not back up the target first (by default it is, into --backup-dir)
   --backup-dir DIR           where the pre-restore backup goes (default: the archive's directory)
   --create-roles             create the roles the backup names that the server lacks (no login, no password)
+  --identity FILE            an encrypted archive (.sql.gz.age): the age identity file that opens it (as age -i);
+                             the pre-restore backup is then encrypted to that identity's recipient
+  --passphrase-file FILE     an encrypted archive made with a passphrase: the file holding it
+  --verify-key KEY           an Ed25519 public key (base64, or a PEM file) that must have signed the manifest;
+                             repeat for several. With one, unsigned manifests are refused unless --allow-unsigned
+  --hmac-secret-file FILE    the HMAC secret the manifests were signed with (as --verify-key)
+  --allow-unsigned           restore a backup whose manifest is not signed even though a key was given
   --json                     print the whole result as JSON
   --help`;
 
@@ -69,6 +82,42 @@ function databaseFrom(url: string | undefined, env: Env): DatabaseTarget {
   };
 }
 
+/** The keys from the command line: files are read now, and never printed. */
+async function keyringFrom(values: {
+  identity?: string;
+  "passphrase-file"?: string;
+  "verify-key"?: string[];
+  "hmac-secret-file"?: string;
+  "allow-unsigned"?: boolean;
+}): Promise<Keyring> {
+  const read = (file: string) => readFileSync(resolve(file), "utf8");
+  const identities = values.identity ? identitiesIn(read(values.identity)) : [];
+  if (values.identity && identities.length === 0) throw new Error(`${values.identity} holds no age identity (AGE-SECRET-KEY-1… line)`);
+  const passphrases = values["passphrase-file"] ? [read(values["passphrase-file"]).replace(/\r?\n$/, "")] : [];
+  const verifying: VerifyingKey[] = (values["verify-key"] ?? []).map((key) =>
+    ed25519PublicKey(key.trim().startsWith("-----") || !/^[A-Za-z0-9+/=\s]+$/.test(key) ? read(key) : key)
+  );
+  if (values["hmac-secret-file"]) verifying.push(hmacSecret(read(values["hmac-secret-file"]).replace(/\r?\n$/, "")));
+  const recipients = await Promise.all(identities.map((identity) => identityToRecipient(identity)));
+  return {
+    opening: () => {
+      if (identities.length === 0 && passphrases.length === 0) {
+        return Promise.reject(
+          new Error("the archive is encrypted: give --identity FILE (the age identity file, as age -i) or --passphrase-file FILE"),
+        );
+      }
+      return Promise.resolve({ identities, passphrases });
+    },
+    verifying: () => Promise.resolve(verifying),
+    requireSignature: verifying.length > 0 && !values["allow-unsigned"],
+    openingSource: [values.identity && `--identity ${values.identity}`, values["passphrase-file"] && `--passphrase-file`].filter(Boolean)
+      .join(" and ") || "none given",
+    sealing: () =>
+      Promise.resolve(recipients.length > 0 ? { sealing: { recipients }, method: "age-x25519" as const, recipients } : undefined),
+    signingKey: () => Promise.resolve(undefined),
+  };
+}
+
 async function main(argv: string[], env: Env): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -81,6 +130,11 @@ async function main(argv: string[], env: Env): Promise<number> {
       "no-pre-restore-backup": { type: "boolean", default: false },
       "backup-dir": { type: "string" },
       "create-roles": { type: "boolean", default: false },
+      identity: { type: "string" },
+      "passphrase-file": { type: "string" },
+      "verify-key": { type: "string", multiple: true },
+      "hmac-secret-file": { type: "string" },
+      "allow-unsigned": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -98,9 +152,10 @@ async function main(argv: string[], env: Env): Promise<number> {
   const backupName = basename(archive);
   const tables = values.tables ? values.tables.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
   const progress = (message: string) => process.stderr.write(`${message}\n`);
+  const keys = await keyringFrom(values);
 
   if (!values.yes) {
-    const preview = await previewRestore({ database, source, backupName, targetDatabase: values.target ?? database.dbname, tables });
+    const preview = await previewRestore({ database, source, backupName, targetDatabase: values.target ?? database.dbname, tables, keys });
     const { manifest: _, ...details } = preview;
     console.log(
       values.json
@@ -121,6 +176,7 @@ async function main(argv: string[], env: Env): Promise<number> {
     ...(values.target === undefined ? {} : { targetDatabase: values.target }),
     tables,
     createRoles: values["create-roles"],
+    keys,
     onProgress: (message) => progress(message),
   });
   const { manifest: _, ...result } = outcome;

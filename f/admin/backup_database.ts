@@ -4,6 +4,8 @@
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
+import { storedFile } from "./lib/archive/manifest.ts";
+import { describeEncryption } from "./lib/archive/reader.ts";
 import { createBackup, previewBackup, type BackupOutcome, type Skipped } from "./lib/operations/backup.ts";
 import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
 import { estimateArchiveBytes } from "./lib/operations/free-space.ts";
@@ -14,7 +16,7 @@ import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { recordAudit, withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { busyPolicy } from "./lib/settings.ts";
-import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { loadDatabase, loadKeyring, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 import { BackupTypeArg } from "./lib/windmill/args.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
@@ -89,7 +91,7 @@ export async function run(input: z.input<typeof Args>) {
   let backup: BackupOutcome | undefined;
   const result = await withAudit(database, "backup", async () => {
     backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old,
-      onProgress: jobProgress() });
+      keys: loadKeyring(settings), onProgress: jobProgress() });
     return shapeResult(backup, args.backup_type, storage.location, swept.length);
   }, (done) => ({
     message:
@@ -118,7 +120,7 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
   return {
     status: "success",
     filename: backup.name,
-    size_mb: megabytes(manifest.archive.size),
+    size_mb: megabytes(storedFile(manifest).size),
     tables_backed_up: manifest.totals.tables,
     total_rows: manifest.totals.rows,
     table_details: Object.fromEntries(manifest.tables.map((t) => [t.schema === "public" ? t.name : `${t.schema}.${t.name}`, t.rows])),
@@ -126,7 +128,9 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     database: manifest.database,
     location: backup.offsite ? "both" : "local",
     path: `${location}/${backup.name}`,
-    sha256: manifest.archive.sha256,
+    sha256: storedFile(manifest).sha256,
+    encrypted: describeEncryption(manifest),
+    signed: manifest.signature ? `${manifest.signature.algorithm} key ${manifest.signature.key_id}` : "no",
     created_at: manifest.created_at,
     created_at_local: manifest.created_at_local,
     duration_seconds: Math.round(manifest.duration_ms / 100) / 10,

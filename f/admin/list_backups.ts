@@ -6,16 +6,16 @@
 // package_json: windmill_pg_backup
 
 import { z } from "zod";
-import { checkArchive } from "./lib/archive/reader.ts";
 import { BackupError } from "./lib/errors.ts";
 import { chartLayout, chartSvg, htmlTable } from "./lib/health/chart.ts";
 import { takeInventory, type StoredBackup } from "./lib/operations/inventory.ts";
+import { judgeCopy } from "./lib/operations/judge.ts";
 import { chartPoint, listingRow, mergeInventories, type CopyPlace, type MergedBackup } from "./lib/operations/listing.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
 import { S3Storage } from "./lib/storage/s3.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
-import { loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { loadKeyring, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
@@ -26,18 +26,6 @@ export const Args = z.object({
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
   s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
-
-async function verdict(storage: Storage, backup: StoredBackup, readChecksum: boolean): Promise<string> {
-  if (backup.problem) return `no: ${backup.problem}`;
-  if (!readChecksum) return "size matches manifest (checksum not read; verify_checksums: true reads it)";
-  return await checkArchive(storage, backup.manifest!).then(
-    () => "yes: sha256 matches manifest",
-    (error: unknown) => {
-      if (error instanceof BackupError) return `no: ${error.message}`;
-      throw error;
-    },
-  );
-}
 
 /** One row of the table view. */
 export type ListingRow = ReturnType<typeof listingRow>;
@@ -70,16 +58,23 @@ export async function run(input: z.input<typeof Args>) {
     }
     inventories[place] = inventory.backups;
   }
+  const keys = loadKeyring(settings);
   const rows: ListingRow[] = [];
   const shown: MergedBackup[] = [];
   for (const backup of mergeInventories(inventories)) {
     if (args.backup_type !== "all" && backup.type !== args.backup_type) continue;
     shown.push(backup);
     const verified: Partial<Record<CopyPlace, string>> = {};
+    const signatures: Partial<Record<CopyPlace, string>> = {};
     for (const [place, copy] of Object.entries(backup.copies) as [CopyPlace, StoredBackup][]) {
-      verified[place] = await verdict(storages[place]!, copy, args.verify_checksums);
+      // The manifest's signature is checked on every listing (it costs no download); the archive only with verify_checksums.
+      const judged = await judgeCopy(storages[place]!, copy, keys, args.verify_checksums ? "checksum" : "listing");
+      verified[place] = judged.verdict;
+      signatures[place] = judged.signature;
     }
-    rows.push(listingRow(backup, settings.time_zone, verified));
+    const words = Object.entries(signatures);
+    const signature = new Set(words.map(([, w]) => w)).size === 1 ? words[0]![1] : words.map(([p, w]) => `${p}: ${w}`).join("; ");
+    rows.push(listingRow(backup, settings.time_zone, verified, signature));
   }
   if (args.view === "table") return rows;
   const points = shown.map(chartPoint);

@@ -18,7 +18,7 @@ import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { busyPolicy, type BackupSettings, type DatabaseResource } from "./lib/settings.ts";
-import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { loadDatabase, loadKeyring, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
@@ -101,7 +101,7 @@ export async function run(input: z.input<typeof Args>): Promise<RestoreResult | 
   const source = args.backup_source === "s3"
     ? new S3Storage(await loadS3Config(args.s3_resource))
     : new LocalStorage(settings.backup_dir, { access: "read" });
-  if (args.dry_run) return await preview(args, database, source);
+  if (args.dry_run) return await preview(args, database, settings, source);
   return await restore(args, database, settings, source, started);
 }
 
@@ -133,6 +133,7 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
       createRoles: args.create_roles,
       allowEmptyResult: args.allow_empty_result,
       allowUnrecoverableDrops: args.allow_unrecoverable_drops,
+      keys: loadKeyring(settings),
       onProgress: jobProgress(),
     }), (done) => ({
       database: { ...database, dbname: done.target_database },
@@ -169,6 +170,8 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
     restored_from_location: source.location,
     backup_created_at: outcome.backup_created_at,
     archive_kind: args.pg_dump_archive ? "pg_dump plain format" : "windmill-pg-backup",
+    encrypted: outcome.encryption,
+    signature: outcome.signature,
     target_database: outcome.target_database,
     created_database: outcome.created_database,
     pre_restore_backup: outcome.pre_restore_backup,
@@ -201,7 +204,7 @@ async function restore(args: z.infer<typeof Args>, database: DatabaseResource, s
  * The dry run: nothing changed, no lock, no file written. Windmill renders `render_all` as a
  * markdown summary, a table (one row per table) and the full details as JSON.
  */
-async function preview(args: z.infer<typeof Args>, database: DatabaseResource, source: Storage) {
+async function preview(args: z.infer<typeof Args>, database: DatabaseResource, settings: BackupSettings, source: Storage) {
   if (args.pg_dump_archive) {
     throw new RestoreRefusedError(
       "dry_run does not cover archives made by pg_dump yet (they have no manifest to compare with). Nothing was changed.",
@@ -215,6 +218,7 @@ async function preview(args: z.infer<typeof Args>, database: DatabaseResource, s
     tables: args.tables,
     skipForeignKeyCheck: args.skip_foreign_key_check,
     compareContent: args.compare_content,
+    keys: loadKeyring(settings),
   });
   const { manifest, tables, ...details } = outcome;
   const rows = tables.map((t) => ({

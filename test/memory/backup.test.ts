@@ -1,15 +1,18 @@
 // Memory of a backup stays bounded whatever the data: a 500 MB bytea (a 1 GB line of COPY text, one
 // protocol message) and a table of 10 million rows, each backed up through the local runner under
 // Bun (Windmill's runtime) and Node, the peak resident memory measured by GNU time (the runner and
-// the runtime it starts; the largest of them). Slow (a few minutes): `npm run test:memory`, its own
-// step in CI. Before rows were streamed piece by piece, the 500 MB row took 2.1 GB.
+// the runtime it starts; the largest of them); the 500 MB row encrypted too (age, with a passphrase
+// under Bun, to an X25519 recipient under Node) and signed. Slow (a few minutes): `npm run
+// test:memory`, its own step in CI. Before rows were streamed piece by piece, the 500 MB row took 2.1 GB.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { generateIdentity, identityToRecipient } from "age-encryption";
+import { newSigningKeyPair } from "../../f/admin/lib/crypto/signing.ts";
 import { startCluster, type Cluster } from "../support/cluster.ts";
 import { mockWindmill } from "../support/judge.ts";
 
@@ -44,10 +47,19 @@ interface Measured {
   result: { status: string; filename: string; total_rows: number };
 }
 
+/** Settings and secret variables that encrypt and sign backups. */
+interface Sealed {
+  label: string;
+  settings: Record<string, unknown>;
+  variables: Record<string, string>;
+}
+
 /** A manual backup of `dbname` through the local runner under `runtime`, with its peak resident memory. */
-function measuredBackup(runtime: string, dbname: string): Measured {
-  const backupDir = join(dir, `${dbname}-${runtime}`);
-  const mock = mockWindmill(dir, { "f/admin/database": cluster.resource(dbname), "f/admin/backup_settings": { backup_dir: backupDir } });
+function measuredBackup(runtime: string, dbname: string, sealed?: Sealed): Measured {
+  const backupDir = join(dir, `${dbname}-${runtime}${sealed ? `-${sealed.label}` : ""}`);
+  const mock = mockWindmill(dir, { "f/admin/database": cluster.resource(dbname),
+    "f/admin/backup_settings": { backup_dir: backupDir, ...sealed?.settings } });
+  if (sealed) writeFileSync(mock, JSON.stringify({ ...JSON.parse(readFileSync(mock, "utf8")), variables: sealed.variables }));
   const out = spawnSync(
     TIME,
     ["-f", "peak_kb=%M", process.execPath, "--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database",
@@ -58,7 +70,7 @@ function measuredBackup(runtime: string, dbname: string): Measured {
   const peak = /peak_kb=(\d+)/.exec(out.stderr);
   assert.ok(peak, "GNU time reported the peak");
   const measured = { peakMb: Math.round(Number(peak[1]) / 1024), result: JSON.parse(out.stdout) as Measured["result"] };
-  console.log(`${runtime}, ${dbname}: peak ${measured.peakMb} MB`);
+  console.log(`${runtime}, ${dbname}${sealed ? ` (${sealed.label})` : ""}: peak ${measured.peakMb} MB`);
   return measured;
 }
 
@@ -91,3 +103,24 @@ test(`bun: a table of 10 million rows is backed up within ${PEAK_LIMIT_MB} MB`, 
   assert.equal(result.total_rows, ROWS);
   assert.ok(peakMb < PEAK_LIMIT_MB, `peak ${peakMb} MB`);
 });
+
+for (const [runtime, kind] of [["bun", "passphrase"], ["node", "x25519"]] as const) {
+  test(`${runtime}: the 500 MB row encrypted (${kind}) and signed, within ${PEAK_LIMIT_MB} MB`, { timeout: 600_000 }, async (t) => {
+    if (!existsSync(TIME)) return t.skip("GNU time is needed to measure memory: apt-get install time");
+    const signing = newSigningKeyPair();
+    const sealed: Sealed = {
+      label: kind,
+      settings: {
+        encryption: kind === "passphrase"
+          ? { passphrase_variable: "f/admin/passphrase" }
+          : { recipients: [await identityToRecipient(await generateIdentity())] },
+        signing: { private_key_variable: "f/admin/signing_key" },
+      },
+      variables: { "f/admin/passphrase": "a long random passphrase 1f7c2a", "f/admin/signing_key": signing.privateKey },
+    };
+    const { peakMb, result } = measuredBackup(runtime, "blob", sealed);
+    assert.equal(result.status, "success");
+    assert.match(result.filename, /\.sql\.gz\.age$/);
+    assert.ok(peakMb < PEAK_LIMIT_MB, `peak ${peakMb} MB`);
+  });
+}

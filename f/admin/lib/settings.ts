@@ -82,6 +82,38 @@ const seconds = (min: number, max: number, fallback: number, meaning: string) =>
     .min(min, `at least ${min} s`).max(max, `at most ${max} s (${meaning})`)
     .default(fallback);
 
+/** Where a secret lives: the path of a Windmill variable (mark it secret), never the secret itself. */
+const VariablePath = z.string().regex(/^(u|f|g)\/[^\s]+$/, "the path of a Windmill secret variable, e.g. f/admin/backup_age_identity");
+
+/**
+ * Encryption at rest (age): new backups are encrypted to `recipients` (X25519 public keys: the
+ * worker that backs up needs no secret), or else with the passphrase in `passphrase_variable`.
+ * Restores open them with the identities in `identities_variable` (the private keys: set it only where
+ * restores run) or the passphrase.
+ */
+export const EncryptionSettings = z.strictObject({
+  recipients: z.array(z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, "an age X25519 public key: age1 and 58 characters (age-keygen -y)"))
+    .default([]),
+  passphrase_variable: VariablePath.optional(),
+  identities_variable: VariablePath.optional(),
+}).refine((e) => e.recipients.length > 0 || e.passphrase_variable !== undefined,
+  "name what new backups are encrypted to: recipients (age1…) or passphrase_variable");
+export type EncryptionSettings = z.infer<typeof EncryptionSettings>;
+
+/**
+ * Signed manifests: backups are signed with the Ed25519 key in `private_key_variable` (or an HMAC
+ * with the secret in `hmac_secret_variable`); restores verify with `public_keys` (Ed25519, PEM or
+ * base64) or the HMAC secret. Once signing is configured, unsigned manifests are refused unless
+ * `require_signature: false`.
+ */
+export const SigningSettings = z.strictObject({
+  private_key_variable: VariablePath.optional(),
+  public_keys: z.array(z.string().min(1)).default([]),
+  hmac_secret_variable: VariablePath.optional(),
+  require_signature: z.boolean().optional(),
+});
+export type SigningSettings = z.infer<typeof SigningSettings>;
+
 /**
  * The optional `f/admin/backup_settings` resource; every field has a default. Unknown fields are
  * refused, so a misspelt setting cannot silently leave its default in place.
@@ -117,6 +149,10 @@ export const BackupSettings = z.strictObject({
    * data needs less. 0 turns the check off.
    */
   archive_size_ratio: z.number().min(0).max(10).default(0.5),
+  /** Encrypt new backups with age (off when absent); see EncryptionSettings. */
+  encryption: EncryptionSettings.optional(),
+  /** Sign new backups' manifests and verify them before use (off when absent); see SigningSettings. */
+  signing: SigningSettings.optional(),
 });
 export type BackupSettings = z.infer<typeof BackupSettings>;
 

@@ -3,9 +3,12 @@
 // what a restore must find. One zod schema is both the check applied when a manifest is read back
 // and the static type. Version 2 adds the members' digests, the roles the archive names, whether it
 // carries privileges, and the manifest's own digest; version 1 manifests still restore (their
-// archive is then checked whole before anything of it runs).
+// archive is then checked whole before anything of it runs). An encrypted backup's manifest says how
+// its archive was encrypted (never with which secret) and describes the stored `.age` file beside the
+// archive inside it; a signed manifest carries a signature over its own digest.
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { checkSignature, signManifest, type SigningKey, type VerifyingKey } from "../crypto/signing.ts";
 import { OBJECT_KINDS } from "../engine/kinds.ts";
 import { ArchiveIntegrityError } from "../errors.ts";
 
@@ -63,6 +66,17 @@ export const Manifest = z.object({
     size: z.number().int().nonnegative(),
     sha256: Sha256,
     compression: z.literal("gzip"),
+    /**
+     * The archive above is stored encrypted whole in the age format (`age -d` gives it back): how, for
+     * whom (public keys only), and the stored file itself. Byte ranges and digests above stay those of
+     * the decrypted archive, so one table's bytes are read from the encrypted chunks that hold them.
+     */
+    encryption: z.object({
+      method: z.enum(["age-x25519", "age-scrypt"]),
+      /** The X25519 recipients (`age1…`) any of whose identities opens it; empty for a passphrase. */
+      recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, "an age X25519 recipient (age1…)")),
+      file: z.object({ name: z.string(), size: z.number().int().nonnegative(), sha256: Sha256 }),
+    }).optional(),
   }),
   sections: z.object({
     pre_data: MemberRange,
@@ -101,8 +115,18 @@ export const Manifest = z.object({
   roles: z.array(z.string()).optional(),
   /** Version 2: sha256 of this manifest's JSON without this field: an edit made without recomputing it shows. */
   manifest_sha256: Sha256.optional(),
+  /** A signature over `{"manifest_sha256": …}` (which covers everything above): who signed is a key's fingerprint, never the key. */
+  signature: z.object({ algorithm: z.enum(["ed25519", "hmac-sha256"]), key_id: z.string(), value: z.string().min(1) }).optional(),
 }).superRefine((m, context) => {
   const problem = (message: string) => context.addIssue({ code: "custom", message });
+  const sealed = m.archive.encryption;
+  if (sealed && sealed.file.name !== `${m.archive.name}.age`) {
+    problem(`the encrypted file ${sealed.file.name} is not ${m.archive.name}.age`);
+  }
+  if (sealed && (sealed.method === "age-scrypt") !== (sealed.recipients.length === 0)) {
+    problem("an age-x25519 archive names its recipients; an age-scrypt one names none");
+  }
+  if (m.signature && m.manifest_sha256 === undefined) problem("a signed manifest records its own sha256");
   const members = membersOf(m);
   // The members must tile the archive: no byte that a check skips, none that two members share.
   let next = 0;
@@ -139,16 +163,59 @@ export function hasMemberDigests(manifest: Manifest): boolean {
   return manifest.format_version >= 2;
 }
 
-/** The digest a manifest carries of itself: sha256 of its JSON, in its own key order, without that field. */
+/** The file a backup's archive is stored as: the archive itself, or its encrypted `.age` file. */
+export function storedFile(manifest: Pick<Manifest, "archive">): { name: string; size: number; sha256: string } {
+  return manifest.archive.encryption?.file ?? manifest.archive;
+}
+
+/**
+ * The digest a manifest carries of itself: sha256 of its JSON, in its own key order, without that
+ * field and without the signature (which signs this digest).
+ */
 function selfDigest(json: Record<string, unknown>): string {
-  const { manifest_sha256: _, ...rest } = json;
+  const { manifest_sha256: _, signature: __, ...rest } = json;
   return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
 }
 
-/** The manifest's file text, with its own digest as the last field. */
-export function manifestText(manifest: Omit<Manifest, "manifest_sha256">): string {
-  const sealed = { ...manifest, manifest_sha256: selfDigest(manifest) };
-  return JSON.stringify(sealed, null, 2) + "\n";
+/** What a signature signs: the manifest's own digest, which covers every other field. */
+const signedPart = (manifestSha256: string) => ({ manifest_sha256: manifestSha256 });
+
+/** The manifest's file text, with its own digest, then (given a key) its signature, as the last fields. */
+export function manifestText(manifest: Omit<Manifest, "manifest_sha256" | "signature">, signingKey?: SigningKey): string {
+  const digest = selfDigest(manifest);
+  const signature = signingKey ? { signature: signManifest(signedPart(digest), signingKey) } : {};
+  return JSON.stringify({ ...manifest, manifest_sha256: digest, ...signature }, null, 2) + "\n";
+}
+
+/** Whether a manifest's signature holds, from the verification keys at hand. */
+export type SignatureStatus =
+  | { state: "valid"; algorithm: string; key_id: string }
+  | { state: "unverified"; algorithm: string; key_id: string }
+  | { state: "unsigned" }
+  | { state: "invalid"; reason: string };
+
+/**
+ * Pure: check a parsed manifest's signature (its digest was checked against its content when it was
+ * read). With no verification key at all it is `unverified` (signing was never configured here, or
+ * was turned off): trusted no more than an unsigned one.
+ */
+export function signatureStatus(manifest: Manifest, keys: VerifyingKey[]): SignatureStatus {
+  const { signature, manifest_sha256 } = manifest;
+  if (!signature || manifest_sha256 === undefined) return { state: "unsigned" };
+  if (keys.length === 0) return { state: "unverified", algorithm: signature.algorithm, key_id: signature.key_id };
+  const verdict = checkSignature(signedPart(manifest_sha256), signature, keys);
+  return verdict === "valid" ?
+    { state: "valid", algorithm: signature.algorithm, key_id: signature.key_id } :
+    { state: "invalid", reason: verdict };
+}
+
+/** `signed (ed25519 key sha256:…)`, `unsigned`, `INVALID: …`: for lists and results. */
+export function describeSignature(status: SignatureStatus): string {
+  if (status.state === "valid") return `valid (${status.algorithm} key ${status.key_id})`;
+  if (status.state === "unverified") {
+    return `signed (${status.algorithm} key ${status.key_id}), not verified: no verification key configured`;
+  }
+  return status.state === "unsigned" ? "unsigned" : `INVALID: ${status.reason}`;
 }
 
 /** Parse a manifest read back from storage; a damaged or foreign file gets an error naming it. */

@@ -1,5 +1,5 @@
-// Backup file names: `{prefix}_{type}_{YYYYMMDD}_{HHMMSS}[_{n}].sql.gz`, stamped with the local time
-// of the configured zone, and the manifest name beside each archive. Pure: the name is how we
+// Backup file names: `{prefix}_{type}_{YYYYMMDD}_{HHMMSS}[_{n}].sql.gz` (`.sql.gz.age` when
+// encrypted), stamped with the local time of the configured zone, and the manifest name beside each archive. Pure: the name is how we
 // recognise our own files, so anything that does not parse is never ours to touch.
 import { BackupError } from "../errors.ts";
 
@@ -9,6 +9,8 @@ export type BackupType = (typeof BACKUP_TYPES)[number];
 export const DEFAULT_TIME_ZONE = "America/Toronto";
 
 const ARCHIVE_SUFFIX = ".sql.gz";
+/** An archive encrypted whole in the age format: `age -d` gives back the `.sql.gz`. */
+const ENCRYPTED_SUFFIX = ".sql.gz.age";
 const MANIFEST_SUFFIX = ".manifest.json";
 const PIN_SUFFIX = ".pin";
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -20,6 +22,8 @@ export interface BackupNameParts {
   timeZone: string;
   /** Collision sequence, 2 or more; absent for the first backup of a local second. */
   sequence?: number;
+  /** Encrypted with age: the name ends in `.sql.gz.age`. */
+  encrypted?: boolean;
 }
 
 export interface ParsedBackupName {
@@ -29,6 +33,8 @@ export interface ParsedBackupName {
   localStamp: string;
   /** 1 for a name without a collision sequence. */
   sequence: number;
+  /** The name ends in `.sql.gz.age`. */
+  encrypted: boolean;
 }
 
 /** Wall-clock reading of an instant in a time zone. */
@@ -108,7 +114,7 @@ export function localDateTime(at: Date, timeZone: string): LocalDateTime {
 
 const pad = (value: number, width: number): string => String(value).padStart(width, "0");
 
-export function formatBackupName({ prefix, type, at, timeZone, sequence }: BackupNameParts): string {
+export function formatBackupName({ prefix, type, at, timeZone, sequence, encrypted }: BackupNameParts): string {
   assertBackupPrefix(prefix);
   if (!(BACKUP_TYPES as readonly string[]).includes(type)) {
     throw new BackupError(`Unknown backup type "${type}": expected one of ${BACKUP_TYPES.join(", ")}.`);
@@ -118,7 +124,7 @@ export function formatBackupName({ prefix, type, at, timeZone, sequence }: Backu
   }
   const t = localDateTime(at, timeZone);
   const stamp = `${pad(t.year, 4)}${pad(t.month, 2)}${pad(t.day, 2)}_${pad(t.hour, 2)}${pad(t.minute, 2)}${pad(t.second, 2)}`;
-  return `${prefix}_${type}_${stamp}${sequence === undefined ? "" : `_${sequence}`}${ARCHIVE_SUFFIX}`;
+  return `${prefix}_${type}_${stamp}${sequence === undefined ? "" : `_${sequence}`}${encrypted ? ENCRYPTED_SUFFIX : ARCHIVE_SUFFIX}`;
 }
 
 /**
@@ -140,17 +146,17 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 export function parseBackupName(name: string, prefix?: string): ParsedBackupName | undefined {
   const prefixPattern = prefix === undefined ? "[A-Za-z0-9][A-Za-z0-9_-]*?" : escapeRegExp(prefix);
   const pattern = new RegExp(
-    `^(${prefixPattern})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?${escapeRegExp(ARCHIVE_SUFFIX)}$`,
+    `^(${prefixPattern})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?${escapeRegExp(ARCHIVE_SUFFIX)}(\\.age)?$`,
   );
   const match = pattern.exec(name);
   if (match === null) return undefined;
-  const [, matchedPrefix, type, localStamp, sequenceText] = match;
+  const [, matchedPrefix, type, localStamp, sequenceText, age] = match;
   if (matchedPrefix === undefined || type === undefined || localStamp === undefined) return undefined;
   const sequence = sequenceText === undefined ? 1 : Number(sequenceText);
   // `_1` is never written, so a name carrying it was not made by us.
   if (sequenceText !== undefined && sequence < 2) return undefined;
   if (!isWallClockStamp(localStamp)) return undefined;
-  return { prefix: matchedPrefix, type: type as BackupType, localStamp, sequence };
+  return { prefix: matchedPrefix, type: type as BackupType, localStamp, sequence, encrypted: age !== undefined };
 }
 
 function isWallClockStamp(stamp: string): boolean {
@@ -173,15 +179,30 @@ function isWallClockStamp(stamp: string): boolean {
   );
 }
 
-/** `x.sql.gz` → `x.manifest.json`, written beside the archive once it is complete. */
-export function manifestNameFor(archiveName: string): string {
-  if (!archiveName.endsWith(ARCHIVE_SUFFIX) || archiveName.length === ARCHIVE_SUFFIX.length) {
-    throw new BackupError(`"${archiveName}" is not a backup archive name: archives end in ${ARCHIVE_SUFFIX}.`);
+/** `x.sql.gz` or `x.sql.gz.age` → `x`. */
+function stemOf(archiveName: string): string {
+  for (const suffix of [ENCRYPTED_SUFFIX, ARCHIVE_SUFFIX]) {
+    if (archiveName.endsWith(suffix) && archiveName.length > suffix.length) return archiveName.slice(0, -suffix.length);
   }
-  return archiveName.slice(0, -ARCHIVE_SUFFIX.length) + MANIFEST_SUFFIX;
+  throw new BackupError(
+    `"${archiveName}" is not a backup archive name: archives end in ${ARCHIVE_SUFFIX} (${ENCRYPTED_SUFFIX} encrypted).`,
+  );
 }
 
-/** `x.sql.gz` → `x.pin`: the marker that keeps a backup out of retention while it exists. */
+/** `x.sql.gz` (or `x.sql.gz.age`) → `x.manifest.json`, written beside the archive once it is complete. */
+export function manifestNameFor(archiveName: string): string {
+  return stemOf(archiveName) + MANIFEST_SUFFIX;
+}
+
+/** `x.sql.gz.age` → `x.sql.gz`: the archive as `age -d` gives it back (the name its manifest describes). */
+export function decryptedNameFor(encryptedName: string): string {
+  if (!encryptedName.endsWith(ENCRYPTED_SUFFIX)) {
+    throw new BackupError(`"${encryptedName}" is not an encrypted archive name (${ENCRYPTED_SUFFIX}).`);
+  }
+  return stemOf(encryptedName) + ARCHIVE_SUFFIX;
+}
+
+/** `x.sql.gz` (or `.sql.gz.age`) → `x.pin`: the marker that keeps a backup out of retention while it exists. */
 export function pinNameFor(archiveName: string): string {
   return manifestNameFor(archiveName).slice(0, -MANIFEST_SUFFIX.length) + PIN_SUFFIX;
 }

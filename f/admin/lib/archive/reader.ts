@@ -1,17 +1,121 @@
 // Reads archives back: the whole file's checksum, and single gzip members by their byte range
 // (a table's rows can be fetched without reading the rest of the archive). A restore reads only
-// through ProvenArchive, which never hands out a byte of SQL before it was proven to be the backup's.
+// through ProvenArchive, which never hands out a byte of SQL before it was proven to be the backup's:
+// the manifest's signature is checked first, an encrypted archive is read through a decrypting view
+// (in the decrypted archive's byte ranges), and every member is proven by its sha256.
 import { createHash } from "node:crypto";
 import { pipeline, Transform } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
-import { ArchiveIntegrityError } from "../errors.ts";
+import { AgeFormatError } from "../crypto/age-range.ts";
+import type { Opening } from "../crypto/age-file.ts";
+import type { VerifyingKey } from "../crypto/signing.ts";
+import { ArchiveIntegrityError, BackupError } from "../errors.ts";
+import { DecryptingStorage } from "../storage/decrypting.ts";
 import { HashingStorage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
-import { hasMemberDigests, membersOf, type Manifest, type MemberRange } from "./manifest.ts";
+import { hasMemberDigests, membersOf, signatureStatus, storedFile, type Manifest, type MemberRange,
+  type SignatureStatus } from "./manifest.ts";
 
-/** Stream the archive once and compare its size and sha256 with the manifest. */
-export async function checkArchive(storage: Storage, manifest: Manifest): Promise<void> {
-  const name = manifest.archive.name;
+/**
+ * The keys a reader may need, fetched only when an archive needs them (an unencrypted backup never
+ * asks for an identity). Each getter throws a BackupError naming the setting or variable to set.
+ */
+export interface ArchiveKeys {
+  /** Identities and passphrases that open encrypted archives. */
+  opening(): Promise<Opening>;
+  /** Keys that verify manifest signatures (none: signatures cannot be checked). */
+  verifying(): Promise<VerifyingKey[]>;
+  /** Refuse a manifest that is not signed by one of them. */
+  requireSignature: boolean;
+  /** Where the opening keys come from, for messages: `encryption.identities_variable (u/admin/backup_age_identity)`. */
+  openingSource: string;
+}
+
+/** A reader configured with no keys: unencrypted, unsigned archives only. */
+export const NO_KEYS: ArchiveKeys = {
+  opening: () =>
+    Promise.reject(
+      new BackupError(
+        "The archive is encrypted, and no key to open it is configured: set encryption.identities_variable (or passphrase_variable) " +
+          "in f/admin/backup_settings to a secret variable holding the age identity (AGE-SECRET-KEY-1…) or the passphrase.",
+      ),
+    ),
+  verifying: () => Promise.resolve([]),
+  requireSignature: false,
+  openingSource: "no key configured",
+};
+
+/**
+ * The manifest's signature, judged by the configured keys: a signature that does not hold is refused
+ * always, an unsigned manifest when signatures are required. Checked before anything of the archive is used.
+ */
+export async function authenticate(storage: Storage, manifest: Manifest, keys: ArchiveKeys): Promise<SignatureStatus> {
+  const signed = manifest.signature !== undefined;
+  const status = signatureStatus(manifest, signed ? await keys.verifying() : []);
+  const where = `Manifest of ${storedFile(manifest).name} in ${storage.location}`;
+  if (status.state === "invalid") {
+    throw new ArchiveIntegrityError(
+      `${where} does not carry a valid signature (${status.reason}): the manifest or its archive may have been rewritten by someone ` +
+        "without the signing key. Nothing was restored or changed; use another backup (list_backups), or configure signing.public_keys " +
+        "(or signing.hmac_secret_variable) in f/admin/backup_settings if the backup was signed with another key.",
+    );
+  }
+  if (status.state === "unsigned" && keys.requireSignature) {
+    throw new ArchiveIntegrityError(
+      `${where} is not signed, and signatures are required (signing in f/admin/backup_settings): it was made before signing was ` +
+        "configured, or rewritten by someone who dropped the signature. Nothing was restored or changed. To use an unsigned backup you " +
+        "trust, set signing.require_signature: false.",
+    );
+  }
+  if (status.state === "unverified" && keys.requireSignature) {
+    throw new ArchiveIntegrityError(
+      `${where} is signed, but signatures are required and no key to verify them is configured: set signing.public_keys ` +
+        "(or signing.hmac_secret_variable) in f/admin/backup_settings. Nothing was restored or changed.",
+    );
+  }
+  return status;
+}
+
+/**
+ * `storage` as the manifest's archive reads: itself, or for an encrypted archive a decrypting view
+ * whose file key was unwrapped now (a wrong or missing key fails here, naming what to set).
+ */
+export async function openStored(storage: Storage, manifest: Manifest, keys: ArchiveKeys): Promise<Storage> {
+  const sealed = manifest.archive.encryption;
+  if (!sealed) return storage;
+  const opening = await keys.opening();
+  try {
+    return await DecryptingStorage.open(storage, sealed.file.name, sealed.file.size, manifest.archive.name, opening);
+  } catch (error) {
+    if (error instanceof AgeFormatError) {
+      throw new ArchiveIntegrityError(
+        `Archive ${sealed.file.name} in ${storage.location} is damaged (${error.message}). Nothing was restored or changed; use another backup.`,
+        { cause: error },
+      );
+    }
+    const what = sealed.method === "age-scrypt"
+      ? "a passphrase"
+      : `the X25519 recipient${sealed.recipients.length > 1 ? "s" : ""} ${sealed.recipients.join(", ")}`;
+    throw new BackupError(
+      `Archive ${sealed.file.name} in ${storage.location} is encrypted with ${what}, and the key configured (${keys.openingSource}) ` +
+        `does not open it (${(error as Error).message}). Nothing was restored or changed. Set that variable to ` +
+        (sealed.method === "age-scrypt"
+          ? "the passphrase the backup was made with."
+          : "the age identity (AGE-SECRET-KEY-1…) of one of those recipients."),
+      { cause: error },
+    );
+  }
+}
+
+/** Pure: how a backup is stored, in a few words: `no`, `age-x25519 (age1…)`, `age-scrypt (passphrase)`. */
+export function describeEncryption(manifest: Manifest | undefined): string {
+  const sealed = manifest?.archive.encryption;
+  if (!sealed) return "no";
+  return sealed.method === "age-scrypt" ? "age-scrypt (passphrase)" : `age-x25519 (${sealed.recipients.join(", ")})`;
+}
+
+/** Stream `name` once and compare its size and sha256 with what is expected. */
+async function checkWhole(storage: Storage, name: string, expected: { size: number; sha256: string }): Promise<void> {
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of storage.read(name)) {
@@ -19,15 +123,19 @@ export async function checkArchive(storage: Storage, manifest: Manifest): Promis
     size += (chunk as Buffer).length;
   }
   const sha256 = hash.digest("hex");
-  if (size !== manifest.archive.size || sha256 !== manifest.archive.sha256) {
+  if (size !== expected.size || sha256 !== expected.sha256) {
     throw new ArchiveIntegrityError(
       `Archive ${name} in ${storage.location} does not match its manifest ` +
-        `(size ${size} bytes, expected ${manifest.archive.size}; sha256 ${sha256.slice(0, 16)}…, expected ${
-          manifest.archive.sha256.slice(0, 16)
-        }…): ` +
+        `(size ${size} bytes, expected ${expected.size}; sha256 ${sha256.slice(0, 16)}…, expected ${expected.sha256.slice(0, 16)}…): ` +
         "the file is damaged or was changed after the backup. Nothing was restored; use another backup (list_backups).",
     );
   }
+}
+
+/** Stream the stored file once (the encrypted file of an encrypted backup) and compare its size and sha256 with the manifest. */
+export async function checkArchive(storage: Storage, manifest: Manifest): Promise<void> {
+  const file = storedFile(manifest);
+  await checkWhole(storage, file.name, file);
 }
 
 /** A member's decompressed bytes, and once they were all read, the size and sha256 of its compressed bytes. */
@@ -83,17 +191,28 @@ function proveMember(
  */
 export class ProvenArchive {
   private constructor(
+    /** The archive as it reads: a decrypting view for an encrypted one. */
     readonly storage: Storage,
     readonly manifest: Manifest,
+    readonly signature: SignatureStatus,
   ) {}
 
   /**
-   * `wholeFirst` also reads and checks the whole file now, so that a damaged archive is refused
-   * before anything is touched (cheap on a local disk; from S3 it would mean downloading twice).
+   * The signature is checked first and an encrypted archive's key unwrapped, so that a changed
+   * manifest or a wrong key is refused before anything is touched. `wholeFirst` also reads and
+   * checks the whole stored file now, so that a damaged archive is refused before anything is
+   * touched (cheap on a local disk; from S3 it would mean downloading twice).
    */
-  static async open(storage: Storage, manifest: Manifest, options: { wholeFirst?: boolean } = {}): Promise<ProvenArchive> {
+  static async open(
+    storage: Storage,
+    manifest: Manifest,
+    options: { wholeFirst?: boolean; keys?: ArchiveKeys } = {},
+  ): Promise<ProvenArchive> {
+    const keys = options.keys ?? NO_KEYS;
+    const signature = await authenticate(storage, manifest, keys);
+    const view = await openStored(storage, manifest, keys);
     if (!hasMemberDigests(manifest) || options.wholeFirst) await checkArchive(storage, manifest);
-    return new ProvenArchive(storage, manifest);
+    return new ProvenArchive(view, manifest, signature);
   }
 
   /**
@@ -130,9 +249,16 @@ export class ProvenArchive {
 /**
  * Read the whole archive once, every member decompressed to its end (gzip checks its own CRC and
  * length), each member's sha256 (version 2) and the whole file's compared with the manifest's: what
- * a preview promises about the archive.
+ * a preview promises about the archive. The signature is checked first; an encrypted archive is
+ * decrypted on the way, each of its chunks authenticated.
  */
-export async function checkArchiveReadable(storage: Storage, manifest: Manifest): Promise<{ decompressed_bytes: number }> {
+export async function checkArchiveReadable(
+  stored: Storage,
+  manifest: Manifest,
+  keys: ArchiveKeys = NO_KEYS,
+): Promise<{ decompressed_bytes: number; signature: SignatureStatus }> {
+  const signature = await authenticate(stored, manifest, keys);
+  const storage = await openStored(stored, manifest, keys);
   const hashing = new HashingStorage(storage, manifest.archive.name);
   let decompressed = 0;
   for (const member of membersOf(manifest)) {
@@ -151,6 +277,6 @@ export async function checkArchiveReadable(storage: Storage, manifest: Manifest)
     proveMember(storage, manifest, member.range, member.label, read());
   }
   const sha256 = hashing.digest(manifest.archive.size);
-  if (sha256 !== manifest.archive.sha256) await checkArchive(storage, manifest);
-  return { decompressed_bytes: decompressed };
+  if (sha256 !== manifest.archive.sha256) await checkWhole(storage, manifest.archive.name, manifest.archive);
+  return { decompressed_bytes: decompressed, signature };
 }

@@ -1,10 +1,12 @@
 // Writes an archive as a sequence of gzip members (one file `gunzip -c` reads as one SQL script)
 // and records where each member starts and ends and the sha256 of its bytes, so a reader can fetch
 // one table's bytes alone and prove them before using them. Hashes and counts the compressed bytes
-// on the way to the sink, with backpressure.
+// on the way to the sink, with backpressure. An encrypted backup's archive goes on through age
+// (sealArchive) and the encrypted bytes are hashed again on their way to storage.
 import { createHash, type Hash } from "node:crypto";
-import type { Readable, Writable } from "node:stream";
+import { pipeline, Transform, type Readable, type Writable } from "node:stream";
 import { createGzip } from "node:zlib";
+import { encryptStream, type Sealing } from "../crypto/age-file.ts";
 import type { MemberRange } from "./manifest.ts";
 
 /** A piece of a member: SQL text, or bytes streamed from elsewhere (a COPY). */
@@ -87,4 +89,29 @@ function drained(sink: Writable): Promise<void> {
     const onClose = () => settle(new Error("the archive's destination closed before the backup was written"));
     sink.on("drain", onDrain).on("error", onError).on("close", onClose);
   });
+}
+
+/**
+ * The archive's bytes encrypted as one age file as they stream by (memory: a few 64 KiB chunks), and,
+ * once the stream ended, the size and sha256 of the encrypted file (what the manifest records of it).
+ * A failure anywhere (the storage giving up) destroys the whole chain, the archive's stream included.
+ */
+export async function sealArchive(
+  plain: Readable,
+  sealing: Sealing,
+): Promise<{ body: Readable; file: () => { size: number; sha256: string } }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const sealed = await encryptStream(plain, sealing);
+  pipeline(sealed, counted, (error) => {
+    if (error) plain.destroy(error);
+  });
+  return { body: counted, file: () => ({ size, sha256: hash.digest("hex") }) };
 }

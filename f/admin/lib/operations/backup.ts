@@ -4,9 +4,9 @@
 // the catalog and writes nothing.
 import { PassThrough } from "node:stream";
 import type pg from "pg";
-import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestText, type Manifest } from "../archive/manifest.ts";
-import { backupNameCandidates, localTimeLabel, manifestNameFor, prefixFor, type BackupType } from "../archive/name.ts";
-import { ArchiveWriter } from "../archive/writer.ts";
+import { MANIFEST_FORMAT, MANIFEST_VERSION, manifestText, parseManifest, type Manifest } from "../archive/manifest.ts";
+import { backupNameCandidates, decryptedNameFor, localTimeLabel, manifestNameFor, prefixFor, type BackupType } from "../archive/name.ts";
+import { ArchiveWriter, sealArchive } from "../archive/writer.ts";
 import { BackupError } from "../errors.ts";
 import { connect, withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import { DIGEST_ALGORITHM } from "../engine/digest.ts";
@@ -22,6 +22,7 @@ import { TOOL } from "../version.ts";
 import { schemaOptions, type BackupSettings } from "../settings.ts";
 import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
 import { checkFreeSpace } from "./free-space.ts";
+import type { Keyring } from "./keys.ts";
 import { uploadNewBackup, uploadPending } from "./upload.ts";
 
 export interface BackupRequest {
@@ -35,6 +36,8 @@ export interface BackupRequest {
   cleanup?: boolean;
   /** Also upload the finished archive and manifest here (S3). */
   offsite?: Storage;
+  /** Encryption and signing, when the settings configure them (a pre-restore backup takes the same). */
+  keys?: Keyring;
   now?: () => Date;
   onProgress?: (message: string, percent: number) => void;
 }
@@ -209,10 +212,14 @@ function connectionLost(error: unknown): Error | undefined {
 
 async function dumpToStorage(
   client: pg.Client,
-  { database, settings, storage, offsite, type, now = () => new Date(), onProgress }: BackupRequest,
+  { database, settings, storage, offsite, type, keys, now = () => new Date(), onProgress }: BackupRequest,
   stage: DumpStage,
 ): Promise<BackupOutcome> {
   const startedAt = now();
+  stage.doing = "reading the encryption and signing keys";
+  // Before anything is written: a key that cannot be read fails the backup with nothing left behind.
+  const sealing = await keys?.sealing();
+  const signingKey = await keys?.signingKey();
   stage.doing = "checking the free space and the names in use";
   const body = new PassThrough();
   const writer = new ArchiveWriter(body, settings.compression_level);
@@ -227,8 +234,9 @@ async function dumpToStorage(
   const listed = [...(await storage.list()).files, ...(offsite ? await offsite.list().then((l) => l.files, () => []) : [])];
   const existing = new Set(listed.map((f) => f.name));
   const candidates = backupNameCandidates({ prefix: prefixFor(database.dbname, settings.prefix), type, at: startedAt,
-    timeZone: settings.time_zone });
-  const stored = storage.create(freeNames(candidates, existing), body);
+    timeZone: settings.time_zone, encrypted: sealing !== undefined });
+  const sealed = sealing ? await sealArchive(body, sealing.sealing) : undefined;
+  const stored = storage.create(freeNames(candidates, existing), sealed?.body ?? body);
   // The storage may fail while the dump is still running (a full disk): observe the rejection now,
   // the dump then fails on the destroyed stream and the error is rethrown below.
   stored.catch(() => undefined);
@@ -257,6 +265,7 @@ async function dumpToStorage(
     throw (await stored.then(() => undefined, (storageError: unknown) => storageError)) ?? error;
   }
   const file = await stored;
+  const encrypted = sealed && sealing ? { ...sealed.file(), name: file.name } : undefined;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     format_version: MANIFEST_VERSION,
@@ -268,7 +277,13 @@ async function dumpToStorage(
     duration_ms: now().getTime() - startedAt.getTime(),
     database: dump.database,
     server: dump.server,
-    archive: { name: file.name, size: summary.size, sha256: summary.sha256, compression: "gzip" },
+    archive: {
+      name: encrypted ? decryptedNameFor(file.name) : file.name,
+      size: summary.size,
+      sha256: summary.sha256,
+      compression: "gzip",
+      ...(encrypted && sealing ? { encryption: { method: sealing.method, recipients: sealing.recipients, file: encrypted } } : {}),
+    },
     sections: dump.sections,
     digest_algorithm: DIGEST_ALGORITHM,
     tables: dump.tables,
@@ -282,14 +297,18 @@ async function dumpToStorage(
     privileges: settings.dump.privileges,
     roles: dump.roles,
   };
-  if (file.size !== summary.size) {
+  const written = encrypted?.size ?? summary.size;
+  if (file.size !== written) {
     await storage.remove(file.name).catch(() => undefined);
     throw new BackupError(
-      `Archive ${file.name} was stored with ${file.size} bytes but ${summary.size} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`,
+      `Archive ${file.name} was stored with ${file.size} bytes but ${written} were written: the disk or storage lost data. Nothing was kept; check free space and retry.`,
     );
   }
+  let sealedManifest: Manifest;
   try {
-    const text = manifestText(manifest);
+    const text = manifestText(manifest, signingKey);
+    // As a reader will see it: with its own digest and its signature.
+    sealedManifest = parseManifest(text, manifestNameFor(file.name));
     const taken = () =>
       new BackupError(
         `A manifest named ${manifestNameFor(file.name)} already exists in ${storage.location} without its archive; move it away and retry.`,
@@ -301,7 +320,7 @@ async function dumpToStorage(
     throw error;
   }
   onProgress?.(`backup ${file.name} written`, 95);
-  return { name: file.name, location: storage.location, manifest };
+  return { name: file.name, location: storage.location, manifest: sealedManifest };
 }
 
 /**

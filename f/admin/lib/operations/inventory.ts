@@ -1,7 +1,7 @@
 // What backups a storage holds: our archives (by name), each with its manifest when it has one, and
 // the database each one is of. Files that do not carry our name are never listed, judged or touched.
 import { constants, gunzipSync } from "node:zlib";
-import { parseManifest, type Manifest } from "../archive/manifest.ts";
+import { parseManifest, storedFile, type Manifest } from "../archive/manifest.ts";
 import { manifestNameFor, parseBackupName, pinNameFor, type BackupType } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
 import type { Storage, StoredFile } from "../storage/storage.ts";
@@ -53,12 +53,14 @@ async function describe(storage: Storage, file: StoredFile, type: BackupType, na
   }
   try {
     const manifest = await readManifestFile(storage, manifestName);
-    if (manifest.archive.name !== file.name) {
-      return { ...base, manifest: undefined, database: undefined, problem: `manifest describes ${manifest.archive.name}, not this file` };
+    // An encrypted backup's manifest describes the stored .age file beside the archive inside it.
+    const stored = storedFile(manifest);
+    if (stored.name !== file.name) {
+      return { ...base, manifest: undefined, database: undefined, problem: `manifest describes ${stored.name}, not this file` };
     }
-    const problem = manifest.archive.size === file.size
+    const problem = stored.size === file.size
       ? undefined
-      : `size ${file.size} bytes differs from the manifest's ${manifest.archive.size}: the file is damaged`;
+      : `size ${file.size} bytes differs from the manifest's ${stored.size}: the file is damaged`;
     return { ...base, createdAt: new Date(manifest.created_at), manifest, database: manifest.database, problem };
   } catch (error) {
     if (!(error instanceof BackupError)) throw error;
@@ -73,7 +75,7 @@ const HEADER = /^-- \S+ \S+ archive of database ("(?:[^"\\]|\\.)*") \(/;
 /**
  * The database an archive without a manifest is of, from the first line of its first gzip member
  * (`-- windmill-pg-backup 0.1.0 archive of database "family_brain" (PostgreSQL …)`); undefined when
- * the file does not start that way.
+ * the file does not start that way, or is encrypted (its first line cannot be read without the key).
  */
 async function archiveDatabase(storage: Storage, file: StoredFile): Promise<string | undefined> {
   const chunks: Buffer[] = [];

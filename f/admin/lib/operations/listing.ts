@@ -1,6 +1,7 @@
 // The merged backup list: local and S3 inventories joined by name into one row per backup, newest
 // first, saying where its copies are, whether they agree, and what is wrong with them. Pure apart
 // from the checksum reads the caller may ask for.
+import { storedFile } from "../archive/manifest.ts";
 import { localTimeLabel } from "../archive/name.ts";
 import { durationText } from "../duration.ts";
 import type { ChartPoint } from "../health/chart.ts";
@@ -49,7 +50,7 @@ export function copyWarnings(backup: MergedBackup, now = new Date()): string[] {
   const { local, s3 } = backup.copies;
   if (local && s3) {
     if (local.size !== s3.size) warnings.push(`copies differ: local ${local.size} bytes, s3 ${s3.size} bytes`);
-    const [a, b] = [local.manifest?.archive.sha256, s3.manifest?.archive.sha256];
+    const [a, b] = [local.manifest && storedFile(local.manifest).sha256, s3.manifest && storedFile(s3.manifest).sha256];
     if (a && b && a !== b) warnings.push(`copies differ: sha256 local ${a.slice(0, 12)}…, s3 ${b.slice(0, 12)}…`);
   }
   return warnings;
@@ -61,12 +62,18 @@ function pinnedLabel(backup: MergedBackup): string {
   return pinned.length === placesOf(backup).length ? "yes" : `${pinned[0]} only`;
 }
 
-/** One flat row per backup (the Windmill UI renders an array of flat objects as a table). */
-export function listingRow(backup: MergedBackup, timeZone: string, verified: Partial<Record<CopyPlace, string>>, now = new Date()) {
+/** One flat row per backup (the Windmill UI renders an array of flat objects as a table); `signature` as describeSignature words it. */
+export function listingRow(
+  backup: MergedBackup,
+  timeZone: string,
+  verified: Partial<Record<CopyPlace, string>>,
+  signature: string,
+  now = new Date(),
+) {
   const places = placesOf(backup);
   const manifest = places.map((p) => backup.copies[p]!.manifest).find((m) => m !== undefined);
   const unfinished = places.every((p) => backup.copies[p]!.unfinished);
-  const size = manifest?.archive.size ?? backup.copies[places[0]!]!.size;
+  const size = manifest ? storedFile(manifest).size : backup.copies[places[0]!]!.size;
   const verdicts = places.map((p) => verified[p]!);
   return {
     name: backup.name,
@@ -78,8 +85,8 @@ export function listingRow(backup: MergedBackup, timeZone: string, verified: Par
     database: manifest?.database ?? places.map((p) => backup.copies[p]!.database).find((d) => d !== undefined) ?? null,
     tables: manifest?.totals.tables ?? null,
     rows: manifest?.totals.rows ?? null,
-    // Archives are not encrypted yet; when encryption lands, the manifest will say so.
-    encrypted: false,
+    encrypted: manifest?.archive.encryption?.method ?? (backup.name.endsWith(".age") ? "yes (no manifest)" : "no"),
+    signature,
     pinned: pinnedLabel(backup),
     verified: new Set(verdicts).size === 1 ? verdicts[0]! : places.map((p, i) => `${p}: ${verdicts[i]}`).join("; "),
     warnings: copyWarnings(backup, now).join("; "),

@@ -2,8 +2,8 @@
 // end) and says what a restore would change in the target, without changing anything: no lock
 // taken, no file written, the target read in a READ ONLY transaction.
 import type pg from "pg";
-import { membersOf, type Manifest } from "../archive/manifest.ts";
-import { checkArchiveReadable, ProvenArchive } from "../archive/reader.ts";
+import { describeSignature, membersOf, type Manifest } from "../archive/manifest.ts";
+import { checkArchiveReadable, describeEncryption, ProvenArchive, type ArchiveKeys } from "../archive/reader.ts";
 import { RestoreRefusedError } from "../errors.ts";
 import { withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import type { NamedObject } from "../engine/kinds.ts";
@@ -27,6 +27,8 @@ export interface PreviewRequest {
   skipForeignKeyCheck?: boolean;
   /** Also compare each table's rows with the backup's by content digest, not only by count. */
   compareContent?: boolean;
+  /** Keys that open encrypted archives and verify signatures. */
+  keys?: ArchiveKeys;
   now?: Date;
 }
 
@@ -41,6 +43,9 @@ export interface PreviewOutcome extends RestorePreview {
   backup_created_at: string;
   backup_age: string;
   archive_check: string;
+  /** How the archive is stored, and whether its manifest's signature held. */
+  encryption: string;
+  signature: string;
   target_database: string;
   target_exists: boolean;
   manifest: Manifest;
@@ -57,12 +62,14 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
   const manifest = backup.manifest;
   const selective = (request.tables?.length ?? 0) > 0;
   let archive_check: string;
+  let signature: string;
   let target: { exists: boolean; preview: RestorePreview };
   if (selective) {
     // Exactly what the restore reads: the chosen tables' members and the sequence values, each proven.
     const where = { ...request.database, dbname: request.targetDatabase };
     const tables = selectTables(manifest, await withPartitions(where, manifest, request.tables!));
-    const archive = await ProvenArchive.open(source, manifest);
+    const archive = await ProvenArchive.open(source, manifest, { keys: request.keys });
+    signature = describeSignature(archive.signature);
     for (const t of tables) {
       const { chunks, proven } = archive.stream(t.range, `the rows of ${t.schema}.${t.name}`);
       for await (const _ of chunks);
@@ -79,7 +86,9 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
       } does not exist, and a selective restore writes into an existing database`;
     }
   } else {
-    const { decompressed_bytes } = await checkArchiveReadable(source, manifest);
+    const readable = await checkArchiveReadable(source, manifest, request.keys);
+    const decompressed_bytes = readable.decompressed_bytes;
+    signature = describeSignature(readable.signature);
     archive_check =
       `sha256 of the archive and of each member matches the manifest; ${membersOf(manifest).length} gzip members read to the end ` +
       `(${manifest.archive.size} bytes, ${decompressed_bytes} decompressed)`;
@@ -96,6 +105,8 @@ export async function previewRestore(request: PreviewRequest): Promise<PreviewOu
     backup_created_at: manifest.created_at_local,
     backup_age: describeAge(new Date(manifest.created_at), request.now ?? new Date()),
     archive_check,
+    encryption: describeEncryption(manifest),
+    signature,
     target_database: request.targetDatabase,
     target_exists: target.exists,
     manifest,
@@ -181,6 +192,7 @@ export function previewMarkdown(
   return [
     `### Restore preview: ${preview.backup} → ${preview.target_database}${preview.target_exists ? "" : " (new database)"}`,
     `- **Backup**: taken ${preview.backup_created_at}, **${preview.backup_age} old**; archive: ${preview.archive_check}.`,
+    `- **Encrypted**: ${preview.encryption}; **signature**: ${preview.signature}.`,
     `- **Restores**: ${preview.scope}.`,
     `- **Tables**: ${
       preview.tables.filter((t) => t.restore_will !== "drop").length

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { pipeline, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type pg from "pg";
-import { type Manifest } from "../archive/manifest.ts";
-import { ProvenArchive } from "../archive/reader.ts";
+import { describeSignature, type Manifest } from "../archive/manifest.ts";
+import { describeEncryption, ProvenArchive } from "../archive/reader.ts";
 import { unrecoverableObjects } from "../engine/catalog.ts";
 import { withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import type { NamedObject } from "../engine/kinds.ts";
@@ -28,6 +28,7 @@ import type { BackupSettings } from "../settings.ts";
 import type { Storage } from "../storage/storage.ts";
 import { createBackup } from "./backup.ts";
 import { findBackup } from "./inventory.ts";
+import type { Keyring } from "./keys.ts";
 
 export interface RestoreRequest {
   database: DatabaseTarget;
@@ -58,6 +59,8 @@ export interface RestoreRequest {
    * skip_unsupported): they are lost for good. Refused unless true; they are listed either way.
    */
   allowUnrecoverableDrops?: boolean;
+  /** Keys that open encrypted archives and verify signatures (and encrypt and sign the pre-restore backup). */
+  keys?: Keyring;
   onProgress?: (message: string, percent: number) => void;
 }
 
@@ -75,6 +78,9 @@ export interface RestoreOutcome {
   /** Sequences a selective restore set (in the transaction: a rollback takes them back). */
   sequences_set: string[];
   terminated_sessions: OtherSession[];
+  /** How the archive was stored (`no`, `age-x25519 (age1…)`) and whether its manifest's signature held. */
+  encryption: string;
+  signature: string;
 }
 
 /** One kind of restore: what it checks before the lock, and what it does inside the transaction. */
@@ -84,6 +90,8 @@ interface RestorePlan {
   /** The target's whole contents are replaced (else only chosen tables' rows). */
   replacesDatabase: boolean;
   verificationMethod: string;
+  /** The archive's encryption and signature, in words (an archive made by pg_dump has neither). */
+  security: { encryption: string; signature: string };
   /** Refusals that need the target's catalog, made before the pre-restore backup. */
   precheck?(target: DatabaseTarget): Promise<void>;
   /** The archive creates nothing (no table, no object but the public schema): the target would be left empty. */
@@ -145,7 +153,8 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         note = "not taken: the target database was created by this restore";
       } else if (request.createPreRestoreBackup) {
         request.onProgress?.("taking the pre-restore backup", 5);
-        const taken = await createBackup({ database: targetDb, settings, storage, type: "pre_restore", lockHeld: true });
+        const taken = await createBackup({ database: targetDb, settings, storage, type: "pre_restore", lockHeld: true,
+          keys: request.keys });
         preRestore = taken.name;
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
@@ -166,6 +175,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         backup_created_at: plan.createdAt,
         sequences_set: sequences,
         terminated_sessions: terminated,
+        ...plan.security,
       };
     });
   } catch (error) {
@@ -272,9 +282,10 @@ async function planOwnRestore(source: Storage, backupName: string, request: Rest
   if (request.tables?.length) {
     const target = { ...request.database, dbname: request.targetDatabase ?? request.database.dbname };
     const tables = selectTables(manifest, await withPartitions(target, manifest, request.tables));
-    const archive = await ProvenArchive.open(source, manifest);
+    const archive = await ProvenArchive.open(source, manifest, { keys: request.keys });
     return {
       ...base,
+      security: securityOf(archive),
       replacesDatabase: false,
       leavesNothing: false,
       verificationMethod: "rows and content digest of each restored table against the manifest; each member's sha256 before COMMIT",
@@ -294,9 +305,10 @@ async function planOwnRestore(source: Storage, backupName: string, request: Rest
   }
   // Where reading twice is cheap, a damaged archive is refused before anything is touched.
   if (source.features.cheapRereads) request.onProgress?.(`checking ${backupName} against its manifest`, 2);
-  const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.features.cheapRereads });
+  const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.features.cheapRereads, keys: request.keys });
   return {
     ...base,
+    security: securityOf(archive),
     replacesDatabase: true,
     leavesNothing: createsNothing(manifest),
     verificationMethod: "rows and content digest of every table against the manifest; each member's sha256 before it is used",
@@ -312,6 +324,9 @@ async function planOwnRestore(source: Storage, backupName: string, request: Rest
     },
   };
 }
+
+const securityOf = (archive: ProvenArchive) => ({ encryption: describeEncryption(archive.manifest),
+  signature: describeSignature(archive.signature) });
 
 /**
  * The names asked for, a partitioned table's name replaced by its partitions' (the backup holds the
@@ -398,6 +413,7 @@ async function planPlainRestore(source: Storage, name: string, onProgress?: Rest
   const firstDigest = firstRead.sha256();
   return {
     manifest: undefined,
+    security: { encryption: "no", signature: "unsigned (an archive made by pg_dump)" },
     createdAt: file.modifiedAt.toISOString(),
     replacesDatabase: true,
     leavesNothing: summary.tables.length === 0 && summary.creates === 0,

@@ -2,7 +2,7 @@
 // so an upload cut short reads there as unfinished. An upload asked for is owed until it succeeds
 // (a marker beside the local archive), and the next run that uploads makes good what is owed.
 import { pipeline, PassThrough, Transform, type Readable } from "node:stream";
-import type { Manifest } from "../archive/manifest.ts";
+import { storedFile, type Manifest } from "../archive/manifest.ts";
 import { manifestNameFor } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
 import { megabytesText } from "../size.ts";
@@ -36,11 +36,12 @@ async function uploadBackup(
     new BackupError(`${remote.location}${file} already exists (another copy with the same name); nothing was overwritten.`);
   let archive: StoredFile | undefined;
   try {
-    const body = withUploadProgress(local.read(name), manifest.archive.size, (sent) =>
-      onProgress?.(`uploaded ${megabytesText(sent)} of ${megabytesText(manifest.archive.size)} MB to ${remote.location}`,
-        95 + Math.floor((sent / Math.max(1, manifest.archive.size)) * 4)));
-    archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: manifest.archive.size,
-      sha256: manifest.archive.sha256 });
+    // The file as stored: an encrypted backup goes off-site encrypted, as it is.
+    const file = storedFile(manifest);
+    const body = withUploadProgress(local.read(name), file.size, (sent) =>
+      onProgress?.(`uploaded ${megabytesText(sent)} of ${megabytesText(file.size)} MB to ${remote.location}`,
+        95 + Math.floor((sent / Math.max(1, file.size)) * 4)));
+    archive = await remote.create(exactName(name, taken(name)), body, { expectedSize: file.size, sha256: file.sha256 });
     return { archive, manifest: await remote.create(exactName(manifestName, taken(manifestName)), local.read(manifestName)) };
   } catch (error) {
     // An archive without its manifest would sit there untrusted: take it back.

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import * as wmill from "windmill-client";
 import { BackupError } from "../errors.ts";
+import { keyringFor, type Keyring } from "../operations/keys.ts";
 import { BackupSettings, DatabaseResource, parseResource, parseS3Config } from "../settings.ts";
 import type { S3Target } from "../storage/s3.ts";
 
@@ -58,4 +59,38 @@ export async function loadOptionalS3Config(path = DEFAULT_S3_RESOURCE): Promise<
     throw new BackupError(`Cannot read resource ${path} (the S3 bucket for backups): ${(error as Error).message}`, { cause: error });
   });
   return value === undefined || value === null ? undefined : parseS3Config(value, path);
+}
+
+/**
+ * A secret variable's value, for the keys of encryption and signing (never logged, never returned).
+ * With WM_MOCKED_API_FILE a missing variable is read off the file too (the client would fall back
+ * to the network); in Windmill, the job's token must be allowed to read it.
+ */
+async function readSecretVariable(path: string, purpose: string): Promise<string> {
+  const missing = () =>
+    new BackupError(
+      `Cannot read secret variable ${path} (named by ${purpose}): it does not exist or this script may not read it. ` +
+        "Create it in Windmill (Variables → New variable, marked secret) with the key, or correct the path in f/admin/backup_settings. " +
+        "Nothing was written, restored or changed.",
+    );
+  const mocked = process.env.WM_MOCKED_API_FILE;
+  if (mocked) {
+    const file = JSON.parse(await readFile(mocked, "utf8")) as { variables?: Record<string, unknown> };
+    const value = file.variables?.[path];
+    if (typeof value !== "string" || value === "") throw missing();
+    return value;
+  }
+  let value: unknown;
+  try {
+    value = await wmill.getVariable(path);
+  } catch (error) {
+    throw Object.assign(missing(), { cause: error });
+  }
+  if (typeof value !== "string" || value === "") throw missing();
+  return value;
+}
+
+/** The keys the settings configure, each secret read from its Windmill variable only when an archive needs it. */
+export function loadKeyring(settings: BackupSettings): Keyring {
+  return keyringFor(settings, readSecretVariable);
 }
