@@ -76,17 +76,27 @@ async function resetKeptPrivileges(client: pg.ClientBase): Promise<void> {
   if (statements.length > 0) await client.query(statements.join("\n"));
 }
 
-/** Run one schema section, proven first, as a single multi-statement query: the server's parser splits it. */
-async function runSection(client: pg.ClientBase, archive: ProvenArchive, section: "pre_data" | "post_data"): Promise<void> {
+/**
+ * Run one schema section, proven first (or `sql`, its text already read), as a single multi-statement
+ * query: the server's parser splits it.
+ */
+export async function runSection(client: pg.ClientBase, archive: ProvenArchive, section: Section, sql?: string): Promise<void> {
   const label = section === "pre_data" ? "the schema (pre-data)" : "the indexes, constraints and triggers (post-data)";
-  const sql = await archive.text(archive.manifest.sections[section], label);
+  const text = sql ?? (await archive.text(archive.manifest.sections[section], label));
   try {
-    await client.query(sql);
+    await client.query(text);
   } catch (error) {
-    throw new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw sectionError(section, text, error);
   }
+}
+
+type Section = "pre_data" | "post_data";
+
+/** A statement of a section failed: which section, near which line of `sql`, and the server's message. */
+export function sectionError(section: Section, sql: string, error: unknown): BackupError {
+  return new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, {
+    cause: error,
+  });
 }
 
 /** The line of `sql` an error points at, for a message a person can act on. */
@@ -101,15 +111,22 @@ function near(sql: string, error: unknown): string {
 const END_MARK = Buffer.from(END_OF_DATA);
 
 /**
- * A COPY FROM that never throws out of band: a row the server rejects ends every wait on the
- * stream with that error instead of an unhandled 'error' event. `end` gives the server's count of
- * the rows it stored. Each write waits until the socket has taken the bytes before (backpressure):
- * whatever the size of a row, no more than a chunk of it is in memory.
+ * Where a table's rows go: one COPY FROM, or several (see parallel-restore.ts). `write` resolves
+ * once the destination can take more (backpressure); `end` gives the server's count of the rows it
+ * stored; `abort` cancels what was sent.
  */
-function copyInto(
-  client: pg.ClientBase,
-  statement: string,
-): { write: (bytes: Buffer) => Promise<void>; end: () => Promise<number>; abort: () => void } {
+export interface RowSink {
+  write(bytes: Buffer): Promise<void>;
+  end(): Promise<number>;
+  abort(): void;
+}
+
+/**
+ * A COPY FROM that never throws out of band: a row the server rejects ends every wait on the
+ * stream with that error instead of an unhandled 'error' event. Each write waits until the socket
+ * has taken the bytes before: whatever the size of a row, no more than a chunk of it is in memory.
+ */
+export function copyInto(client: pg.ClientBase, statement: string): RowSink {
   const sink = client.query(copyFrom(statement));
   const failed = new Promise<never>((_, reject) => sink.once("error", reject));
   failed.catch(() => undefined);
@@ -135,13 +152,8 @@ export interface LoadOptions {
 }
 
 /**
- * Stream one table's member into a COPY FROM this restore builds from the manifest. The member must
- * begin with exactly the header the dump writes for that table and end with the end-of-data line;
- * everything between goes to the server only as COPY data, and the member's bytes must be the
- * backup's (sha256) before the COPY is allowed to finish. Returns the table's check: the rows and
- * digest of what was sent (computed on the way, as the dump computed them), with the server's own
- * count of the rows it stored; an extension's configuration table is read back instead (its
- * extension may have added rows of its own).
+ * Stream one table's member into a COPY FROM this restore builds from the manifest, and return the
+ * table's check (see streamRows).
  */
 export async function loadTable(
   client: pg.ClientBase,
@@ -149,15 +161,35 @@ export async function loadTable(
   table: TableEntry,
   options: LoadOptions = {},
 ): Promise<TableCheck> {
+  const check = await streamRows(archive, table,
+    () => copyInto(client, copyFromStatement(table.schema, table.name, table.columns, { freeze: options.freeze === true })));
+  return table.condition === undefined ? check : (await verifyTables(client, [table]))[0]!;
+}
+
+/**
+ * Stream one table's member into the sink `open` gives. The member must begin with exactly the
+ * header the dump writes for that table and end with the end-of-data line; everything between goes
+ * to the server only as COPY data, and the member's bytes must be the backup's (sha256) before the
+ * COPY is allowed to finish. The check holds the rows and digest of what was sent (computed on the
+ * way, as the dump computed them), the server's count of the rows it stored required to agree.
+ * (An extension's configuration table is read back instead by the caller: its extension may have
+ * added rows of its own.)
+ */
+export async function streamRows(archive: ProvenArchive, table: TableEntry, open: () => RowSink): Promise<TableCheck> {
   const where = qualify(table.schema, table.name);
   const label = `the rows of ${table.schema}.${table.name}`;
   const header = Buffer.from(tableMemberHeader(table, archive.manifest.format_version));
   const { chunks, proven } = archive.stream(table.range, label);
   const sent = new RowDigest();
   let head: Buffer = Buffer.alloc(0);
-  let copy: ReturnType<typeof copyInto> | undefined;
-  let tail: Buffer = Buffer.alloc(0);
+  let copy: RowSink | undefined;
+  // The last chunk is held back until the next arrives: the member must end with END_MARK, which is not COPY data.
+  let held: Buffer = Buffer.alloc(0);
   let stored: number;
+  const send = async (bytes: Buffer) => {
+    sent.update(bytes);
+    await copy!.write(bytes);
+  };
   try {
     for await (const chunk of chunks) {
       if (!copy) {
@@ -168,32 +200,32 @@ export async function loadTable(
             `The archive's data for ${where} does not begin as the backup wrote it: the archive was changed or is damaged. Nothing of it was run.`,
           );
         }
-        copy = copyInto(client, copyFromStatement(table.schema, table.name, table.columns, { freeze: options.freeze === true }));
-        tail = head.subarray(header.length);
+        copy = open();
+        held = head.subarray(header.length);
         head = Buffer.alloc(0);
+      } else if (chunk.length >= END_MARK.length) {
+        if (held.length > 0) await send(held);
+        held = chunk;
       } else {
-        tail = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
+        held = Buffer.concat([held, chunk]);
       }
-      if (tail.length > END_MARK.length) {
-        const ready = tail.subarray(0, tail.length - END_MARK.length);
-        tail = Buffer.from(tail.subarray(tail.length - END_MARK.length));
-        sent.update(ready);
-        await copy.write(ready);
-      }
+    }
+    if (copy && held.length > END_MARK.length) {
+      await send(held.subarray(0, held.length - END_MARK.length));
+      held = held.subarray(held.length - END_MARK.length);
     }
     proven();
     if (!copy) throw new ArchiveIntegrityError(`The archive's data for ${where} has no COPY header: the archive is damaged.`);
-    if (!tail.equals(END_MARK)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
+    if (!held.equals(END_MARK)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
     stored = await copy.end();
   } catch (error) {
     copy?.abort();
     if (error instanceof ArchiveIntegrityError) throw error;
     throw new BackupError(`Loading the rows of ${where} failed: ${(error as Error).message}`, { cause: error });
   }
-  if (table.condition !== undefined) return (await verifyTables(client, [table]))[0]!;
-  // A row cut short leaves the digest unfinished: that is a difference, not a crash.
-  const digest = sent.rows === stored ? safeHex(sent) : "";
-  return check(table, { rows: stored, digest });
+  // A row cut short leaves the digest unfinished, and a count unlike the rows sent means the
+  // server did not store what was sent: both are a difference in content, not a crash.
+  return check(table, { rows: stored, digest: sent.rows === stored ? safeHex(sent) : "" });
 }
 
 const safeHex = (digest: RowDigest) => {
@@ -222,7 +254,7 @@ const LO_PUT = /^SELECT pg_catalog\.lo_put\('(\d+)', (\d+), '\\x((?:[0-9a-f]{2})
  * the values, as they arrive, so memory does not grow with the objects. Then the member's digest
  * and the objects themselves are checked against the manifest.
  */
-async function loadLargeObjects(
+export async function loadLargeObjects(
   client: pg.ClientBase,
   archive: ProvenArchive,
   section: NonNullable<Manifest["sections"]["large_objects"]>,
