@@ -174,6 +174,17 @@ try {
   add(backupCases, "startup", "our runner and runtime starting (list_backups)", wm("f/admin/list_backups", { include_s3: false }));
   add(backupCases, "ours", "backup_database (gzip)", wm("f/admin/backup_database", { backup_type: "manual", cleanup_old: false }),
     emptyBackups);
+  add(
+    backupCases,
+    "sealed",
+    "backup_database, encrypted and signed",
+    wm("f/admin/backup_database", { backup_type: "manual", cleanup_old: false }),
+    async () => {
+      rmSync(sealedBackups, { recursive: true, force: true });
+      mkdirSync(sealedBackups);
+    },
+    sealedEnv,
+  );
   skipped.push('backup_database with compression: "zstd": not implemented in this version (gzip only)');
   skipped.push(
     "backup streamed to S3 without a local copy: not implemented in this version (upload_to_s3 uploads the local archive after it is written)",
