@@ -84,7 +84,7 @@ test("bun: a restore killed (SIGKILL) while it loads rows is rolled back by Post
   });
   const exited = new Promise<void>((resolve) => job.once("exit", () => resolve()));
   // The restore has emptied the database inside its transaction and started loading a table.
-  await proxy.holdAfter(" FROM stdin;");
+  await proxy.holdAfter(" FROM stdin");
   // The worker is the runtime the runner started: kill it as Windmill does, no handler runs.
   const [worker] = childrenOf(job.pid!);
   process.kill(worker!, "SIGKILL");

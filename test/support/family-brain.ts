@@ -209,22 +209,29 @@ function generators(seed: number) {
 /** bytea as PostgreSQL's hex input, which json_populate_recordset passes to bytea's input function. */
 const byteaHex = (buffer: Buffer) => `\\x${buffer.toString("hex")}`;
 
+/** Rows per INSERT: a large scale's rows as one JSON text would pass the longest string a runtime can hold. */
+const INSERT_BATCH = 20_000;
+
 /**
- * Inserts rows in array order through one json_populate_recordset query (one round trip, no
+ * Inserts rows in array order through json_populate_recordset queries (a round trip per batch, no
  * parameter limit) and returns their ids in the same order.
  */
 async function insert(client: pg.Client, table: FamilyBrainTable, rows: Record<string, unknown>[]): Promise<unknown[]> {
   const first = rows[0];
   if (!first) return [];
   const columns = Object.keys(first).join(", ");
-  const result = await client.query<{ id: unknown }>(
-    `INSERT INTO public.${table} (${columns})
-     SELECT ${columns} FROM json_populate_recordset(NULL::public.${table}, $1::json) WITH ORDINALITY AS r
-     ORDER BY r.ordinality
-     RETURNING id`,
-    [JSON.stringify(rows)],
-  );
-  return result.rows.map((row) => row.id);
+  const ids: unknown[] = [];
+  for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+    const result = await client.query<{ id: unknown }>(
+      `INSERT INTO public.${table} (${columns})
+       SELECT ${columns} FROM json_populate_recordset(NULL::public.${table}, $1::json) WITH ORDINALITY AS r
+       ORDER BY r.ordinality
+       RETURNING id`,
+      [JSON.stringify(rows.slice(start, start + INSERT_BATCH))],
+    );
+    for (const row of result.rows) ids.push(row.id);
+  }
+  return ids;
 }
 
 /**

@@ -153,7 +153,8 @@ function hashedMember(
       done(null, chunk);
     },
   });
-  const gunzip = createGunzip();
+  // Chunks of 64 KiB rather than zlib's 16: a quarter of the callbacks and writes downstream.
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   pipeline(storage.read(name, range), hashing, gunzip, () => undefined);
   return { chunks: gunzip, read: () => ({ sha256: hash.digest("hex"), size }) };
 }

@@ -1,16 +1,29 @@
 // Writes an archive as a sequence of gzip members (one file `gunzip -c` reads as one SQL script)
 // and records where each member starts and ends and the sha256 of its bytes, so a reader can fetch
-// one table's bytes alone and prove them before using them. Hashes and counts the compressed bytes
-// on the way to the sink, with backpressure. An encrypted backup's archive goes on through age
-// (sealArchive) and the encrypted bytes are hashed again on their way to storage.
-import { createHash, type Hash } from "node:crypto";
+// one table's bytes alone and prove them before using them. A member is itself written as gzip
+// blocks of at most 256 KiB of text, compressed several at once on zlib's thread pool (every core
+// compresses) and written in order; gzip readers read concatenated blocks as one stream. Hashes and
+// counts the compressed bytes on the way to the sink, with backpressure. An encrypted backup's
+// archive goes on through age (sealArchive) and the encrypted bytes are hashed again on their way to storage.
+import { createHash } from "node:crypto";
 import { pipeline, Transform, type Readable, type Writable } from "node:stream";
-import { createGzip } from "node:zlib";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import { encryptStream, type Sealing } from "../crypto/age-file.ts";
 import type { MemberRange } from "./manifest.ts";
 
 /** A piece of a member: SQL text, or bytes streamed from elsewhere (a COPY). */
 export type MemberPart = string | AsyncIterable<Buffer>;
+
+/**
+ * Text per gzip block, and blocks compressed at once: two keep two cores compressing while the next
+ * block is read. Under Bun each one-shot compression holds far more than its block: at scale 150 the
+ * backup peaked at 180 MB with two 1 MiB blocks in flight, 160 MB with two of 256 KiB (the archive
+ * 0.4 % larger than with 1 MiB, each block starting without a dictionary), 134 MB with one stream.
+ */
+const BLOCK_BYTES = 256 * 1024;
+const BLOCKS_IN_FLIGHT = 2;
+const compress = promisify(gzip);
 
 export class ArchiveWriter {
   private offset = 0;
@@ -22,38 +35,43 @@ export class ArchiveWriter {
   ) {}
 
   /**
-   * Compress `parts` into one gzip member and return its byte range. Parts are consumed in order,
-   * so a generator can start each stream only when its turn comes.
+   * Compress `parts` into one member and return its byte range. Parts are consumed in order, so a
+   * generator can start each stream only when its turn comes; a part is read no faster than the
+   * blocks before it are compressed and written.
    */
   async member(parts: Iterable<MemberPart>): Promise<MemberRange> {
     const start = this.offset;
     const memberHash = createHash("sha256");
-    const gzip = createGzip({ level: this.level });
-    // If the sink fails, the gzip stream stops being read: a write waiting for it to drain must fail
-    // too (drained() sees it closed) instead of waiting forever.
-    const forwarding = this.forward(gzip, memberHash).catch((error: Error) => {
-      gzip.destroy(error);
-      throw error;
-    });
-    forwarding.catch(() => undefined);
-    try {
-      for (const part of parts) {
-        if (typeof part === "string") {
-          if (!gzip.write(part)) await drained(gzip);
-        } else {
-          for await (const chunk of part) {
-            if (!gzip.write(chunk)) await drained(gzip);
-          }
-        }
+    const compressing: Promise<Buffer>[] = [];
+    let block: Buffer[] = [];
+    let blockBytes = 0;
+    const write = async (bytes: Buffer) => {
+      this.hash.update(bytes);
+      memberHash.update(bytes);
+      this.offset += bytes.length;
+      if (!this.sink.write(bytes)) await drained(this.sink);
+    };
+    const cut = async (last: boolean) => {
+      // An empty member is still one (empty) gzip block, as a reader expects.
+      if (blockBytes > 0 || (last && compressing.length === 0 && this.offset === start)) {
+        const compressed = compress(Buffer.concat(block), { level: this.level });
+        compressed.catch(() => undefined);
+        compressing.push(compressed);
+        block = [];
+        blockBytes = 0;
       }
-      gzip.end();
-      await forwarding;
-    } catch (error) {
-      // With the error, so that the forwarding loop ends with it too and not with "Premature close".
-      gzip.destroy(error as Error);
-      // When the sink failed, its error is the one worth reporting, not the closed gzip stream's.
-      throw (await forwarding.then(() => undefined, (sinkError: unknown) => sinkError)) ?? error;
+      while (compressing.length >= (last ? 1 : BLOCKS_IN_FLIGHT)) await write(await compressing.shift()!);
+    };
+    const add = async (bytes: Buffer) => {
+      block.push(bytes);
+      blockBytes += bytes.length;
+      if (blockBytes >= BLOCK_BYTES) await cut(false);
+    };
+    for (const part of parts) {
+      if (typeof part === "string") await add(Buffer.from(part, "utf8"));
+      else for await (const chunk of part) await add(chunk);
     }
+    await cut(true);
     return { start, end: this.offset, sha256: memberHash.digest("hex") };
   }
 
@@ -61,16 +79,6 @@ export class ArchiveWriter {
   finish(): { size: number; sha256: string } {
     this.sink.end();
     return { size: this.offset, sha256: this.hash.digest("hex") };
-  }
-
-  private async forward(gzip: Readable, memberHash: Hash): Promise<void> {
-    for await (const chunk of gzip) {
-      const bytes = chunk as Buffer;
-      this.hash.update(bytes);
-      memberHash.update(bytes);
-      this.offset += bytes.length;
-      if (!this.sink.write(bytes)) await drained(this.sink);
-    }
   }
 }
 

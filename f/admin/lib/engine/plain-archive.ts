@@ -91,6 +91,28 @@ async function postgresParser(): Promise<PostgresParser> {
   });
 }
 
+/** One statement of a script, as PostgreSQL's parser cut it: its text, and its kind and tree (libpg-query's). */
+export interface SplitStatement {
+  text: string;
+  kind: string;
+  node: Record<string, unknown>;
+}
+
+/** `sql` cut into its statements by PostgreSQL's parser (comments between them left out). */
+export async function splitStatements(sql: string): Promise<SplitStatement[]> {
+  const { parse } = await postgresParser();
+  const tree = (await parse(sql)) as {
+    stmts?: Array<{ stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }>;
+  };
+  // The parser's locations count bytes of the UTF-8 text.
+  const bytes = Buffer.from(sql, "utf8");
+  return (tree.stmts ?? []).map(({ stmt, stmt_location = 0, stmt_len = 0 }) => {
+    const [kind, node] = Object.entries(stmt)[0]!;
+    const text = bytes.subarray(stmt_location, stmt_len === 0 ? undefined : stmt_location + stmt_len).toString("utf8");
+    return { text, kind, node };
+  });
+}
+
 const END_OF_COPY = /^\\\.\r?\n?$/;
 
 /**

@@ -17,6 +17,7 @@ import { qualify, quoteIdent, quoteLiteral } from "./quote.ts";
 import { listOwnObjects } from "./registry.ts";
 import { rows } from "./sql.ts";
 import { copyFromStatement, END_OF_DATA, tableMemberHeader } from "./table-member.ts";
+import { RowDigest } from "./digest.ts";
 import { tableDigest } from "./verify.ts";
 
 /**
@@ -75,17 +76,27 @@ async function resetKeptPrivileges(client: pg.ClientBase): Promise<void> {
   if (statements.length > 0) await client.query(statements.join("\n"));
 }
 
-/** Run one schema section, proven first, as a single multi-statement query: the server's parser splits it. */
-async function runSection(client: pg.ClientBase, archive: ProvenArchive, section: "pre_data" | "post_data"): Promise<void> {
+/**
+ * Run one schema section, proven first (or `sql`, its text already read), as a single multi-statement
+ * query: the server's parser splits it.
+ */
+export async function runSection(client: pg.ClientBase, archive: ProvenArchive, section: Section, sql?: string): Promise<void> {
   const label = section === "pre_data" ? "the schema (pre-data)" : "the indexes, constraints and triggers (post-data)";
-  const sql = await archive.text(archive.manifest.sections[section], label);
+  const text = sql ?? (await archive.text(archive.manifest.sections[section], label));
   try {
-    await client.query(sql);
+    await client.query(text);
   } catch (error) {
-    throw new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw sectionError(section, text, error);
   }
+}
+
+type Section = "pre_data" | "post_data";
+
+/** A statement of a section failed: which section, near which line of `sql`, and the server's message. */
+export function sectionError(section: Section, sql: string, error: unknown): BackupError {
+  return new BackupError(`Restoring the ${section.replace("_", "-")} section failed${near(sql, error)}: ${(error as Error).message}`, {
+    cause: error,
+  });
 }
 
 /** The line of `sql` an error points at, for a message a person can act on. */
@@ -100,13 +111,22 @@ function near(sql: string, error: unknown): string {
 const END_MARK = Buffer.from(END_OF_DATA);
 
 /**
- * A COPY FROM that never throws out of band: a row the server rejects ends every wait on the
- * stream with that error instead of an unhandled 'error' event.
+ * Where a table's rows go: one COPY FROM, or several (see parallel-restore.ts). `write` resolves
+ * once the destination can take more (backpressure); `end` gives the server's count of the rows it
+ * stored; `abort` cancels what was sent.
  */
-function copyInto(
-  client: pg.ClientBase,
-  statement: string,
-): { write: (bytes: Buffer) => Promise<void>; end: () => Promise<void>; abort: () => void } {
+export interface RowSink {
+  write(bytes: Buffer): Promise<void>;
+  end(): Promise<number>;
+  abort(): void;
+}
+
+/**
+ * A COPY FROM that never throws out of band: a row the server rejects ends every wait on the
+ * stream with that error instead of an unhandled 'error' event. Each write waits until the socket
+ * has taken the bytes before: whatever the size of a row, no more than a chunk of it is in memory.
+ */
+export function copyInto(client: pg.ClientBase, statement: string): RowSink {
   const sink = client.query(copyFrom(statement));
   const failed = new Promise<never>((_, reject) => sink.once("error", reject));
   failed.catch(() => undefined);
@@ -118,6 +138,7 @@ function copyInto(
     end: async () => {
       sink.end();
       await Promise.race([once(sink, "finish"), failed]);
+      return sink.rowCount;
     },
     abort: () => {
       sink.destroy();
@@ -125,20 +146,50 @@ function copyInto(
   };
 }
 
+export interface LoadOptions {
+  /** `COPY … FREEZE`: only for a table created (or truncated) by the transaction that loads it. */
+  freeze?: boolean;
+}
+
 /**
- * Stream one table's member into a COPY FROM this restore builds from the manifest. The member must
- * begin with exactly the header the dump writes for that table and end with the end-of-data line;
- * everything between goes to the server only as COPY data, and the member's bytes must be the
- * backup's (sha256) before the COPY is allowed to finish.
+ * Stream one table's member into a COPY FROM this restore builds from the manifest, and return the
+ * table's check (see streamRows).
  */
-export async function loadTable(client: pg.ClientBase, archive: ProvenArchive, table: TableEntry): Promise<void> {
+export async function loadTable(
+  client: pg.ClientBase,
+  archive: ProvenArchive,
+  table: TableEntry,
+  options: LoadOptions = {},
+): Promise<TableCheck> {
+  const check = await streamRows(archive, table,
+    () => copyInto(client, copyFromStatement(table.schema, table.name, table.columns, { freeze: options.freeze === true })));
+  return table.condition === undefined ? check : (await verifyTables(client, [table]))[0]!;
+}
+
+/**
+ * Stream one table's member into the sink `open` gives. The member must begin with exactly the
+ * header the dump writes for that table and end with the end-of-data line; everything between goes
+ * to the server only as COPY data, and the member's bytes must be the backup's (sha256) before the
+ * COPY is allowed to finish. The check holds the rows and digest of what was sent (computed on the
+ * way, as the dump computed them), the server's count of the rows it stored required to agree.
+ * (An extension's configuration table is read back instead by the caller: its extension may have
+ * added rows of its own.)
+ */
+export async function streamRows(archive: ProvenArchive, table: TableEntry, open: () => RowSink): Promise<TableCheck> {
   const where = qualify(table.schema, table.name);
   const label = `the rows of ${table.schema}.${table.name}`;
   const header = Buffer.from(tableMemberHeader(table, archive.manifest.format_version));
   const { chunks, proven } = archive.stream(table.range, label);
-  let head = Buffer.alloc(0);
-  let copy: ReturnType<typeof copyInto> | undefined;
-  let tail = Buffer.alloc(0);
+  const sent = new RowDigest();
+  let head: Buffer = Buffer.alloc(0);
+  let copy: RowSink | undefined;
+  // The last chunk is held back until the next arrives: the member must end with END_MARK, which is not COPY data.
+  let held: Buffer = Buffer.alloc(0);
+  let stored: number;
+  const send = async (bytes: Buffer) => {
+    sent.update(bytes);
+    await copy!.write(bytes);
+  };
   try {
     for await (const chunk of chunks) {
       if (!copy) {
@@ -149,27 +200,50 @@ export async function loadTable(client: pg.ClientBase, archive: ProvenArchive, t
             `The archive's data for ${where} does not begin as the backup wrote it: the archive was changed or is damaged. Nothing of it was run.`,
           );
         }
-        copy = copyInto(client, copyFromStatement(table.schema, table.name, table.columns));
-        tail = head.subarray(header.length);
+        copy = open();
+        held = head.subarray(header.length);
+        head = Buffer.alloc(0);
+      } else if (chunk.length >= END_MARK.length) {
+        if (held.length > 0) await send(held);
+        held = chunk;
       } else {
-        tail = Buffer.concat([tail, chunk]);
+        held = Buffer.concat([held, chunk]);
       }
-      if (tail.length > END_MARK.length) {
-        const ready = tail.subarray(0, tail.length - END_MARK.length);
-        tail = Buffer.from(tail.subarray(tail.length - END_MARK.length));
-        await copy.write(ready);
-      }
+    }
+    if (copy && held.length > END_MARK.length) {
+      await send(held.subarray(0, held.length - END_MARK.length));
+      held = held.subarray(held.length - END_MARK.length);
     }
     proven();
     if (!copy) throw new ArchiveIntegrityError(`The archive's data for ${where} has no COPY header: the archive is damaged.`);
-    if (!tail.equals(END_MARK)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
-    await copy.end();
+    if (!held.equals(END_MARK)) throw new ArchiveIntegrityError(`The archive's data for ${where} is cut short: the archive is damaged.`);
+    stored = await copy.end();
   } catch (error) {
     copy?.abort();
     if (error instanceof ArchiveIntegrityError) throw error;
     throw new BackupError(`Loading the rows of ${where} failed: ${(error as Error).message}`, { cause: error });
   }
+  // A row cut short leaves the digest unfinished, and a count unlike the rows sent means the
+  // server did not store what was sent: both are a difference in content, not a crash.
+  return check(table, { rows: stored, digest: sent.rows === stored ? safeHex(sent) : "" });
 }
+
+const safeHex = (digest: RowDigest) => {
+  try {
+    return digest.hex();
+  } catch {
+    return "";
+  }
+};
+
+const check = (table: TableEntry, found: { rows: number; digest: string }): TableCheck => ({
+  table: `${table.schema}.${table.name}`,
+  expected_rows: table.rows,
+  found_rows: found.rows,
+  expected_digest: table.digest,
+  found_digest: found.digest,
+  match: found.rows === table.rows && found.digest === table.digest,
+});
 
 const LO_CREATE = /^SELECT pg_catalog\.lo_create\('(\d+)'\);$/;
 const LO_PUT = /^SELECT pg_catalog\.lo_put\('(\d+)', (\d+), '\\x((?:[0-9a-f]{2})*)'\);$/;
@@ -180,7 +254,7 @@ const LO_PUT = /^SELECT pg_catalog\.lo_put\('(\d+)', (\d+), '\\x((?:[0-9a-f]{2})
  * the values, as they arrive, so memory does not grow with the objects. Then the member's digest
  * and the objects themselves are checked against the manifest.
  */
-async function loadLargeObjects(
+export async function loadLargeObjects(
   client: pg.ClientBase,
   archive: ProvenArchive,
   section: NonNullable<Manifest["sections"]["large_objects"]>,
@@ -293,15 +367,7 @@ export async function verifyTables(client: pg.ClientBase, tables: TableEntry[]):
   const checks: TableCheck[] = [];
   for (const table of tables) {
     if (table.condition !== undefined) await requireExtensionCondition(client, table);
-    const found = await tableDigest(client, table);
-    checks.push({
-      table: `${table.schema}.${table.name}`,
-      expected_rows: table.rows,
-      found_rows: found.rows,
-      expected_digest: table.digest,
-      found_digest: found.digest,
-      match: found.rows === table.rows && found.digest === table.digest,
-    });
+    checks.push(check(table, await tableDigest(client, table)));
   }
   return checks;
 }
@@ -330,15 +396,26 @@ export interface ApplyOptions {
   onTable?: (table: TableEntry, index: number, total: number) => void;
 }
 
-/** Apply the whole archive into the transaction `client` has open. */
-export async function applyArchive(client: pg.ClientBase, archive: ProvenArchive, options: ApplyOptions = {}): Promise<void> {
+/**
+ * Apply the whole archive into the transaction `client` has open, and return each table's check.
+ * Every table is created by the pre-data section in this transaction (the target's own were dropped
+ * first), so rows load frozen (no later pass of the server rewrites them to set hint bits), and the
+ * indexes are built with more memory than PostgreSQL's default.
+ */
+export async function applyArchive(client: pg.ClientBase, archive: ProvenArchive, options: ApplyOptions = {}): Promise<TableCheck[]> {
   const { manifest } = archive;
+  await client.query(`SET LOCAL maintenance_work_mem = '${MAINTENANCE_WORK_MEM}'`);
   await runSection(client, archive, "pre_data");
+  const checks: TableCheck[] = [];
   for (const [index, table] of manifest.tables.entries()) {
-    await loadTable(client, archive, table);
+    checks.push(await loadTable(client, archive, table, { freeze: table.condition === undefined }));
     options.onTable?.(table, index, manifest.tables.length);
   }
   if (manifest.sections.large_objects) await loadLargeObjects(client, archive, manifest.sections.large_objects);
   await setSequences(client, await archivedSequenceValues(archive));
   await runSection(client, archive, "post_data");
+  return checks;
 }
+
+/** Memory for each index build of a restore (the server's, per session): sorts stay in memory far longer than with the default 64MB. */
+export const MAINTENANCE_WORK_MEM = "256MB";

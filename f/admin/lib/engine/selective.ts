@@ -7,7 +7,7 @@ import type { Manifest, TableEntry } from "../archive/manifest.ts";
 import type { ProvenArchive } from "../archive/reader.ts";
 import { RestoreRefusedError } from "../errors.ts";
 import { qualify, quoteIdent } from "./quote.ts";
-import { archivedSequenceValues, loadTable, setSequences, verifyTables, type TableCheck } from "./restore.ts";
+import { archivedSequenceValues, loadTable, setSequences, type TableCheck } from "./restore.ts";
 
 export interface ForeignKey {
   constraint: string;
@@ -175,15 +175,16 @@ export async function restoreTables(
   // audit copy) must not rewrite them on the way in. Foreign keys' internal triggers stay on.
   const triggers = await userTriggers(client, ordered);
   for (const t of triggers) await client.query(`ALTER TABLE ${t.table} DISABLE TRIGGER ${quoteIdent(t.name)}`);
+  const checks: TableCheck[] = [];
   for (const [index, table] of ordered.entries()) {
-    await loadTable(client, archive, table);
+    checks.push(await loadTable(client, archive, table));
     options.onTable?.(table, index, ordered.length);
   }
   for (const t of triggers) await client.query(`ALTER TABLE ${t.table} ENABLE ${ENABLE_MODE[t.mode] ?? ""} TRIGGER ${quoteIdent(t.name)}`);
   const owned = await ownedSequences(client, tables);
   const settings = owned.size === 0 ? [] : (await archivedSequenceValues(archive)).filter((s) => owned.has(s.sequence));
   await setSequences(client, settings);
-  return { checks: await verifyTables(client, tables), sequences: settings.map((s) => owned.get(s.sequence)!) };
+  return { checks, sequences: settings.map((s) => owned.get(s.sequence)!) };
 }
 
 /** pg_trigger.tgenabled → the ENABLE form that puts a trigger back as it was. */

@@ -3,10 +3,14 @@
 // manifest (schema, table, columns) and sends everything after it only as COPY data.
 import { commentText, qualify } from "./quote.ts";
 
-/** `COPY "schema"."table" ("a", "b") FROM stdin;` (no column list for a table without columns: `()` is a syntax error). */
-export function copyFromStatement(schema: string, name: string, columns: readonly string[]): string {
+/**
+ * `COPY "schema"."table" ("a", "b") FROM stdin;` (no column list for a table without columns: `()` is
+ * a syntax error). `freeze` loads the rows already frozen, which PostgreSQL allows only into a table
+ * created or truncated in the same transaction; the archive's own text never has it.
+ */
+export function copyFromStatement(schema: string, name: string, columns: readonly string[], options: { freeze?: boolean } = {}): string {
   const target = qualify(schema, name);
-  return `COPY ${columns.length === 0 ? target : `${target} (${columns.join(", ")})`} FROM stdin;`;
+  return `COPY ${columns.length === 0 ? target : `${target} (${columns.join(", ")})`} FROM stdin${options.freeze ? " WITH (FREEZE)" : ""};`;
 }
 
 /**

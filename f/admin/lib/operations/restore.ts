@@ -8,14 +8,15 @@ import { createHash } from "node:crypto";
 import { pipeline, Transform } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type pg from "pg";
-import { describeSignature, type Manifest } from "../archive/manifest.ts";
+import { describeSignature, type Manifest, type TableEntry } from "../archive/manifest.ts";
 import { describeEncryption, ProvenArchive } from "../archive/reader.ts";
 import { unrecoverableObjects } from "../engine/catalog.ts";
 import { withConnection, type DatabaseTarget } from "../engine/connection.ts";
 import type { NamedObject } from "../engine/kinds.ts";
 import { withLock } from "../engine/lock.ts";
+import { applyArchiveToNewDatabase } from "../engine/parallel-restore.ts";
 import { applyPlainScript, summarizePlainScript, type PlainArchiveSummary } from "../engine/plain-archive.ts";
-import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, ownObjectsEverywhere, verifyTables,
+import { applyArchive, clearOwnObjects, createRoles, missingRoles, objectKey, ownObjects, ownObjectsEverywhere,
   type TableCheck } from "../engine/restore.ts";
 import { checkSelection, partitionLeaves, restoreTables, selectTables } from "../engine/selective.ts";
 import { inSnapshot, inTransaction } from "../engine/session.ts";
@@ -97,6 +98,11 @@ interface RestorePlan {
   /** The archive creates nothing (no table, no object but the public schema): the target would be left empty. */
   leavesNothing: boolean;
   apply(client: pg.ClientBase, onProgress: RestoreRequest["onProgress"], allowEmptyResult: boolean): Promise<Applied>;
+  /**
+   * Into a database this restore created, which is dropped if anything fails: no single transaction
+   * is needed, so the work may be spread over several sessions.
+   */
+  applyToNew?(target: DatabaseTarget, onProgress: RestoreRequest["onProgress"]): Promise<Applied>;
 }
 
 interface Applied {
@@ -122,13 +128,13 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
     );
   }
   const source = request.source ?? storage;
+  const intoNew = target !== database.dbname &&
+    !(await withConnection(database, "windmill-pg-backup: restore (find database)", (client) => databaseExists(client, target)));
   const plan = request.pgDumpArchive
     ? await planPlainRestore(source, backupName, request.onProgress)
-    : await planOwnRestore(source, backupName, request);
+    : await planOwnRestore(source, backupName, request, intoNew);
   if (!plan.replacesDatabase && target !== database.dbname) {
-    const exists = await withConnection(database, "windmill-pg-backup: restore (find database)", (client) =>
-      databaseExists(client, target));
-    if (!exists) {
+    if (intoNew) {
       throw new RestoreRefusedError(
         `Restore refused: a selective restore writes into an existing database, and ${
           JSON.stringify(target)
@@ -159,10 +165,13 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         note = `restore this backup to roll back (${taken.manifest.totals.tables} tables, ${taken.manifest.totals.rows} rows)`;
       }
       const terminated = request.terminateSessions && !created ? await endOtherSessions(targetDb) : [];
-      const { dropped, checks, sequences } = await inRestoreTransaction(targetDb, settings, async (client) => {
-        await createRoles(client, rolesToCreate);
-        return await plan.apply(client, request.onProgress, request.allowEmptyResult ?? false);
-      });
+      // Roles are the server's, not the database's: made in the one transaction, so a failure takes them back too.
+      const { dropped, checks, sequences } = created && rolesToCreate.length === 0 && plan.applyToNew
+        ? await plan.applyToNew(targetDb, request.onProgress)
+        : await inRestoreTransaction(targetDb, settings, async (client) => {
+          await createRoles(client, rolesToCreate);
+          return await plan.apply(client, request.onProgress, request.allowEmptyResult ?? false);
+        });
       return {
         backup: backupName,
         target_database: target,
@@ -276,7 +285,7 @@ function createsNothing(manifest: Manifest): boolean {
 }
 
 /** A backup of ours: whole (everything replaced) or chosen tables' rows. */
-async function planOwnRestore(source: Storage, backupName: string, request: RestoreRequest): Promise<RestorePlan> {
+async function planOwnRestore(source: Storage, backupName: string, request: RestoreRequest, intoNew: boolean): Promise<RestorePlan> {
   const manifest = await trustedManifest(source, backupName);
   const base = { manifest, createdAt: manifest.created_at_local };
   if (request.tables?.length) {
@@ -303,9 +312,13 @@ async function planOwnRestore(source: Storage, backupName: string, request: Rest
       },
     };
   }
-  // Where reading twice is cheap, a damaged archive is refused before anything is touched.
-  if (source.features.cheapRereads) request.onProgress?.(`checking ${backupName} against its manifest`, 2);
-  const archive = await ProvenArchive.open(source, manifest, { wholeFirst: source.features.cheapRereads, keys: request.keys });
+  // Where reading twice is cheap, a damaged archive is refused before anything is touched (a
+  // database this restore creates is dropped again instead: nothing to protect, no need to read twice).
+  const wholeFirst = source.features.cheapRereads && !intoNew;
+  if (wholeFirst) request.onProgress?.(`checking ${backupName} against its manifest`, 2);
+  const archive = await ProvenArchive.open(source, manifest, { wholeFirst, keys: request.keys });
+  const onTable = (onProgress: RestoreRequest["onProgress"]) => (table: TableEntry, index: number, total: number) =>
+    onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70));
   return {
     ...base,
     security: securityOf(archive),
@@ -315,12 +328,12 @@ async function planOwnRestore(source: Storage, backupName: string, request: Rest
     apply: async (client, onProgress) => {
       const lost = await unrecoverableObjects(client);
       const dropped = [...lost, ...(await clearOwnObjects(client, manifest))];
-      await applyArchive(client, archive, {
-        onTable: (table, index, total) =>
-          onProgress?.(`restored ${table.schema}.${table.name}`, 10 + Math.round(((index + 1) / total) * 70)),
-      });
-      onProgress?.("verifying restored rows", 85);
-      return { dropped, checks: failIfDifferent(await verifyTables(client, manifest.tables)), sequences: [] };
+      const checks = await applyArchive(client, archive, { onTable: onTable(onProgress) });
+      return { dropped, checks: failIfDifferent(checks), sequences: [] };
+    },
+    applyToNew: async (target, onProgress) => {
+      const { dropped, checks } = await applyArchiveToNewDatabase(target, archive, { onTable: onTable(onProgress) });
+      return { dropped, checks: failIfDifferent(checks), sequences: [] };
     },
   };
 }
