@@ -4,14 +4,14 @@
 // the manifest's signature is checked first, an encrypted archive is read through a decrypting view
 // (in the decrypted archive's byte ranges), and every member is proven by its sha256.
 import { createHash } from "node:crypto";
-import { pipeline, Transform } from "node:stream";
+import { pipeline } from "node:stream";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { AgeFormatError } from "../crypto/age-range.ts";
 import type { Opening } from "../crypto/age-file.ts";
 import type { VerifyingKey } from "../crypto/signing.ts";
 import { ArchiveIntegrityError, BackupError } from "../errors.ts";
 import { DecryptingStorage } from "../storage/decrypting.ts";
-import { HashingStorage } from "../storage/hashing.ts";
+import { HashingStorage, measuringStage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
 import { hasMemberDigests, membersOf, signatureStatus, storedFile, type Manifest, type MemberRange,
   type SignatureStatus } from "./manifest.ts";
@@ -144,19 +144,11 @@ function hashedMember(
   name: string,
   range: MemberRange,
 ): { chunks: AsyncIterable<Buffer>; read: () => { sha256: string; size: number } } {
-  const hash = createHash("sha256");
-  let size = 0;
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
+  const measured = measuringStage();
   // Chunks of 64 KiB rather than zlib's 16: a quarter of the callbacks and writes downstream.
   const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-  pipeline(storage.read(name, range), hashing, gunzip, () => undefined);
-  return { chunks: gunzip, read: () => ({ sha256: hash.digest("hex"), size }) };
+  pipeline(storage.read(name, range), measured.stage, gunzip, () => undefined);
+  return { chunks: gunzip, read: measured.result };
 }
 
 /** Throws unless a member's compressed bytes are those the manifest describes. */

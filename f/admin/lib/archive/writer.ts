@@ -6,10 +6,11 @@
 // counts the compressed bytes on the way to the sink, with backpressure. An encrypted backup's
 // archive goes on through age (sealArchive) and the encrypted bytes are hashed again on their way to storage.
 import { createHash } from "node:crypto";
-import { pipeline, Transform, type Readable, type Writable } from "node:stream";
+import { pipeline, type Readable, type Writable } from "node:stream";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { encryptStream, type Sealing } from "../crypto/age-file.ts";
+import { measuringStage } from "../storage/hashing.ts";
 import type { MemberRange } from "./manifest.ts";
 
 /** A piece of a member: SQL text, or bytes streamed from elsewhere (a COPY). */
@@ -108,18 +109,10 @@ export async function sealArchive(
   plain: Readable,
   sealing: Sealing,
 ): Promise<{ body: Readable; file: () => { size: number; sha256: string } }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
+  const counted = measuringStage();
   const sealed = await encryptStream(plain, sealing);
-  pipeline(sealed, counted, (error) => {
+  pipeline(sealed, counted.stage, (error) => {
     if (error) plain.destroy(error);
   });
-  return { body: counted, file: () => ({ size, sha256: hash.digest("hex") }) };
+  return { body: counted.stage, file: counted.result };
 }

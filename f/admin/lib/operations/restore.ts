@@ -4,8 +4,7 @@
 // that frame: a whole backup of ours (every member proven by its sha256 before it is used, rows and
 // digests checked against the manifest), chosen tables of one (only their bytes read), and an
 // archive made by pg_dump in plain format (header checked, parsed whole first, then run; rows counted).
-import { createHash } from "node:crypto";
-import { pipeline, Transform } from "node:stream";
+import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import type pg from "pg";
 import { describeSignature, type Manifest, type TableEntry } from "../archive/manifest.ts";
@@ -26,6 +25,7 @@ import { createDatabase, databaseExists, dropDatabase } from "../engine/target.t
 import { countRows } from "../engine/verify.ts";
 import { ArchiveIntegrityError, BackupError, RestoreRefusedError } from "../errors.ts";
 import type { BackupSettings } from "../settings.ts";
+import { measuringStage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
 import { createBackup } from "./backup.ts";
 import { findBackup } from "./inventory.ts";
@@ -384,17 +384,11 @@ async function plainChunks(source: Storage, name: string): Promise<{ chunks: Asy
   const head: Buffer[] = [];
   for await (const chunk of source.read(name, { start: 0, end: 2 })) head.push(chunk as Buffer);
   const gzip = Buffer.concat(head).equals(Buffer.from([0x1f, 0x8b]));
-  const hash = createHash("sha256");
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  const stages: Array<NodeJS.ReadWriteStream> = gzip ? [hashing, createGunzip()] : [hashing];
+  const measured = measuringStage();
+  const stages: Array<NodeJS.ReadWriteStream> = gzip ? [measured.stage, createGunzip()] : [measured.stage];
   const out = stages.at(-1)! as unknown as AsyncIterable<Buffer>;
   pipeline([source.read(name), ...stages], () => undefined);
-  return { chunks: out, sha256: () => hash.digest("hex") };
+  return { chunks: out, sha256: () => measured.result().sha256 };
 }
 
 /**

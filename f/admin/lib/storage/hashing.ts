@@ -66,3 +66,20 @@ export class HashingStorage implements Storage {
     return this.inner.freeBytes();
   }
 }
+
+/**
+ * A pass-through stream stage that counts and hashes the bytes flowing through it: `result()` gives
+ * their size and sha256 once the stream has ended (once: the hash is then finished).
+ */
+export function measuringStage(): { stage: Transform; result: () => { size: number; sha256: string } } {
+  const hash = createHash("sha256");
+  let size = 0;
+  const stage = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return { stage, result: () => ({ size, sha256: hash.digest("hex") }) };
+}
