@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const runtimes = ["node", "bun", "deno"] as const;
@@ -135,4 +135,53 @@ test('the runner refuses a mock file it cannot read or whose shape is wrong, say
     assert.equal(out.stdout, "");
     assert.match(out.stderr, message);
   }
+});
+
+// `--bundled` runs a script as Windmill's worker does: Bun bundles it (target bun, or node for the
+// `//nodejs` mode), and the bundle runs alone in a job directory without node_modules
+// (backend/windmill-worker/src/bun_executor.rs: build_loader with LoaderMode::BunBundle/NodeBundle,
+// generate_bun_bundle). So the script's dependencies must be in the bundle: windmill-client still
+// reads the mocked resources, and the script's module is the bundle, not the repository's file.
+for (const runtime of ["bun", "node"] as const) {
+  test(`--bundled under ${runtime}: the script runs from its bundle, outside the repository, and --peak reports its memory`, () => {
+    const where = join(dir, "where.ts");
+    writeFileSync(
+      where,
+      `import * as wmill from "windmill-client";
+export async function main(path: string) {
+  return { url: import.meta.url, cwd: process.cwd(), resource: await wmill.getResource(path) };
+}
+`,
+    );
+    const cache = join(dir, `bundles-${runtime}`);
+    mkdirSync(cache);
+    const run = () =>
+      wm(["--runtime", runtime, "--bundled", "--peak", relative(repoRoot, where), '{"path":"f/test/db"}'], {
+        WM_MOCKED_API_FILE: mockFile,
+        WM_BUNDLE_CACHE: cache,
+      });
+    const out = run();
+    assert.equal(out.status, 0, out.stderr);
+    const result = JSON.parse(out.stdout) as { url: string; cwd: string; resource: unknown };
+    assert.deepEqual(result.resource, { host: "db.example", port: 5433 });
+    assert.equal(result.url, pathToFileURL(join(cache, `where.${runtime}.mjs`)).href);
+    assert.ok(!result.cwd.startsWith(repoRoot), `the job ran in ${result.cwd}`);
+    const peak = /^script_peak_kb=(\d+)$/m.exec(out.stderr);
+    assert.ok(peak && Number(peak[1]) > 10_000, out.stderr);
+    // The cache is used as it is: a bundle left there runs again without being rebuilt.
+    // (A bundle carries the runner's child half: it writes the outcome file it is given first.)
+    writeFileSync(
+      join(cache, `where.${runtime}.mjs`),
+      `import { writeFileSync } from "node:fs";
+writeFileSync(process.argv[2], JSON.stringify({ ok: true, result: "from the cache", peakKb: 1 }));
+`,
+    );
+    assert.equal(JSON.parse(run().stdout), "from the cache");
+  });
+}
+
+test("--bundled is refused under deno, which Windmill does not bundle", () => {
+  const out = wm(["--runtime", "deno", "--bundled", script, '{"a":"x"}']);
+  assert.equal(out.status, 1);
+  assert.match(out.stderr, /^error: --bundled runs under bun or node/m);
 });

@@ -4,7 +4,8 @@
 // that a machine growing slower or faster shifts them alike; medians are reported, and with --json
 // FILE everything is written as JSON too. A case whose tool is missing is skipped, and says so.
 // --scale sets the sample database's size (1 ≈ 1.5 MB of table data; 700 ≈ 1 GB), --runtime the
-// runtime of our scripts (bun). Needs PostgreSQL's server binaries and GNU time; the comparisons need
+// runtime of our scripts (bun), which run from a bundle as on a worker, their peak memory their own
+// process's (tools/wm.ts --bundled --peak). Needs PostgreSQL's server binaries and GNU time; the comparisons need
 // Debian's PostgreSQL client of the server's major version. The same backup and restore encrypted (age,
 // to an X25519 recipient) and signed (Ed25519) are measured beside the plain ones.
 import { spawnSync } from "node:child_process";
@@ -59,7 +60,9 @@ function measureOnce(command: string, env: NodeJS.ProcessEnv): Measure {
   if (out.status !== 0) throw new Error(`${command} failed:\n${out.stderr.slice(-3000)}`);
   const match = /BENCH ([\d.]+) (\d+)/.exec(out.stderr);
   if (!match) throw new Error(`no measurement for ${command}`);
-  return { seconds: Number(match[1]), peakMb: Number(match[2]) / 1024 };
+  // Our scripts report their own process's peak (the runner's `--peak`): a worker runs no runner.
+  const script = /script_peak_kb=(\d+)/.exec(out.stderr);
+  return { seconds: Number(match[1]), peakMb: Number(script?.[1] ?? match[2]) / 1024 };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
@@ -95,10 +98,14 @@ try {
     "f/admin/database": cluster.resource("family_brain"),
     "f/admin/backup_settings": { backup_dir: backups },
   });
-  const env = { ...cluster.libpqEnv(), WM_MOCKED_API_FILE: mock };
+  // Our scripts run from bundles built once, as a worker's cache keeps them (tools/wm.ts --bundled).
+  mkdirSync(join(dir, "bundles"));
+  const env = { ...cluster.libpqEnv(), WM_MOCKED_API_FILE: mock, WM_BUNDLE_CACHE: join(dir, "bundles") };
   const bin = cluster.clientBin;
   const wm = (script: string, args: unknown) =>
-    `node --import tsx tools/wm.ts --runtime ${runtime} ${script} '${JSON.stringify(args)}' > /dev/null`;
+    `node --import tsx tools/wm.ts --runtime ${runtime}${runtime === "deno" ? "" : " --bundled"} --peak ${script} '${
+      JSON.stringify(args)
+    }' > /dev/null`;
   const fresh = (name: string) => async () => {
     await cluster.query("postgres", `DROP DATABASE IF EXISTS ${name}`);
     await cluster.query("postgres", `CREATE DATABASE ${name} TEMPLATE template0`);

@@ -1,13 +1,16 @@
 // The local runner: `npm run wm -- [--runtime bun|deno|node] f/admin/<script> '<json args>'` runs a
 // script's `main` as a Windmill worker does (arguments by name, in signature order, missing ones
 // defaulted) in a child process of the chosen runtime, and prints the JSON result on stdout.
+// `--bundled` runs it as Windmill does, from a Bun-built bundle of the script (bun or node); `--peak`
+// prints the script's process's peak resident memory on stderr (`script_peak_kb=…`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { type Outcome, runChild } from "./wm-child.ts";
 import { parseMainSignature } from "./windmill-parser.ts";
 
 const RUNTIMES = ["node", "bun", "deno"] as const;
@@ -15,9 +18,6 @@ type Runtime = (typeof RUNTIMES)[number];
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const selfPath = fileURLToPath(import.meta.url);
-
-/** What the child leaves in the result file: the parent prints it, so the script's own stdout can go to stderr. */
-type Outcome = { ok: true; result: unknown } | { ok: false; message: string };
 
 /** Parameter names of `main`, read with Windmill's own parser so the mapping is the one the worker uses. */
 async function mainParameters(source: string, file: string): Promise<string[]> {
@@ -47,6 +47,36 @@ function childCommand(runtime: Runtime): string[] {
       // `--no-lock`: leave no deno.lock beside package.json.
       return [bin("deno"), "run", "-A", "--node-modules-dir=manual", "--no-lock", selfPath];
   }
+}
+
+/**
+ * The script bundled into one file with its dependencies and the child's half of the runner, and the
+ * command that runs that file from `dir`, away from the repository's node_modules. Windmill runs a
+ * TypeScript script so: bundled by Bun (target bun; target node for the `//nodejs` mode, an EE
+ * feature), then the bundle alone (backend/windmill-worker/src/bun_executor.rs: `build_loader` with
+ * `LoaderMode::BunBundle` or `NodeBundle`, `generate_bun_bundle`). Memory measured this way is the
+ * worker's, without a transpiler loaded beside the script (tsx alone holds about 40 MB under Node).
+ */
+function bundledCommand(runtime: "bun" | "node", file: string, dir: string): string[] {
+  const entry = join(dir, "entry.ts");
+  writeFileSync(
+    entry,
+    `import * as script from ${JSON.stringify(file)};\n` +
+      `import { runChild } from ${JSON.stringify(join(repoRoot, "tools", "wm-child.ts"))};\n` +
+      `const [resultFile, what, names, args] = process.argv.slice(2);\n` +
+      `await runChild(resultFile, async () => script, what, names, args);\n`,
+  );
+  const bun = join(repoRoot, "node_modules", ".bin", "bun");
+  // WM_BUNDLE_CACHE (a directory) keeps bundles from run to run as a worker's cache does; whoever
+  // sets it empties it when the code changes (the bench does, at its start).
+  const cache = process.env.WM_BUNDLE_CACHE;
+  const bundle = cache ? join(cache, `${basename(file, ".ts")}.${runtime}.mjs`) : join(dir, "main.mjs");
+  if (!cache || !existsSync(bundle)) {
+    const built = spawnSync(bun, ["build", entry, "--target", runtime, "--format", "esm", "--outfile", bundle], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`bun build of ${file} failed: ${built.stderr || built.stdout}`);
+  }
+  writeFileSync(join(dir, "package.json"), '{ "type": "module" }');
+  return runtime === "bun" ? [bun, "run", bundle] : [process.execPath, bundle];
 }
 
 /**
@@ -89,13 +119,18 @@ export function checkMockFile(path: string | undefined): void {
 }
 
 async function runParent(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { runtime: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { runtime: { type: "string" }, bundled: { type: "boolean" }, peak: { type: "boolean" } },
+    allowPositionals: true,
+  });
   const runtime = values.runtime ?? process.env.WM_RUNTIME ?? "node";
   if (!RUNTIMES.includes(runtime as Runtime)) throw new Error(`unknown runtime ${runtime}; use one of ${RUNTIMES.join(", ")}`);
   const [scriptPath, argsJson = "{}", ...extra] = positionals;
   if (scriptPath === undefined || extra.length > 0) {
-    throw new Error("usage: npm run wm -- [--runtime bun|deno|node] f/admin/<script> '<json args>'");
+    throw new Error("usage: npm run wm -- [--runtime bun|deno|node] [--bundled] [--peak] f/admin/<script> '<json args>'");
   }
+  if (values.bundled && runtime === "deno") throw new Error("--bundled runs under bun or node (Windmill bundles only those)");
   const file = resolve(repoRoot, scriptPath.endsWith(".ts") ? scriptPath : `${scriptPath}.ts`);
   if (!existsSync(file)) throw new Error(`no script at ${file}`);
   let args: unknown;
@@ -112,11 +147,13 @@ async function runParent(argv: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "wm-"));
   const resultFile = join(dir, "outcome.json");
   try {
-    const [command, ...commandArgs] = childCommand(runtime as Runtime);
+    const [command, ...commandArgs] = values.bundled
+      ? bundledCommand(runtime as "bun" | "node", file, dir)
+      : [...childCommand(runtime as Runtime), "--child"];
     const child = spawnSync(
       command!,
-      [...commandArgs, "--child", resultFile, file, JSON.stringify(names), argsJson],
-      { stdio: ["inherit", process.stderr, "inherit"] },
+      [...commandArgs, resultFile, file, JSON.stringify(names), argsJson],
+      { stdio: ["inherit", process.stderr, "inherit"], cwd: values.bundled ? dir : undefined },
     );
     if (child.error) throw new Error(`cannot start ${runtime}: ${child.error.message}`);
     let outcome: Outcome;
@@ -125,6 +162,7 @@ async function runParent(argv: string[]): Promise<number> {
     } catch {
       throw new Error(`${runtime} exited with code ${child.status ?? child.signal} before main returned`);
     }
+    if (values.peak) process.stderr.write(`script_peak_kb=${outcome.peakKb}\n`);
     if (!outcome.ok) throw new Error(outcome.message);
     process.stdout.write(JSON.stringify(outcome.result ?? null, null, 2) + "\n");
     return 0;
@@ -133,28 +171,10 @@ async function runParent(argv: string[]): Promise<number> {
   }
 }
 
-async function runChild(resultFile: string, file: string, namesJson: string, argsJson: string): Promise<void> {
-  const args = JSON.parse(argsJson) as Record<string, unknown>;
-  // A missing name yields undefined, so the parameter takes its default as in a worker.
-  const positional = (JSON.parse(namesJson) as string[]).map((name) => args[name]);
-  let outcome: Outcome;
-  try {
-    const script = (await import(pathToFileURL(file).href)) as { main?: (...args: unknown[]) => unknown };
-    if (typeof script.main !== "function") throw new Error(`${file} does not export main`);
-    // Round-trip through JSON like Windmill does, so Dates become strings and non-JSON values fail here.
-    outcome = { ok: true, result: JSON.parse(JSON.stringify((await script.main(...positional)) ?? null)) };
-  } catch (error) {
-    outcome = { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-  writeFileSync(resultFile, JSON.stringify(outcome));
-  // Open pg pools or timers in the script must not keep the job alive after main returned.
-  process.exit(0);
-}
-
 const argv = process.argv.slice(2);
 if (argv[0] === "--child") {
   const [, resultFile, file, namesJson, argsJson] = argv;
-  await runChild(resultFile!, file!, namesJson!, argsJson!);
+  await runChild(resultFile!, () => import(pathToFileURL(file!).href), file!, namesJson!, argsJson!);
 } else {
   try {
     process.exitCode = await runParent(argv);

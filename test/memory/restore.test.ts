@@ -1,24 +1,21 @@
 // Memory of a restore stays bounded whatever the data: the same table at N and 4N rows restored into
 // a new database (its rows spread over several sessions) and in place (one transaction), and one
 // 500 MB bytea (a 1 GB line of COPY text, which streams inside CopyData messages), each through the
-// local runner under Bun (Windmill's runtime); peak resident memory measured by GNU time. Ratios and
-// bounds on memory, never on time. Slow (a few minutes): `npm run test:memory`.
+// local runner under Bun (Windmill's runtime) from a bundle, as a worker runs it; the peak resident
+// memory is the script's process's (measure.ts). Ratios and bounds on memory, never on time. Slow (a few minutes): `npm run test:memory`.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startCluster, type Cluster } from "../support/cluster.ts";
 import { mockWindmill } from "../support/judge.ts";
+import { measuredRun, PEAK_LIMIT_MB } from "./measure.ts";
 
-/** Issue 14's bound on a restore's (and a backup's) peak resident memory. */
-const PEAK_LIMIT_MB = 200;
 /** What 4N rows may take over N: allocator noise, not growth (a stage without backpressure grows by the data, hundreds of MB). */
 const GROWTH_MARGIN_MB = 25;
 const ROWS = 1_000_000;
 const BLOB_BYTES = 500_000_000;
-const TIME = "/usr/bin/time";
 
 let cluster: Cluster;
 let dir: string;
@@ -30,7 +27,6 @@ const events = (rows: number) =>
    CREATE INDEX events_kind_at ON public.events (kind, at)`;
 
 before(async () => {
-  if (!existsSync(TIME)) return;
   cluster = await startCluster();
   dir = mkdtempSync(join(tmpdir(), "wpb-memory-restore-"));
   for (const [name, sql] of [["n", events(ROWS)], ["n4", events(4 * ROWS)], [
@@ -48,19 +44,11 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Run a script of `dbname`'s resource through the local runner under Bun; its result and peak resident memory. */
-function measured(dbname: string, script: string, args: Record<string, unknown>): { peakMb: number; result: Record<string, unknown> } {
+/** Run a script of `dbname`'s resource under Bun; its result and peak resident memory. */
+function measured(dbname: string, script: string, args: Record<string, unknown>) {
   const mock = mockWindmill(dir, { "f/admin/database": cluster.resource(dbname),
     "f/admin/backup_settings": { backup_dir: join(dir, dbname) } });
-  const out = spawnSync(
-    TIME,
-    ["-f", "peak_kb=%M", process.execPath, "--import", "tsx", "tools/wm.ts", "--runtime", "bun", script, JSON.stringify(args)],
-    { encoding: "utf8", env: { ...process.env, WM_MOCKED_API_FILE: mock }, maxBuffer: 64 * 1024 * 1024 },
-  );
-  assert.equal(out.status, 0, `${script} on ${dbname} failed: ${out.stderr.slice(-3000)}`);
-  const peak = /peak_kb=(\d+)/.exec(out.stderr);
-  assert.ok(peak, "GNU time reported the peak");
-  return { peakMb: Math.round(Number(peak[1]) / 1024), result: JSON.parse(out.stdout) as Record<string, unknown> };
+  return measuredRun("bun", script, args, mock);
 }
 
 /** Back `dbname` up, then restore it into a new database and in place; the peaks of both restores. */
@@ -86,8 +74,7 @@ function restorePeaks(dbname: string): { newDatabase: number; inPlace: number } 
 
 test(`a restore's peak memory does not grow with the data: ${ROWS} and ${4 * ROWS} rows, within ${PEAK_LIMIT_MB} MB`, {
   timeout: 900_000,
-}, (t) => {
-  if (!existsSync(TIME)) return t.skip("GNU time is needed to measure memory: apt-get install time");
+}, () => {
   const small = restorePeaks("n");
   const large = restorePeaks("n4");
   for (const [how, a, b] of [["into a new database", small.newDatabase, large.newDatabase], ["in place", small.inPlace,
@@ -97,8 +84,7 @@ test(`a restore's peak memory does not grow with the data: ${ROWS} and ${4 * ROW
   }
 });
 
-test(`bun: a 500 MB bytea row is restored within ${PEAK_LIMIT_MB} MB, and verified`, { timeout: 900_000 }, (t) => {
-  if (!existsSync(TIME)) return t.skip("GNU time is needed to measure memory: apt-get install time");
+test(`bun: a 500 MB bytea row is restored within ${PEAK_LIMIT_MB} MB, and verified`, { timeout: 900_000 }, () => {
   const peaks = restorePeaks("blob");
   assert.ok(peaks.newDatabase < PEAK_LIMIT_MB, `into a new database: peak ${peaks.newDatabase} MB`);
   assert.ok(peaks.inPlace < PEAK_LIMIT_MB, `in place: peak ${peaks.inPlace} MB`);

@@ -10,6 +10,7 @@ import { pipeline, type Readable, type Writable } from "node:stream";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { encryptStream, type Sealing } from "../crypto/age-file.ts";
+import { garbageBound } from "../memory.ts";
 import { measuringStage } from "../storage/hashing.ts";
 import type { MemberRange } from "./manifest.ts";
 
@@ -29,6 +30,7 @@ const compress = promisify(gzip);
 export class ArchiveWriter {
   private offset = 0;
   private readonly hash = createHash("sha256");
+  private readonly passed = garbageBound();
 
   constructor(
     private readonly sink: Writable,
@@ -64,6 +66,7 @@ export class ArchiveWriter {
       while (compressing.length >= (last ? 1 : BLOCKS_IN_FLIGHT)) await write(await compressing.shift()!);
     };
     const add = async (bytes: Buffer) => {
+      this.passed(bytes.length);
       block.push(bytes);
       blockBytes += bytes.length;
       if (blockBytes >= BLOCK_BYTES) await cut(false);

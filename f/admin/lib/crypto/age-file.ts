@@ -6,6 +6,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Decrypter, Encrypter } from "age-encryption";
 import { AgeFormatError, CHUNK_SIZE, chunksFor, headerLength, openChunks, payloadKey, plaintextSizeOf,
   type PayloadLayout } from "./age-range.ts";
+import { PassphraseIdentity, PassphraseRecipient } from "./passphrase.ts";
 
 /**
  * scrypt's work factor (log2 N) for passphrase files: 2^16 takes 64 MiB and a fraction of a second,
@@ -27,8 +28,7 @@ export interface Opening {
 export async function encryptStream(input: Readable, sealing: Sealing): Promise<Readable> {
   const encrypter = new Encrypter();
   if ("passphrase" in sealing) {
-    encrypter.setPassphrase(sealing.passphrase);
-    encrypter.setScryptWorkFactor(SCRYPT_WORK_FACTOR);
+    encrypter.addRecipient(new PassphraseRecipient(sealing.passphrase, SCRYPT_WORK_FACTOR));
   } else {
     if (sealing.recipients.length === 0) throw new Error("encryption needs at least one recipient");
     for (const recipient of sealing.recipients) encrypter.addRecipient(recipient);
@@ -77,7 +77,7 @@ export async function openAgeFile(read: ReadRange, fileSize: number, opening: Op
   if (head.length < length + 16) head = await collect(read({ start: 0, end: Math.min(fileSize, length + 16) }));
   const decrypter = new Decrypter();
   for (const identity of opening.identities ?? []) decrypter.addIdentity(identity);
-  for (const passphrase of opening.passphrases ?? []) decrypter.addPassphrase(passphrase);
+  for (const passphrase of opening.passphrases ?? []) decrypter.addIdentity(new PassphraseIdentity(passphrase));
   const fileKey = await decrypter.decryptHeader(head.subarray(0, length));
   const key = payloadKey(fileKey, head.subarray(length, length + 16));
   const layout: PayloadLayout = { offset: length + 16, plaintextSize: plaintextSizeOf(fileSize - length - 16) };
