@@ -200,6 +200,12 @@ interface DumpStage {
   schemaUnchanged?: () => Promise<void>;
 }
 
+/** Whether `error` is `cause` or was caused by it (a storage that failed because the dump did). */
+function causedBy(error: unknown, cause: unknown): boolean {
+  for (let e = error as { cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e === cause) return true;
+  return false;
+}
+
 /** The error (or one of its causes) that says the server ended the session, if any. */
 function connectionLost(error: unknown): Error | undefined {
   for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
@@ -260,9 +266,19 @@ async function dumpToStorage(
     summary = writer.finish();
   } catch (error) {
     body.destroy(error as Error);
-    // When the storage failed first (a full disk), its error says what happened; the dump's
-    // own error is then only the aborted stream.
-    throw (await stored.then(() => undefined, (storageError: unknown) => storageError)) ?? error;
+    // When the storage failed first (a full disk, S3 refusing a part), its error says what
+    // happened; the dump's own error is then only the aborted stream. Waiting for it also waits
+    // for an upload to be aborted, so that nothing is left under the name when the job ends.
+    const storageError = await stored.then(() => undefined, (failure: unknown) => failure);
+    if (storageError === undefined || causedBy(storageError, error)) throw error;
+    if (storage.features.cheapRereads) throw storageError;
+    throw new BackupError(
+      `${backupLabel(type)} was not stored: ${
+        (storageError as Error).message
+      } The upload was aborted, so nothing is left in ${storage.location} ` +
+        "under its name (no archive, no manifest); earlier backups are untouched. Run the backup again once that is fixed.",
+      { cause: storageError },
+    );
   }
   const file = await stored;
   const encrypted = sealed && sealing ? { ...sealed.file(), name: file.name } : undefined;
