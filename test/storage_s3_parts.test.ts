@@ -1,9 +1,10 @@
 // Multipart part sizes: the limits AWS enforces (s3rver enforces none of them), table-driven, and
-// whole uploads simulated part by part up to 5 TB with right, low and unknown size estimates.
+// whole uploads simulated part by part up to 5 TB with right, low and unknown size estimates; and
+// the growing parts of a streamed upload (no size known), which must hold 1 TB in bounded memory.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AWS_MAX_PARTS, MAX_ARCHIVE_BYTES, MAX_PART_BYTES, MIN_PART_BYTES, partSizeFor, plannedPartSize,
-  type PartPlan } from "../f/admin/lib/storage/s3-parts.ts";
+import { AWS_MAX_PARTS, MAX_ARCHIVE_BYTES, MAX_PART_BYTES, MIN_PART_BYTES, partSizeFor, plannedPartSize, sendsWhileFilling,
+  streamedCapacity, streamedPartSize, STREAMED_PART_MEMORY_BYTES, type PartPlan } from "../f/admin/lib/storage/s3-parts.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -77,4 +78,42 @@ describe("whole uploads stay within the limits", () => {
 test("no part is offered once the part numbers run out", () => {
   assert.equal(partSizeFor({ expectedBytes: 0, maxParts: 1000 }, 1001, MAX_ARCHIVE_BYTES), 0);
   assert.ok(partSizeFor({ expectedBytes: 0, maxParts: 1000 }, 1000, MAX_ARCHIVE_BYTES - MiB) >= MIN_PART_BYTES);
+});
+
+describe("streamed uploads: parts grow with the archive, 1 TB fits, memory stays bounded", () => {
+  const cases: { part: number; maxParts: number; size: number }[] = [
+    { part: 1, maxParts: AWS_MAX_PARTS, size: 8 * MiB },
+    { part: 500, maxParts: AWS_MAX_PARTS, size: 8 * MiB },
+    { part: 501, maxParts: AWS_MAX_PARTS, size: 16 * MiB },
+    { part: 1001, maxParts: AWS_MAX_PARTS, size: 32 * MiB },
+    { part: 1501, maxParts: AWS_MAX_PARTS, size: 64 * MiB },
+    { part: 2001, maxParts: AWS_MAX_PARTS, size: 128 * MiB },
+    { part: AWS_MAX_PARTS, maxParts: AWS_MAX_PARTS, size: 128 * MiB },
+    { part: AWS_MAX_PARTS + 1, maxParts: AWS_MAX_PARTS, size: 0 },
+    { part: 51, maxParts: 1000, size: 16 * MiB },
+    { part: 1001, maxParts: 1000, size: 0 },
+  ];
+  for (const { part, maxParts, size } of cases) {
+    test(`part ${part} of at most ${maxParts} → ${size / MiB} MiB`, () => assert.equal(streamedPartSize(part, maxParts), size));
+  }
+
+  test("10,000 parts hold 1 TB and 1 TiB; every part is within AWS's limits and none shrinks", () => {
+    assert.ok(streamedCapacity(AWS_MAX_PARTS) >= 1024 * GiB, `${streamedCapacity(AWS_MAX_PARTS) / GiB} GiB`);
+    let previous = 0;
+    for (let part = 1; part <= AWS_MAX_PARTS; part++) {
+      const size = streamedPartSize(part, AWS_MAX_PARTS);
+      assert.ok(size >= MIN_PART_BYTES && size <= MAX_PART_BYTES && size >= previous, `part ${part}: ${size} bytes`);
+      previous = size;
+    }
+  });
+
+  test("a 1,000-part provider still holds 100 GiB streamed", () => assert.ok(streamedCapacity(1000) >= 100 * GiB));
+
+  test("a part is sent while the next fills only while both fit the memory kept for parts", () => {
+    assert.equal(STREAMED_PART_MEMORY_BYTES, 32 * MiB);
+    assert.deepEqual([8, 16, 32, 64, 128].map((mib) => sendsWhileFilling(mib * MiB)), [true, true, false, false, false]);
+    // Small archives (the first 500 + 500 parts, 11.7 GiB) are sent while the dump goes on.
+    assert.equal(sendsWhileFilling(streamedPartSize(1000, AWS_MAX_PARTS)), true);
+    assert.equal(sendsWhileFilling(streamedPartSize(1001, AWS_MAX_PARTS)), false);
+  });
 });

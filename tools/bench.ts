@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { startCluster } from "../test/support/cluster.ts";
 import { createFamilyBrainDatabase } from "../test/support/family-brain.ts";
 import { mockWindmill } from "../test/support/judge.ts";
+import { startS3Server } from "../test/support/s3.ts";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
 
@@ -133,6 +134,7 @@ const dir = mkdtempSync(join(tmpdir(), "wpb-bench-"));
 const cluster = await startCluster();
 const serverPort = cluster.port;
 const skipped: string[] = [];
+let stopS3 = async () => undefined as unknown;
 try {
   await cluster.createDatabase("family_brain");
   const client = await cluster.connect("family_brain");
@@ -245,9 +247,24 @@ try {
     sealedEnv,
   );
   skipped.push('backup_database with compression: "zstd": not implemented in this version (gzip only)');
-  skipped.push(
-    "backup streamed to S3 without a local copy: not implemented in this version (upload_to_s3 uploads the local archive after it is written)",
-  );
+  // S3 only (local_copy: false): the same backup streamed to s3rver (its own process, on loopback)
+  // as a multipart upload while the dump runs, against the same backup written to local disk.
+  const s3 = await startS3Server();
+  stopS3 = () => s3.stop();
+  const streamMock = join(dir, "s3-mock");
+  mkdirSync(streamMock);
+  const streamEnv = { ...env, WM_MOCKED_API_FILE: mockWindmill(streamMock, {
+    "f/admin/database": cluster.resource("family_brain"),
+    "f/admin/backup_settings": { local_copy: false },
+    "f/admin/s3_backup_config": s3.resource({ prefix: "bench" }),
+  }) };
+  let streamRound = 0;
+  add(backupCases, "s3Stream", "backup_database streamed to S3 (no local copy)",
+    wm("f/admin/backup_database", { backup_type: "manual", cleanup_old: false }), async () => {
+    // A fresh prefix each round, so that every run writes into an empty folder as the local case does.
+    writeFileSync(streamEnv.WM_MOCKED_API_FILE,
+      readFileSync(streamEnv.WM_MOCKED_API_FILE, "utf8").replace(/"bench[^"]*\/?"/, `"bench-${++streamRound}/"`));
+  }, streamEnv);
   await measureAll(Object.values(backupCases), env);
   const archive = readdirSync(backups).find((f) => f.endsWith(".sql.gz"))!;
   const mb = (file: string) => `${(statSync(file).size / 1048576).toFixed(1)} MB`;
@@ -305,6 +322,7 @@ try {
     ["in-place restore vs gunzip | psql -1", "inPlace", "psqlSingle", 1.0],
     ["backup vs pg_dump -Fp | gzip -6", "ours", "pgDumpGzip", 0.4],
     ["backup vs pg_dump -Fd -j2", "ours", "pgDumpDir", 0.8],
+    ["backup streamed to S3 vs the same to local disk", "s3Stream", "ours", 1.1],
   ];
   const results = targets.flatMap(([label, a, b, target]) => {
     if (!all[a] || !all[b]) {
@@ -330,9 +348,10 @@ try {
   );
   const floors = results.flatMap((r) => {
     const [, a, b] = targets.find(([label]) => label === r.label)!;
+    if (b === "ours") return []; // ours against ours: both carry the same runner and server
     const mine = summary(all[a]!);
     // Less the runner's own CPU (the startup case: Node, tsx and Windmill's parser), which no worker spends.
-    const runner = a === "ours" || a === "newDatabase" || a === "inPlace" ? summary(all.startup!).clientCpu : 0;
+    const runner = ["ours", "newDatabase", "inPlace"].includes(a) ? summary(all.startup!).clientCpu : 0;
     const cpu = mine.clientCpu - runner + mine.serverCpu;
     const floor = cpu / cores / summary(all[b]!).seconds;
     console.log(
@@ -343,7 +362,7 @@ try {
     return [{ label: r.label, cpuSeconds: Number(cpu.toFixed(2)), serverCpuSeconds: Number(mine.serverCpu.toFixed(2)),
       floor: Number(floor.toFixed(3)) }];
   });
-  const peaks = ["ours", "newDatabase", "inPlace"].filter((k) => all[k]).map((k) => ({ case: all[k]!.name,
+  const peaks = ["ours", "s3Stream", "newDatabase", "inPlace"].filter((k) => all[k]).map((k) => ({ case: all[k]!.name,
     peakMb: summary(all[k]!).peakMb })
   );
   for (const p of peaks) {
@@ -378,6 +397,7 @@ try {
     console.log(`\nJSON written to ${options.json}`);
   }
 } finally {
+  await stopS3();
   await cluster.stop();
   rmSync(dir, { recursive: true, force: true });
 }

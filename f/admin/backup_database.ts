@@ -1,5 +1,6 @@
 // Back up the PostgreSQL database of f/admin/database into a compressed, psql-compatible archive
-// with a manifest, upload both to S3 when asked, then apply the retention policy to each copy.
+// with a manifest, upload both to S3 when asked (or, with local_copy: false, stream them to S3 with
+// no copy on the worker), then apply the retention policy to each copy.
 // Thin: parse input, call the library, shape the result.
 // package_json: windmill_pg_backup
 
@@ -17,6 +18,7 @@ import { recordAudit, withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { busyPolicy } from "./lib/settings.ts";
 import { loadDatabase, loadKeyring, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { s3OnlyStorage } from "./lib/windmill/storages.ts";
 import { BackupTypeArg } from "./lib/windmill/args.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
@@ -57,9 +59,12 @@ export async function run(input: z.input<typeof Args>) {
   // Schedules wait for a running backup or restore (lock_wait_seconds); a person may rather be told at once.
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);
-  const storage = new LocalStorage(settings.backup_dir, { access: args.dry_run ? "read" : "write",
-    create: settings.create_backup_dir && !args.dry_run });
-  const offsite = args.upload_to_s3 ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined;
+  // S3 only: the archive streams to the bucket as it is dumped; upload_to_s3 has nothing left to do.
+  const storage = settings.local_copy
+    ? new LocalStorage(settings.backup_dir, { access: args.dry_run ? "read" : "write",
+      create: settings.create_backup_dir && !args.dry_run })
+    : await s3OnlyStorage(args.settings_resource, args.s3_resource);
+  const offsite = args.upload_to_s3 && settings.local_copy ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined;
 
   if (args.dry_run) {
     const preview = await previewBackup(database, settings);
@@ -77,7 +82,7 @@ export async function run(input: z.input<typeof Args>) {
       table_details: Object.fromEntries(preview.tables.map((t) => [t.table.replace(/^public\./, ""), t.estimated_rows])),
       row_counts: "estimated from planner statistics",
       estimated_archive_mb: megabytes(estimateArchiveBytes(preview.tableBytes, settings.archive_size_ratio)),
-      free_space_mb: megabytes(await storage.freeBytes()),
+      ...(storage instanceof LocalStorage ? { free_space_mb: megabytes(await storage.freeBytes()) } : {}),
       cleanup_would_delete: cleanup?.delete ?? [],
       cleanup_would_keep: cleanup?.keep.length ?? 0,
       ...(offsite
@@ -87,12 +92,12 @@ export async function run(input: z.input<typeof Args>) {
     };
   }
 
-  const swept = await storage.sweepStaleTemps();
+  const swept = storage instanceof LocalStorage ? await storage.sweepStaleTemps() : [];
   let backup: BackupOutcome | undefined;
   const result = await withAudit(database, "backup", async () => {
     backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old,
       keys: loadKeyring(settings), onProgress: jobProgress() });
-    return shapeResult(backup, args.backup_type, storage.location, swept.length);
+    return shapeResult(backup, args.backup_type, storage, swept.length);
   }, (done) => ({
     message:
       `${done.backup_type} backup ${done.filename}: ${done.tables_backed_up} tables, ${done.total_rows} rows, ${done.size_mb} MB (${done.location})`,
@@ -106,7 +111,7 @@ export async function run(input: z.input<typeof Args>) {
     : await recordAudit(database, {
       action: "cleanup",
       outcome: "success",
-      message: `retention after ${result.filename}: ${deletedBy(cleanup).length} local and ${
+      message: `retention after ${result.filename}: ${deletedBy(cleanup).length} ${settings.local_copy ? "local" : "S3"} and ${
         deletedBy(backup?.offsite?.cleanup).length
       } S3 backup(s) deleted`,
       details: { deleted: deletedBy(cleanup), s3_deleted: deletedBy(backup?.offsite?.cleanup), policy: settings.retention,
@@ -115,7 +120,8 @@ export async function run(input: z.input<typeof Args>) {
   return { ...result, cleanup_audit: cleanupAudit };
 }
 
-function shapeResult(backup: BackupOutcome, backupType: string, location: string, swept: number) {
+function shapeResult(backup: BackupOutcome, backupType: string, storage: LocalStorage | S3Storage, swept: number) {
+  const s3Only = storage instanceof S3Storage;
   const { manifest, cleanup } = backup;
   return {
     status: "success",
@@ -126,8 +132,8 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     table_details: Object.fromEntries(manifest.tables.map((t) => [t.schema === "public" ? t.name : `${t.schema}.${t.name}`, t.rows])),
     backup_type: backupType,
     database: manifest.database,
-    location: backup.offsite ? "both" : "local",
-    path: `${location}/${backup.name}`,
+    location: backup.offsite ? "both" : s3Only ? "s3" : "local",
+    path: s3Only ? `${storage.location}${backup.name}` : `${storage.location}/${backup.name}`,
     sha256: storedFile(manifest).sha256,
     encrypted: describeEncryption(manifest),
     signed: manifest.signature ? `${manifest.signature.algorithm} key ${manifest.signature.key_id}` : "no",
@@ -140,7 +146,7 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
     // What the archive is known not to restore (from the dump), then what was skipped after it.
     warnings: [
       ...(manifest.warnings ?? []),
-      ...(cleanup && "skipped" in cleanup ? [`local retention skipped: ${cleanup.skipped}`] : []),
+      ...(cleanup && "skipped" in cleanup ? [`${s3Only ? "S3" : "local"} retention skipped: ${cleanup.skipped}`] : []),
       ...(backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup
         ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`]
         : []),
@@ -155,6 +161,8 @@ function shapeResult(backup: BackupOutcome, backupType: string, location: string
         uploaded_earlier_backups: backup.offsite.caughtUp,
         cleanup: summaryOf(backup.offsite.cleanup),
       }
+      : s3Only
+      ? `streamed to ${storage.location} with no local copy (local_copy: false)`
       : "not uploaded (upload_to_s3: false)",
   };
 }

@@ -5,6 +5,7 @@
 // with fail_when_unhealthy the job fails so that failure handling fires.
 // package_json: windmill_pg_backup
 
+import { resolve } from "node:path";
 import { z } from "zod";
 import { localTimeLabel } from "./lib/archive/name.ts";
 import { BackupError } from "./lib/errors.ts";
@@ -18,6 +19,7 @@ import { S3Storage } from "./lib/storage/s3.ts";
 import { alertPeople, DEFAULT_ALERTS_RESOURCE } from "./lib/windmill/alerts.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { loadDatabase, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { s3OnlyStorage } from "./lib/windmill/storages.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
@@ -60,14 +62,22 @@ export async function run(input: z.input<typeof Args>, now = new Date()) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
   const database = await loadDatabase(args.database_resource);
-  // The incidents are kept beside the backups: telling people writes there.
-  const local = new LocalStorage(settings.backup_dir, { access: args.notify ? "write" : "read" });
-  const open = await readIncidents(local.location, database.dbname).catch(() => ({}));
+  // The incidents are kept beside the backups: telling people writes there. With local_copy: false
+  // the backups are in S3 alone and backup_dir only keeps the incidents, when the worker has it (a
+  // missing one only means that repeated alerts are not suppressed).
+  const local = settings.local_copy ? new LocalStorage(settings.backup_dir, { access: args.notify ? "write" : "read" }) : undefined;
+  const s3 = !settings.local_copy
+    ? await s3OnlyStorage(args.settings_resource, args.s3_resource)
+    : args.include_s3
+    ? new S3Storage(await loadS3Config(args.s3_resource))
+    : undefined;
+  const stateDirectory = local?.location ?? resolve(settings.backup_dir);
+  const open = await readIncidents(stateDirectory, database.dbname).catch(() => ({}));
   const { report } = await checkHealth({
     database,
     timeZone: settings.time_zone,
     local,
-    s3: args.include_s3 ? new S3Storage(await loadS3Config(args.s3_resource)) : undefined,
+    s3,
     schedules: SCHEDULES,
     thresholds: { ...DEFAULT_THRESHOLDS, graceMinutes: args.grace_minutes, sizeFactor: args.size_factor,
       rowDropPercent: args.row_drop_percent, rowDropMinRows: args.row_drop_min_rows },
@@ -78,8 +88,7 @@ export async function run(input: z.input<typeof Args>, now = new Date()) {
     f.severity === "critical" || f.severity === "warning" ? [{ key: f.key, severity: f.severity, message: f.message }] : []
   );
   const notifications = args.notify
-    ? await alertPeople(args.alerts_resource, { stateDirectory: local.location, database: database.dbname, problems,
-      evaluated: report.evaluated, now })
+    ? await alertPeople(args.alerts_resource, { stateDirectory, database: database.dbname, problems, evaluated: report.evaluated, now })
     : { status: "not sent (notify: false)" };
   const checkedAt = localTimeLabel(now, settings.time_zone);
   const markdown = healthMarkdown(report, database.dbname, checkedAt);

@@ -16,6 +16,7 @@ import { S3Storage } from "./lib/storage/s3.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { loadKeyring, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { s3OnlyStorage } from "./lib/windmill/storages.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
@@ -46,8 +47,11 @@ export async function main(
 export async function run(input: z.input<typeof Args>) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
-  const storages: Partial<Record<CopyPlace, Storage>> = { local: new LocalStorage(settings.backup_dir, { access: "read" }) };
-  if (args.include_s3) storages.s3 = new S3Storage(await loadS3Config(args.s3_resource));
+  // S3 only (local_copy: false): the bucket is the one place there is, include_s3 or not.
+  const storages: Partial<Record<CopyPlace, Storage>> = settings.local_copy
+    ? { local: new LocalStorage(settings.backup_dir, { access: "read" }) }
+    : { s3: await s3OnlyStorage(args.settings_resource, args.s3_resource) };
+  if (args.include_s3 && settings.local_copy) storages.s3 = new S3Storage(await loadS3Config(args.s3_resource));
   const inventories: Partial<Record<CopyPlace, StoredBackup[]>> = {};
   for (const [place, storage] of Object.entries(storages) as [CopyPlace, Storage][]) {
     const inventory = await takeInventory(storage);

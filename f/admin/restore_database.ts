@@ -19,6 +19,7 @@ import { withAudit } from "./lib/windmill/audit.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
 import { busyPolicy, type BackupSettings, type DatabaseResource } from "./lib/settings.ts";
 import { loadDatabase, loadKeyring, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
+import { s3OnlyStorage } from "./lib/windmill/storages.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
@@ -98,7 +99,10 @@ export async function run(input: z.input<typeof Args>): Promise<RestoreResult | 
   const started = Date.now();
   const settings = busyPolicy(await loadSettings(args.settings_resource), args.fail_if_busy);
   const database = await loadDatabase(args.database_resource);
-  const source = args.backup_source === "s3"
+  // S3 only (local_copy: false): every backup is in the bucket, whatever backup_source says.
+  const source = !settings.local_copy
+    ? await s3OnlyStorage(args.settings_resource, args.s3_resource)
+    : args.backup_source === "s3"
     ? new S3Storage(await loadS3Config(args.s3_resource))
     : new LocalStorage(settings.backup_dir, { access: "read" });
   if (args.dry_run) return await preview(args, database, settings, source);
@@ -109,8 +113,9 @@ type PreviewResult = Awaited<ReturnType<typeof preview>>;
 type RestoreResult = Awaited<ReturnType<typeof restore>>;
 
 async function restore(args: z.infer<typeof Args>, database: DatabaseResource, settings: BackupSettings, source: Storage, started: number) {
-  // The pre-restore backup is written to the local volume; without one, the volume is not needed.
-  const storage = args.create_pre_restore_backup
+  // The pre-restore backup is written to the local volume, or with local_copy: false streamed to the
+  // bucket the backups are in (source is then that bucket); without one, the volume is not needed.
+  const storage = args.create_pre_restore_backup && settings.local_copy
     ? new LocalStorage(settings.backup_dir, { access: "write", create: settings.create_backup_dir })
     : source;
   // The row of a successful restore goes into the restored database, after the restore (a row

@@ -7,9 +7,9 @@ import { z } from "zod";
 import { BackupError } from "./lib/errors.ts";
 import { findBackup } from "./lib/operations/inventory.ts";
 import { recountTables } from "./lib/operations/verify.ts";
-import { LocalStorage } from "./lib/storage/local.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
-import { loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
+import { DEFAULT_S3_RESOURCE, loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
+import { backupStorage } from "./lib/windmill/storages.ts";
 
 const Restore = z.object({
   target_database: z.string().min(1),
@@ -47,9 +47,9 @@ export async function run(input: z.input<typeof Args>) {
     args.restore.audit === "written");
   let rollback = "no pre-restore backup was taken";
   if (args.restore.pre_restore_backup) {
-    const backup = await findBackup(new LocalStorage(settings.backup_dir, { access: "read" }), args.restore.pre_restore_backup).catch((
-      error: Error,
-    ) => error);
+    // Where restore_database wrote it: backup_dir, or the default S3 resource's bucket with local_copy: false.
+    const backup = await backupStorage(settings, { settings: args.settings_resource, s3: DEFAULT_S3_RESOURCE }, { access: "read" })
+      .then((storage) => findBackup(storage, args.restore.pre_restore_backup!)).catch((error: Error) => error);
     rollback = backup instanceof Error
       ? `MISSING: ${backup.message}`
       : backup.problem

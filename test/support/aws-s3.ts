@@ -40,6 +40,8 @@ export interface AwsStandIn {
   loseLastPart: boolean;
   /** Just before a write of `key` is checked, e.g. another run writing the same key first. */
   beforeWrite: ((key: string) => Promise<void>) | undefined;
+  /** Before a part is checked and stored: holds it (a slow network) while the test does something. */
+  beforePart: ((partNumber: number, key: string) => Promise<void>) | undefined;
   /** Answer a request with this HTTP status (500 InternalError, 503 SlowDown…) instead of serving it. */
   fault: ((request: SeenRequest) => number | undefined) | undefined;
   /** Multipart uploads started and neither completed nor aborted (parts AWS would keep billing). */
@@ -122,6 +124,7 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
     corruptPart: undefined,
     loseLastPart: false,
     beforeWrite: undefined,
+    beforePart: undefined,
     fault: undefined,
     openUploads: () => [...uploads.entries()].filter(([, u]) => u.state === "open").map(([id, u]) => `${u.key} (${id})`),
     resource: (extra = {}) => server.resource({ port: standIn.port, ...extra }),
@@ -153,6 +156,7 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
     if (seen.method === "PUT" && partNumber !== null && uploadId !== null) {
       const upload = uploads.get(uploadId);
       if (!upload || upload.state !== "open") return refuse(404, "NoSuchUpload", "The specified multipart upload does not exist.");
+      await standIn.beforePart?.(Number(partNumber), key);
       if (standIn.corruptPart?.(Number(partNumber)) && body.length > 0) body = Buffer.from(body).fill(body[0]! ^ 0xff, 0, 1);
       if (!md5Matches(request.headers, body)) {
         return refuse(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");

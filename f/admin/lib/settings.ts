@@ -125,6 +125,11 @@ export const BackupSettings = z.strictObject({
     ),
   /** Create backup_dir when it is missing; off, a missing directory (a volume that is not mounted) fails the backup. */
   create_backup_dir: z.boolean().default(false),
+  /**
+   * false: backups (pre-restore ones too) are streamed to S3 (the backup's s3_resource) while the
+   * dump runs and never written to backup_dir; listings, checks and restores read them there.
+   */
+  local_copy: z.boolean().default(true),
   /** How new backups are named (`PREFIX_TYPE_…`); default: the database's name. Backups are recognised whatever their prefix. */
   prefix: z.string().refine((p) => {
     try {
@@ -153,6 +158,15 @@ export const BackupSettings = z.strictObject({
   encryption: EncryptionSettings.optional(),
   /** Sign new backups' manifests and verify them before use (off when absent); see SigningSettings. */
   signing: SigningSettings.optional(),
+}).superRefine((settings, context) => {
+  if (!settings.local_copy && settings.create_backup_dir) {
+    context.addIssue({
+      code: "custom",
+      path: ["create_backup_dir"],
+      message: "true asks for a backup directory that local_copy: false never writes to; remove create_backup_dir, or set " +
+        "local_copy: true to keep a copy on the worker",
+    });
+  }
 });
 export type BackupSettings = z.infer<typeof BackupSettings>;
 

@@ -200,9 +200,30 @@ interface DumpStage {
   schemaUnchanged?: () => Promise<void>;
 }
 
+/** A remote storage that gave up on an archive streamed to it; not to be mistaken for PostgreSQL's connection ending. */
+class NotStoredError extends BackupError {}
+
+/** A storage's failure to store the archive, as the job reports it: for S3, that the upload was aborted. */
+function notStored(storage: Storage, type: BackupType, error: unknown): unknown {
+  if (storage.features.cheapRereads) return error;
+  return new NotStoredError(
+    `${backupLabel(type)} was not stored: ${(error as Error).message} The upload was aborted, so nothing is left in ${storage.location} ` +
+      "under its name (no archive, no manifest); earlier backups are untouched. Run the backup again once that is fixed.",
+    { cause: error },
+  );
+}
+
+/** Whether `error` is `cause` or was caused by it (a storage that failed because the dump did). */
+function causedBy(error: unknown, cause: unknown): boolean {
+  for (let e = error as { cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e === cause) return true;
+  return false;
+}
+
 /** The error (or one of its causes) that says the server ended the session, if any. */
 function connectionLost(error: unknown): Error | undefined {
   for (let e = error as { code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    // S3's connection reset is not PostgreSQL's.
+    if (e instanceof NotStoredError) return undefined;
     if (e instanceof CopyInterruptedError) return e;
     if (["57P01", "57P02", "57P03", "ECONNRESET", "EPIPE"].includes(e.code ?? "")) return e as Error;
     if (/^Connection terminated unexpectedly$|encountered a connection error and is not queryable/.test(e.message ?? "")) return e as Error;
@@ -260,11 +281,17 @@ async function dumpToStorage(
     summary = writer.finish();
   } catch (error) {
     body.destroy(error as Error);
-    // When the storage failed first (a full disk), its error says what happened; the dump's
-    // own error is then only the aborted stream.
-    throw (await stored.then(() => undefined, (storageError: unknown) => storageError)) ?? error;
+    // When the storage failed first (a full disk, S3 refusing a part), its error says what
+    // happened; the dump's own error is then only the aborted stream. Waiting for it also waits
+    // for an upload to be aborted, so that nothing is left under the name when the job ends.
+    const storageError = await stored.then(() => undefined, (failure: unknown) => failure);
+    if (storageError === undefined || causedBy(storageError, error)) throw error;
+    throw notStored(storage, type, storageError);
   }
-  const file = await stored;
+  // The last parts of a streamed upload are still on their way when the dump ends.
+  const file = await stored.catch((error: unknown) => {
+    throw notStored(storage, type, error);
+  });
   const encrypted = sealed && sealing ? { ...sealed.file(), name: file.name } : undefined;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,

@@ -17,7 +17,8 @@ const AUDIT_ROWS = 2000;
 export interface HealthRequest {
   database: DatabaseTarget;
   timeZone: string;
-  local: Storage;
+  /** Absent with local_copy: false (the backups are in S3 alone). */
+  local: Storage | undefined;
   s3: Storage | undefined;
   schedules: readonly ScheduleEntry[];
   thresholds: Thresholds;
@@ -120,10 +121,12 @@ export interface HealthOutcome {
 
 export async function checkHealth(request: HealthRequest): Promise<HealthOutcome> {
   const inventories: Partial<Record<CopyPlace, StoredBackup[]>> = {};
-  inventories.local = (await takeInventory(request.local)).backups;
+  if (request.local) inventories.local = (await takeInventory(request.local)).backups;
   if (request.s3) inventories.s3 = (await takeInventory(request.s3)).backups;
   const merged = mergeInventories(inventories);
-  const owed = await pendingUploads(request.local, inventories.local.map((b) => b.name));
+  const owed = request.local && inventories.local
+    ? await pendingUploads(request.local, inventories.local.map((b) => b.name))
+    : new Map<string, Date>();
   const input: HealthInput = {
     database: request.database.dbname,
     now: request.now,
@@ -133,7 +136,7 @@ export async function checkHealth(request: HealthRequest): Promise<HealthOutcome
     audit: await readAuditTrail(request.database),
     schedules: request.schedules,
     openIncidents: request.openIncidents,
-    freeBytes: request.local.features.freeSpace ? await request.local.freeBytes() : undefined,
+    freeBytes: request.local?.features.freeSpace ? await request.local.freeBytes() : undefined,
     thresholds: request.thresholds,
   };
   return { input, report: assessHealth(input), backups: merged };

@@ -37,3 +37,36 @@ export function partSizeFor(plan: PartPlan, partNumber: number, uploadedBytes: n
   if (partsLeft <= 0) return 0;
   return Math.max(previousSize, planned, clampPart((MAX_ARCHIVE_BYTES - uploadedBytes) / partsLeft));
 }
+
+/**
+ * Streamed uploads (an archive sent while the dump still writes it, its length unknown until the
+ * end) cannot plan from a size: parts start small and grow with the archive. 8 MiB at first (few
+ * requests for a small archive, little memory), doubling every twentieth of the part limit up to
+ * 128 MiB, so that 10,000 parts hold 1.03 TiB; the first 60 GiB go in parts of 64 MiB or less.
+ */
+const STREAMED_FIRST_PART_BYTES = 8 * MiB;
+const STREAMED_LARGEST_PART_BYTES = 128 * MiB;
+/** Bytes of parts a streamed upload keeps in memory: one filling and, while it fits, one being sent. */
+export const STREAMED_PART_MEMORY_BYTES = 32 * MiB;
+
+/** The size of part `partNumber` (1-based) of a streamed upload; 0 when the provider allows no more parts. */
+export function streamedPartSize(partNumber: number, maxParts: number): number {
+  if (partNumber > maxParts) return 0;
+  const doublings = Math.floor((partNumber - 1) / Math.max(1, Math.floor(maxParts / 20)));
+  return Math.min(STREAMED_LARGEST_PART_BYTES, STREAMED_FIRST_PART_BYTES * 2 ** Math.min(doublings, 16));
+}
+
+/** The most a streamed upload can hold with `maxParts` parts (for the error that says it outgrew them). */
+export function streamedCapacity(maxParts: number): number {
+  let total = 0;
+  for (let part = 1; part <= maxParts; part++) total += streamedPartSize(part, maxParts);
+  return total;
+}
+
+/**
+ * Whether a part of `partSize` may be sent while the next one fills: only while both fit the memory
+ * kept for parts. Larger parts are sent with the dump waiting, which costs time, not memory.
+ */
+export function sendsWhileFilling(partSize: number): boolean {
+  return 2 * partSize <= STREAMED_PART_MEMORY_BYTES;
+}

@@ -1,6 +1,7 @@
 // Backups in an S3 bucket (AWS, MinIO, R2, B2…), behind the Storage contract. Writes are multipart
-// uploads with bounded memory (one part filling while at most one is sent), Content-MD5 on every
-// part, never over an existing key, and checked for size once complete. Reads are ranged GETs.
+// uploads with bounded memory (one part filling while at most one is sent; growing parts for a body
+// of unknown length), Content-MD5 on every part, never over an existing key, and checked for size
+// once complete. Reads are ranged GETs.
 import { createHash } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
@@ -8,7 +9,8 @@ import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMult
   type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { BackupError } from "../errors.ts";
 import { assertPlainFileName } from "./local.ts";
-import { partSizeFor, type PartPlan } from "./s3-parts.ts";
+import { partSizeFor, sendsWhileFilling, streamedCapacity, streamedPartSize, type PartPlan } from "./s3-parts.ts";
+import { megabytesText } from "../size.ts";
 import type { ByteRange, CreateHints, Listing, Storage, StoredFile } from "./storage.ts";
 
 /** Where and how to reach the bucket; built from the f/admin/s3_backup_config resource. */
@@ -204,17 +206,24 @@ export class S3Storage implements Storage {
     };
   }
 
-  /** Sends the body as one PUT when it fits in a part, else as a multipart upload. Returns the bytes sent. */
+  /**
+   * Sends the body as one PUT when it fits in a part, else as a multipart upload. Returns the bytes
+   * sent. With an expected size, parts are planned for it and one is sent while the next fills; a
+   * body of unknown length (an archive streamed as it is dumped) gets growing parts within a memory
+   * bound. Either way a failure aborts the upload: nothing appears under the name.
+   */
   private async upload(name: string, body: Readable, hints: CreateHints): Promise<number> {
     const key = this.keyOf(name);
+    const streamed = hints.expectedSize === undefined;
     const plan: PartPlan = { expectedBytes: hints.expectedSize ?? 0, maxParts: this.target.maxParts };
     const parts: CompletedPart[] = [];
     let uploadId: string | undefined;
     let inFlight: Promise<void> = Promise.resolve();
     let uploaded = 0;
-    let partSize = partSizeFor(plan, 1, 0);
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    let partSize = streamed ? streamedPartSize(1, plan.maxParts) : partSizeFor(plan, 1, 0);
+    // The part filling, allocated at its full size when its first byte comes: no copy to join chunks.
+    let part: Buffer | undefined;
+    let filled = 0;
 
     const sendPart = async (bytes: Buffer) => {
       uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ ...this.objectSettings(hints), Key: key }))).UploadId;
@@ -233,8 +242,10 @@ export class S3Storage implements Storage {
           slot.ETag = response.ETag;
         });
       inFlight.catch(() => undefined);
+      // A large streamed part is sent before the next one fills, so that two never sit in memory.
+      if (streamed && !sendsWhileFilling(bytes.length)) await inFlight;
       uploaded += bytes.length;
-      partSize = partSizeFor(plan, partNumber + 1, uploaded, partSize);
+      partSize = streamed ? streamedPartSize(partNumber + 1, plan.maxParts) : partSizeFor(plan, partNumber + 1, uploaded, partSize);
     };
 
     try {
@@ -243,22 +254,28 @@ export class S3Storage implements Storage {
         while (bytes.length > 0) {
           if (partSize === 0) {
             throw new BackupError(
-              `${name} is larger than ${this.target.maxParts} parts can hold; if the provider allows more parts, raise max_parts in ${this.target.resourcePath}.`,
+              `${name} is larger than ${this.target.maxParts} parts can hold${
+                streamed ? ` when streamed (${megabytesText(streamedCapacity(this.target.maxParts))} MB)` : ""
+              }; ${
+                streamed ? "keep a local copy (local_copy: true in the backup settings), whose upload plans parts for its size, or " : ""
+              }if the provider allows more parts, raise max_parts in ${this.target.resourcePath}.`,
             );
           }
-          const take = Math.min(partSize - pendingBytes, bytes.length);
-          pending.push(bytes.subarray(0, take));
-          pendingBytes += take;
+          part ??= Buffer.allocUnsafeSlow(partSize);
+          const take = Math.min(partSize - filled, bytes.length);
+          bytes.copy(part, filled, 0, take);
+          filled += take;
           bytes = bytes.subarray(take);
-          if (pendingBytes === partSize) {
-            const part = Buffer.concat(pending);
-            pending = [];
-            pendingBytes = 0;
-            await sendPart(part);
+          if (filled === partSize) {
+            const full = part;
+            part = undefined;
+            filled = 0;
+            await sendPart(full);
           }
         }
       }
-      const rest = Buffer.concat(pending);
+      const rest = part?.subarray(0, filled) ?? Buffer.alloc(0);
+      part = undefined;
       if (uploadId === undefined && parts.length === 0) {
         await this.putWhole(key, name, rest, hints);
         return rest.length;
@@ -275,6 +292,7 @@ export class S3Storage implements Storage {
         })));
       return uploaded;
     } catch (error) {
+      part = undefined;
       await inFlight.catch(() => undefined);
       if (uploadId !== undefined) {
         // Parts of an unfinished upload are billed until aborted. Some servers cannot abort (s3rver):
