@@ -6,13 +6,14 @@
 // test:memory`, its own step in CI. Before rows were streamed piece by piece, the 500 MB row took 2.1 GB.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { generateIdentity, identityToRecipient } from "age-encryption";
 import { newSigningKeyPair } from "../../f/admin/lib/crypto/signing.ts";
 import { startCluster, type Cluster } from "../support/cluster.ts";
+import { startS3Server, type S3Server } from "../support/s3.ts";
 import { mockWindmill } from "../support/judge.ts";
 import { type Measured, measuredRun, PEAK_LIMIT_MB } from "./measure.ts";
 
@@ -21,6 +22,7 @@ const ROWS = 10_000_000;
 
 let cluster: Cluster;
 let dir: string;
+let s3: S3Server | undefined;
 
 before(async () => {
   cluster = await startCluster();
@@ -34,6 +36,7 @@ before(async () => {
 });
 
 after(async () => {
+  await s3?.stop();
   await cluster?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -105,3 +108,22 @@ for (const [runtime, kind] of [["bun", "passphrase"], ["node", "x25519"]] as con
     assert.ok(peakMb < PEAK_LIMIT_MB, `peak ${peakMb} MB`);
   });
 }
+
+test(`bun: the 10 million rows streamed to S3 with no local copy (local_copy: false), within ${PEAK_LIMIT_MB} MB`, {
+  timeout: 600_000,
+}, async () => {
+  s3 = await startS3Server();
+  const mock = mockWindmill(dir, {
+    "f/admin/database": cluster.resource("rows"),
+    "f/admin/backup_settings": { backup_dir: join(dir, "rows-s3-only"), local_copy: false },
+    "f/admin/s3_backup_config": s3.resource({ prefix: "memory" }),
+  });
+  const { peakMb, result } = measuredRun("bun", "f/admin/backup_database", { backup_type: "manual", cleanup_old: false }, mock);
+  console.log(`bun, rows streamed to S3: peak ${peakMb} MB`);
+  assert.equal(result.status, "success");
+  assert.equal(result.total_rows, ROWS);
+  // Several growing parts went by (8 MiB first): the archive is far larger than one part.
+  const archive = statSync(s3.objectPath(`memory/${result.filename as string}`)).size;
+  assert.ok(archive > 3 * 8 * 1024 * 1024, `the archive is ${archive} bytes`);
+  assert.ok(peakMb < PEAK_LIMIT_MB, `peak ${peakMb} MB`);
+});
