@@ -240,9 +240,9 @@ describe("prefixFor and names of any prefix", () => {
 
   test("without a prefix, every name of our shape is recognised, its prefix read back; other files are not", () => {
     assert.deepEqual(parseBackupName("family_app_daily_20251208_020000.sql.gz"), { prefix: "family_app", type: "daily",
-      localStamp: "20251208_020000", sequence: 1, encrypted: false });
+      localStamp: "20251208_020000", sequence: 1, encrypted: false, compression: "gzip" });
     assert.deepEqual(parseBackupName("a_daily_manual_20251208_020000_2.sql.gz"), { prefix: "a_daily", type: "manual",
-      localStamp: "20251208_020000", sequence: 2, encrypted: false });
+      localStamp: "20251208_020000", sequence: 2, encrypted: false, compression: "gzip" });
     for (const name of ["nightly.sql.gz", "family_app_daily_20251308_020000.sql.gz", "_daily_20251208_020000.sql.gz",
       "x_daily_20251208_020000.sql", "x_daily_20251208_020000.manifest.json"]) {
       assert.equal(parseBackupName(name), undefined, name);
