@@ -47,7 +47,7 @@ async function dump(cluster: Cluster, dbname: string, options: DumpOptions): Pro
   const sink = new PassThrough();
   const chunks: Buffer[] = [];
   sink.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const writer = new ArchiveWriter(sink, 6);
+  const writer = new ArchiveWriter(sink, "gzip", 6);
   const client = await cluster.connect(dbname);
   try {
     const result = await dumpDatabase(client, writer, options);

@@ -88,21 +88,32 @@ describe("backupNameCandidates", () => {
 describe("parseBackupName", () => {
   const ours: { name: string; prefix: string; expected: ReturnType<typeof parseBackupName> }[] = [
     { name: "family_brain_manual_20251208_023807.sql.gz", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "manual", localStamp: "20251208_023807", sequence: 1, encrypted: false } },
+      expected: { prefix: "family_brain", type: "manual", localStamp: "20251208_023807", sequence: 1, encrypted: false,
+        compression: "gzip" } },
     { name: "family_brain_pre_restore_20251208_023807_2.sql.gz", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "pre_restore", localStamp: "20251208_023807", sequence: 2, encrypted: false } },
+      expected: { prefix: "family_brain", type: "pre_restore", localStamp: "20251208_023807", sequence: 2, encrypted: false,
+        compression: "gzip" } },
     { name: "family_brain_daily_20251102_013000_17.sql.gz", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 17, encrypted: false } },
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 17, encrypted: false,
+        compression: "gzip" } },
     { name: "a_b_c_weekly_20250309_030000.sql.gz", prefix: "a_b_c",
-      expected: { prefix: "a_b_c", type: "weekly", localStamp: "20250309_030000", sequence: 1, encrypted: false } },
+      expected: { prefix: "a_b_c", type: "weekly", localStamp: "20250309_030000", sequence: 1, encrypted: false, compression: "gzip" } },
     { name: "my-app_monthly_20250101_040000.sql.gz", prefix: "my-app",
-      expected: { prefix: "my-app", type: "monthly", localStamp: "20250101_040000", sequence: 1, encrypted: false } },
+      expected: { prefix: "my-app", type: "monthly", localStamp: "20250101_040000", sequence: 1, encrypted: false, compression: "gzip" } },
     // Encrypted with age: the same name and `.age`.
     { name: "family_brain_daily_20251102_013000_2.sql.gz.age", prefix: "family_brain",
-      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 2, encrypted: true } },
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 2, encrypted: true,
+        compression: "gzip" } },
+    // Written with zstd: `.sql.zst`, and `.age` after it when encrypted.
+    { name: "family_brain_daily_20251102_013000.sql.zst", prefix: "family_brain",
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 1, encrypted: false,
+        compression: "zstd" } },
+    { name: "family_brain_daily_20251102_013000_2.sql.zst.age", prefix: "family_brain",
+      expected: { prefix: "family_brain", type: "daily", localStamp: "20251102_013000", sequence: 2, encrypted: true,
+        compression: "zstd" } },
     // A prefix that ends like a type is still read literally.
     { name: "daily_daily_20250101_040000.sql.gz", prefix: "daily",
-      expected: { prefix: "daily", type: "daily", localStamp: "20250101_040000", sequence: 1, encrypted: false } },
+      expected: { prefix: "daily", type: "daily", localStamp: "20250101_040000", sequence: 1, encrypted: false, compression: "gzip" } },
   ];
   for (const c of ours) {
     test(`parses ${c.name} with prefix ${c.prefix}`, () => {
@@ -128,6 +139,13 @@ describe("parseBackupName", () => {
     { title: "short date", name: "family_brain_manual_2025128_023807.sql.gz" },
     { title: "uncompressed", name: "family_brain_manual_20251208_023807.sql" },
     { title: "in a directory", name: "sub/family_brain_manual_20251208_023807.sql.gz" },
+    // Names that mix extensions are no archive of ours, whatever their parts say.
+    { title: "gzip then zstd", name: "family_brain_manual_20251208_023807.sql.gz.zst" },
+    { title: "zstd then gzip", name: "family_brain_manual_20251208_023807.sql.zst.gz" },
+    { title: "zstd encrypted then gzip", name: "family_brain_manual_20251208_023807.sql.zst.age.gz" },
+    { title: "age before the compression", name: "family_brain_manual_20251208_023807.sql.age.zst" },
+    { title: "zstd's long extension", name: "family_brain_manual_20251208_023807.sql.zstd" },
+    { title: "a zstd temp file", name: ".family_brain_manual_20251208_023807.sql.zst.tmp-host-123-abcdef012345" },
     { title: "regex metacharacters in the prefix are literal", name: "familyXbrain_manual_20251208_023807.sql.gz", prefix: "family.brain" },
   ];
   for (const c of foreign) {
@@ -136,12 +154,17 @@ describe("parseBackupName", () => {
     });
   }
 
-  test("round-trips every type and a sequence", () => {
+  test("round-trips every type, a sequence, both compressions, encrypted or not", () => {
     for (const type of ["daily", "weekly", "monthly", "manual", "pre_restore"] as const) {
       for (const sequence of [undefined, 2, 100]) {
-        const name = formatBackupName({ prefix: "family_brain", type, at: new Date("2025-03-09T07:00:00Z"), timeZone: TORONTO, sequence });
-        assert.deepEqual(parseBackupName(name, "family_brain"), { prefix: "family_brain", type, localStamp: "20250309_030000",
-          sequence: sequence ?? 1, encrypted: false });
+        for (const compression of ["gzip", "zstd"] as const) {
+          for (const encrypted of [false, true]) {
+            const name = formatBackupName({ prefix: "family_brain", type, at: new Date("2025-03-09T07:00:00Z"), timeZone: TORONTO, sequence,
+              compression, encrypted });
+            assert.deepEqual(parseBackupName(name, "family_brain"), { prefix: "family_brain", type, localStamp: "20250309_030000",
+              sequence: sequence ?? 1, encrypted, compression });
+          }
+        }
       }
     }
   });
@@ -170,6 +193,20 @@ describe("manifest names", () => {
     for (const other of ["x_daily_20251102_013000.sql.age", "x_daily_20251102_013000.sql.gz.age.tmp", "x_daily_20251102_013000.age"]) {
       assert.equal(parseBackupName(other), undefined, other);
     }
+  });
+
+  test("a zstd archive: the same manifest and pin names, and the name age -d gives back", () => {
+    const name = formatBackupName({ prefix: "family_brain", type: "daily", at: new Date("2025-11-02T06:30:00Z"),
+      timeZone: "America/Toronto", encrypted: true, compression: "zstd" });
+    assert.equal(name, "family_brain_daily_20251102_013000.sql.zst.age");
+    assert.equal(manifestNameFor(name), "family_brain_daily_20251102_013000.manifest.json");
+    assert.equal(manifestNameFor("family_brain_daily_20251102_013000.sql.zst"), "family_brain_daily_20251102_013000.manifest.json");
+    assert.equal(pinNameFor(name), "family_brain_daily_20251102_013000.pin");
+    assert.equal(decryptedNameFor(name), "family_brain_daily_20251102_013000.sql.zst");
+    assert.equal(archiveNameForManifest("family_brain_daily_20251102_013000.manifest.json", "zstd"),
+      "family_brain_daily_20251102_013000.sql.zst");
+    assert.throws(() => decryptedNameFor("family_brain_daily_20251102_013000.sql.zst"), BackupError);
+    assert.throws(() => decryptedNameFor("family_brain_daily_20251102_013000.age"), BackupError);
   });
 
   test("manifestNameFor refuses a name that is not an archive", () => {
@@ -203,9 +240,9 @@ describe("prefixFor and names of any prefix", () => {
 
   test("without a prefix, every name of our shape is recognised, its prefix read back; other files are not", () => {
     assert.deepEqual(parseBackupName("family_app_daily_20251208_020000.sql.gz"), { prefix: "family_app", type: "daily",
-      localStamp: "20251208_020000", sequence: 1, encrypted: false });
+      localStamp: "20251208_020000", sequence: 1, encrypted: false, compression: "gzip" });
     assert.deepEqual(parseBackupName("a_daily_manual_20251208_020000_2.sql.gz"), { prefix: "a_daily", type: "manual",
-      localStamp: "20251208_020000", sequence: 2, encrypted: false });
+      localStamp: "20251208_020000", sequence: 2, encrypted: false, compression: "gzip" });
     for (const name of ["nightly.sql.gz", "family_app_daily_20251308_020000.sql.gz", "_daily_20251208_020000.sql.gz",
       "x_daily_20251208_020000.sql", "x_daily_20251208_020000.manifest.json"]) {
       assert.equal(parseBackupName(name), undefined, name);

@@ -106,6 +106,23 @@ test("it refuses an archive changed after the backup, and a missing database, sa
   assert.doesNotMatch(refused.stderr + refused.stdout, new RegExp(cluster.password), "the password never shows");
 });
 
+test("a zstd backup made under Bun restores with plain Node 20, whose zlib has no zstd (the bundled decoder)", async () => {
+  const mockFile = mockWindmill(dir, { "f/admin/database": cluster.resource("shop"),
+    "f/admin/backup_settings": { backup_dir: join(dir, "zstd"), compression: "zstd" } });
+  const made = spawnSync(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", "bun", "f/admin/backup_database",
+    JSON.stringify({ backup_type: "manual", cleanup_old: false })], { encoding: "utf8",
+    env: { ...process.env, WM_MOCKED_API_FILE: mockFile } });
+  assert.equal(made.status, 0, made.stderr.slice(-2000));
+  const { filename } = JSON.parse(made.stdout) as { filename: string };
+  assert.match(filename, /\.sql\.zst$/);
+  const archive = join(dir, "zstd", filename);
+  const url = `postgres://${cluster.user}@${cluster.host}:${cluster.port}/shop?sslmode=disable`;
+  const restored = rescue([archive, "--database", url, "--target", "shop_from_zstd", "--yes", "--json"]);
+  assert.equal(restored.status, 0, restored.stderr);
+  assert.equal((JSON.parse(restored.stdout) as { verification: { passed: boolean } }).verification.passed, true);
+  assert.deepEqual(await dataFingerprint(cluster, "shop_from_zstd"), await dataFingerprint(cluster, "shop"));
+});
+
 test("an encrypted, signed backup: restored with the identity file and the public key; refused without the identity, or signed by another key", async (t) => {
   if (spawnSync("age-keygen", ["--version"]).status !== 0) return t.skip("needs age-keygen (Debian package age)");
   const keyFile = join(dir, "age-identity.txt");

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import * as zlib from "node:zlib";
 import { startCluster } from "../test/support/cluster.ts";
 import { createFamilyBrainDatabase } from "../test/support/family-brain.ts";
 import { mockWindmill } from "../test/support/judge.ts";
@@ -254,7 +255,6 @@ try {
     },
     sealedEnv,
   );
-  skipped.push('backup_database with compression: "zstd": not implemented in this version (gzip only)');
   // S3 only (local_copy: false): the same backup streamed to s3rver (its own process, on loopback)
   // as a multipart upload while the dump runs, against the same backup written to local disk.
   const s3 = await startS3Server();
@@ -273,8 +273,27 @@ try {
     writeFileSync(streamEnv.WM_MOCKED_API_FILE,
       readFileSync(streamEnv.WM_MOCKED_API_FILE, "utf8").replace(/"bench[^"]*\/?"/, `"bench-${++streamRound}/"`));
   }, streamEnv);
+  // zstd: the same backup with compression: "zstd", into its own directory (Node 20 cannot write zstd).
+  const zstdBackups = join(dir, "zstd");
+  mkdirSync(join(dir, "zstd-mock"));
+  const zstdEnv = { ...env, WM_MOCKED_API_FILE: mockWindmill(join(dir, "zstd-mock"), {
+    "f/admin/database": cluster.resource("family_brain"),
+    "f/admin/backup_settings": { backup_dir: zstdBackups, compression: "zstd" },
+  }) };
+  if (runtime === "node" && typeof zlib.zstdCompress !== "function") {
+    skipped.push(
+      `backup_database with compression: "zstd": this Node (${process.version}) has no zstd in node:zlib; run with --runtime bun`,
+    );
+  } else {
+    add(backupCases, "zstd", 'backup_database, compression: "zstd"',
+      wm("f/admin/backup_database", { backup_type: "manual", cleanup_old: false }), async () => {
+      rmSync(zstdBackups, { recursive: true, force: true });
+      mkdirSync(zstdBackups);
+    }, zstdEnv);
+  }
   await measureAll(Object.values(backupCases), env);
   const archive = readdirSync(backups).find((f) => f.endsWith(".sql.gz"))!;
+  const zstdArchive = backupCases.zstd ? readdirSync(zstdBackups).find((f) => f.endsWith(".sql.zst")) : undefined;
   const mb = (file: string) => `${(statSync(file).size / 1048576).toFixed(1)} MB`;
 
   const restoreCases: Record<string, Case> = {};
@@ -285,6 +304,16 @@ try {
       `gunzip -c ${dir}/pg_dump.sql.gz | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, fresh("psql_target"));
     add(restoreCases, "oursThroughPsql", "our archive through gunzip | psql -1",
       `gunzip -c ${join(backups, archive)} | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, fresh("psql_target"));
+  }
+  if (zstdArchive && bin && have("zstd", "our zstd archive through zstd -dc | psql")) {
+    add(restoreCases, "zstdThroughPsql", "our zstd archive through zstd -dc | psql -1",
+      `zstd -dc ${join(zstdBackups, zstdArchive)} | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`,
+      fresh("psql_target"));
+  }
+  if (zstdArchive) {
+    add(restoreCases, "zstdNewDatabase", "restore_database of the zstd backup into a new database",
+      wm("f/admin/restore_database", { backup_filename: zstdArchive, confirm_restore: true, target_database: "zstd_target" }),
+      dropped("zstd_target"), zstdEnv);
   }
   if (backupCases.pgDumpDir) {
     add(restoreCases, "pgRestore", "pg_restore -j2 (new database)", `${bin}/pg_restore -j2 -d pg_restore_target ${dir}/pg_dump.d`,
@@ -322,7 +351,13 @@ try {
       m.serverCpu.toFixed(1).padStart(5)
     } s server`;
   for (const [key, c] of Object.entries(all)) {
-    const size = key === "ours" ? `  ${mb(join(backups, archive))}` : key === "pgDumpGzip" ? `  ${mb(`${dir}/pg_dump.sql.gz`)}` : "";
+    const size = key === "ours"
+      ? `  ${mb(join(backups, archive))}`
+      : key === "pgDumpGzip"
+      ? `  ${mb(`${dir}/pg_dump.sql.gz`)}`
+      : key === "zstd" && zstdArchive
+      ? `  ${mb(join(zstdBackups, zstdArchive))}`
+      : "";
     console.log(`${c.name.padEnd(46)} ${fmt(summary(c))}${size}  (runs: ${c.runs.map((r) => r.seconds.toFixed(2)).join(", ")})`);
   }
 
@@ -333,6 +368,7 @@ try {
     ["backup vs pg_dump -Fp | gzip -6", "ours", "pgDumpGzip", 0.4],
     ["backup vs pg_dump -Fd -j2", "ours", "pgDumpDir", 0.8],
     ["backup streamed to S3 vs the same to local disk", "s3Stream", "ours", 1.1],
+    ['backup with compression: "zstd" vs raw COPY', "zstd", "rawCopy", 1.5],
   ];
   const results = targets.flatMap(([label, a, b, target]) => {
     if (!all[a] || !all[b]) {
@@ -346,7 +382,8 @@ try {
   for (const r of results) {
     console.log(`  ${r.label.padEnd(48)} ×${r.ratio.toFixed(2)}  target ≤ ×${r.target.toFixed(1)}  ${r.met ? "met" : "not met"}`);
   }
-  for (const [a, b] of [["sealed", "ours"], ["sealedNewDatabase", "newDatabase"]] as const) {
+  for (const [a, b] of [["sealed", "ours"], ["sealedNewDatabase", "newDatabase"], ["zstd", "ours"], ["zstdNewDatabase",
+    "newDatabase"]] as const) {
     if (!all[a] || !all[b]) continue;
     console.log(`  ${all[a]!.name.padEnd(62)} ×${(summary(all[a]!).seconds / summary(all[b]!).seconds).toFixed(2)} of plain`);
   }
@@ -362,7 +399,7 @@ try {
     if (b === "ours") return []; // ours against ours: both carry the same runner and server
     const mine = summary(all[a]!);
     // Less the runner's own CPU (the startup case: Node, tsx and Windmill's parser), which no worker spends.
-    const runner = ["ours", "newDatabase", "inPlace"].includes(a) ? summary(all.startup!).clientCpu : 0;
+    const runner = ["ours", "zstd", "newDatabase", "inPlace"].includes(a) ? summary(all.startup!).clientCpu : 0;
     const cpu = mine.clientCpu - runner + mine.serverCpu;
     const floor = cpu / cores / summary(all[b]!).seconds;
     console.log(
@@ -373,7 +410,7 @@ try {
     return [{ label: r.label, cpuSeconds: Number(cpu.toFixed(2)), serverCpuSeconds: Number(mine.serverCpu.toFixed(2)),
       floor: Number(floor.toFixed(3)) }];
   });
-  const peaks = ["ours", "s3Stream", "newDatabase", "inPlace"].filter((k) => all[k]).map((k) => ({ case: all[k]!.name,
+  const peaks = ["ours", "zstd", "s3Stream", "newDatabase", "inPlace"].filter((k) => all[k]).map((k) => ({ case: all[k]!.name,
     peakMb: summary(all[k]!).peakMb })
   );
   for (const p of peaks) {

@@ -2,8 +2,9 @@
 // rescue/windmill-pg-backup-restore.mjs, that restores a backup with plain Node (20 or newer) and
 // nothing installed: no Windmill, no npm, no node_modules. The same checks as restore_database:
 // every part of the archive proven against its manifest before it is used, one transaction,
-// verification before COMMIT, a pre-restore backup first. Without --yes it only previews. An
-// encrypted archive (.sql.gz.age) opens with an age identity file or a passphrase file; a signed
+// verification before COMMIT, a pre-restore backup first. Without --yes it only previews. A zstd
+// archive (.sql.zst) reads with the bundled pure-JS decoder where Node's zlib has no zstd. An
+// encrypted archive (.sql.gz.age, .sql.zst.age) opens with an age identity file or a passphrase file; a signed
 // manifest is verified with the public key given (and then required).
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -17,7 +18,7 @@ import { restoreBackup } from "../f/admin/lib/operations/restore.ts";
 import { BackupSettings } from "../f/admin/lib/settings.ts";
 import { LocalStorage } from "../f/admin/lib/storage/local.ts";
 
-const USAGE = `usage: node windmill-pg-backup-restore.mjs ARCHIVE.sql.gz[.age] [options]
+const USAGE = `usage: node windmill-pg-backup-restore.mjs ARCHIVE.sql.gz|ARCHIVE.sql.zst[.age] [options]
 
 Restores a backup of windmill-pg-backup (the .manifest.json must sit beside it) into PostgreSQL.
 Without --yes it only previews what the restore would do, and changes nothing.
@@ -32,7 +33,7 @@ command line, which other users of the machine can see), or in the URL.
   --no-pre-restore-backup    do not back up the target first (by default it is, into --backup-dir)
   --backup-dir DIR           where the pre-restore backup goes (default: the archive's directory)
   --create-roles             create the roles the backup names that the server lacks (no login, no password)
-  --identity FILE            an encrypted archive (.sql.gz.age): the age identity file that opens it (as age -i);
+  --identity FILE            an encrypted archive (.sql.gz.age, .sql.zst.age): the age identity file that opens it (as age -i);
                              the pre-restore backup is then encrypted to that identity's recipient
   --passphrase-file FILE     an encrypted archive made with a passphrase: the file holding it
   --verify-key KEY           an Ed25519 public key (base64, or a PEM file) that must have signed the manifest;

@@ -2,6 +2,7 @@
 // static type: the backup settings, the database and S3 resources in the shapes Windmill and the
 // seed give them, and a parser whose errors name the wrong field. Nothing here talks to Windmill
 // (windmill/resources.ts reads the resources), so the library can run without it.
+import { COMPRESSIONS } from "./archive/compression.ts";
 import { z } from "zod";
 import { DEFAULT_TIME_ZONE, assertBackupPrefix } from "./archive/name.ts";
 import { BackupError } from "./errors.ts";
@@ -145,7 +146,14 @@ export const BackupSettings = z.strictObject({
   lock_timeout_seconds: seconds(0.001, 3600, 30, "an hour"),
   /** How long a run waits for another backup, restore or cleanup of the same database to finish (0: not at all). */
   lock_wait_seconds: seconds(0, 86_400, 600, "a day"),
-  compression_level: z.number().int().min(1).max(9).default(6),
+  /**
+   * gzip (`.sql.gz`, read by `gunzip -c | psql`) or zstd (`.sql.zst`, read by `zstd -dc | psql`): zstd
+   * keeps pace with reading the tables where gzip makes the backup wait on compression; writing it
+   * needs Bun or Deno (every runtime reads it).
+   */
+  compression: z.enum(COMPRESSIONS).default("gzip"),
+  /** Default 6 for gzip (1 to 9), 1 for zstd (1 to 19). */
+  compression_level: z.number().int().min(1).max(19).optional(),
   /** What the dump covers: everything, with privileges, by default. */
   dump: DumpScope.default(DumpScope.parse({})),
   /**

@@ -1,5 +1,5 @@
 // The manifest: written last, beside the archive, it is the proof that a backup is complete and
-// the map of the archive (where each gzip member starts and ends, and the sha256 of its bytes), with
+// the map of the archive (where each member (gzip or zstd) starts and ends, and the sha256 of its bytes), with
 // what a restore must find. One zod schema is both the check applied when a manifest is read back
 // and the static type. Version 2 adds the members' digests, the roles the archive names, whether it
 // carries privileges, and the manifest's own digest; version 1 manifests still restore (their
@@ -11,13 +11,14 @@ import { z } from "zod";
 import { checkSignature, signManifest, type SigningKey, type VerifyingKey } from "../crypto/signing.ts";
 import { OBJECT_KINDS } from "../engine/kinds.ts";
 import { ArchiveIntegrityError } from "../errors.ts";
+import { COMPRESSIONS, compressionNamed } from "./compression.ts";
 
 export const MANIFEST_FORMAT = "windmill-pg-backup.manifest";
 export const MANIFEST_VERSION = 2;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex");
 
-/** A gzip member of the archive: where it starts and ends, and (version 2) the sha256 of those bytes. */
+/** A member of the archive: where it starts and ends, and (version 2) the sha256 of those bytes. */
 const MemberRange = z.object({ start: z.number().int().nonnegative(), end: z.number().int().nonnegative(), sha256: Sha256.optional() })
   .refine((r) => r.end >= r.start, "a byte range must not end before it starts");
 
@@ -35,7 +36,7 @@ const TableEntry = z.object({
   rows: z.number().int().nonnegative(),
   /** Bytes of COPY text, before compression. */
   bytes: z.number().int().nonnegative(),
-  /** The table's own gzip member in the archive. */
+  /** The table's own member in the archive. */
   range: MemberRange,
   digest: Sha256,
   /** An extension's configuration table (e.g. PostGIS's spatial_ref_sys): the rows matching this `WHERE …` ("" all). */
@@ -65,7 +66,8 @@ export const Manifest = z.object({
     name: z.string(),
     size: z.number().int().nonnegative(),
     sha256: Sha256,
-    compression: z.literal("gzip"),
+    /** How every member was compressed; the name's extension says the same (`.sql.gz`, `.sql.zst`). */
+    compression: z.enum(COMPRESSIONS),
     /**
      * The archive above is stored encrypted whole in the age format (`age -d` gives it back): how, for
      * whom (public keys only), and the stored file itself. Byte ranges and digests above stay those of
@@ -119,6 +121,10 @@ export const Manifest = z.object({
   signature: z.object({ algorithm: z.enum(["ed25519", "hmac-sha256"]), key_id: z.string(), value: z.string().min(1) }).optional(),
 }).superRefine((m, context) => {
   const problem = (message: string) => context.addIssue({ code: "custom", message });
+  const extension = compressionNamed(m.archive.compression).extension;
+  if (!m.archive.name.endsWith(extension)) {
+    problem(`the archive ${m.archive.name} is said to be ${m.archive.compression}, whose archives end in ${extension}`);
+  }
   const sealed = m.archive.encryption;
   if (sealed && sealed.file.name !== `${m.archive.name}.age`) {
     problem(`the encrypted file ${sealed.file.name} is not ${m.archive.name}.age`);
@@ -146,7 +152,7 @@ export type Manifest = z.infer<typeof Manifest>;
 export type TableEntry = z.infer<typeof TableEntry>;
 export type MemberRange = z.infer<typeof MemberRange>;
 
-/** Every gzip member of a manifest, in file order, with a label for messages. */
+/** Every member of a manifest, in file order, with a label for messages. */
 export function membersOf(manifest: Pick<Manifest, "sections" | "tables">): Array<{ label: string; range: MemberRange }> {
   const { pre_data, sequences, post_data, large_objects } = manifest.sections;
   return [

@@ -1,16 +1,17 @@
-// Backup file names: `{prefix}_{type}_{YYYYMMDD}_{HHMMSS}[_{n}].sql.gz` (`.sql.gz.age` when
-// encrypted), stamped with the local time of the configured zone, and the manifest name beside each archive. Pure: the name is how we
+// Backup file names: `{prefix}_{type}_{YYYYMMDD}_{HHMMSS}[_{n}].sql.gz` (`.sql.zst` when written with
+// zstd, `.age` after either when encrypted), stamped with the local time of the configured zone, and the manifest name beside each archive. Pure: the name is how we
 // recognise our own files, so anything that does not parse is never ours to touch.
 import { BackupError } from "../errors.ts";
+import { COMPRESSIONS, compressionNamed, compressionOfName, type CompressionName } from "./compression.ts";
 
 export const BACKUP_TYPES = ["daily", "weekly", "monthly", "manual", "pre_restore"] as const;
 export type BackupType = (typeof BACKUP_TYPES)[number];
 
 export const DEFAULT_TIME_ZONE = "America/Toronto";
 
-const ARCHIVE_SUFFIX = ".sql.gz";
-/** An archive encrypted whole in the age format: `age -d` gives back the `.sql.gz`. */
-const ENCRYPTED_SUFFIX = ".sql.gz.age";
+/** An archive encrypted whole in the age format: `age -d` gives back the `.sql.gz` (or `.sql.zst`). */
+const AGE_SUFFIX = ".age";
+const EXTENSIONS = COMPRESSIONS.map((c) => compressionNamed(c).extension);
 const MANIFEST_SUFFIX = ".manifest.json";
 const PIN_SUFFIX = ".pin";
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -22,8 +23,10 @@ export interface BackupNameParts {
   timeZone: string;
   /** Collision sequence, 2 or more; absent for the first backup of a local second. */
   sequence?: number;
-  /** Encrypted with age: the name ends in `.sql.gz.age`. */
+  /** Encrypted with age: the name ends in `.age`. */
   encrypted?: boolean;
+  /** gzip (`.sql.gz`, the default) or zstd (`.sql.zst`). */
+  compression?: CompressionName;
 }
 
 export interface ParsedBackupName {
@@ -33,8 +36,10 @@ export interface ParsedBackupName {
   localStamp: string;
   /** 1 for a name without a collision sequence. */
   sequence: number;
-  /** The name ends in `.sql.gz.age`. */
+  /** The name ends in `.age`. */
   encrypted: boolean;
+  /** What the extension says the archive was compressed with (its manifest must say the same). */
+  compression: CompressionName;
 }
 
 /** Wall-clock reading of an instant in a time zone. */
@@ -114,7 +119,7 @@ export function localDateTime(at: Date, timeZone: string): LocalDateTime {
 
 const pad = (value: number, width: number): string => String(value).padStart(width, "0");
 
-export function formatBackupName({ prefix, type, at, timeZone, sequence, encrypted }: BackupNameParts): string {
+export function formatBackupName({ prefix, type, at, timeZone, sequence, encrypted, compression = "gzip" }: BackupNameParts): string {
   assertBackupPrefix(prefix);
   if (!(BACKUP_TYPES as readonly string[]).includes(type)) {
     throw new BackupError(`Unknown backup type "${type}": expected one of ${BACKUP_TYPES.join(", ")}.`);
@@ -124,7 +129,8 @@ export function formatBackupName({ prefix, type, at, timeZone, sequence, encrypt
   }
   const t = localDateTime(at, timeZone);
   const stamp = `${pad(t.year, 4)}${pad(t.month, 2)}${pad(t.day, 2)}_${pad(t.hour, 2)}${pad(t.minute, 2)}${pad(t.second, 2)}`;
-  return `${prefix}_${type}_${stamp}${sequence === undefined ? "" : `_${sequence}`}${encrypted ? ENCRYPTED_SUFFIX : ARCHIVE_SUFFIX}`;
+  const extension = compressionNamed(compression).extension + (encrypted ? AGE_SUFFIX : "");
+  return `${prefix}_${type}_${stamp}${sequence === undefined ? "" : `_${sequence}`}${extension}`;
 }
 
 /**
@@ -146,17 +152,19 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 export function parseBackupName(name: string, prefix?: string): ParsedBackupName | undefined {
   const prefixPattern = prefix === undefined ? "[A-Za-z0-9][A-Za-z0-9_-]*?" : escapeRegExp(prefix);
   const pattern = new RegExp(
-    `^(${prefixPattern})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?${escapeRegExp(ARCHIVE_SUFFIX)}(\\.age)?$`,
+    `^(${prefixPattern})_(${BACKUP_TYPES.join("|")})_(\\d{8}_\\d{6})(?:_([1-9]\\d*))?(${EXTENSIONS.map(escapeRegExp).join("|")})(\\.age)?$`,
   );
   const match = pattern.exec(name);
   if (match === null) return undefined;
-  const [, matchedPrefix, type, localStamp, sequenceText, age] = match;
-  if (matchedPrefix === undefined || type === undefined || localStamp === undefined) return undefined;
+  const [, matchedPrefix, type, localStamp, sequenceText, extension, age] = match;
+  const compression = extension === undefined ? undefined : compressionOfName(extension);
+  if (matchedPrefix === undefined || type === undefined || localStamp === undefined || compression === undefined) return undefined;
   const sequence = sequenceText === undefined ? 1 : Number(sequenceText);
   // `_1` is never written, so a name carrying it was not made by us.
   if (sequenceText !== undefined && sequence < 2) return undefined;
   if (!isWallClockStamp(localStamp)) return undefined;
-  return { prefix: matchedPrefix, type: type as BackupType, localStamp, sequence, encrypted: age !== undefined };
+  return { prefix: matchedPrefix, type: type as BackupType, localStamp, sequence, encrypted: age !== undefined,
+    compression: compression.name };
 }
 
 function isWallClockStamp(stamp: string): boolean {
@@ -179,38 +187,43 @@ function isWallClockStamp(stamp: string): boolean {
   );
 }
 
-/** `x.sql.gz` or `x.sql.gz.age` → `x`. */
+/** `x.sql.gz`, `x.sql.zst`, or either with `.age` → `x`. */
 function stemOf(archiveName: string): string {
-  for (const suffix of [ENCRYPTED_SUFFIX, ARCHIVE_SUFFIX]) {
-    if (archiveName.endsWith(suffix) && archiveName.length > suffix.length) return archiveName.slice(0, -suffix.length);
+  for (const extension of EXTENSIONS) {
+    for (const suffix of [extension + AGE_SUFFIX, extension]) {
+      if (archiveName.endsWith(suffix) && archiveName.length > suffix.length) return archiveName.slice(0, -suffix.length);
+    }
   }
   throw new BackupError(
-    `"${archiveName}" is not a backup archive name: archives end in ${ARCHIVE_SUFFIX} (${ENCRYPTED_SUFFIX} encrypted).`,
+    `"${archiveName}" is not a backup archive name: archives end in ${
+      EXTENSIONS.join(" or ")
+    } (with ${AGE_SUFFIX} after it when encrypted).`,
   );
 }
 
-/** `x.sql.gz` (or `x.sql.gz.age`) → `x.manifest.json`, written beside the archive once it is complete. */
+/** `x.sql.gz` (or `x.sql.zst`, or either `.age`) → `x.manifest.json`, written beside the archive once it is complete. */
 export function manifestNameFor(archiveName: string): string {
   return stemOf(archiveName) + MANIFEST_SUFFIX;
 }
 
-/** `x.sql.gz.age` → `x.sql.gz`: the archive as `age -d` gives it back (the name its manifest describes). */
+/** `x.sql.gz.age` → `x.sql.gz` (`x.sql.zst.age` → `x.sql.zst`): the archive as `age -d` gives it back (the name its manifest describes). */
 export function decryptedNameFor(encryptedName: string): string {
-  if (!encryptedName.endsWith(ENCRYPTED_SUFFIX)) {
-    throw new BackupError(`"${encryptedName}" is not an encrypted archive name (${ENCRYPTED_SUFFIX}).`);
+  const plain = encryptedName.slice(0, -AGE_SUFFIX.length);
+  if (!encryptedName.endsWith(AGE_SUFFIX) || !EXTENSIONS.some((e) => plain.endsWith(e) && plain.length > e.length)) {
+    throw new BackupError(`"${encryptedName}" is not an encrypted archive name (${EXTENSIONS.map((e) => e + AGE_SUFFIX).join(" or ")}).`);
   }
-  return stemOf(encryptedName) + ARCHIVE_SUFFIX;
+  return plain;
 }
 
-/** `x.sql.gz` (or `.sql.gz.age`) → `x.pin`: the marker that keeps a backup out of retention while it exists. */
+/** `x.sql.gz` (or `.sql.zst`, or either `.age`) → `x.pin`: the marker that keeps a backup out of retention while it exists. */
 export function pinNameFor(archiveName: string): string {
   return manifestNameFor(archiveName).slice(0, -MANIFEST_SUFFIX.length) + PIN_SUFFIX;
 }
 
-/** `x.manifest.json` → `x.sql.gz`; `undefined` for a name that is not a manifest (a listing holds both). */
-export function archiveNameForManifest(manifestName: string): string | undefined {
+/** `x.manifest.json` → `x.sql.gz` (`x.sql.zst` for zstd); `undefined` for a name that is not a manifest (a listing holds both). */
+export function archiveNameForManifest(manifestName: string, compression: CompressionName = "gzip"): string | undefined {
   if (!manifestName.endsWith(MANIFEST_SUFFIX) || manifestName.length === MANIFEST_SUFFIX.length) return undefined;
-  return manifestName.slice(0, -MANIFEST_SUFFIX.length) + ARCHIVE_SUFFIX;
+  return manifestName.slice(0, -MANIFEST_SUFFIX.length) + compressionNamed(compression).extension;
 }
 
 /** `2025-12-08 02:38:07 America/Toronto`: local time with its zone, for manifests and results. */

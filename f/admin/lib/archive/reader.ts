@@ -1,11 +1,10 @@
-// Reads archives back: the whole file's checksum, and single gzip members by their byte range
+// Reads archives back: the whole file's checksum, and single members by their byte range
 // (a table's rows can be fetched without reading the rest of the archive). A restore reads only
 // through ProvenArchive, which never hands out a byte of SQL before it was proven to be the backup's:
 // the manifest's signature is checked first, an encrypted archive is read through a decrypting view
 // (in the decrypted archive's byte ranges), and every member is proven by its sha256.
 import { createHash } from "node:crypto";
-import { pipeline } from "node:stream";
-import { createGunzip, gunzipSync } from "node:zlib";
+import { pipeline, Transform, type TransformCallback } from "node:stream";
 import { AgeFormatError } from "../crypto/age-range.ts";
 import type { Opening } from "../crypto/age-file.ts";
 import type { VerifyingKey } from "../crypto/signing.ts";
@@ -13,6 +12,7 @@ import { ArchiveIntegrityError, BackupError } from "../errors.ts";
 import { DecryptingStorage } from "../storage/decrypting.ts";
 import { HashingStorage, measuringStage } from "../storage/hashing.ts";
 import type { Storage } from "../storage/storage.ts";
+import { compressionNamed, identify } from "./compression.ts";
 import { hasMemberDigests, membersOf, signatureStatus, storedFile, type Manifest, type MemberRange,
   type SignatureStatus } from "./manifest.ts";
 
@@ -138,17 +138,65 @@ export async function checkArchive(storage: Storage, manifest: Manifest): Promis
   await checkWhole(storage, file.name, file);
 }
 
-/** A member's decompressed bytes, and once they were all read, the size and sha256 of its compressed bytes. */
+/**
+ * A member's decompressed bytes (by the manifest's compression), and once they were all read, the size
+ * and sha256 of its compressed bytes.
+ */
 function hashedMember(
   storage: Storage,
-  name: string,
+  manifest: Manifest,
   range: MemberRange,
+  label: string,
 ): { chunks: AsyncIterable<Buffer>; read: () => { sha256: string; size: number } } {
   const measured = measuringStage();
-  // Chunks of 64 KiB rather than zlib's 16: a quarter of the callbacks and writes downstream.
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-  pipeline(storage.read(name, range), measured.stage, gunzip, () => undefined);
-  return { chunks: gunzip, read: measured.result };
+  const decompress = compressionNamed(manifest.archive.compression).decompressor();
+  pipeline(storage.read(manifest.archive.name, range), measured.stage, magicCheck(manifest, label), decompress, () => undefined);
+  return { chunks: decompress, read: measured.result };
+}
+
+/**
+ * Fails a member whose first bytes are not of the compression its manifest records (a gzip archive
+ * renamed `.sql.zst` with its manifest edited to match), naming what they are instead: the
+ * decompressor's own error would only say "damaged".
+ */
+function magicCheck(manifest: Manifest, label: string): Transform {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      if (head === undefined) return done(null, chunk);
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 4) return done();
+      const held = head;
+      head = undefined;
+      done(wrongCompression(manifest, label, held), held);
+    },
+    flush(done: TransformCallback) {
+      // A member shorter than a magic number: the decompressor says it is damaged.
+      done(head && head.length > 0 ? wrongCompression(manifest, label, head) : null, head);
+    },
+  });
+}
+
+function wrongCompression(manifest: Manifest, label: string, head: Buffer): ArchiveIntegrityError | null {
+  const claimed = manifest.archive.compression;
+  if (compressionNamed(claimed).starts(head)) return null;
+  const found = identify(head);
+  return new ArchiveIntegrityError(
+    `Archive ${manifest.archive.name}: ${label} is ${found === undefined ? "neither gzip nor zstd" : found} data, but its manifest says ` +
+      `${claimed}. The archive was renamed or its manifest rewritten; nothing of that part was used. Use another backup (list_backups).`,
+  );
+}
+
+/** A whole member's bytes decompressed, through the same stages as a streamed member. */
+async function decompressed(manifest: Manifest, bytes: Buffer, label: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const decompress = compressionNamed(manifest.archive.compression).decompressor();
+  const done = new Promise<void>((resolve, reject) =>
+    pipeline([bytes], magicCheck(manifest, label), decompress, (error) => (error ? reject(error) : resolve()))
+  );
+  decompress.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await done;
+  return Buffer.concat(chunks);
 }
 
 /** Throws unless a member's compressed bytes are those the manifest describes. */
@@ -219,8 +267,9 @@ export class ProvenArchive {
     proveMember(this.storage, this.manifest, range, label, { sha256: createHash("sha256").update(bytes).digest("hex"),
       size: bytes.length });
     try {
-      return gunzipSync(bytes).toString("utf8");
+      return (await decompressed(this.manifest, bytes, label)).toString("utf8");
     } catch (error) {
+      if (error instanceof ArchiveIntegrityError) throw error;
       throw new ArchiveIntegrityError(
         `Archive ${this.manifest.archive.name} cannot be read (${label}: ${(error as Error).message}): it is damaged.`,
         { cause: error },
@@ -234,14 +283,14 @@ export class ProvenArchive {
    * a rollback takes back.
    */
   stream(range: MemberRange, label: string): { chunks: AsyncIterable<Buffer>; proven: () => void } {
-    const { chunks, read } = hashedMember(this.storage, this.manifest.archive.name, range);
+    const { chunks, read } = hashedMember(this.storage, this.manifest, range, label);
     return { chunks, proven: () => proveMember(this.storage, this.manifest, range, label, read()) };
   }
 }
 
 /**
  * Read the whole archive once, every member decompressed to its end (gzip checks its own CRC and
- * length), each member's sha256 (version 2) and the whole file's compared with the manifest's: what
+ * length, zstd each frame's checksum), each member's sha256 (version 2) and the whole file's compared with the manifest's: what
  * a preview promises about the archive. The signature is checked first; an encrypted archive is
  * decrypted on the way, each of its chunks authenticated.
  */
@@ -255,10 +304,11 @@ export async function checkArchiveReadable(
   const hashing = new HashingStorage(storage, manifest.archive.name);
   let decompressed = 0;
   for (const member of membersOf(manifest)) {
-    const { chunks, read } = hashedMember(hashing, manifest.archive.name, member.range);
+    const { chunks, read } = hashedMember(hashing, manifest, member.range, member.label);
     try {
       for await (const chunk of chunks) decompressed += chunk.length;
     } catch (error) {
+      if (error instanceof ArchiveIntegrityError) throw error;
       throw new ArchiveIntegrityError(
         `Archive ${manifest.archive.name} in ${storage.location} cannot be read to the end (${member.label}: ${
           (error as Error).message

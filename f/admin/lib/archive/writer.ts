@@ -1,17 +1,16 @@
-// Writes an archive as a sequence of gzip members (one file `gunzip -c` reads as one SQL script)
-// and records where each member starts and ends and the sha256 of its bytes, so a reader can fetch
-// one table's bytes alone and prove them before using them. A member is itself written as gzip
-// blocks of at most 256 KiB of text, compressed several at once on zlib's thread pool (every core
-// compresses) and written in order; gzip readers read concatenated blocks as one stream. Hashes and
-// counts the compressed bytes on the way to the sink, with backpressure. An encrypted backup's
+// Writes an archive as a sequence of members (one file `gunzip -c`, or `zstd -dc` for zstd, reads as
+// one SQL script) and records where each member starts and ends and the sha256 of its bytes, so a
+// reader can fetch one table's bytes alone and prove them before using them. A member is itself
+// written as blocks (gzip members, zstd frames) of at most 256 KiB of text, compressed several at once
+// on zlib's thread pool (every core compresses) and written in order; both formats read concatenated
+// blocks as one stream. Hashes and counts the compressed bytes on the way to the sink, with backpressure. An encrypted backup's
 // archive goes on through age (sealArchive) and the encrypted bytes are hashed again on their way to storage.
 import { createHash } from "node:crypto";
 import { pipeline, type Readable, type Writable } from "node:stream";
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
 import { encryptStream, type Sealing } from "../crypto/age-file.ts";
 import { garbageBound } from "../memory.ts";
 import { measuringStage } from "../storage/hashing.ts";
+import { blockCompressor, type CompressionName } from "./compression.ts";
 import type { MemberRange } from "./manifest.ts";
 
 /** A piece of a member: SQL text, or bytes streamed from elsewhere (a COPY). */
@@ -25,17 +24,21 @@ export type MemberPart = string | AsyncIterable<Buffer>;
  */
 const BLOCK_BYTES = 256 * 1024;
 const BLOCKS_IN_FLIGHT = 2;
-const compress = promisify(gzip);
 
 export class ArchiveWriter {
   private offset = 0;
   private readonly hash = createHash("sha256");
   private readonly passed = garbageBound();
+  private readonly compress: (block: Buffer) => Promise<Buffer>;
 
+  /** Throws a BackupError, before anything is written, when this runtime cannot write `compression`. */
   constructor(
     private readonly sink: Writable,
-    private readonly level = 6,
-  ) {}
+    compression: CompressionName = "gzip",
+    level?: number,
+  ) {
+    this.compress = blockCompressor(compression, level);
+  }
 
   /**
    * Compress `parts` into one member and return its byte range. Parts are consumed in order, so a
@@ -55,9 +58,9 @@ export class ArchiveWriter {
       if (!this.sink.write(bytes)) await drained(this.sink);
     };
     const cut = async (last: boolean) => {
-      // An empty member is still one (empty) gzip block, as a reader expects.
+      // An empty member is still one (empty) block, as a reader expects.
       if (blockBytes > 0 || (last && compressing.length === 0 && this.offset === start)) {
-        const compressed = compress(Buffer.concat(block), { level: this.level });
+        const compressed = this.compress(Buffer.concat(block));
         compressed.catch(() => undefined);
         compressing.push(compressed);
         block = [];

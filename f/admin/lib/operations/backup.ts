@@ -243,7 +243,8 @@ async function dumpToStorage(
   const signingKey = await keys?.signingKey();
   stage.doing = "checking the free space and the names in use";
   const body = new PassThrough();
-  const writer = new ArchiveWriter(body, settings.compression_level);
+  // A compression this runtime cannot write (zstd under Node 20) is refused here, before anything is written.
+  const writer = new ArchiveWriter(body, settings.compression, settings.compression_level);
   const free = settings.archive_size_ratio > 0 && storage.features.freeSpace ? await storage.freeBytes() : undefined;
   if (free !== undefined) {
     checkFreeSpace({ tableBytes: await tableDataBytes(client), ratio: settings.archive_size_ratio, freeBytes: free,
@@ -255,7 +256,7 @@ async function dumpToStorage(
   const listed = [...(await storage.list()).files, ...(offsite ? await offsite.list().then((l) => l.files, () => []) : [])];
   const existing = new Set(listed.map((f) => f.name));
   const candidates = backupNameCandidates({ prefix: prefixFor(database.dbname, settings.prefix), type, at: startedAt,
-    timeZone: settings.time_zone, encrypted: sealing !== undefined });
+    timeZone: settings.time_zone, encrypted: sealing !== undefined, compression: settings.compression });
   const sealed = sealing ? await sealArchive(body, sealing.sealing) : undefined;
   const stored = storage.create(freeNames(candidates, existing), sealed?.body ?? body);
   // The storage may fail while the dump is still running (a full disk): observe the rejection now,
@@ -308,7 +309,7 @@ async function dumpToStorage(
       name: encrypted ? decryptedNameFor(file.name) : file.name,
       size: summary.size,
       sha256: summary.sha256,
-      compression: "gzip",
+      compression: settings.compression,
       ...(encrypted && sealing ? { encryption: { method: sealing.method, recipients: sealing.recipients, file: encrypted } } : {}),
     },
     sections: dump.sections,

@@ -1,6 +1,6 @@
 // What backups a storage holds: our archives (by name), each with its manifest when it has one, and
 // the database each one is of. Files that do not carry our name are never listed, judged or touched.
-import { constants, gunzipSync } from "node:zlib";
+import { compressionNamed, type CompressionName } from "../archive/compression.ts";
 import { parseManifest, storedFile, type Manifest } from "../archive/manifest.ts";
 import { manifestNameFor, parseBackupName, pinNameFor, type BackupType } from "../archive/name.ts";
 import { BackupError } from "../errors.ts";
@@ -38,7 +38,12 @@ export async function readManifestFile(storage: Storage, name: string): Promise<
   return parseManifest(Buffer.concat(chunks).toString("utf8"), `${name} in ${storage.location}`);
 }
 
-async function describe(storage: Storage, file: StoredFile, type: BackupType, names: Set<string>): Promise<StoredBackup> {
+async function describe(
+  storage: Storage,
+  file: StoredFile,
+  { type, compression }: { type: BackupType; compression: CompressionName },
+  names: Set<string>,
+): Promise<StoredBackup> {
   const manifestName = manifestNameFor(file.name);
   const base = { name: file.name, type, size: file.size, createdAt: file.modifiedAt, pinned: names.has(pinNameFor(file.name)),
     unfinished: false };
@@ -47,7 +52,7 @@ async function describe(storage: Storage, file: StoredFile, type: BackupType, na
       ...base,
       manifest: undefined,
       unfinished: true,
-      database: await archiveDatabase(storage, file),
+      database: await archiveDatabase(storage, file, compression),
       problem: "no manifest: the backup did not finish, or was not written by this tool",
     };
   }
@@ -56,7 +61,12 @@ async function describe(storage: Storage, file: StoredFile, type: BackupType, na
     // An encrypted backup's manifest describes the stored .age file beside the archive inside it.
     const stored = storedFile(manifest);
     if (stored.name !== file.name) {
-      return { ...base, manifest: undefined, database: undefined, problem: `manifest describes ${stored.name}, not this file` };
+      // The same backup under another extension: renamed by hand, and its bytes are not what the name says.
+      const renamed = manifestNameFor(stored.name) === manifestName
+        ? `: this file was renamed from ${stored.name} (a ${manifest.archive.compression} archive); an archive's extension must say how it ` +
+          `was compressed, rename it back to ${stored.name}`
+        : "";
+      return { ...base, manifest: undefined, database: undefined, problem: `manifest describes ${stored.name}, not this file${renamed}` };
     }
     const problem = stored.size === file.size
       ? undefined
@@ -68,7 +78,7 @@ async function describe(storage: Storage, file: StoredFile, type: BackupType, na
   }
 }
 
-/** Bytes read from the start of an archive to find its first line (the header names the database). */
+/** Text read from the start of an archive to find its first line (the header names the database). */
 const HEADER_BYTES = 4096;
 const HEADER = /^-- \S+ \S+ archive of database ("(?:[^"\\]|\\.)*") \(/;
 
@@ -77,13 +87,23 @@ const HEADER = /^-- \S+ \S+ archive of database ("(?:[^"\\]|\\.)*") \(/;
  * (`-- windmill-pg-backup 0.1.0 archive of database "family_brain" (PostgreSQL …)`); undefined when
  * the file does not start that way, or is encrypted (its first line cannot be read without the key).
  */
-async function archiveDatabase(storage: Storage, file: StoredFile): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
+async function archiveDatabase(storage: Storage, file: StoredFile, compression: CompressionName): Promise<string | undefined> {
+  const { headBytes, decompressor } = compressionNamed(compression);
+  const text: Buffer[] = [];
   try {
-    for await (const chunk of storage.read(file.name, { start: 0, end: Math.min(file.size, HEADER_BYTES) })) chunks.push(chunk as Buffer);
-    // A sync flush inflates what the first bytes hold without requiring the rest of the stream.
-    const text = gunzipSync(Buffer.concat(chunks), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, HEADER_BYTES).toString("utf8");
-    const quoted = HEADER.exec(text)?.[1];
+    const decompress = decompressor();
+    decompress.on("data", (chunk: Buffer) => text.push(chunk));
+    // The head ends mid-stream, so the decompressor fails at its end: what it gave until then is the text.
+    await new Promise<void>((resolve) => {
+      decompress.on("error", () => resolve()).on("end", resolve);
+      (async () => {
+        for await (const chunk of storage.read(file.name, { start: 0, end: Math.min(file.size, headBytes) })) {
+          if (!decompress.write(chunk as Buffer)) await new Promise((drained) => decompress.once("drain", drained));
+        }
+        decompress.end();
+      })().catch(() => resolve());
+    });
+    const quoted = HEADER.exec(Buffer.concat(text).subarray(0, HEADER_BYTES).toString("utf8"))?.[1];
     return quoted === undefined ? undefined : (JSON.parse(quoted) as string);
   } catch {
     return undefined;
@@ -97,7 +117,7 @@ export async function takeInventory(storage: Storage): Promise<Inventory> {
   const backups: StoredBackup[] = [];
   for (const file of listing.files) {
     const parsed = parseBackupName(file.name);
-    if (parsed) backups.push(await describe(storage, file, parsed.type, names));
+    if (parsed) backups.push(await describe(storage, file, parsed, names));
   }
   backups.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? 1 : -1));
   return { backups, complete: listing.complete };
