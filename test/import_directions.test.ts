@@ -64,6 +64,7 @@ const PACKAGES: Record<string, readonly Layer[]> = {
   zod: ["scripts", "windmill", "archive", "retention", "notify", "settings"],
   "age-encryption": ["crypto"],
   "@noble/ciphers": ["crypto"],
+  fzstd: ["archive"],
 };
 
 function layerOf(file: string): Layer {
@@ -132,7 +133,7 @@ test("the engine reads an archive only through the ProvenArchive it is handed, n
   assert.ok(IMPORTS.some((i) => i.from === "lib/engine/restore.ts" && i.target === "lib/archive/reader.ts" && i.typeOnly));
 });
 
-test("only lib/windmill loads windmill-client; only the engine loads pg; only storage loads the AWS SDK", () => {
+test("only lib/windmill loads windmill-client; only the engine loads pg; only storage loads the AWS SDK; only archive the zstd decoder", () => {
   const wrong = IMPORTS.filter((i) => !i.local && !i.typeOnly && !i.target.startsWith("node:")).flatMap((i) => {
     const allowed = PACKAGES[i.target];
     if (allowed === undefined) return [`${i.from} imports ${i.target}, a package this test does not know: add it to PACKAGES`];

@@ -34,7 +34,7 @@ export class ArchiveWriter {
   /** Throws a BackupError, before anything is written, when this runtime cannot write `compression`. */
   constructor(
     private readonly sink: Writable,
-    compression: CompressionName = "gzip",
+    readonly compression: CompressionName = "gzip",
     level?: number,
   ) {
     this.compress = blockCompressor(compression, level);

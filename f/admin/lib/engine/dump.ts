@@ -2,6 +2,7 @@
 // its own gzip member, counted and digested on the way. Returns what the manifest needs to say.
 import type pg from "pg";
 import { MANIFEST_VERSION, type MemberRange } from "../archive/manifest.ts";
+import { type Compression, compressionNamed } from "../archive/compression.ts";
 import type { ArchiveWriter, MemberPart } from "../archive/writer.ts";
 import { BackupError } from "../errors.ts";
 import { TOOL } from "../version.ts";
@@ -110,7 +111,7 @@ export async function dumpDatabase(client: pg.ClientBase, writer: ArchiveWriter,
     await options.schemaRead?.();
 
     const pre_data = await writer.member([
-      header(database, server),
+      header(database, server, compressionNamed(writer.compression)),
       settingsPreamble().join("\n") + "\n\n",
       ...schema.preData.map((statement) => statement + "\n\n"),
     ]);
@@ -218,13 +219,13 @@ async function notAllowed(client: pg.ClientBase, error: Error): Promise<BackupEr
   );
 }
 
-function header(database: string, server: ServerInfo): string {
+function header(database: string, server: ServerInfo, compression: Compression): string {
   return [
     `-- ${TOOL.name} ${TOOL.version} archive of database ${commentText(JSON.stringify(database))} (PostgreSQL ${
       commentText(server.version)
     })`,
     "-- Restore with psql into an empty database:",
-    "--   gunzip -c THIS_FILE.sql.gz | psql -X -1 -v ON_ERROR_STOP=1 -d TARGET",
+    `--   ${compression.reader} THIS_FILE${compression.extension} | psql -X -1 -v ON_ERROR_STOP=1 -d TARGET`,
     "",
     "",
   ].join("\n");
