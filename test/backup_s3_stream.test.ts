@@ -15,6 +15,7 @@ import { run as backupHealth } from "../f/admin/backup_health.ts";
 import { run as listBackups } from "../f/admin/list_backups.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { run as verifyBackup } from "../f/admin/verify_backup.ts";
+import { run as verifyRestore } from "../f/admin/verify_restore.ts";
 import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
 import { parseS3Config } from "../f/admin/lib/settings.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
@@ -51,10 +52,13 @@ type Server = "s3rver" | "aws";
 const resourceOf = (server: Server, prefix: string) => (server === "aws" ? aws : s3).resource({ prefix });
 const bucketAt = (server: Server, prefix: string) => new S3Storage(parseS3Config(resourceOf(server, prefix), "f/admin/s3_backup_config"));
 
-/** Point the mock at S3-only settings (plus `extra`) and the bucket under `prefix`, with the key variables. */
-function configure(server: Server, prefix: string, extra: Record<string, unknown> = {}): void {
+/**
+ * Point the mock at S3-only settings (plus `extra`) and the bucket under `prefix`, with the key
+ * variables; the S3 resource at `s3Path` (the default one, else only there).
+ */
+function configure(server: Server, prefix: string, extra: Record<string, unknown> = {}, s3Path = "f/admin/s3_backup_config"): void {
   const file = sample.configure({ backup_dir: neverCreated(), local_copy: false, ...extra }, {
-    "f/admin/s3_backup_config": resourceOf(server, prefix),
+    [s3Path]: resourceOf(server, prefix),
   });
   // The mock creates backup_dir as a volume would be; here there is none.
   rmSync(neverCreated(), { recursive: true, force: true });
@@ -71,7 +75,8 @@ const drain = async (stream: NodeJS.ReadableStream) => {
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 type BackupResult = { status: string; filename: string; location: string; path: string; sha256: string; s3: string; encrypted: string;
-  signed: string; cleanup: { deleted: string[] } | string; size_mb: number };
+  signed: string; cleanup: { deleted: string[] } | string; size_mb: number; aborted_uploads: unknown[]; upload_sweep: string;
+  warnings: string[] };
 
 describe("a backup with local_copy: false streams to S3 and leaves nothing on the worker", () => {
   for (const server of ["s3rver", "aws"] as const) {
@@ -83,6 +88,16 @@ describe("a backup with local_copy: false streams to S3 and leaves nothing on th
       assert.equal(result.location, "s3");
       assert.equal(result.path, `s3://${s3.bucket}/stream-${server}/${result.filename}`);
       assert.match(result.s3, /^streamed to s3:\/\/backups\/stream-\w+\/ with no local copy \(local_copy: false\)$/);
+      // The sweep of uploads killed runs left open: s3rver does not implement ListMultipartUploads.
+      assert.deepEqual(result.aborted_uploads, []);
+      if (server === "s3rver") {
+        assert.match(result.upload_sweep,
+          /^skipped: S3 listing of unfinished multipart uploads of s3:\/\/backups\/stream-s3rver\/ failed \(NotImplemented \(HTTP 501\): .*\): the provider does not implement this request\. Unfinished uploads of killed runs were not looked for; the backup went ahead\./);
+        assert.ok(result.warnings.some((w) => w.startsWith("unfinished S3 uploads not swept: S3 listing of unfinished multipart uploads")));
+      } else {
+        assert.equal(result.upload_sweep, "0 unfinished upload(s) of this database's backups aborted in s3://backups/stream-aws/");
+        assert.ok(!result.warnings.some((w) => w.startsWith("unfinished S3 uploads")));
+      }
       assert.equal(existsSync(neverCreated()), false, "backup_dir was never created");
       const bucket = bucketAt(server, `stream-${server}`);
       const names = (await bucket.list()).files.map((f) => f.name).sort();
@@ -121,6 +136,8 @@ describe("a backup with local_copy: false streams to S3 and leaves nothing on th
       /location: "local" asks for local copies, but local_copy: false in f\/admin\/backup_settings keeps backups in S3 only/);
     const health = JSON.stringify(await backupHealth({ notify: false }));
     assert.ok(health.includes(name!), "the health check sees the S3 backup");
+    assert.ok(health.includes("backups are kept in S3 only (local_copy: false), so there are no local copies to compare"), health);
+    assert.ok(!health.includes("on both storages agree"));
     assert.equal(existsSync(neverCreated()), false);
   });
 
@@ -151,6 +168,24 @@ describe("a backup with local_copy: false streams to S3 and leaves nothing on th
       "the pre-restore backup and its manifest are in the bucket");
     assert.deepEqual(await dataFingerprint(sample.cluster, SAMPLE_DATABASE), before);
     assert.equal(existsSync(neverCreated()), false);
+  });
+
+  test("verify_restore finds the pre-restore backup in the bucket of the s3_resource the restore used", async () => {
+    const elsewhere = "f/admin/s3_elsewhere";
+    configure("aws", "elsewhere", {}, elsewhere);
+    const backup =
+      (await backupDatabase("manual", false, false, false, "f/admin/database", "f/admin/backup_settings",
+        elsewhere)) as unknown as BackupResult;
+    const restore = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, s3_resource: elsewhere });
+    const preRestore = (restore as unknown as { pre_restore_backup: string }).pre_restore_backup;
+    assert.match(preRestore, /_pre_restore_/);
+    const verified = await verifyRestore({ restore, s3_resource: elsewhere });
+    assert.equal(verified.passed, true);
+    assert.equal(verified.rollback, `available: ${preRestore}`);
+    // Without it, the default resource (absent here) is read: the rollback is said to be missing, with why.
+    const defaulted = await verifyRestore({ restore });
+    assert.match(defaulted.rollback,
+      /^MISSING: local_copy: false in f\/admin\/backup_settings keeps backups in S3 only, so the S3 resource is needed, but: Resource f\/admin\/s3_backup_config /);
   });
 
   test("cleanup_old applies retention to the backups in the bucket", async () => {

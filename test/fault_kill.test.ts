@@ -3,7 +3,6 @@
 // its temp file (swept), its lock (gone with its connection), an upload owed (made good), an object
 // on S3 without its manifest (replaced whole). The next run does all that and succeeds.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -11,7 +10,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { startAwsStandIn, type AwsStandIn } from "./support/aws-s3.ts";
 import { startPgProxy, type PgProxy } from "./support/pg-proxy.ts";
-import { childrenOf, until } from "./support/processes.ts";
+import { childrenOf, startJob, until } from "./support/processes.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
 
@@ -37,24 +36,13 @@ after(async () => {
   await sample?.stop();
 });
 
-/** Start backup_database in a worker-like child process (the local runner) under `runtime`. */
-function startJob(runtime: string, args: Record<string, unknown>, mockFile: string) {
-  const job = spawn(process.execPath, ["--import", "tsx", "tools/wm.ts", "--runtime", runtime, "f/admin/backup_database",
-    JSON.stringify(args)], {
-    env: { ...process.env, WM_MOCKED_API_FILE: mockFile },
-    stdio: ["ignore", "ignore", "ignore"],
-  });
-  const exited = new Promise<void>((resolve) => job.once("exit", () => resolve()));
-  return { job, exited };
-}
-
 const files = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
 
 for (const runtime of ["bun", "node"]) {
   test(`${runtime}: a backup killed (SIGKILL) while copying a table: the next run sweeps its temp file, gets the lock at once, and succeeds`, async () => {
     const dir = join(sample.dir, `killed-copy-${runtime}`);
     const mock = sample.configure({ backup_dir: dir, lock_wait_seconds: 0 }, { "f/admin/database": proxy.resource(SAMPLE_DATABASE) });
-    const { job, exited } = startJob(runtime, { backup_type: "daily" }, mock);
+    const { job, exited } = startJob(runtime, "f/admin/backup_database", { backup_type: "daily" }, mock);
     // The worker is in the middle of the COPY: the server's answers are held from there.
     await proxy.holdAfter(`COPY "public"."bulk_notes"`);
     const temp = await until("the temp file", () => files(dir).find((f) => f.includes(".tmp-")));
@@ -90,7 +78,7 @@ test("bun: a backup killed while uploading: the local backup stays, the next run
       proceed = resolve;
     });
   };
-  const { job, exited } = startJob("bun", { backup_type: "daily", upload_to_s3: true }, mock);
+  const { job, exited } = startJob("bun", "f/admin/backup_database", { backup_type: "daily", upload_to_s3: true }, mock);
   await archiveArrived;
   const workers = childrenOf(job.pid!);
   assert.equal(workers.length, 1);

@@ -3,16 +3,21 @@
 // cut while a part is sent, PostgreSQL ending the dump's session halfway, the manifest refused. After
 // each: the job's error says what failed, the multipart upload was aborted (none left open), the
 // bucket holds exactly what it held before (the earlier backup whole), and the next run works.
+// A job killed mid-stream (SIGKILL: no handler runs) cannot abort its upload: the next run does,
+// once it is older than stale_upload_hours, and never one that is not this database's backup.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client } from "@aws-sdk/client-s3";
 import { main as backupDatabase } from "../f/admin/backup_database.ts";
 import { run as listBackups } from "../f/admin/list_backups.ts";
+import { run as verifyBackup } from "../f/admin/verify_backup.ts";
 import { parseS3Config } from "../f/admin/lib/settings.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
 import { startAwsStandIn, type AwsStandIn } from "./support/aws-s3.ts";
 import { NOISE_SQL } from "./support/noise.ts";
+import { childrenOf, startJob } from "./support/processes.ts";
 import { startS3Server, type S3Server } from "./support/s3.ts";
 import { SAMPLE_DATABASE, startSample, type Sample } from "./support/sample.ts";
 
@@ -25,16 +30,18 @@ let earlier: string;
 const neverCreated = () => join(sample.dir, "no-volume-here");
 const bucket = () => new S3Storage(parseS3Config(aws.resource({ prefix: PREFIX }), "f/admin/s3_backup_config"));
 const names = async () => (await bucket().list()).files.map((f) => f.name).sort();
-function configure(resource: Record<string, unknown> = aws.resource({ prefix: PREFIX })): void {
-  sample.configure({ backup_dir: neverCreated(), local_copy: false }, { "f/admin/s3_backup_config": resource });
+/** S3-only settings (plus `extra`) with the bucket at `resource`; returns the mock's file. */
+function configure(resource: Record<string, unknown> = aws.resource({ prefix: PREFIX }), extra: Record<string, unknown> = {}): string {
+  const mock = sample.configure({ backup_dir: neverCreated(), local_copy: false, ...extra }, { "f/admin/s3_backup_config": resource });
   rmSync(neverCreated(), { recursive: true, force: true });
+  return mock;
 }
 const clean = () => {
   aws.fault = undefined;
   aws.beforePart = undefined;
   aws.loseLastPart = false;
 };
-type Result = { status: string; filename: string };
+type Result = { status: string; filename: string; aborted_uploads: { name: string; initiated: string }[]; upload_sweep: string };
 
 before(async () => {
   s3 = await startS3Server();
@@ -151,6 +158,111 @@ test("the manifest refused after the archive was stored: the archive is removed,
     clean();
   }
   await onlyTheEarlierBackup();
+});
+
+test("a job killed (SIGKILL) mid-stream leaves its upload open; the next runs leave it while recent, then abort it, earlier backups intact", async () => {
+  const mock = configure();
+  let arrived!: (key: string) => void;
+  const partArrived = new Promise<string>((resolve) => {
+    arrived = resolve;
+  });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // Part 1 is held by the provider: the job fills part 2 and waits for it, the upload begun.
+  aws.beforePart = async (part, key) => {
+    if (part !== 1) return;
+    aws.beforePart = undefined;
+    arrived(key);
+    await held;
+  };
+  const { job, exited } = startJob("node", "f/admin/backup_database", { backup_type: "daily" }, mock);
+  let key: string;
+  try {
+    key = await partArrived;
+    // The runner's children: the runtime running the script (its `--child`), and tsx's esbuild service.
+    const workers = childrenOf(job.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("--child"));
+    assert.equal(workers.length, 1, "the runtime running the script");
+    process.kill(workers[0]!, "SIGKILL");
+    await exited;
+    assert.notEqual(job.exitCode, 0, "the job failed");
+  } finally {
+    // The provider keeps the part it had received: the upload stays open with it.
+    release();
+    clean();
+  }
+  const name = key.slice(`${PREFIX}/`.length);
+  assert.deepEqual(aws.openUploads().map((u) => u.replace(/ \(.*\)$/, "")), [key], "what a kill leaves: an open upload");
+  assert.deepEqual(await names(), [earlier, earlier.replace(/\.sql\.gz$/, ".manifest.json")].sort(), "and nothing listed");
+
+  // The default stale_upload_hours (12): a run may still be sending to an upload begun seconds ago.
+  configure();
+  const recent = (await backupDatabase("daily")) as unknown as Result;
+  assert.equal(recent.status, "success");
+  assert.deepEqual(recent.aborted_uploads, []);
+  assert.match(recent.upload_sweep,
+    /^0 unfinished upload\(s\) of this database's backups aborted in s3:\/\/backups\/faults\/; 1 begun less than 12 h ago \(stale_upload_hours\) left open$/);
+  assert.equal(aws.openUploads().length, 1);
+
+  // As when those hours have passed: stale_upload_hours: 0.
+  configure(undefined, { stale_upload_hours: 0 });
+  const next = (await backupDatabase("daily")) as unknown as Result;
+  assert.equal(next.status, "success");
+  assert.deepEqual(next.aborted_uploads.map((a) => a.name), [name]);
+  assert.ok(Date.parse(next.aborted_uploads[0]!.initiated) < Date.now(), next.aborted_uploads[0]!.initiated);
+  assert.match(next.upload_sweep, /^1 unfinished upload\(s\) of this database's backups aborted in s3:\/\/backups\/faults\/$/);
+  assert.deepEqual(aws.openUploads(), [], "no upload left open");
+  const listed = await names();
+  for (const backup of [earlier, recent.filename, next.filename]) {
+    assert.ok(listed.includes(backup) && listed.includes(backup.replace(/\.sql\.gz$/, ".manifest.json")), backup);
+    const [verified] = await verifyBackup({ backup_filename: backup });
+    assert.equal(verified?.ok, true, `${backup} intact: ${JSON.stringify(verified)}`);
+  }
+  assert.ok(!listed.includes(name), "the killed run's name never appeared");
+});
+
+test("open uploads that are not this database's backups under this prefix are never aborted, however old; pages are followed", async () => {
+  const target = parseS3Config(aws.resource({ prefix: PREFIX }), "f/admin/s3_backup_config");
+  const client = new S3Client({ region: target.region, endpoint: target.endpoint, forcePathStyle: true,
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey } });
+  const db = SAMPLE_DATABASE;
+  const notOurs = [
+    `${PREFIX}/notes.sql.gz`,
+    `${PREFIX}/${db}_daily_20250101_020000.manifest.json`,
+    `${PREFIX}/${db}_nightly_20250101_020000.sql.gz`,
+    `${PREFIX}/${db}_daily_20250231_020000.sql.gz`,
+    `${PREFIX}/${db}_x_daily_20250101_020000.sql.gz`,
+    `${PREFIX}/other_db_daily_20250101_020000.sql.gz`,
+    `${PREFIX}/deeper/${db}_daily_20250101_020000.sql.gz`,
+    `elsewhere/${db}_daily_20250101_020000.sql.gz`,
+  ];
+  // Two uploads of one key (the same name begun twice), so that pages of 2 split them.
+  const ours = [`${PREFIX}/${db}_daily_20250101_020000.sql.gz`, `${PREFIX}/${db}_daily_20250101_020000.sql.gz`,
+    `${PREFIX}/${db}_manual_20250102_030000_2.sql.zst.age`, `${PREFIX}/${db}_pre_restore_20250103_040000.sql.gz`];
+  const started: { key: string; id: string }[] = [];
+  for (const key of [...notOurs, ...ours]) {
+    const id = (await client.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: key }))).UploadId!;
+    started.push({ key, id });
+  }
+  try {
+    const byPages = await new S3Storage(target, 2).openUploads();
+    const whole = await bucket().openUploads!();
+    assert.deepEqual(byPages, whole, "pages of 2 list the same uploads as one page");
+    assert.equal(whole.length, notOurs.length + ours.length - 2, "all but the deeper key and the other prefix's");
+    assert.ok(aws.requests.filter((r) => r.method === "GET" && /[?&]uploads(=|&|$)/.test(r.url)).length >= 6,
+      "several pages were asked for");
+
+    configure(undefined, { stale_upload_hours: 0 });
+    const run = (await backupDatabase("daily")) as unknown as Result;
+    assert.deepEqual(run.aborted_uploads.map((a) => a.name).sort(), ours.map((k) => k.slice(`${PREFIX}/`.length)).sort());
+    const open = aws.openUploads().map((u) => u.replace(/ \(.*\)$/, "")).sort();
+    assert.deepEqual(open, [...notOurs].sort(), "every upload that is not ours is still open");
+  } finally {
+    for (const { key, id } of started) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: id })).catch(() => undefined);
+    }
+  }
 });
 
 test("after all that, the next run works", async () => {

@@ -79,6 +79,7 @@ function input(specs: Spec[], now: string, extra: Partial<HealthInput> = {}): He
     now: new Date(now),
     timeZone: TORONTO,
     backups: specs.map(backup),
+    localListed: true,
     s3Listed: false,
     audit: { readable: true, events: [] },
     schedules: SCHEDULES.filter((s) => s.backupType === "daily"),
@@ -224,6 +225,25 @@ describe("copies, uploads, verification, drill, space", () => {
 
   const drill = SCHEDULES.filter((s) => s.runs === "drill");
   const verifiedBy = (name: string, at = "2026-11-29T10:00:00Z") => event(at, "drill", "success", { backup: name });
+  test("the copies' message: both storages compared, local only, or S3 only (local_copy: false) where there is nothing to compare", () => {
+    const message = (specs: Spec[], extra: Partial<HealthInput>) =>
+      findings(input(specs, now, extra), "copies agree").map((f) => f.message);
+    assert.deepEqual(message(dailies(2, "2026-12-02", { s3: "same" }), s3), [
+      "Every copy matches its manifest; the 2 backups on both storages agree.",
+    ]);
+    assert.deepEqual(message(dailies(2), {}), ["Every local copy matches its manifest (S3 not listed: include_s3 is false)."]);
+    assert.deepEqual(message(dailies(2, "2026-12-02", { s3: "same", local: false }), { ...s3, localListed: false }), [
+      "Every S3 copy matches its manifest; backups are kept in S3 only (local_copy: false), so there are no local copies to compare.",
+    ]);
+    const damaged = findings(
+      input([{ at: "2026-12-02T07:00:00Z", s3: "same", local: false, damaged: true }], now, { ...s3, localListed: false }),
+      "copy intact",
+    );
+    assert.deepEqual(damaged.map((f) => `${f.severity} ${f.message}`), [
+      "warning The S3 copy of family_brain_daily_20261202_070000.sql.gz: size 1 bytes differs from the manifest's.",
+    ], "a damaged S3 copy is still said");
+  });
+
   test("backups never verified: a warning once the oldest is older than a drill period, information before", () => {
     const old = dailies(10);
     assert.deepEqual(problems(input(old, now)), ["warning unverified"]);

@@ -9,6 +9,7 @@ import { storedFile } from "./lib/archive/manifest.ts";
 import { describeEncryption } from "./lib/archive/reader.ts";
 import { createBackup, previewBackup, type BackupOutcome, type Skipped } from "./lib/operations/backup.ts";
 import { applyRetention, type CleanupOutcome } from "./lib/operations/cleanup.ts";
+import type { UploadSweep } from "./lib/operations/unfinished-uploads.ts";
 import { estimateArchiveBytes } from "./lib/operations/free-space.ts";
 import { megabytes } from "./lib/size.ts";
 import { LocalStorage } from "./lib/storage/local.ts";
@@ -97,7 +98,7 @@ export async function run(input: z.input<typeof Args>) {
   const result = await withAudit(database, "backup", async () => {
     backup = await createBackup({ database, settings, storage, offsite, type: args.backup_type, cleanup: args.cleanup_old,
       keys: loadKeyring(settings), onProgress: jobProgress() });
-    return shapeResult(backup, args.backup_type, storage, swept.length);
+    return shapeResult(backup, args.backup_type, storage, swept.length, settings.stale_upload_hours);
   }, (done) => ({
     message:
       `${done.backup_type} backup ${done.filename}: ${done.tables_backed_up} tables, ${done.total_rows} rows, ${done.size_mb} MB (${done.location})`,
@@ -120,7 +121,28 @@ export async function run(input: z.input<typeof Args>) {
   return { ...result, cleanup_audit: cleanupAudit };
 }
 
-function shapeResult(backup: BackupOutcome, backupType: string, storage: LocalStorage | S3Storage, swept: number) {
+/**
+ * The uploads a killed run left open that this run aborted, and in a sentence what the sweep did;
+ * nothing when no storage keeps open uploads (local disk alone).
+ */
+function uploadSweepSummary(sweep: UploadSweep | undefined, staleHours: number) {
+  if (sweep === undefined) return {};
+  const left = sweep.recent === 0 ? "" : `; ${sweep.recent} begun less than ${staleHours} h ago (stale_upload_hours) left open`;
+  return {
+    aborted_uploads: sweep.aborted,
+    upload_sweep: sweep.skipped !== undefined
+      ? `skipped: ${sweep.skipped}`
+      : `${sweep.aborted.length} unfinished upload(s) of this database's backups aborted in ${sweep.location}${left}`,
+  };
+}
+
+function shapeResult(
+  backup: BackupOutcome,
+  backupType: string,
+  storage: LocalStorage | S3Storage,
+  swept: number,
+  staleUploadHours: number,
+) {
   const s3Only = storage instanceof S3Storage;
   const { manifest, cleanup } = backup;
   return {
@@ -143,9 +165,11 @@ function shapeResult(backup: BackupOutcome, backupType: string, storage: LocalSt
     server_version: manifest.server.version,
     scope: describeScope(manifest),
     stale_temp_files_removed: swept,
+    ...uploadSweepSummary(backup.uploadSweep, staleUploadHours),
     // What the archive is known not to restore (from the dump), then what was skipped after it.
     warnings: [
       ...(manifest.warnings ?? []),
+      ...(backup.uploadSweep?.skipped ? [`unfinished S3 uploads not swept: ${backup.uploadSweep.skipped}`] : []),
       ...(cleanup && "skipped" in cleanup ? [`${s3Only ? "S3" : "local"} retention skipped: ${cleanup.skipped}`] : []),
       ...(backup.offsite?.cleanup && "skipped" in backup.offsite.cleanup
         ? [`S3 retention skipped: ${backup.offsite.cleanup.skipped}`]

@@ -8,7 +8,7 @@ import { BackupError } from "./lib/errors.ts";
 import { findBackup } from "./lib/operations/inventory.ts";
 import { recountTables } from "./lib/operations/verify.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
-import { DEFAULT_S3_RESOURCE, loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
+import { loadDatabase, loadSettings } from "./lib/windmill/resources.ts";
 import { backupStorage } from "./lib/windmill/storages.ts";
 
 const Restore = z.object({
@@ -26,6 +26,7 @@ export const Args = z.object({
   restore: Restore,
   database_resource: z.string().min(1).default("f/admin/database"),
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+  s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
 
 /** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
@@ -33,9 +34,10 @@ export async function main(
   restore: object,
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
+  s3_resource: string = "f/admin/s3_backup_config",
 ) {
   // Objects as Windmill hands them over, of any shape until run checks them against Args.
-  return await run({ restore, database_resource, settings_resource } as z.input<typeof Args>);
+  return await run({ restore, database_resource, settings_resource, s3_resource } as z.input<typeof Args>);
 }
 
 /** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
@@ -47,8 +49,8 @@ export async function run(input: z.input<typeof Args>) {
     args.restore.audit === "written");
   let rollback = "no pre-restore backup was taken";
   if (args.restore.pre_restore_backup) {
-    // Where restore_database wrote it: backup_dir, or the default S3 resource's bucket with local_copy: false.
-    const backup = await backupStorage(settings, { settings: args.settings_resource, s3: DEFAULT_S3_RESOURCE }, { access: "read" })
+    // Where restore_database wrote it: backup_dir, or with local_copy: false the bucket of its s3_resource (give the same).
+    const backup = await backupStorage(settings, { settings: args.settings_resource, s3: args.s3_resource }, { access: "read" })
       .then((storage) => findBackup(storage, args.restore.pre_restore_backup!)).catch((error: Error) => error);
     rollback = backup instanceof Error
       ? `MISSING: ${backup.message}`

@@ -3,7 +3,8 @@
 // SignatureDoesNotMatch), each body's Content-MD5 (400 BadDigest), If-None-Match: * on writes (412
 // PreconditionFailed when the key exists, or 501 NotImplemented as providers without the feature
 // answer), the multipart rules (every part but the last at least 5 MiB, parts in order, known parts,
-// NoSuchUpload after an abort), and aborts themselves, which s3rver cannot do. Tests also use it to
+// NoSuchUpload after an abort), aborts themselves and the listing of open uploads
+// (ListMultipartUploads), which s3rver answers with 501 NotImplemented. Tests also use it to
 // inject what a real network or provider does: a corrupted part, a lost part, another writer racing
 // us for a key, requests failing on demand.
 import { createHash, createHmac } from "node:crypto";
@@ -24,7 +25,9 @@ export interface SeenRequest {
 }
 
 interface Upload {
+  id: string;
   key: string;
+  initiated: Date;
   parts: Map<number, number>;
   state: "open" | "completed" | "aborted";
 }
@@ -167,12 +170,20 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
     if (seen.method === "POST" && url.searchParams.has("uploads")) {
       return forward(request, body, response, (statusCode, reply) => {
         const id = /<UploadId>([^<]+)<\/UploadId>/.exec(reply.toString())?.[1];
-        if (statusCode === 200 && id) uploads.set(id, { key, parts: new Map(), state: "open" });
+        if (statusCode === 200 && id) uploads.set(id, { id, key, initiated: new Date(), parts: new Map(), state: "open" });
       });
+    }
+    if (seen.method === "GET" && key === "" && url.searchParams.has("uploads")) {
+      response.writeHead(200, { "content-type": "application/xml" });
+      response.end(listUploads([...uploads.values()].filter((u) => u.state === "open"), url.searchParams, server.bucket));
+      return;
     }
     if (seen.method === "DELETE" && uploadId !== null) {
       const upload = uploads.get(uploadId);
-      if (!upload || upload.state !== "open") return refuse(404, "NoSuchUpload", "The specified multipart upload does not exist.");
+      // The upload ID is only valid with the key it was created for.
+      if (!upload || upload.state !== "open" || upload.key !== key) {
+        return refuse(404, "NoSuchUpload", "The specified multipart upload does not exist.");
+      }
       upload.state = "aborted";
       seen.answered = "Aborted";
       response.writeHead(204).end();
@@ -225,6 +236,45 @@ export async function startAwsStandIn(server: S3Server): Promise<AwsStandIn> {
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   standIn.port = (http.address() as AddressInfo).port;
   return standIn;
+}
+
+const xmlText = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * ListMultipartUploads as AWS answers it
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html): the open uploads
+ * whose key starts with `prefix`, sorted by key and, within a key, by initiation time; at most
+ * `max-uploads` (1 to 1,000, default 1,000) per page. `key-marker` alone starts after that key;
+ * with `upload-id-marker`, uploads of the marker's key after that upload are included too. A
+ * truncated page names the last upload it holds in NextKeyMarker and NextUploadIdMarker.
+ */
+function listUploads(open: Upload[], query: URLSearchParams, bucket: string): string {
+  const prefix = query.get("prefix") ?? "";
+  const keyMarker = query.get("key-marker") ?? "";
+  const uploadIdMarker = query.get("upload-id-marker") ?? "";
+  const max = Math.min(1000, Math.max(1, Number(query.get("max-uploads") ?? 1000) || 1000));
+  const sorted = open.filter((u) => u.key.startsWith(prefix)).sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.initiated.getTime() - b.initiated.getTime() || (a.id < b.id ? -1 : 1)
+  );
+  const markerIndex = sorted.findIndex((u) => u.key === keyMarker && u.id === uploadIdMarker);
+  const after = sorted.filter((u, index) =>
+    keyMarker === "" || u.key > keyMarker ||
+    (u.key === keyMarker && uploadIdMarker !== "" && (markerIndex >= 0 ? index > markerIndex : u.id > uploadIdMarker))
+  );
+  const page = after.slice(0, max);
+  const truncated = after.length > page.length;
+  const last = page.at(-1);
+  return `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+    `<Bucket>${xmlText(bucket)}</Bucket><KeyMarker>${xmlText(keyMarker)}</KeyMarker><UploadIdMarker>${
+      xmlText(uploadIdMarker)
+    }</UploadIdMarker>` +
+    (truncated && last ? `<NextKeyMarker>${xmlText(last.key)}</NextKeyMarker><NextUploadIdMarker>${last.id}</NextUploadIdMarker>` : "") +
+    `<Prefix>${xmlText(prefix)}</Prefix><MaxUploads>${max}</MaxUploads><IsTruncated>${truncated}</IsTruncated>` +
+    page.map((u) =>
+      `<Upload><Key>${xmlText(u.key)}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated>` +
+      "<StorageClass>STANDARD</StorageClass></Upload>"
+    ).join("") +
+    "</ListMultipartUploadsResult>";
 }
 
 function md5Matches(headers: IncomingHttpHeaders, body: Buffer): boolean {

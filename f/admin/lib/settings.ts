@@ -147,6 +147,16 @@ export const BackupSettings = z.strictObject({
   /** How long a run waits for another backup, restore or cleanup of the same database to finish (0: not at all). */
   lock_wait_seconds: seconds(0, 86_400, 600, "a day"),
   /**
+   * A backup aborts the multipart uploads of its database's backup names (its prefix) begun more
+   * than this many hours ago and never finished: a run killed while streaming to S3 leaves one,
+   * billed until aborted. 12: no backup should still be sending after 12 hours (1 TiB, the most a
+   * streamed archive holds, at 25 MB/s), and a killed daily's upload is a day old when the next
+   * daily runs. Younger ones are left: with a shared bucket and prefix, another installation's run
+   * of a database of the same name may be sending it. 0 aborts them all (one installation per prefix).
+   */
+  stale_upload_hours: z.number({ error: "a number of hours from 0 to 720" }).min(0, "at least 0 hours")
+    .max(720, "at most 720 hours (30 days)").default(12),
+  /**
    * gzip (`.sql.gz`, read by `gunzip -c | psql`) or zstd (`.sql.zst`, read by `zstd -dc | psql`): zstd
    * keeps pace with reading the tables where gzip makes the backup wait on compression; writing it
    * needs Bun or Deno (every runtime reads it).

@@ -183,7 +183,9 @@ function checkCopies(ctx: Context): Finding[] {
   }
   const withBoth = mine.filter((b) => b.local && b.s3).length;
   if (findings.length === 0) {
-    findings.push(finding("copies", "copies agree", "all backups", "ok", ctx.input.s3Listed
+    findings.push(finding("copies", "copies agree", "all backups", "ok", !ctx.input.localListed
+      ? "Every S3 copy matches its manifest; backups are kept in S3 only (local_copy: false), so there are no local copies to compare."
+      : ctx.input.s3Listed
       ? `Every copy matches its manifest; the ${withBoth} backups on both storages agree.`
       : "Every local copy matches its manifest (S3 not listed: include_s3 is false)."));
   }

@@ -79,6 +79,8 @@ export interface HealthInput {
   timeZone: string;
   /** Every backup the storages hold (of any database: the check keeps this one's). */
   backups: HealthBackup[];
+  /** Whether backup_dir was listed: false with local_copy: false (the backups are in S3 alone). */
+  localListed: boolean;
   /** Whether the S3 copies were listed too. */
   s3Listed: boolean;
   audit: AuditTrail;

@@ -23,6 +23,7 @@ import { schemaOptions, type BackupSettings } from "../settings.ts";
 import { applyRetention, type CleanupOutcome } from "./cleanup.ts";
 import { checkFreeSpace } from "./free-space.ts";
 import type { Keyring } from "./keys.ts";
+import { abortAbandonedUploads, type UploadSweep } from "./unfinished-uploads.ts";
 import { uploadNewBackup, uploadPending } from "./upload.ts";
 
 export interface BackupRequest {
@@ -63,6 +64,8 @@ export interface BackupOutcome {
   manifest: Manifest;
   cleanup?: CleanupOutcome | Skipped;
   offsite?: OffsiteCopy;
+  /** Open uploads of killed runs aborted in the storage that keeps them (S3), or why not. */
+  uploadSweep?: UploadSweep;
 }
 
 /**
@@ -72,10 +75,17 @@ export interface BackupOutcome {
  * upload left out, retention off-site) cannot fail the job: the result says what was skipped.
  */
 export async function createBackup(request: BackupRequest): Promise<BackupOutcome> {
+  const clock = request.now ?? (() => new Date());
   const run = async (): Promise<BackupOutcome> => {
-    const outcome = await writeBackup(request);
+    // First, so that a backup killed at the same point every night cannot pile up uploads: this run
+    // holds the lock, so no run of ours is sending to them. The storage that keeps open uploads is
+    // S3: the backup's own with local_copy: false, else the upload's.
+    const remote = [request.offsite, request.storage].find((storage) => storage?.openUploads !== undefined);
+    const uploadSweep = remote &&
+      await abortAbandonedUploads(remote, request.settings, request.database.dbname, clock());
+    const outcome = { ...await writeBackup(request), uploadSweep };
     const database = outcome.manifest.database;
-    const now = (request.now ?? (() => new Date()))();
+    const now = clock();
     const what = request.offsite ? "The backup and its upload succeeded" : "The backup succeeded";
     const skipped = (storage: Storage, error: unknown): Skipped => ({
       skipped: `${(error as Error).message} ${what}; retention in ${storage.location} was skipped and runs again with the next backup.`,

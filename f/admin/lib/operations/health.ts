@@ -132,6 +132,7 @@ export async function checkHealth(request: HealthRequest): Promise<HealthOutcome
     now: request.now,
     timeZone: request.timeZone,
     backups: merged.map((b) => healthBackup(b, owed.get(b.name))),
+    localListed: request.local !== undefined,
     s3Listed: request.s3 !== undefined,
     audit: await readAuditTrail(request.database),
     schedules: request.schedules,

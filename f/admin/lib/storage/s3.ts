@@ -5,13 +5,13 @@
 import { createHash } from "node:crypto";
 import { PassThrough, Readable } from "node:stream";
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
-  HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand, type CompletedPart,
+  HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand, type CompletedPart,
   type ServerSideEncryption } from "@aws-sdk/client-s3";
 import { BackupError } from "../errors.ts";
 import { assertPlainFileName } from "./local.ts";
 import { partSizeFor, sendsWhileFilling, streamedCapacity, streamedPartSize, type PartPlan } from "./s3-parts.ts";
 import { megabytesText } from "../size.ts";
-import type { ByteRange, CreateHints, Listing, Storage, StoredFile } from "./storage.ts";
+import type { ByteRange, CreateHints, Listing, OpenUpload, Storage, StoredFile } from "./storage.ts";
 
 /** Where and how to reach the bucket; built from the f/admin/s3_backup_config resource. */
 export interface S3Target {
@@ -92,6 +92,8 @@ export class S3Storage implements Storage {
       : ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken"].includes(code) ||
           httpStatus(error) === 403
       ? `check the access key, the secret and the key's permissions on the bucket in ${config}.`
+      : code === "NotImplemented" || httpStatus(error) === 501
+      ? "the provider does not implement this request."
       : ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "TimeoutError"].includes(code)
       ? `the S3 endpoint cannot be reached: check endPoint/port/useSSL in ${config} and the worker's network.`
       : "retry later; if it persists, check the bucket and the resource settings.";
@@ -347,5 +349,59 @@ export class S3Storage implements Storage {
 
   async freeBytes(): Promise<undefined> {
     return undefined;
+  }
+
+  /**
+   * Multipart uploads under the prefix that were neither completed nor aborted, directly under it
+   * (deeper keys are not ours). ListMultipartUploads answers at most MaxUploads per page, sorted by
+   * key and, within a key, by initiation; the next page starts after NextKeyMarker and
+   * NextUploadIdMarker together (a key with several uploads can straddle two pages):
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
+   * A provider that does not implement it (s3rver answers 501 NotImplemented) fails with that said.
+   */
+  async openUploads(): Promise<OpenUpload[]> {
+    const uploads: OpenUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(new ListMultipartUploadsCommand({
+          Bucket: this.target.bucket,
+          Prefix: this.target.prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+          MaxUploads: this.pageSize,
+        }));
+      } catch (error) {
+        throw this.failure("listing of unfinished multipart uploads", undefined, error);
+      }
+      for (const upload of page.Uploads ?? []) {
+        const name = upload.Key?.slice(this.target.prefix.length) ?? "";
+        if (name === "" || name.includes("/") || name.startsWith(".") || !upload.UploadId || !upload.Initiated) continue;
+        uploads.push({ name, initiated: upload.Initiated, id: upload.UploadId });
+      }
+      // A truncated page without markers cannot be continued: what was listed is judged on its own.
+      if (!page.IsTruncated || page.NextKeyMarker === undefined) return uploads;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  /**
+   * Parts already sent are freed; a part still arriving may be stored after the abort, which is why
+   * AWS says an abort may need repeating (AbortMultipartUpload:
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html). We abort only
+   * uploads nobody is sending to any more. NoSuchUpload: another sweep, or a lifecycle rule, got there first.
+   */
+  async abortUpload(upload: OpenUpload): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.target.bucket, Key: this.keyOf(upload.name), UploadId: upload.id }),
+      );
+    } catch (error) {
+      if (errorName(error) === "NoSuchUpload") return;
+      throw this.failure("abort of the unfinished upload", upload.name, error);
+    }
   }
 }

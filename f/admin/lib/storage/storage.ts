@@ -15,6 +15,16 @@ export interface Listing {
   complete: boolean;
 }
 
+/** A write started and neither finished nor abandoned: an S3 multipart upload of a run that was killed (or is still running). */
+export interface OpenUpload {
+  /** The file name it would have had (no directories). */
+  name: string;
+  /** When the storage says it began (the provider's clock). */
+  initiated: Date;
+  /** The storage's own handle on it (S3's UploadId). */
+  id: string;
+}
+
 /** Inclusive start, exclusive end, in bytes. */
 export interface ByteRange {
   start: number;
@@ -58,6 +68,14 @@ export interface Storage {
   remove(name: string): Promise<void>;
   /** Bytes a new file can still take, or undefined where space is not ours to count (S3). */
   freeBytes(): Promise<number | undefined>;
+  /**
+   * Writes left open where the storage keeps them out of sight of `list` and bills for them (S3's
+   * multipart uploads of a killed run). Absent where an unfinished write is a file the storage
+   * sweeps by itself (local temp files).
+   */
+  openUploads?(): Promise<OpenUpload[]>;
+  /** Give up an open upload: its parts are freed and nothing appears under its name. Gone already is not an error. */
+  abortUpload?(upload: OpenUpload): Promise<void>;
 }
 
 /**
