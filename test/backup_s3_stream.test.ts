@@ -16,6 +16,7 @@ import { run as listBackups } from "../f/admin/list_backups.ts";
 import { run as restoreDatabase } from "../f/admin/restore_database.ts";
 import { run as verifyBackup } from "../f/admin/verify_backup.ts";
 import { run as verifyRestore } from "../f/admin/verify_restore.ts";
+import { run as rollbackFailedRestore } from "../f/admin/rollback_failed_restore.ts";
 import { newSigningKeyPair } from "../f/admin/lib/crypto/signing.ts";
 import { parseS3Config } from "../f/admin/lib/settings.ts";
 import { S3Storage } from "../f/admin/lib/storage/s3.ts";
@@ -186,6 +187,26 @@ describe("a backup with local_copy: false streams to S3 and leaves nothing on th
     const defaulted = await verifyRestore({ restore });
     assert.match(defaulted.rollback,
       /^MISSING: local_copy: false in f\/admin\/backup_settings keeps backups in S3 only, so the S3 resource is needed, but: Resource f\/admin\/s3_backup_config /);
+  });
+
+  test("rollback_failed_restore returns to the pre-restore backup in the bucket of the s3_resource the restore used", async () => {
+    const elsewhere = "f/admin/s3_rollback";
+    configure("aws", "rollback", {}, elsewhere);
+    const before = await dataFingerprint(sample.cluster, SAMPLE_DATABASE);
+    const backup =
+      (await backupDatabase("manual", false, false, false, "f/admin/database", "f/admin/backup_settings",
+        elsewhere)) as unknown as BackupResult;
+    // The database moves on after the backup; the restore takes it back, and the flow then fails.
+    await sample.cluster.query(SAMPLE_DATABASE,
+      "CREATE TABLE public.after_the_backup (id int); INSERT INTO public.after_the_backup VALUES (7)");
+    const changed = await dataFingerprint(sample.cluster, SAMPLE_DATABASE);
+    const restore = await restoreDatabase({ backup_filename: backup.filename, confirm_restore: true, s3_resource: elsewhere });
+    assert.deepEqual(await dataFingerprint(sample.cluster, SAMPLE_DATABASE), before);
+    const rolledBack = await rollbackFailedRestore({ error: { message: "verification failed", step_id: "verify" }, restore,
+      s3_resource: elsewhere });
+    assert.equal((rolledBack as { status: string }).status, "rolled back", JSON.stringify(rolledBack));
+    assert.deepEqual(await dataFingerprint(sample.cluster, SAMPLE_DATABASE), changed, "the state before the flow is back");
+    await sample.cluster.query(SAMPLE_DATABASE, "DROP TABLE public.after_the_backup");
   });
 
   test("cleanup_old applies retention to the backups in the bucket", async () => {

@@ -16,6 +16,8 @@ export const Args = z.object({
     created_database: z.boolean().optional() }).passthrough().default({}),
   database_resource: z.string().min(1).default("f/admin/database"),
   settings_resource: z.string().min(1).default("f/admin/backup_settings"),
+  // Where the pre-restore backup is when backups are kept in S3 only (local_copy: false).
+  s3_resource: z.string().min(1).default("f/admin/s3_backup_config"),
 });
 
 /** Windmill's entry point: the form's (or the flow's) values, forwarded by name. */
@@ -24,9 +26,10 @@ export async function main(
   restore: object = {},
   database_resource: string = "f/admin/database",
   settings_resource: string = "f/admin/backup_settings",
+  s3_resource: string = "f/admin/s3_backup_config",
 ) {
   // Objects as Windmill hands them over, of any shape until run checks them against Args.
-  return await run({ error, restore, database_resource, settings_resource } as z.input<typeof Args>);
+  return await run({ error, restore, database_resource, settings_resource, s3_resource } as z.input<typeof Args>);
 }
 
 /** The script as a library call, for other scripts and flows: `input` is checked against Args, its defaults filled in. */
@@ -57,6 +60,7 @@ export async function run(input: z.input<typeof Args>) {
     target_database: args.restore.target_database ?? "",
     database_resource: args.database_resource,
     settings_resource: args.settings_resource,
+    s3_resource: args.s3_resource,
   });
   return {
     status: "rolled back",
