@@ -18,6 +18,8 @@ export type FamilyBrainTable = (typeof FAMILY_BRAIN_TABLES)[number];
 /** Rows per tenant (one tenant = one family); the totals scale with the number of tenants. */
 const PER_TENANT = { users: 3, members: 6, documents: 60, sessions: 20, messagesPerSession: 10, usage: 250, logs: 80 };
 const TENANTS_AT_SCALE_1 = 5;
+/** Families generated and inserted at a time (see createFamilyBrainDatabase). */
+const FAMILIES_PER_CHUNK = 500;
 const EMBEDDING_DIMENSIONS = 384;
 
 const SCHEMA = `
@@ -268,89 +270,108 @@ export async function createFamilyBrainDatabase(
     });
     const tenantIds = (await insert(client, "tenants", tenants)) as string[];
 
-    const userRows = tenantIds.flatMap((tenantId, t) =>
-      Array.from({ length: PER_TENANT.users }, (_, u) => ({
-        tenant_id: tenantId,
-        email: `${u === 0 ? "Parent" : "user" + u}.${t}@Family${t}.example`,
-        display_name: u === 1 ? "Zoë 👩‍💻" : `User ${t}-${u}`,
-        password_hash: u === 2 ? null : byteaHex(g.bytes(32)),
-        is_admin: u === 0,
-        last_login_at: u === 2 ? null : g.time(),
-        created_at: "2024-01-01T00:00:00Z",
-        updated_at: "2024-01-01T00:00:00Z",
-      }))
-    );
-    const userIds = (await insert(client, "users", userRows)) as string[];
-    const usersOf = (t: number) => userIds.slice(t * PER_TENANT.users, (t + 1) * PER_TENANT.users);
-
-    // Closing the cycle after both tables have rows; the explicit updated_at keeps the trigger's hands off.
-    await client.query(
-      `UPDATE public.tenants t SET owner_user_id = o.user_id, updated_at = t.created_at + interval '1 day'
-       FROM json_to_recordset($1::json) AS o(tenant_id uuid, user_id bigint) WHERE t.id = o.tenant_id`,
-      [JSON.stringify(tenantIds.map((tenantId, t) => ({ tenant_id: tenantId, user_id: usersOf(t)[0] })))],
-    );
-
-    const roles = ["parent", "parent", "child", "child", "grandparent", "other"] as const;
-    const memberRows = tenantIds.flatMap((tenantId, t) =>
-      Array.from({ length: PER_TENANT.members }, (_, m) => roles[m % roles.length]!).map((role, m) => ({
-        tenant_id: tenantId,
-        user_id: m < PER_TENANT.users ? usersOf(t)[m] : null,
-        name: m === 2 ? `Élodie ${t}` : `Member ${t}-${m}`,
-        role,
-        birth_date: role === "child" ? `20${10 + g.int(0, 9)}-0${g.int(1, 9)}-1${g.int(0, 9)}` : null,
-        allergies: m % 3 === 0 ? [] : m % 3 === 1 ? ["peanuts", 'a "quoted", comma'] : ["gluten", null],
-        notes: m === 5 ? null : g.text(),
-      }))
-    );
-    const memberIds = (await insert(client, "family_members", memberRows)) as number[];
-
-    const documentRows = tenantIds.flatMap((tenantId, t) =>
-      Array.from({ length: PER_TENANT.documents }, (_, d) => {
-        const created = g.time();
-        return {
+    // Families a chunk at a time, so that the rows held here stay few at any scale (a 4 GB database
+    // is 14,000 families); up to scale 100 one chunk holds them all.
+    for (let first = 0; first < tenantIds.length; first += FAMILIES_PER_CHUNK) {
+      const chunk = tenantIds.slice(first, first + FAMILIES_PER_CHUNK);
+      const userRows = chunk.flatMap((tenantId, t) =>
+        Array.from({ length: PER_TENANT.users }, (_, u) => ({
           tenant_id: tenantId,
-          member_id: d % 4 === 0 ? null : memberIds[t * PER_TENANT.members + (d % PER_TENANT.members)],
-          title: `${g.pick(["Recipe", "Vaccination record", "Insurance", "School note", "Trip plan"])} #${d}`,
-          body: `${g.text()}\n\n${g.text()}`,
-          tags: d % 5 === 0 ? [] : [g.pick(["health", "school", "food", "travel"]), "famille", "日本"],
-          metadata: { source: g.pick(["upload", "email", "scan"]), pages: g.int(1, 12), lang: g.pick(["en", "fr", "ja"]),
-            extra: d % 7 === 0 ? null : { note: g.text() } },
-          attachment: d % 3 !== 0 ? null : byteaHex(d === 0 ? Buffer.alloc(0) : g.bytes(g.int(1, 512))),
-          embedding: d % 5 === 4 ? null : g.embedding(),
-          deleted_at: d % 10 === 9 ? g.time() : null,
-          created_at: created,
-          updated_at: created,
-        };
-      })
-    );
-    const documentIds = (await insert(client, "family_documents", documentRows)) as string[];
+          email: `${u === 0 ? "Parent" : "user" + u}.${first + t}@Family${first + t}.example`,
+          display_name: u === 1 ? "Zoë 👩‍💻" : `User ${first + t}-${u}`,
+          password_hash: u === 2 ? null : byteaHex(g.bytes(32)),
+          is_admin: u === 0,
+          last_login_at: u === 2 ? null : g.time(),
+          created_at: "2024-01-01T00:00:00Z",
+          updated_at: "2024-01-01T00:00:00Z",
+        }))
+      );
+      const userIds = (await insert(client, "users", userRows)) as string[];
+      const usersOf = (t: number) => userIds.slice(t * PER_TENANT.users, (t + 1) * PER_TENANT.users);
 
-    const sessionRows = tenantIds.flatMap((tenantId, t) =>
-      Array.from({ length: PER_TENANT.sessions }, (_, s) => {
-        const started = g.time();
-        return {
-          id: g.uuid(),
+      // Closing the cycle after both tables have rows; the explicit updated_at keeps the trigger's hands off.
+      await client.query(
+        `UPDATE public.tenants t SET owner_user_id = o.user_id, updated_at = t.created_at + interval '1 day'
+         FROM json_to_recordset($1::json) AS o(tenant_id uuid, user_id bigint) WHERE t.id = o.tenant_id`,
+        [JSON.stringify(chunk.map((tenantId, t) => ({ tenant_id: tenantId, user_id: usersOf(t)[0] })))],
+      );
+
+      const roles = ["parent", "parent", "child", "child", "grandparent", "other"] as const;
+      const memberRows = chunk.flatMap((tenantId, t) =>
+        Array.from({ length: PER_TENANT.members }, (_, m) => roles[m % roles.length]!).map((role, m) => ({
           tenant_id: tenantId,
-          user_id: usersOf(t)[s % PER_TENANT.users],
-          title: s % 6 === 0 ? null : g.text(),
-          started_at: started,
-          ended_at: s % 4 === 0 ? null : new Date(Date.parse(started) + g.int(60, 7200) * 1000).toISOString(),
-        };
-      })
-    );
-    const sessionIds = (await insert(client, "chat_sessions", sessionRows)) as string[];
+          user_id: m < PER_TENANT.users ? usersOf(t)[m] : null,
+          name: m === 2 ? `Élodie ${first + t}` : `Member ${first + t}-${m}`,
+          role,
+          birth_date: role === "child" ? `20${10 + g.int(0, 9)}-0${g.int(1, 9)}-1${g.int(0, 9)}` : null,
+          allergies: m % 3 === 0 ? [] : m % 3 === 1 ? ["peanuts", 'a "quoted", comma'] : ["gluten", null],
+          notes: m === 5 ? null : g.text(),
+        }))
+      );
+      const memberIds = (await insert(client, "family_members", memberRows)) as number[];
 
-    const messageRows = sessionRows.flatMap((session, s) =>
-      Array.from({ length: PER_TENANT.messagesPerSession }, (_, m) => ({
-        session_id: sessionIds[s],
-        role: m === 0 ? "system" : m % 2 === 1 ? "user" : "assistant",
-        content: m === 0 ? "You are the family's helpful assistant." : g.text(),
-        tokens: m % 5 === 3 ? null : g.int(0, 2000),
-        cited_document_ids: m % 2 === 0 && m > 0 ? [documentIds[g.int(0, documentIds.length - 1)]] : null,
-        created_at: new Date(Date.parse(session.started_at) + m * 30_000).toISOString(),
-      }))
-    );
-    await insert(client, "chat_messages", messageRows);
+      const documentRows = chunk.flatMap((tenantId, t) =>
+        Array.from({ length: PER_TENANT.documents }, (_, d) => {
+          const created = g.time();
+          return {
+            tenant_id: tenantId,
+            member_id: d % 4 === 0 ? null : memberIds[t * PER_TENANT.members + (d % PER_TENANT.members)],
+            title: `${g.pick(["Recipe", "Vaccination record", "Insurance", "School note", "Trip plan"])} #${d}`,
+            body: `${g.text()}\n\n${g.text()}`,
+            tags: d % 5 === 0 ? [] : [g.pick(["health", "school", "food", "travel"]), "famille", "日本"],
+            metadata: { source: g.pick(["upload", "email", "scan"]), pages: g.int(1, 12), lang: g.pick(["en", "fr", "ja"]),
+              extra: d % 7 === 0 ? null : { note: g.text() } },
+            attachment: d % 3 !== 0 ? null : byteaHex(d === 0 ? Buffer.alloc(0) : g.bytes(g.int(1, 512))),
+            embedding: d % 5 === 4 ? null : g.embedding(),
+            deleted_at: d % 10 === 9 ? g.time() : null,
+            created_at: created,
+            updated_at: created,
+          };
+        })
+      );
+      const documentIds = (await insert(client, "family_documents", documentRows)) as string[];
+
+      const sessionRows = chunk.flatMap((tenantId, t) =>
+        Array.from({ length: PER_TENANT.sessions }, (_, s) => {
+          const started = g.time();
+          return {
+            id: g.uuid(),
+            tenant_id: tenantId,
+            user_id: usersOf(t)[s % PER_TENANT.users],
+            title: s % 6 === 0 ? null : g.text(),
+            started_at: started,
+            ended_at: s % 4 === 0 ? null : new Date(Date.parse(started) + g.int(60, 7200) * 1000).toISOString(),
+          };
+        })
+      );
+      const sessionIds = (await insert(client, "chat_sessions", sessionRows)) as string[];
+
+      const messageRows = sessionRows.flatMap((session, s) =>
+        Array.from({ length: PER_TENANT.messagesPerSession }, (_, m) => ({
+          session_id: sessionIds[s],
+          role: m === 0 ? "system" : m % 2 === 1 ? "user" : "assistant",
+          content: m === 0 ? "You are the family's helpful assistant." : g.text(),
+          tokens: m % 5 === 3 ? null : g.int(0, 2000),
+          cited_document_ids: m % 2 === 0 && m > 0 ? [documentIds[g.int(0, documentIds.length - 1)]] : null,
+          created_at: new Date(Date.parse(session.started_at) + m * 30_000).toISOString(),
+        }))
+      );
+      await insert(client, "chat_messages", messageRows);
+
+      const usageRows = chunk.flatMap((tenantId, t) =>
+        Array.from({ length: PER_TENANT.usage }, (_, u) => ({
+          tenant_id: tenantId,
+          user_id: u % 9 === 0 ? null : usersOf(t)[u % PER_TENANT.users],
+          model: g.pick(models),
+          operation: g.pick(["chat", "embed", "summarize"]),
+          prompt_tokens: g.int(0, 8000),
+          completion_tokens: g.int(0, 2000),
+          cost_usd: `${g.int(0, 3)}.${String(g.int(0, 999999)).padStart(6, "0")}`,
+          created_at: g.time(),
+        }))
+      );
+      await insert(client, "ai_usage", usageRows);
+    }
     // The self-reference: every reply points at the message before it in its session.
     await client.query(
       `UPDATE public.chat_messages m SET reply_to = p.previous
@@ -358,33 +379,23 @@ export async function createFamilyBrainDatabase(
        WHERE m.id = p.id AND m.role = 'assistant'`,
     );
 
-    const usageRows = tenantIds.flatMap((tenantId, t) =>
-      Array.from({ length: PER_TENANT.usage }, (_, u) => ({
-        tenant_id: tenantId,
-        user_id: u % 9 === 0 ? null : usersOf(t)[u % PER_TENANT.users],
-        model: g.pick(models),
-        operation: g.pick(["chat", "embed", "summarize"]),
-        prompt_tokens: g.int(0, 8000),
-        completion_tokens: g.int(0, 2000),
-        cost_usd: `${g.int(0, 3)}.${String(g.int(0, 999999)).padStart(6, "0")}`,
-        created_at: g.time(),
-      }))
-    );
-    await insert(client, "ai_usage", usageRows);
-
-    const logRows = Array.from({ length: PER_TENANT.logs * tenantIds.length }, (_, l) => {
-      const level = g.pick(["debug", "info", "info", "warning", "error"]);
-      return {
-        created_at: g.time(),
-        source: g.pick(["api", "worker", "backup", "auth"]),
-        level,
-        message: level === "error" ? `failed: ${g.text()}` : `event ${l}`,
-        details: l % 4 === 0
-          ? null
-          : { request_id: g.uuid(), tenant: g.pick(tenantIds), ms: g.int(1, 900), path: "C:\\Users\\family\\doc.txt" },
-      };
-    });
-    await insert(client, "system_logs", logRows);
+    const logCount = PER_TENANT.logs * tenantIds.length;
+    for (let firstLog = 0; firstLog < logCount; firstLog += PER_TENANT.logs * FAMILIES_PER_CHUNK) {
+      const logRows = Array.from({ length: Math.min(PER_TENANT.logs * FAMILIES_PER_CHUNK, logCount - firstLog) }, (_, i) => {
+        const l = firstLog + i;
+        const level = g.pick(["debug", "info", "info", "warning", "error"]);
+        return {
+          created_at: g.time(),
+          source: g.pick(["api", "worker", "backup", "auth"]),
+          level,
+          message: level === "error" ? `failed: ${g.text()}` : `event ${l}`,
+          details: l % 4 === 0
+            ? null
+            : { request_id: g.uuid(), tenant: g.pick(tenantIds), ms: g.int(1, 900), path: "C:\\Users\\family\\doc.txt" },
+        };
+      });
+      await insert(client, "system_logs", logRows);
+    }
 
     await client.query("COMMIT");
   } catch (error) {
