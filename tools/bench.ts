@@ -3,7 +3,7 @@
 // issue 14's targets. Each case runs --runs times (default 3), the cases in turn round by round so
 // that a machine growing slower or faster shifts them alike; medians are reported, and with --json
 // FILE everything is written as JSON too. A case whose tool is missing is skipped, and says so.
-// --ours-only measures our plain backup and restores alone. --scale sets the sample database's size (1 ≈ 1.5 MB of table data; 700 ≈ 1 GB), --runtime the
+// --ours-only measures our plain backup and restores alone. --scale sets the sample database's size (1 ≈ 1.5 MB of table data, then about 0.9 MB a step: 1150 ≈ 1 GB, 4500 ≈ 4 GB), --runtime the
 // runtime of our scripts (bun), which run from a bundle as on a worker, their peak memory their own
 // process's (tools/wm.ts --bundled --peak). Needs PostgreSQL's server binaries and GNU time; the comparisons need
 // Debian's PostgreSQL client of the server's major version. The same backup and restore encrypted (age,
