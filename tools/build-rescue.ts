@@ -1,8 +1,10 @@
 // `npm run build:rescue`: builds the restore for bad days (tools/rescue.ts and the library it calls,
 // with their npm dependencies) into one file, rescue/windmill-pg-backup-restore.mjs, that runs with
 // plain Node and nothing installed. `--check` builds into memory and fails when the committed file
-// differs (CI runs it: the file in the repository is always the build of the code beside it).
-import { readFileSync, writeFileSync } from "node:fs";
+// differs (CI runs it: the file in the repository is always the build of the code beside it). The
+// file ends with the name, version and licence text of every npm package bundled into it: their
+// licences (MIT, Apache-2.0, ISC, BSD) ask that the notice travel with the code.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -18,6 +20,7 @@ export async function buildRescue(): Promise<string> {
     format: "esm",
     target: "node20",
     write: false,
+    metafile: true,
     minify: true,
     legalComments: "eof",
     // PostgreSQL's parser (archives made by pg_dump: use psql for those) and pg's optional native
@@ -33,7 +36,34 @@ export async function buildRescue(): Promise<string> {
     },
     logLevel: "warning",
   });
-  return result.outputFiles[0]!.text;
+  return result.outputFiles[0]!.text + licenceNotices(Object.keys(result.metafile!.inputs));
+}
+
+/** The package directory (`node_modules/name` or `node_modules/@scope/name`) an input file of the bundle comes from. */
+function packageDirOf(input: string): string | undefined {
+  const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/@][^/]*)\//.exec(input);
+  return match?.[1];
+}
+
+/** A comment listing every bundled package with its licence text, sorted by name (the build stays reproducible). */
+function licenceNotices(inputs: string[]): string {
+  const dirs = [...new Set(inputs.map(packageDirOf).filter((dir): dir is string => dir !== undefined))];
+  const packages = dirs.map((dir) => {
+    const manifest = JSON.parse(readFileSync(join(repoRoot, dir, "package.json"), "utf8")) as { name: string; version: string;
+      license?: string; author?: string | { name?: string } };
+    const file = readdirSync(join(repoRoot, dir)).find((name) => /^licen[cs]e(\.(md|txt))?$/i.test(name));
+    const author = typeof manifest.author === "string" ? manifest.author : manifest.author?.name;
+    const text = file && existsSync(join(repoRoot, dir, file))
+      ? readFileSync(join(repoRoot, dir, file), "utf8").trim()
+      : `${manifest.license ?? "licence not stated"} licence, by ${author ?? "its authors"} (the package ships no licence file)`;
+    return { name: manifest.name, version: manifest.version, licence: manifest.license ?? "see text", text };
+  }).sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+  const lines = ["", "/*! The npm packages bundled into this file, and their licences:", ""];
+  for (const p of packages) {
+    lines.push(`${p.name} ${p.version} (${p.licence})`, "", ...p.text.replaceAll("*/", "* /").split("\n"), "", "----", "");
+  }
+  lines.push("*/", "");
+  return lines.join("\n");
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
