@@ -12,8 +12,13 @@ import { startCluster, type Cluster } from "../support/cluster.ts";
 import { mockWindmill } from "../support/judge.ts";
 import { measuredRun, PEAK_LIMIT_MB } from "./measure.ts";
 
-/** What 4N rows may take over N: allocator noise, not growth (a stage without backpressure grows by the data, hundreds of MB). */
-const GROWTH_MARGIN_MB = 25;
+/**
+ * What 4N rows may take over N: scheduling noise, not growth. The new-database restore's three
+ * sessions hold what the interleaving leaves in flight: 106 to 136 MB at the same size from run to
+ * run when the script's own process is measured (CI once saw 106 → 133 under load beside a bench). A
+ * stage without backpressure grows by the data: the 3N more rows are about 210 MB more of COPY text.
+ */
+const GROWTH_MARGIN_MB = 50;
 const ROWS = 1_000_000;
 const BLOB_BYTES = 500_000_000;
 
