@@ -5,12 +5,10 @@
 import { z } from "zod";
 import { BackupError } from "./lib/errors.ts";
 import { pinBackup, unpinBackup, type PinChange } from "./lib/operations/pin.ts";
-import { LocalStorage } from "./lib/storage/local.ts";
-import { S3Storage } from "./lib/storage/s3.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
-import { loadOptionalS3Config, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
-import { s3OnlyStorage } from "./lib/windmill/storages.ts";
+import { loadSettings } from "./lib/windmill/resources.ts";
+import { storagesAt } from "./lib/windmill/storages.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
@@ -38,26 +36,9 @@ export async function main(
 export async function run(input: z.input<typeof Args>) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
-  const storages: Storage[] = [];
-  if (!settings.local_copy && args.location === "local") {
-    throw new BackupError(
-      `location: "local" asks for local copies, but local_copy: false in ${args.settings_resource} keeps backups in S3 only. ` +
-        'Run with location: "s3" or "all".',
-    );
-  }
-  if (!settings.local_copy) storages.push(await s3OnlyStorage(args.settings_resource, args.s3_resource));
-  else if (args.location !== "s3") {
-    storages.push(new LocalStorage(settings.backup_dir, { access: "write", create: settings.create_backup_dir }));
-  }
-  // "all": S3 too when it is configured; "s3": it must be.
-  const s3 = !settings.local_copy
-    ? undefined
-    : args.location === "s3"
-    ? await loadS3Config(args.s3_resource)
-    : args.location === "all"
-    ? await loadOptionalS3Config(args.s3_resource)
-    : undefined;
-  if (s3) storages.push(new S3Storage(s3));
+  const places = await storagesAt(args.location, settings, { settings: args.settings_resource, s3: args.s3_resource }, { access: "write",
+    create: settings.create_backup_dir });
+  const storages: Storage[] = [places.local, places.s3].filter((storage) => storage !== undefined);
 
   const changes: { location: string; result: PinChange | "no such backup here" }[] = [];
   for (const storage of storages) {

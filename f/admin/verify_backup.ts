@@ -9,13 +9,11 @@
 import { z } from "zod";
 import { BackupError } from "./lib/errors.ts";
 import { verifyBackups, type VerifiedBackup } from "./lib/operations/verify-backup.ts";
-import { LocalStorage } from "./lib/storage/local.ts";
-import { S3Storage } from "./lib/storage/s3.ts";
 import type { Storage } from "./lib/storage/storage.ts";
 import { parseScriptArgs } from "./lib/windmill/args.ts";
 import { jobProgress } from "./lib/windmill/progress.ts";
-import { loadDatabase, loadKeyring, loadOptionalS3Config, loadS3Config, loadSettings } from "./lib/windmill/resources.ts";
-import { s3OnlyStorage } from "./lib/windmill/storages.ts";
+import { loadDatabase, loadKeyring, loadSettings } from "./lib/windmill/resources.ts";
+import { storagesAt } from "./lib/windmill/storages.ts";
 
 /** The arguments, with main's defaults (test/windmill_arguments.test.ts keeps the two equal). */
 export const Args = z.object({
@@ -54,26 +52,8 @@ export class BackupVerificationFailed extends BackupError {
 export async function run(input: z.input<typeof Args>) {
   const args = parseScriptArgs(Args, input);
   const settings = await loadSettings(args.settings_resource);
-  const storages: Record<string, Storage> = {};
-  if (!settings.local_copy) {
-    // S3 only (local_copy: false): there is no local copy to verify.
-    if (args.location === "local") {
-      throw new BackupError(
-        `location: "local" asks for local copies, but local_copy: false in ${args.settings_resource} keeps backups in S3 only. ` +
-          'Run with location: "s3" or "all".',
-      );
-    }
-    storages.s3 = await s3OnlyStorage(args.settings_resource, args.s3_resource);
-  } else if (args.location !== "s3") storages.local = new LocalStorage(settings.backup_dir, { access: "read" });
-  // "all": S3 too when it is configured; "s3": it must be.
-  const s3 = !settings.local_copy
-    ? undefined
-    : args.location === "s3"
-    ? await loadS3Config(args.s3_resource)
-    : args.location === "all"
-    ? await loadOptionalS3Config(args.s3_resource)
-    : undefined;
-  if (s3) storages.s3 = new S3Storage(s3);
+  const storages: Record<string, Storage> = await storagesAt(args.location, settings, { settings: args.settings_resource,
+    s3: args.s3_resource }, { access: "read" });
   const rows = await verifyBackups({
     storages,
     backupName: args.backup_filename || undefined,

@@ -6,7 +6,7 @@ import type { BackupSettings } from "../settings.ts";
 import { LocalStorage, type LocalStorageOptions } from "../storage/local.ts";
 import { S3Storage } from "../storage/s3.ts";
 import type { Storage } from "../storage/storage.ts";
-import { loadS3Config } from "./resources.ts";
+import { loadOptionalS3Config, loadS3Config } from "./resources.ts";
 
 /** The S3 storage an S3-only setup keeps its backups in; its error says why it is needed and what to do. */
 export async function s3OnlyStorage(settingsResource: string, s3Resource: string): Promise<S3Storage> {
@@ -28,4 +28,34 @@ export async function backupStorage(
   local: LocalStorageOptions,
 ): Promise<Storage> {
   return settings.local_copy ? new LocalStorage(settings.backup_dir, local) : await s3OnlyStorage(resources.settings, resources.s3);
+}
+
+/**
+ * The storages a script that works on `location` copies reaches, as its `location` argument says:
+ * "local" backup_dir, "s3" the bucket (which must be configured), "all" both (the bucket when it is
+ * configured). With local_copy: false the bucket is the only place, and "local" is refused.
+ */
+export async function storagesAt(
+  location: "all" | "local" | "s3",
+  settings: BackupSettings,
+  resources: { settings: string; s3: string },
+  local: LocalStorageOptions,
+): Promise<{ local?: Storage; s3?: Storage }> {
+  if (!settings.local_copy) {
+    if (location === "local") {
+      throw new BackupError(
+        `location: "local" asks for local copies, but local_copy: false in ${resources.settings} keeps backups in S3 only. ` +
+          'Run with location: "s3" or "all".',
+      );
+    }
+    return { s3: await s3OnlyStorage(resources.settings, resources.s3) };
+  }
+  const places: { local?: Storage; s3?: Storage } = location === "s3" ? {} : { local: new LocalStorage(settings.backup_dir, local) };
+  const s3 = location === "s3"
+    ? await loadS3Config(resources.s3)
+    : location === "all"
+    ? await loadOptionalS3Config(resources.s3)
+    : undefined;
+  if (s3) places.s3 = new S3Storage(s3);
+  return places;
 }
