@@ -28,12 +28,21 @@ const { values: options } = parseArgs({
     runtime: { type: "string", default: process.env.BENCH_RUNTIME ?? "bun" },
     json: { type: "string" },
     "ours-only": { type: "boolean", default: false },
+    only: { type: "string" },
+    set: { type: "string", multiple: true, default: [] },
   },
 });
 const scale = Number(options.scale);
 const runs = Math.max(1, Number(options.runs));
 const runtime = options.runtime;
 const PEAK_TARGET_MB = 200;
+const only = options.only === undefined ? undefined : new Set(options.only.split(",").map((k) => k.trim()));
+/** --set name=value: a server setting for the whole run (ALTER SYSTEM), e.g. autovacuum=off to take its work out of the profile. */
+const serverSettings = options.set.map((pair) => {
+  const at = pair.indexOf("=");
+  if (at <= 0 || !/^[a-z_.]+$/.test(pair.slice(0, at))) throw new Error(`--set ${pair}: expected name=value, e.g. autovacuum=off`);
+  return { name: pair.slice(0, at), value: pair.slice(at + 1) };
+});
 
 interface Measure {
   seconds: number;
@@ -42,6 +51,8 @@ interface Measure {
   clientCpu: number;
   /** CPU seconds the database server spent meanwhile (every backend and helper process). */
   serverCpu: number;
+  /** CPU seconds the S3 server (s3rver, on the same cores) spent meanwhile. */
+  storeCpu: number;
 }
 
 interface Case {
@@ -94,8 +105,15 @@ function serverCpuSeconds(port: number): number {
   return ticks / TICKS_PER_SECOND;
 }
 
+/** CPU seconds one process has spent (utime and stime); 0 once it has gone. */
+function processCpuSeconds(pid: number | undefined): number {
+  const stat = pid === undefined ? undefined : procStat(String(pid));
+  return stat === undefined ? 0 : (Number(stat[11]) + Number(stat[12])) / TICKS_PER_SECOND;
+}
+
 function measureOnce(command: string, env: NodeJS.ProcessEnv): Measure {
   const serverBefore = serverCpuSeconds(serverPort);
+  const storeBefore = processCpuSeconds(storePid);
   const out = spawnSync("/usr/bin/time", ["-f", "BENCH %e %M %U %S", "bash", "-o", "pipefail", "-c", command], {
     env,
     encoding: "utf8",
@@ -111,6 +129,7 @@ function measureOnce(command: string, env: NodeJS.ProcessEnv): Measure {
     peakMb: Number(script?.[1] ?? match[2]) / 1024,
     clientCpu: Number(match[3]) + Number(match[4]),
     serverCpu: serverCpuSeconds(serverPort) - serverBefore,
+    storeCpu: processCpuSeconds(storePid) - storeBefore,
   };
 }
 
@@ -120,6 +139,7 @@ const summary = (c: Case) => ({
   peakMb: median(c.runs.map((m) => m.peakMb)),
   clientCpu: median(c.runs.map((m) => m.clientCpu)),
   serverCpu: median(c.runs.map((m) => m.serverCpu)),
+  storeCpu: median(c.runs.map((m) => m.storeCpu)),
 });
 
 /** Every case `runs` times, round by round. */
@@ -127,6 +147,10 @@ async function measureAll(cases: Case[], env: NodeJS.ProcessEnv): Promise<void> 
   for (let round = 0; round < runs; round++) {
     for (const c of cases) {
       await c.before?.();
+      // Every case starts with the server's buffers written out: the pages a case leaves dirty would
+      // otherwise be written by the next one, and billed to it (a new database's DROP/CREATE
+      // checkpoints anyway; an in-place restore's target does not).
+      await cluster.query("postgres", "CHECKPOINT");
       c.runs.push(measureOnce(c.command, c.env ?? env));
     }
   }
@@ -135,9 +159,14 @@ async function measureAll(cases: Case[], env: NodeJS.ProcessEnv): Promise<void> 
 const dir = mkdtempSync(join(tmpdir(), "wpb-bench-"));
 const cluster = await startCluster();
 const serverPort = cluster.port;
+let storePid: number | undefined;
 const skipped: string[] = [];
 let stopS3 = async () => undefined as unknown;
 try {
+  for (const { name, value } of serverSettings) {
+    await cluster.query("postgres", `ALTER SYSTEM SET ${name} = '${value.replaceAll("'", "''")}'`);
+  }
+  if (serverSettings.length > 0) await cluster.restart();
   await cluster.createDatabase("family_brain");
   const client = await cluster.connect("family_brain");
   await createFamilyBrainDatabase(client, { scale });
@@ -187,7 +216,9 @@ try {
   console.log(
     `PostgreSQL ${cluster.majorVersion}, sample database at scale ${scale}: ${size.rows[0]!.size} of table data, ${
       size.rows[0]!.rows
-    } rows in ${size.rows[0]!.tables} tables; our scripts under ${runtime} through the local runner; median of ${runs} runs\n`,
+    } rows in ${size.rows[0]!.tables} tables; our scripts under ${runtime} through the local runner; median of ${runs} runs${
+      serverSettings.length > 0 ? `; server settings: ${options.set.join(", ")}` : ""
+    }\n`,
   );
 
   const backupCases: Record<string, Case> = {};
@@ -202,6 +233,11 @@ try {
     // --ours-only: our plain backup and restores alone (a memory check on a large database, say).
     if (options["ours-only"] && !["startup", "ours", "newDatabase", "inPlace"].includes(key)) {
       skipped.push(`${name}: left out (--ours-only)`);
+      return;
+    }
+    // --only a,b: these cases alone (a profile of one comparison); the backups restores need still run.
+    if (only && !only.has(key) && !["startup", "ours", "pgDumpGzip", "pgDumpDir", "zstd", "sealed"].includes(key)) {
+      skipped.push(`${name}: left out (--only)`);
       return;
     }
     into[key] = { name, command, ...(before ? { before } : {}), ...(caseEnv ? { env: caseEnv } : {}), runs: [] };
@@ -259,6 +295,7 @@ try {
   // as a multipart upload while the dump runs, against the same backup written to local disk.
   const s3 = await startS3Server();
   stopS3 = () => s3.stop();
+  storePid = s3.pid;
   const streamMock = join(dir, "s3-mock");
   mkdirSync(streamMock);
   const streamEnv = { ...env, WM_MOCKED_API_FILE: mockWindmill(streamMock, {
@@ -332,6 +369,16 @@ try {
     "restore_database in place (one transaction)",
     wm("f/admin/restore_database", { backup_filename: archive, confirm_restore: true, create_pre_restore_backup: false }),
   );
+  // The same one-transaction path into an existing empty database: against "in place", what replacing
+  // a populated database costs; against psql -1, what our engine costs.
+  add(
+    restoreCases,
+    "inPlaceEmpty",
+    "restore_database into an empty database (one transaction)",
+    wm("f/admin/restore_database", { backup_filename: archive, confirm_restore: true, target_database: "empty_target",
+      create_pre_restore_backup: false }),
+    fresh("empty_target"),
+  );
   const sealedArchive = backupCases.sealed ? readdirSync(sealedBackups).find((f) => f.endsWith(".sql.gz.age"))! : "";
   if (sealedArchive) {
     add(
@@ -349,7 +396,7 @@ try {
   const fmt = (m: Measure) =>
     `${m.seconds.toFixed(2).padStart(8)} s  ${m.peakMb.toFixed(0).padStart(5)} MB peak  CPU ${m.clientCpu.toFixed(1).padStart(5)} s ours, ${
       m.serverCpu.toFixed(1).padStart(5)
-    } s server`;
+    } s server${m.storeCpu >= 0.05 ? `, ${m.storeCpu.toFixed(1)} s s3rver` : ""}`;
   for (const [key, c] of Object.entries(all)) {
     const size = key === "ours"
       ? `  ${mb(join(backups, archive))}`
@@ -410,6 +457,22 @@ try {
     return [{ label: r.label, cpuSeconds: Number(cpu.toFixed(2)), serverCpuSeconds: Number(mine.serverCpu.toFixed(2)),
       floor: Number(floor.toFixed(3)) }];
   });
+  // S3 streamed against local disk: both CPU-bound on the same cores, so their wall times follow their
+  // CPU-seconds; s3rver's share is work a remote S3 does on its own machines.
+  let s3Work: { cpuSeconds: number; storeCpuSeconds: number; localCpuSeconds: number; withoutStore: number } | undefined;
+  if (all.s3Stream && all.ours) {
+    const s3Case = summary(all.s3Stream);
+    const local = summary(all.ours);
+    const total = s3Case.clientCpu + s3Case.serverCpu + s3Case.storeCpu;
+    const localTotal = local.clientCpu + local.serverCpu;
+    s3Work = { cpuSeconds: Number(total.toFixed(2)), storeCpuSeconds: Number(s3Case.storeCpu.toFixed(2)),
+      localCpuSeconds: Number(localTotal.toFixed(2)), withoutStore: Number(((total - s3Case.storeCpu) / localTotal).toFixed(3)) };
+    console.log(
+      `  backup streamed to S3 vs the same to local disk     ${total.toFixed(1)} CPU-s against ${localTotal.toFixed(1)} (×${
+        (total / localTotal).toFixed(2)
+      }); ${s3Case.storeCpu.toFixed(1)} of them s3rver's on these cores; without them ×${s3Work.withoutStore.toFixed(2)}`,
+    );
+  }
   const peaks = ["ours", "zstd", "s3Stream", "newDatabase", "inPlace"].filter((k) => all[k]).map((k) => ({ case: all[k]!.name,
     peakMb: summary(all[k]!).peakMb })
   );
@@ -435,6 +498,7 @@ try {
           targets: results,
           cores,
           floors,
+          ...(s3Work ? { s3Work } : {}),
           peaks,
           skipped,
         },

@@ -18,6 +18,8 @@ export interface S3Server {
   secretAccessKey: string;
   /** The directory s3rver stores objects in (tests may damage a stored object through it). */
   directory: string;
+  /** The s3rver process (the bench counts its CPU). */
+  pid: number;
   /** The file s3rver keeps an object's bytes in (plain keys only), to damage one behind the API's back. */
   objectPath(key: string): string;
   /** Windmill's standard `s3` resource shape for this server. */
@@ -60,6 +62,7 @@ export async function startS3Server({ bucket = "backups" }: { bucket?: string } 
     accessKeyId,
     secretAccessKey,
     directory,
+    pid: child.pid!,
     objectPath: (key) => {
       const parts = key.split("/");
       return join(directory, bucket, ...parts.slice(0, -1), `${parts.at(-1)}._S3rver_object`);
