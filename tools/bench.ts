@@ -3,6 +3,10 @@
 // issue 14's targets. Each case runs --runs times (default 3), the cases in turn round by round so
 // that a machine growing slower or faster shifts them alike; medians are reported, and with --json
 // FILE everything is written as JSON too. A case whose tool is missing is skipped, and says so.
+// Every case starts with the previous restores' databases dropped and after a CHECKPOINT, so that none
+// pays for the one before (autovacuum of its fresh tables, the pages it left dirty).
+// For profiling one comparison: --only key,key (those cases and the backups they restore) and
+// --set name=value (a server setting for the whole run, e.g. autovacuum=off).
 // --ours-only measures our plain backup and restores alone. --scale sets the sample database's size (1 ≈ 1.5 MB of table data, then about 0.9 MB a step: 1150 ≈ 1 GB, 4500 ≈ 4 GB), --runtime the
 // runtime of our scripts (bun), which run from a bundle as on a worker, their peak memory their own
 // process's (tools/wm.ts --bundled --peak). Needs PostgreSQL's server binaries and GNU time; the comparisons need
@@ -143,13 +147,18 @@ const summary = (c: Case) => ({
 });
 
 /** Every case `runs` times, round by round. */
+/** The databases the restore cases create (each case's own `before` makes the empty ones it needs). */
+const RESTORE_TARGETS = ["psql_target", "pg_restore_target", "ours_target", "zstd_target", "sealed_target", "empty_target"];
+
 async function measureAll(cases: Case[], env: NodeJS.ProcessEnv): Promise<void> {
   for (let round = 0; round < runs; round++) {
     for (const c of cases) {
+      // No case pays for the one before: the databases earlier restores made are dropped first (their
+      // freshly loaded tables would otherwise be autovacuumed during this case), and the server's
+      // buffers are written out (the pages a case leaves dirty would be written by the next one; a
+      // new database's DROP/CREATE checkpoints anyway, an in-place restore's live target does not).
+      for (const target of RESTORE_TARGETS) await cluster.query("postgres", `DROP DATABASE IF EXISTS ${target}`);
       await c.before?.();
-      // Every case starts with the server's buffers written out: the pages a case leaves dirty would
-      // otherwise be written by the next one, and billed to it (a new database's DROP/CREATE
-      // checkpoints anyway; an in-place restore's target does not).
       await cluster.query("postgres", "CHECKPOINT");
       c.runs.push(measureOnce(c.command, c.env ?? env));
     }
@@ -187,8 +196,8 @@ try {
   mkdirSync(join(dir, "bundles"));
   const env = { ...cluster.libpqEnv(), WM_MOCKED_API_FILE: mock, WM_BUNDLE_CACHE: join(dir, "bundles") };
   const bin = cluster.clientBin;
-  const wm = (script: string, args: unknown) =>
-    `node --import tsx tools/wm.ts --runtime ${runtime}${runtime === "deno" ? "" : " --bundled"} --peak ${script} '${
+  const wm = (script: string, args: unknown, under = runtime) =>
+    `node --import tsx tools/wm.ts --runtime ${under}${under === "deno" ? "" : " --bundled"} --peak ${script} '${
       JSON.stringify(args)
     }' > /dev/null`;
   const fresh = (name: string) => async () => {
@@ -351,6 +360,12 @@ try {
     add(restoreCases, "zstdNewDatabase", "restore_database of the zstd backup into a new database",
       wm("f/admin/restore_database", { backup_filename: zstdArchive, confirm_restore: true, target_database: "zstd_target" }),
       dropped("zstd_target"), zstdEnv);
+    // Node without zstd in node:zlib (Node 20) reads the archive with fzstd, pure JavaScript.
+    if (runtime !== "node" && typeof zlib.zstdDecompress !== "function") {
+      add(restoreCases, "zstdNewDatabaseNode", `the same under Node ${process.version} (fzstd)`,
+        wm("f/admin/restore_database", { backup_filename: zstdArchive, confirm_restore: true, target_database: "zstd_target" }, "node"),
+        dropped("zstd_target"), zstdEnv);
+    }
   }
   if (backupCases.pgDumpDir) {
     add(restoreCases, "pgRestore", "pg_restore -j2 (new database)", `${bin}/pg_restore -j2 -d pg_restore_target ${dir}/pg_dump.d`,
@@ -429,8 +444,10 @@ try {
   for (const r of results) {
     console.log(`  ${r.label.padEnd(48)} ×${r.ratio.toFixed(2)}  target ≤ ×${r.target.toFixed(1)}  ${r.met ? "met" : "not met"}`);
   }
-  for (const [a, b] of [["sealed", "ours"], ["sealedNewDatabase", "newDatabase"], ["zstd", "ours"], ["zstdNewDatabase",
-    "newDatabase"]] as const) {
+  for (const [a, b] of [["sealed", "ours"], ["sealedNewDatabase", "newDatabase"], ["zstd", "ours"], ["zstdNewDatabase", "newDatabase"], [
+    "zstdNewDatabaseNode",
+    "newDatabase",
+  ]] as const) {
     if (!all[a] || !all[b]) continue;
     console.log(`  ${all[a]!.name.padEnd(62)} ×${(summary(all[a]!).seconds / summary(all[b]!).seconds).toFixed(2)} of plain`);
   }
