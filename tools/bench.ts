@@ -5,7 +5,7 @@
 // FILE everything is written as JSON too. A case whose tool is missing is skipped, and says so.
 // Every case starts with the previous restores' databases dropped and after a CHECKPOINT, so that none
 // pays for the one before (autovacuum of its fresh tables, the pages it left dirty).
-// For profiling one comparison: --only key,key (those cases and the backups they restore) and
+// For profiling one comparison: --only key,key (those cases, and once each backup they restore) and
 // --set name=value (a server setting for the whole run, e.g. autovacuum=off).
 // --ours-only measures our plain backup and restores alone. --scale sets the sample database's size (1 ≈ 1.5 MB of table data, then about 0.9 MB a step: 1150 ≈ 1 GB, 4500 ≈ 4 GB), --runtime the
 // runtime of our scripts (bun), which run from a bundle as on a worker, their peak memory their own
@@ -66,6 +66,8 @@ interface Case {
   before?: () => Promise<void>;
   /** Another environment (the encrypted cases' mocked resources and variables). */
   env?: NodeJS.ProcessEnv;
+  /** Measured in the first round only: a backup run under --only for the restores that read it. */
+  once?: boolean;
   runs: Measure[];
 }
 
@@ -147,12 +149,22 @@ const summary = (c: Case) => ({
 });
 
 /** Every case `runs` times, round by round. */
+/** The restore cases that read each backup case's archive (what --only must still make). */
+const READ_BY: Record<string, string[]> = {
+  pgDumpGzip: ["psql", "psqlSingle"],
+  pgDumpDir: ["pgRestore"],
+  ours: ["oursThroughPsql", "newDatabase", "inPlace", "inPlaceEmpty"],
+  zstd: ["zstdThroughPsql", "zstdNewDatabase", "zstdNewDatabaseNode"],
+  sealed: ["sealedNewDatabase"],
+};
+
 /** The databases the restore cases create (each case's own `before` makes the empty ones it needs). */
 const RESTORE_TARGETS = ["psql_target", "pg_restore_target", "ours_target", "zstd_target", "sealed_target", "empty_target"];
 
 async function measureAll(cases: Case[], env: NodeJS.ProcessEnv): Promise<void> {
   for (let round = 0; round < runs; round++) {
     for (const c of cases) {
+      if (c.once && round > 0) continue;
       // No case pays for the one before: the databases earlier restores made are dropped first (their
       // freshly loaded tables would otherwise be autovacuumed during this case), and the server's
       // buffers are written out (the pages a case leaves dirty would be written by the next one; a
@@ -244,12 +256,14 @@ try {
       skipped.push(`${name}: left out (--ours-only)`);
       return;
     }
-    // --only a,b: these cases alone (a profile of one comparison); the backups restores need still run.
-    if (only && !only.has(key) && !["startup", "ours", "pgDumpGzip", "pgDumpDir", "zstd", "sealed"].includes(key)) {
+    // --only a,b: these cases alone (a profile of one comparison); a backup that a chosen restore
+    // reads runs once, to make its archive.
+    const once = only !== undefined && !only.has(key) && key !== "startup";
+    if (once && !READ_BY[key]?.some((restore) => only!.has(restore))) {
       skipped.push(`${name}: left out (--only)`);
       return;
     }
-    into[key] = { name, command, ...(before ? { before } : {}), ...(caseEnv ? { env: caseEnv } : {}), runs: [] };
+    into[key] = { name, command, ...(before ? { before } : {}), ...(caseEnv ? { env: caseEnv } : {}), ...(once ? { once } : {}), runs: [] };
   };
 
   // Encrypted and signed: the same backup and restore, the keys in secret variables as on Windmill.
@@ -343,11 +357,14 @@ try {
   const mb = (file: string) => `${(statSync(file).size / 1048576).toFixed(1)} MB`;
 
   const restoreCases: Record<string, Case> = {};
-  if (backupCases.pgDumpGzip && have("gunzip", "gunzip | psql")) {
+  const gunzip = bin !== undefined && have("gunzip", "gunzip | psql");
+  if (backupCases.pgDumpGzip && gunzip) {
     add(restoreCases, "psql", "gunzip | psql (new database)",
       `gunzip -c ${dir}/pg_dump.sql.gz | ${bin}/psql -X -q -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, fresh("psql_target"));
     add(restoreCases, "psqlSingle", "gunzip | psql -1 (empty database)",
       `gunzip -c ${dir}/pg_dump.sql.gz | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, fresh("psql_target"));
+  }
+  if (backupCases.ours && gunzip) {
     add(restoreCases, "oursThroughPsql", "our archive through gunzip | psql -1",
       `gunzip -c ${join(backups, archive)} | ${bin}/psql -X -q -1 -v ON_ERROR_STOP=1 -d psql_target > /dev/null`, fresh("psql_target"));
   }
