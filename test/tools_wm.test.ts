@@ -109,7 +109,12 @@ test("an unknown runtime is refused", () => {
 test("a refused restore prints its reason and nothing else (no audit line: nothing happened)", () => {
   const mock = join(dir, "restore-mock.json");
   writeFileSync(mock, JSON.stringify({
-    resources: { "f/admin/database": { host: "127.0.0.1", port: 1, user: "u", password: "p", dbname: "d", sslmode: "disable" } },
+    // An existing backup directory of its own: the default (/var/backups/windmill-pg-backup) exists on
+    // some machines and not on others, and without it the restore stops earlier, at the directory.
+    resources: {
+      "f/admin/database": { host: "127.0.0.1", port: 1, user: "u", password: "p", dbname: "d", sslmode: "disable" },
+      "f/admin/backup_settings": { backup_dir: dir },
+    },
     variables: {},
   }));
   const out = wm(["f/admin/restore_database", '{"backup_filename": "family_brain_manual_20251208_023807.sql.gz"}'], {
