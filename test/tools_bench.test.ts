@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as zlib from "node:zlib";
+// A type only: importing it runs none of the bench (the import is erased).
+import type { Measure } from "../tools/bench.ts";
 import { startCluster } from "./support/cluster.ts";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -19,14 +21,6 @@ before(() => {
   dir = mkdtempSync(join(repoRoot, "test", ".tmp", "bench-"));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Measure {
-  seconds: number;
-  peakMb: number;
-  clientCpu: number;
-  serverCpu: number;
-  storeCpu: number;
-}
 
 test("npm run bench measures every case at scale 1 and writes it as JSON", async () => {
   // Whether the comparisons can run: the bench's own cluster finds the same client tools.

@@ -48,7 +48,8 @@ const serverSettings = options.set.map((pair) => {
   return { name: pair.slice(0, at), value: pair.slice(at + 1) };
 });
 
-interface Measure {
+/** One run of one case (also the shape of each run in --json's output). */
+export interface Measure {
   seconds: number;
   peakMb: number;
   /** CPU seconds of the command and the processes it waited for (our runner's included). */
